@@ -1,0 +1,30 @@
+# `make run` builds a release binary and serves on the embedded defaults;
+# `make test` runs the whole suite. Both bootstrap the machine first (quick when nothing is missing).
+SWIFT ?= swift
+ARGS ?=
+
+.PHONY: run test build release bootstrap bench clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+run: bootstrap release
+	$$($(SWIFT) build -c release --show-bin-path)/strata serve $(ARGS)
+
+release:
+	$(SWIFT) build -c release --product strata
+
+build: bootstrap
+	$(SWIFT) build
+
+# Build tests once, then run them without rebuilding (alternating build/test recompiles
+# packages with traits on SwiftPM 6.3).
+test: bootstrap
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: bootstrap
+	cd Benchmarks && $(SWIFT) package benchmark
+
+clean:
+	rm -rf .build

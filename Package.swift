@@ -1,0 +1,99 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Every existential is spelled `any`, so a protocol hop on a hot path is visible in review.
+let settings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "strata",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "strata", targets: ["strata"]),
+        .library(name: "StrataModel", targets: ["StrataModel"]),
+        .library(name: "StrataEncoding", targets: ["StrataEncoding"]),
+        .library(name: "StrataStorage", targets: ["StrataStorage"]),
+        .library(name: "StrataTSDB", targets: ["StrataTSDB"]),
+        .library(name: "StrataRemote", targets: ["StrataRemote"]),
+        .library(name: "StrataHTTPAPI", targets: ["StrataHTTPAPI"]),
+        .library(name: "StrataServer", targets: ["StrataServer"]),
+        .library(name: "StrataTestSupport", targets: ["StrataTestSupport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // System libraries (installed by scripts/bootstrap.sh).
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // C only where Swift cannot reach the instruction (CRC32C via SSE4.2).
+        .target(name: "CStrataSupport"),
+
+        .target(name: "StrataModel", swiftSettings: settings),
+        .target(name: "StrataEncoding",
+                dependencies: ["StrataModel", "CSnappy", "CZlib", "CStrataSupport"],
+                swiftSettings: settings),
+        .target(name: "StrataStorage", dependencies: ["StrataModel"], swiftSettings: settings),
+        .target(name: "StrataTSDB",
+                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage"],
+                swiftSettings: settings),
+        .target(name: "StrataRemote",
+                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage"],
+                swiftSettings: settings),
+        .target(name: "StrataHTTPAPI",
+                dependencies: [
+                    "StrataModel", "StrataStorage", "StrataRemote", "StrataEncoding",
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "HTTPTypes", package: "swift-http-types"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                ],
+                swiftSettings: settings),
+        .target(name: "StrataServer",
+                dependencies: [
+                    "StrataModel", "StrataStorage", "StrataTSDB", "StrataRemote", "StrataHTTPAPI",
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                ],
+                swiftSettings: settings),
+        .executableTarget(name: "strata",
+                          dependencies: [
+                              "StrataServer",
+                              .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                              .product(name: "Logging", package: "swift-log"),
+                          ],
+                          swiftSettings: settings),
+        .target(name: "StrataTestSupport",
+                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage"],
+                swiftSettings: settings),
+
+        .testTarget(name: "StrataModelTests", dependencies: ["StrataModel"], swiftSettings: settings),
+        .testTarget(name: "StrataEncodingTests", dependencies: ["StrataEncoding", "StrataTestSupport"], swiftSettings: settings),
+        .testTarget(name: "StrataStorageTests", dependencies: ["StrataStorage", "StrataTestSupport"], swiftSettings: settings),
+        .testTarget(name: "StrataTSDBTests", dependencies: ["StrataTSDB", "StrataEncoding", "StrataTestSupport"], swiftSettings: settings),
+        .testTarget(name: "StrataRemoteTests", dependencies: ["StrataRemote", "StrataTSDB", "StrataTestSupport"], swiftSettings: settings),
+        .testTarget(name: "StrataHTTPAPITests",
+                    dependencies: [
+                        "StrataHTTPAPI", "StrataTSDB", "StrataTestSupport",
+                        .product(name: "HummingbirdTesting", package: "hummingbird"),
+                    ],
+                    swiftSettings: settings),
+        .testTarget(name: "StrataServerTests",
+                    dependencies: [
+                        "StrataServer", "StrataTestSupport",
+                        .product(name: "HummingbirdTesting", package: "hummingbird"),
+                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                        .product(name: "Logging", package: "swift-log"),
+                    ],
+                    swiftSettings: settings),
+    ]
+)

@@ -1,0 +1,13 @@
+#ifndef STRATA_SUPPORT_H
+#define STRATA_SUPPORT_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// CRC-32C (Castagnoli). Start with crc = 0; pass the previous result to continue a running checksum.
+/// Uses the SSE4.2 crc32 instruction when the CPU has it, slicing-by-8 otherwise.
+uint32_t strata_crc32c_update(uint32_t crc, const void *buf, size_t len);
+
+/// 1 when the hardware path is in use (for logs and benchmarks).
+int strata_crc32c_hardware(void);
+
+#endif

@@ -1,0 +1,63 @@
+import CSnappy
+
+/// Snappy block format (not framed) through libsnappy, as remote write and the WAL use it.
+public enum Snappy {
+    public enum Error: Swift.Error, Equatable, Sendable {
+        case corrupt
+        case tooLarge(decodedBytes: Int, limit: Int)
+    }
+
+    /// Decoded length announced by a compressed block, without decoding it.
+    public static func decodedLength(_ src: UnsafeRawBufferPointer) throws(Error) -> Int {
+        guard let p = src.baseAddress else { throw .corrupt }
+        var n = 0
+        guard snappy_uncompressed_length(p.assumingMemoryBound(to: CChar.self), src.count, &n) == SNAPPY_OK else {
+            throw .corrupt
+        }
+        return n
+    }
+
+    /// Decompresses into `out` (replacing its contents, reusing its capacity). Refuses blocks whose
+    /// decoded size exceeds `limit` before allocating for them.
+    public static func decompress(_ src: UnsafeRawBufferPointer, into out: inout [UInt8], limit: Int = .max) throws(Error) {
+        let n = try decodedLength(src)
+        if n > limit { throw .tooLarge(decodedBytes: n, limit: limit) }
+        out.removeAll(keepingCapacity: true)
+        if n == 0 { return }
+        out.reserveCapacity(n)
+        var ok = false
+        out.append(contentsOf: repeatElement(0, count: n)) // TODO(perf): avoid the zero fill with an uninitialized buffer
+        out.withUnsafeMutableBytes { dst in
+            var outLen = n
+            ok = snappy_uncompress(src.baseAddress!.assumingMemoryBound(to: CChar.self), src.count,
+                                   dst.baseAddress!.assumingMemoryBound(to: CChar.self), &outLen) == SNAPPY_OK
+                && outLen == n
+        }
+        if !ok { throw .corrupt }
+    }
+
+    public static func decompress(_ src: [UInt8], limit: Int = .max) throws(Error) -> [UInt8] {
+        var out: [UInt8] = []
+        var failure: Error?
+        src.withUnsafeBytes { s in
+            do throws(Error) { try decompress(s, into: &out, limit: limit) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return out
+    }
+
+    public static func compress(_ src: UnsafeRawBufferPointer) -> [UInt8] {
+        let cap = snappy_max_compressed_length(src.count)
+        var out = [UInt8](repeating: 0, count: cap)
+        var outLen = cap
+        out.withUnsafeMutableBytes { dst in
+            let s = src.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) }
+            _ = snappy_compress(s ?? UnsafePointer<CChar>(bitPattern: 1)!, src.count,
+                                dst.baseAddress!.assumingMemoryBound(to: CChar.self), &outLen)
+        }
+        out.removeLast(cap - outLen)
+        return out
+    }
+
+    public static func compress(_ src: [UInt8]) -> [UInt8] { src.withUnsafeBytes { compress($0) } }
+}

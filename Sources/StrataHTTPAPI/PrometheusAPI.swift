@@ -1,0 +1,255 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import StrataModel
+import StrataRemote
+import StrataStorage
+
+/// Build information served at `/api/v1/status/buildinfo` (no `features` field: Grafana would
+/// otherwise treat Strata as Mimir).
+public struct BuildInfo: Sendable {
+    public var version = "0.1.0"
+    public var revision = "unknown"
+    public var branch = "main"
+    public var buildUser = "strata"
+    public var buildDate = "unknown"
+    public var goVersion = "swift6"
+    public init() {}
+}
+
+public struct APIOptions: Sendable {
+    /// Largest remote-write body accepted, compressed and decompressed (`--receive.max-request-bytes`).
+    public var maxRequestBytes = 32 << 20
+    public var lookbackDelta: Int64 = 5 * 60 * 1000
+    /// Most points per series a range query may ask for.
+    public var maxPointsPerSeries: Int64 = 11_000
+    public var buildInfo = BuildInfo()
+    public init() {}
+}
+
+/// The Prometheus-compatible HTTP surface: remote write, the query endpoints, health and status.
+public struct PrometheusAPI<Context: RequestContext>: Sendable {
+    let storage: any Queryable & Appendable
+    let options: APIOptions
+    let decoders = DecoderPool()
+    let evaluator: SelectorEvaluator
+    let isReady: @Sendable () -> Bool
+
+    public init(storage: any Queryable & Appendable, options: APIOptions = APIOptions(),
+                isReady: @escaping @Sendable () -> Bool = { true }) {
+        self.storage = storage
+        self.options = options
+        self.evaluator = SelectorEvaluator(lookbackDelta: options.lookbackDelta)
+        self.isReady = isReady
+    }
+
+    public func register(on router: Router<Context>) {
+        for path in ["/api/v1/write", "/api/v1/receive"] {
+            router.post(RouterPath(path)) { req, _ in try await self.remoteWrite(req) }
+            for m in [HTTPRequest.Method.get, .put, .delete, .patch] {
+                router.on(RouterPath(path), method: m) { _, _ in
+                    Self.text(.methodNotAllowed, "remote write only accepts POST requests\n")
+                }
+            }
+        }
+        for path in ["/api/v1/query", "/api/v1/query_range"] {
+            let isRange = path.hasSuffix("range")
+            router.get(RouterPath(path)) { req, _ in await self.query(req, range: isRange) }
+            router.post(RouterPath(path)) { req, _ in await self.query(req, range: isRange) }
+        }
+        router.get("/api/v1/status/buildinfo") { _, _ in self.buildInfo() }
+        router.on("/-/healthy", method: .get) { _, _ in Self.text(.ok, "Strata is Healthy.\n") }
+        router.on("/-/healthy", method: .head) { _, _ in Self.text(.ok, "") }
+        router.on("/-/ready", method: .get) { _, _ in self.ready() }
+        router.on("/-/ready", method: .head) { _, _ in self.ready() }
+    }
+
+    // MARK: remote write
+
+    func remoteWrite(_ req: Request) async throws -> Response {
+        if let enc = req.headers[.contentEncoding], !enc.isEmpty, enc.lowercased() != "snappy" {
+            return Self.text(.unsupportedMediaType, "unsupported Content-Encoding \(goQuote(enc)); remote write 1.0 requests must be snappy-compressed\n")
+        }
+        if let ct = req.headers[.contentType], !Self.isRemoteWriteV1(ct) {
+            return Self.text(.unsupportedMediaType, "unsupported Content-Type \(goQuote(ct)); expected application/x-protobuf (remote write 1.0)\n")
+        }
+        let limit = options.maxRequestBytes
+        if let len = req.headers[.contentLength].flatMap(Int.init), len > limit {
+            return Self.text(.contentTooLarge, "request body is \(len) bytes, larger than the limit of \(limit) bytes\n")
+        }
+        let body: ByteBuffer
+        do { body = try await req.body.collect(upTo: limit) }
+        catch { return Self.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n") }
+
+        let outcome: Result<WriteSummary, RemoteWriteError> = decoders.withDecoder { decoder in
+            let appender = storage.appender()
+            let r: Result<WriteSummary, RemoteWriteError> = body.withUnsafeReadableBytes { raw in
+                do throws(RemoteWriteError) {
+                    return .success(try decoder.decode(snappyBody: raw, maxDecodedBytes: limit, into: appender))
+                } catch { return .failure(error) }
+            }
+            return r.flatMap { summary in
+                do { try appender.commit(); return .success(summary) }
+                catch { return .failure(.protobuf("commit: \(error)")) }
+            }
+        }
+        switch outcome {
+        case .failure(let e):
+            if case .tooLarge = e { return Self.text(.contentTooLarge, e.message + "\n") }
+            return Self.text(.badRequest, e.message + "\n")
+        case .success(let s):
+            guard let first = s.firstFailure else { return Response(status: .noContent) }
+            var msg = "\(first.failure.message) for series \(first.labels)"
+            let rejected = s.samplesRejected + s.histogramsRejected
+            msg += "; \(rejected) of \(rejected + s.samplesAccepted) samples rejected in \(s.seriesRejected + (s.histogramsRejected > 0 ? 1 : 0)) series, "
+            msg += "\(s.samplesAccepted) samples accepted\n"
+            return Self.text(.badRequest, msg)
+        }
+    }
+
+    static func isRemoteWriteV1(_ contentType: String) -> Bool {
+        let parts = contentType.lowercased().split(separator: ";").map { $0.trimmingSpaces }
+        guard parts.first == "application/x-protobuf" else { return false }
+        for p in parts.dropFirst() where p.hasPrefix("proto=") {
+            return p == "proto=prometheus.writerequest"
+        }
+        return true
+    }
+
+    // MARK: queries
+
+    func query(_ req: Request, range: Bool) async -> Response {
+        do {
+            let params = try await Self.params(req)
+            guard let expr = params["query"], !expr.isEmpty else {
+                throw APIError.badData("invalid parameter \"query\": no query given") // wording as Prometheus' parser error
+            }
+            var w = JSONWriter()
+            if range {
+                guard let s = params["start"] else { throw APIError.badData("invalid parameter \"start\": cannot parse \"\" to a valid timestamp") }
+                let start = try Self.param("start") { () throws(APIError) in try APITime.parseTime(s) }
+                guard let e = params["end"] else { throw APIError.badData("invalid parameter \"end\": cannot parse \"\" to a valid timestamp") }
+                let end = try Self.param("end") { () throws(APIError) in try APITime.parseTime(e) }
+                if end < start { throw APIError.badData("invalid parameter \"end\": end timestamp must not be before start time") }
+                guard let st = params["step"] else { throw APIError.badData("invalid parameter \"step\": cannot parse \"\" to a valid duration") }
+                let step = try Self.param("step") { () throws(APIError) in try APITime.parseDuration(st) }
+                if step <= 0 {
+                    throw APIError.badData("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer")
+                }
+                if (end - start) / step > options.maxPointsPerSeries {
+                    throw APIError.badData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
+                }
+                let matchers = try SelectorParser.parse(expr)
+                let result = try evaluator.range(matchers, start: start, end: end, step: step, storage: storage)
+                w.raw("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[")
+                for (i, s) in result.enumerated() {
+                    if i > 0 { w.byte(UInt8(ascii: ",")) }
+                    w.raw("{\"metric\":"); w.labels(s.labels); w.raw(",\"values\":[")
+                    for (j, p) in s.points.enumerated() {
+                        if j > 0 { w.byte(UInt8(ascii: ",")) }
+                        w.byte(UInt8(ascii: "[")); w.timestamp(p.t); w.byte(UInt8(ascii: ",")); w.value(p.v); w.byte(UInt8(ascii: "]"))
+                    }
+                    w.raw("]}")
+                }
+                w.raw("]}}")
+            } else {
+                let t: Int64
+                if let ts = params["time"], !ts.isEmpty { t = try Self.param("time") { () throws(APIError) in try APITime.parseTime(ts) } }
+                else { t = Self.nowMillis() }
+                let matchers = try SelectorParser.parse(expr)
+                let result = try evaluator.instant(matchers, at: t, storage: storage)
+                w.raw("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[")
+                for (i, s) in result.enumerated() {
+                    if i > 0 { w.byte(UInt8(ascii: ",")) }
+                    w.raw("{\"metric\":"); w.labels(s.labels); w.raw(",\"value\":[")
+                    w.timestamp(s.t); w.byte(UInt8(ascii: ",")); w.value(s.v); w.raw("]}")
+                }
+                w.raw("]}}")
+            }
+            return Self.json(.ok, w.bytes)
+        } catch let e as APIError {
+            return Self.error(e)
+        } catch {
+            return Self.error(APIError(.internal, "\(error)"))
+        }
+    }
+
+    static func param<T>(_ name: String, _ body: () throws(APIError) -> T) throws(APIError) -> T {
+        do { return try body() } catch { throw APIError(error.kind, "invalid parameter \(goQuote(name)): \(error.message)") }
+    }
+
+    /// URL query parameters merged with a form-encoded POST body (body values first, as Go's FormValue).
+    static func params(_ req: Request) async throws -> Params {
+        var p = Params()
+        if req.method == .post,
+           let ct = req.headers[.contentType], ct.lowercased().hasPrefix("application/x-www-form-urlencoded") {
+            let body = try await req.body.collect(upTo: 16 << 20)
+            p.add(encoded: String(buffer: body))
+        }
+        if let q = req.uri.query { p.add(encoded: q) }
+        return p
+    }
+
+    static func nowMillis() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    // MARK: status and health
+
+    func buildInfo() -> Response {
+        let b = options.buildInfo
+        var w = JSONWriter()
+        w.raw("{\"status\":\"success\",\"data\":{\"version\":"); w.string(b.version)
+        w.raw(",\"revision\":"); w.string(b.revision)
+        w.raw(",\"branch\":"); w.string(b.branch)
+        w.raw(",\"buildUser\":"); w.string(b.buildUser)
+        w.raw(",\"buildDate\":"); w.string(b.buildDate)
+        w.raw(",\"goVersion\":"); w.string(b.goVersion)
+        w.raw("}}")
+        return Self.json(.ok, w.bytes)
+    }
+
+    func ready() -> Response {
+        if isReady() { return Self.text(.ok, "Strata is Ready.\n") }
+        var r = Self.text(.serviceUnavailable, "Service Unavailable\n")
+        r.headers[HTTPField.Name("X-Prometheus-Stopping")!] = "false"
+        return r
+    }
+
+    // MARK: responses
+
+    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func error(_ e: APIError) -> Response {
+        var w = JSONWriter(capacity: 256)
+        w.raw("{\"status\":\"error\",\"errorType\":"); w.string(e.kind.rawValue)
+        w.raw(",\"error\":"); w.string(e.message); w.raw("}")
+        return json(HTTPResponse.Status(code: e.kind.status), w.bytes)
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

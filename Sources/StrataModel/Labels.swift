@@ -1,0 +1,233 @@
+/// A label set stored as one flat byte blob, sorted by label name.
+///
+/// Layout (the same as Prometheus' `stringlabels`): for each label, `uvarint len | name bytes |
+/// uvarint len | value bytes`. One allocation per label set, hashable and comparable as bytes, and
+/// the remote-write decoder can build the same bytes from a request without creating a `String`.
+public struct Labels: Sendable, Hashable {
+    public let bytes: [UInt8]
+
+    /// Wraps an already canonical blob (sorted, no duplicate names). Use `LabelsBuilder` otherwise.
+    public init(canonicalBytes: [UInt8]) { self.bytes = canonicalBytes }
+
+    public static let empty = Labels(canonicalBytes: [])
+
+    /// Builds a label set from pairs; sorts by name bytewise. Later duplicates replace earlier ones.
+    public init(_ pairs: [(String, String)]) {
+        var b = LabelsBuilder()
+        for (n, v) in pairs { b.set(n, v) }
+        self = b.labels()
+    }
+
+    public init(_ dict: [String: String]) { self.init(dict.map { ($0.key, $0.value) }) }
+
+    public var isEmpty: Bool { bytes.isEmpty }
+
+    public var count: Int { var n = 0; forEach { _, _ in n += 1 }; return n }
+
+    /// Calls `body` with each (name, value) as raw byte buffers, in name order. No allocation.
+    @inlinable
+    public func forEachRaw(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { buf in
+            var i = 0
+            while i < buf.count {
+                let nl = LabelBlob.readUvarint(buf, &i)
+                let name = UnsafeRawBufferPointer(rebasing: buf[i ..< i + nl]); i += nl
+                let vl = LabelBlob.readUvarint(buf, &i)
+                let value = UnsafeRawBufferPointer(rebasing: buf[i ..< i + vl]); i += vl
+                try body(name, value)
+            }
+        }
+    }
+
+    public func forEach(_ body: (String, String) throws -> Void) rethrows {
+        try forEachRaw { n, v in try body(String(decoding: n, as: UTF8.self), String(decoding: v, as: UTF8.self)) }
+    }
+
+    public var pairs: [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = []
+        forEach { out.append(($0, $1)) }
+        return out
+    }
+
+    public var dictionary: [String: String] {
+        var out: [String: String] = [:]
+        forEach { out[$0] = $1 }
+        return out
+    }
+
+    /// The value of `name`, or nil when absent.
+    public func get(_ name: String) -> String? {
+        var result: String?
+        var nameCopy = name
+        nameCopy.withUTF8 { want in
+            forEachRaw { n, v in
+                if result == nil, n.count == want.count, memcmpEqual(n, UnsafeRawBufferPointer(want)) {
+                    result = String(decoding: v, as: UTF8.self)
+                }
+            }
+        }
+        return result
+    }
+
+    /// The metric name (`__name__`), or nil.
+    public var metricName: String? { self.get("__name__") }
+
+    /// A copy without the named labels.
+    public func dropping(_ names: Set<String>) -> Labels {
+        var b = LabelsBuilder()
+        forEach { n, v in if !names.contains(n) { b.set(n, v) } }
+        return b.labels()
+    }
+
+    /// Prometheus' `labels.Compare`: pairwise by name then value (bytewise), shorter set first on a tie.
+    public static func compare(_ a: Labels, _ b: Labels) -> Int {
+        a.bytes.withUnsafeBytes { ab in
+            b.bytes.withUnsafeBytes { bb in
+                var i = 0, j = 0
+                while i < ab.count && j < bb.count {
+                    for _ in 0 ..< 2 { // name, then value
+                        let al = LabelBlob.readUvarint(ab, &i), bl = LabelBlob.readUvarint(bb, &j)
+                        let c = LabelBlob.compareBytes(UnsafeRawBufferPointer(rebasing: ab[i ..< i + al]),
+                                                       UnsafeRawBufferPointer(rebasing: bb[j ..< j + bl]))
+                        if c != 0 { return c }
+                        i += al; j += bl
+                    }
+                }
+                if i < ab.count { return 1 }
+                if j < bb.count { return -1 }
+                return 0
+            }
+        }
+    }
+}
+
+extension Labels: Comparable {
+    public static func < (lhs: Labels, rhs: Labels) -> Bool { compare(lhs, rhs) < 0 }
+}
+
+extension Labels: CustomStringConvertible {
+    /// `{a="b", c="d"}` as Prometheus prints label sets (values escaped like Go's %q).
+    public var description: String {
+        var s = "{"
+        var first = true
+        forEach { n, v in
+            if !first { s += ", " }
+            first = false
+            s += n + "=" + goQuote(v)
+        }
+        return s + "}"
+    }
+}
+
+/// Go-style double-quoted string with escapes.
+public func goQuote(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case "\r": out += "\\r"
+        default:
+            if u.value < 0x20 || u.value == 0x7f {
+                out += "\\x" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}
+
+@usableFromInline
+func memcmpEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    LabelBlob.compareBytes(a, b) == 0
+}
+
+/// Accumulates labels in any order and produces a canonical `Labels`.
+public struct LabelsBuilder {
+    private var entries: [(name: [UInt8], value: [UInt8])] = []
+
+    public init() {}
+
+    public init(_ labels: Labels) {
+        labels.forEachRaw { n, v in entries.append((Array(n), Array(v))) }
+    }
+
+    public mutating func set(_ name: String, _ value: String) {
+        let n = Array(name.utf8)
+        entries.removeAll { $0.name == n }
+        entries.append((n, Array(value.utf8)))
+    }
+
+    public mutating func delete(_ name: String) {
+        let n = Array(name.utf8)
+        entries.removeAll { $0.name == n }
+    }
+
+    /// Labels with empty values are dropped, as in Prometheus.
+    public func labels() -> Labels {
+        let sorted = entries.filter { !$0.value.isEmpty }.sorted { $0.name.lexicographicallyPrecedes($1.name) }
+        var out: [UInt8] = []
+        out.reserveCapacity(sorted.reduce(0) { $0 + $1.name.count + $1.value.count + 4 })
+        for e in sorted {
+            LabelBlob.appendUvarint(&out, e.name.count); out += e.name
+            LabelBlob.appendUvarint(&out, e.value.count); out += e.value
+        }
+        return Labels(canonicalBytes: out)
+    }
+}
+
+/// Helpers for reading and writing the blob layout; used by decoders that build blobs in place.
+public enum LabelBlob {
+    @inlinable @inline(__always)
+    public static func readUvarint(_ buf: UnsafeRawBufferPointer, _ i: inout Int) -> Int {
+        var result = 0, shift = 0
+        while true {
+            let b = buf[i]; i += 1
+            result |= Int(b & 0x7f) << shift
+            if b < 0x80 { return result }
+            shift += 7
+        }
+    }
+
+    @inlinable
+    public static func appendUvarint(_ out: inout [UInt8], _ v: Int) {
+        var x = UInt(v)
+        while x >= 0x80 { out.append(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
+        out.append(UInt8(x))
+    }
+
+    /// Bytewise comparison (Go string order): negative, zero or positive.
+    @inlinable
+    public static func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        if n > 0, let pa = a.baseAddress, let pb = b.baseAddress {
+            let c = memcmpRaw(pa, pb, n)
+            if c != 0 { return c }
+        }
+        return a.count - b.count
+    }
+
+    @inlinable
+    static func memcmpRaw(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
+        var i = 0
+        // 8 bytes at a time; byte-swap to compare in memory order.
+        while i + 8 <= n {
+            let x = a.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let y = b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if x != y {
+                let bx = x.bigEndian, by = y.bigEndian
+                return bx < by ? -1 : 1
+            }
+            i += 8
+        }
+        while i < n {
+            let x = a.load(fromByteOffset: i, as: UInt8.self), y = b.load(fromByteOffset: i, as: UInt8.self)
+            if x != y { return x < y ? -1 : 1 }
+            i += 1
+        }
+        return 0
+    }
+}

@@ -1,0 +1,283 @@
+import StrataEncoding
+import StrataModel
+import StrataStorage
+
+/// Why a remote-write body was refused as a whole (nothing from it was stored).
+public enum RemoteWriteError: Error, Equatable, Sendable {
+    case snappy(String)
+    case tooLarge(decodedBytes: Int, limit: Int)
+    case protobuf(String)
+
+    public var message: String {
+        switch self {
+        case .snappy(let m): return "snappy decode: \(m)"
+        case .tooLarge(let n, let limit): return "decoded request is \(n) bytes, larger than the limit of \(limit) bytes"
+        case .protobuf(let m): return "decode protobuf: \(m)"
+        }
+    }
+}
+
+/// What happened to a decoded write request.
+public struct WriteSummary: Sendable, Equatable {
+    public var series = 0
+    public var samplesAccepted = 0
+    public var samplesRejected = 0
+    public var seriesRejected = 0
+    public var histogramsRejected = 0
+    public var exemplarsIgnored = 0
+    public var metadata = 0
+    /// The first offending series (printed labels) and why.
+    public var firstFailure: (labels: String, failure: AppendFailure)?
+
+    public init() {}
+
+    public static func == (a: WriteSummary, b: WriteSummary) -> Bool {
+        a.series == b.series && a.samplesAccepted == b.samplesAccepted && a.samplesRejected == b.samplesRejected
+            && a.seriesRejected == b.seriesRejected && a.histogramsRejected == b.histogramsRejected
+            && a.firstFailure?.labels == b.firstFailure?.labels && a.firstFailure?.failure == b.firstFailure?.failure
+    }
+
+    public var hasFailures: Bool { firstFailure != nil }
+}
+
+/// Decodes remote-write 1.0 requests (snappy block + `prometheus.WriteRequest`) straight into an
+/// `Appender`, reusing its buffers from one request to the next.
+///
+/// Labels are never turned into Strings: each series' labels are copied from the decompressed body
+/// into one scratch buffer in `Labels` blob layout, and the head looks series up by hashing and
+/// comparing those bytes. The whole body is decoded before anything is appended, so a malformed
+/// body stores nothing.
+public final class WriteRequestDecoder {
+    private var body: [UInt8] = []
+    private var labelBytes: [UInt8] = []
+    private var samples: [Sample] = []
+    private var series: [SeriesEntry] = []
+    private var metadata: [MetricMetadata] = []
+
+    struct SeriesEntry {
+        var labelStart: Int32, labelEnd: Int32
+        var sampleStart: Int32, sampleEnd: Int32
+        var histograms: Int32
+    }
+
+    public init() {}
+
+    /// Decompresses and decodes `compressed`, then appends every series to `appender`.
+    /// `maxDecodedBytes` bounds the decompressed size (checked before decompressing).
+    public func decode(snappyBody compressed: UnsafeRawBufferPointer, maxDecodedBytes: Int,
+                       into appender: any Appender) throws(RemoteWriteError) -> WriteSummary {
+        do {
+            try Snappy.decompress(compressed, into: &body, limit: maxDecodedBytes)
+        } catch .tooLarge(let n, let limit) {
+            throw .tooLarge(decodedBytes: n, limit: limit)
+        } catch {
+            throw .snappy("corrupt input")
+        }
+        return try decode(protobuf: nil, into: appender)
+    }
+
+    /// Decodes an uncompressed `WriteRequest` (used by tests and benchmarks, and after decompression).
+    public func decode(protobuf raw: [UInt8]?, into appender: any Appender) throws(RemoteWriteError) -> WriteSummary {
+        if let raw { body = raw }
+        labelBytes.removeAll(keepingCapacity: true)
+        samples.removeAll(keepingCapacity: true)
+        series.removeAll(keepingCapacity: true)
+        metadata.removeAll(keepingCapacity: true)
+        var summary = WriteSummary()
+        var failure: RemoteWriteError?
+        body.withUnsafeBytes { buf in
+            do throws(DecodeError) { try parseWriteRequest(buf, &summary) }
+            catch { failure = .protobuf(Self.describe(error)) }
+        }
+        if let failure { throw failure }
+        append(into: appender, &summary)
+        return summary
+    }
+
+    static func describe(_ e: DecodeError) -> String {
+        switch e {
+        case .truncated: return "unexpected end of message"
+        case .overflow: return "varint overflow"
+        case .invalid(let m): return m
+        }
+    }
+
+    // MARK: protobuf walk
+
+    private func parseWriteRequest(_ buf: UnsafeRawBufferPointer, _ summary: inout WriteSummary) throws(DecodeError) {
+        var r = ByteReader(buf)
+        while !r.isAtEnd {
+            let (field, wire) = try Proto.tag(&r)
+            if field == 1 && wire == 2 {
+                let msg = try r.bytes(try Proto.length(&r))
+                try parseTimeSeries(msg, &summary)
+            } else if field == 3 && wire == 2 {
+                let msg = try r.bytes(try Proto.length(&r))
+                metadata.append(try parseMetadata(msg))
+            } else {
+                try Proto.skip(&r, wire)
+            }
+        }
+    }
+
+    @inline(__always)
+    private func parseTimeSeries(_ buf: UnsafeRawBufferPointer, _ summary: inout WriteSummary) throws(DecodeError) {
+        var r = ByteReader(buf)
+        var entry = SeriesEntry(labelStart: Int32(labelBytes.count), labelEnd: 0,
+                                sampleStart: Int32(samples.count), sampleEnd: 0, histograms: 0)
+        while !r.isAtEnd {
+            let (field, wire) = try Proto.tag(&r)
+            switch (field, wire) {
+            case (1, 2):
+                let label = try r.bytes(try Proto.length(&r))
+                try parseLabel(label)
+            case (2, 2):
+                let sample = try r.bytes(try Proto.length(&r))
+                samples.append(try parseSample(sample))
+            case (3, 2):
+                _ = try r.bytes(try Proto.length(&r))
+                summary.exemplarsIgnored += 1
+            case (4, 2):
+                _ = try r.bytes(try Proto.length(&r))
+                entry.histograms += 1
+            default:
+                try Proto.skip(&r, wire)
+            }
+        }
+        entry.labelEnd = Int32(labelBytes.count)
+        entry.sampleEnd = Int32(samples.count)
+        series.append(entry)
+    }
+
+    /// Copies one label into the scratch blob as `uvarint len | name | uvarint len | value`.
+    /// Labels with an empty value are dropped, as Prometheus treats them as absent.
+    @inline(__always)
+    private func parseLabel(_ buf: UnsafeRawBufferPointer) throws(DecodeError) {
+        var r = ByteReader(buf)
+        var name = UnsafeRawBufferPointer(start: nil, count: 0)
+        var value = UnsafeRawBufferPointer(start: nil, count: 0)
+        while !r.isAtEnd {
+            let (field, wire) = try Proto.tag(&r)
+            if wire == 2 && field == 1 { name = try r.bytes(try Proto.length(&r)) }
+            else if wire == 2 && field == 2 { value = try r.bytes(try Proto.length(&r)) }
+            else { try Proto.skip(&r, wire) }
+        }
+        if value.isEmpty { return }
+        LabelBlob.appendUvarint(&labelBytes, name.count)
+        labelBytes.append(contentsOf: name)
+        LabelBlob.appendUvarint(&labelBytes, value.count)
+        labelBytes.append(contentsOf: value)
+    }
+
+    @inline(__always)
+    private func parseSample(_ buf: UnsafeRawBufferPointer) throws(DecodeError) -> Sample {
+        var r = ByteReader(buf)
+        var s = Sample(t: 0, v: 0)
+        while !r.isAtEnd {
+            let (field, wire) = try Proto.tag(&r)
+            if field == 1 && wire == 1 { s.v = Double(bitPattern: try r.le64()) }
+            else if field == 2 && wire == 0 { s.t = Int64(bitPattern: try r.uvarint()) }
+            else { try Proto.skip(&r, wire) }
+        }
+        return s
+    }
+
+    private func parseMetadata(_ buf: UnsafeRawBufferPointer) throws(DecodeError) -> MetricMetadata {
+        var r = ByteReader(buf)
+        var m = MetricMetadata(metricFamilyName: "", type: .unknown, help: "", unit: "")
+        while !r.isAtEnd {
+            let (field, wire) = try Proto.tag(&r)
+            switch (field, wire) {
+            case (1, 0): m.type = MetricMetadata.MetricType(rawValue: UInt8(truncatingIfNeeded: try r.uvarint())) ?? .unknown
+            case (2, 2): m.metricFamilyName = String(decoding: try r.bytes(try Proto.length(&r)), as: UTF8.self)
+            case (4, 2): m.help = String(decoding: try r.bytes(try Proto.length(&r)), as: UTF8.self)
+            case (5, 2): m.unit = String(decoding: try r.bytes(try Proto.length(&r)), as: UTF8.self)
+            default: try Proto.skip(&r, wire)
+            }
+        }
+        return m
+    }
+
+    // MARK: append
+
+    private func append(into appender: any Appender, _ summary: inout WriteSummary) {
+        summary.series = series.count
+        labelBytes.withUnsafeBytes { lb in
+            samples.withUnsafeBufferPointer { sb in
+                for e in series {
+                    let labels = UnsafeRawBufferPointer(rebasing: lb[Int(e.labelStart) ..< Int(e.labelEnd)])
+                    if e.histograms > 0 {
+                        summary.histogramsRejected += Int(e.histograms)
+                        if summary.firstFailure == nil {
+                            summary.firstFailure = (Self.printLabels(labels),
+                                                    .unsupported("native histograms are not supported yet"))
+                        }
+                    }
+                    if e.sampleEnd == e.sampleStart { continue }
+                    let s = UnsafeBufferPointer(rebasing: sb[Int(e.sampleStart) ..< Int(e.sampleEnd)])
+                    let res = appender.append(labels: labels, samples: s)
+                    summary.samplesAccepted += res.accepted
+                    summary.samplesRejected += res.rejected
+                    if let f = res.firstFailure {
+                        summary.seriesRejected += 1
+                        if summary.firstFailure == nil { summary.firstFailure = (Self.printLabels(labels), f.failure) }
+                    }
+                }
+            }
+        }
+        for m in metadata where !m.metricFamilyName.isEmpty { appender.appendMetadata(m) }
+        summary.metadata = metadata.count
+    }
+
+    /// `{a="b", ...}` for an error message, tolerant of malformed blobs.
+    static func printLabels(_ blob: UnsafeRawBufferPointer) -> String {
+        var parts: [String] = []
+        var i = 0
+        func readLen() -> Int? {
+            var result = 0, shift = 0
+            while i < blob.count {
+                let x = blob[i]; i += 1
+                result |= Int(x & 0x7f) << shift
+                if x < 0x80 { return result }
+                shift += 7
+            }
+            return nil
+        }
+        while i < blob.count {
+            guard let nl = readLen(), i + nl <= blob.count else { break }
+            let n = String(decoding: UnsafeRawBufferPointer(rebasing: blob[i ..< i + nl]), as: UTF8.self); i += nl
+            guard let vl = readLen(), i + vl <= blob.count else { break }
+            let v = String(decoding: UnsafeRawBufferPointer(rebasing: blob[i ..< i + vl]), as: UTF8.self); i += vl
+            parts.append(n + "=" + goQuote(v))
+        }
+        return "{" + parts.joined(separator: ", ") + "}"
+    }
+}
+
+/// Protobuf wire-format primitives.
+enum Proto {
+    @inline(__always)
+    static func tag(_ r: inout ByteReader) throws(DecodeError) -> (field: UInt64, wire: UInt64) {
+        let t = try r.uvarint()
+        let field = t >> 3
+        if field == 0 { throw .invalid("illegal tag 0") }
+        return (field, t & 7)
+    }
+
+    @inline(__always)
+    static func length(_ r: inout ByteReader) throws(DecodeError) -> Int {
+        let n = try r.uvarint()
+        guard n <= UInt64(r.remaining) else { throw .truncated }
+        return Int(n)
+    }
+
+    static func skip(_ r: inout ByteReader, _ wire: UInt64) throws(DecodeError) {
+        switch wire {
+        case 0: _ = try r.uvarint()
+        case 1: _ = try r.bytes(8)
+        case 2: _ = try r.bytes(try length(&r))
+        case 5: _ = try r.bytes(4)
+        default: throw .invalid("unsupported wire type \(wire)")
+        }
+    }
+}

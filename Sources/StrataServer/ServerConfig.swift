@@ -1,0 +1,34 @@
+import StrataHTTPAPI
+
+/// Everything `strata serve` can be told; the defaults are the embedded single-machine setup.
+public struct ServerConfig: Sendable {
+    public var httpHost = "127.0.0.1"
+    public var httpPort = 10902
+    /// Data directory (WAL, blocks).
+    public var tsdbPath = "./data"
+    /// Largest remote-write body, compressed and decompressed.
+    public var maxRequestBytes = 32 << 20
+    /// Block range in ms; chunks never cross it. Tests shorten it.
+    public var blockDuration: Int64 = 2 * 3600 * 1000
+    public var lookbackDelta: Int64 = 5 * 60 * 1000
+
+    public init() {}
+
+    /// Parses `HOST:PORT` (`[::1]:PORT` for IPv6).
+    public mutating func setHTTPAddress(_ s: String) throws {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0 ... 65535).contains(port) else {
+            throw ConfigError("invalid --http-address \(goQuoteLocal(s)): want HOST:PORT")
+        }
+        var host = String(s[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        httpHost = host.isEmpty ? "0.0.0.0" : host
+        httpPort = port
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+func goQuoteLocal(_ s: String) -> String { "\"" + s + "\"" }

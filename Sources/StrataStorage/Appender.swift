@@ -1,0 +1,52 @@
+import StrataModel
+
+/// Why a sample or series was not stored. The HTTP layer maps these to statuses and messages.
+public enum AppendFailure: Sendable, Equatable {
+    case outOfOrder          // older than the series' newest sample
+    case duplicate           // same timestamp as the newest sample, different value
+    case outOfBounds         // older than the head accepts
+    case invalidLabels(String)
+    case unsupported(String)
+
+    public var message: String {
+        switch self {
+        case .outOfOrder: return "out of order sample"
+        case .duplicate: return "duplicate sample for timestamp"
+        case .outOfBounds: return "out of bounds"
+        case .invalidLabels(let why): return "invalid labels: \(why)"
+        case .unsupported(let why): return why
+        }
+    }
+}
+
+/// What happened to one series' samples in a write.
+public struct AppendResult: Sendable, Equatable {
+    public var accepted: Int = 0
+    public var rejected: Int = 0
+    /// The first rejection (index into the samples, reason); nil when all were accepted.
+    public var firstFailure: (index: Int, failure: AppendFailure)? = nil
+
+    public init(accepted: Int = 0, rejected: Int = 0, firstFailure: (index: Int, failure: AppendFailure)? = nil) {
+        self.accepted = accepted; self.rejected = rejected; self.firstFailure = firstFailure
+    }
+
+    public static func == (a: AppendResult, b: AppendResult) -> Bool {
+        a.accepted == b.accepted && a.rejected == b.rejected
+            && a.firstFailure?.index == b.firstFailure?.index && a.firstFailure?.failure == b.firstFailure?.failure
+    }
+}
+
+/// Receives decoded writes. One appender serves one request; `commit` makes its samples durable
+/// (in the WAL, once there is one) and must be called before the write is acknowledged.
+///
+/// The API is per series, not per sample, so a decoder crosses this protocol boundary once per
+/// series: `labels` is a canonical label blob (see `Labels`), valid only during the call.
+public protocol Appender: AnyObject {
+    func append(labels: UnsafeRawBufferPointer, samples: UnsafeBufferPointer<Sample>) -> AppendResult
+    func appendMetadata(_ metadata: MetricMetadata)
+    func commit() throws
+}
+
+public protocol Appendable: Sendable {
+    func appender() -> any Appender
+}

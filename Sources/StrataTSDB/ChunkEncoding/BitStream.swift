@@ -1,0 +1,102 @@
+/// MSB-first bit writer over a byte array, bit-compatible with Prometheus' `bstream`.
+/// `freeBits` is how many low bits of the last byte are still unwritten.
+@usableFromInline
+struct BitWriter: Sendable {
+    @usableFromInline var freeBits: Int
+
+    @inlinable init(freeBits: Int = 0) { self.freeBits = freeBits }
+
+    @inlinable @inline(__always)
+    mutating func writeBit(_ bit: Bool, _ out: inout [UInt8]) {
+        if freeBits == 0 { out.append(0); freeBits = 8 }
+        freeBits -= 1
+        if bit { out[out.count - 1] |= UInt8(1) << UInt8(freeBits) }
+    }
+
+    /// Writes the low `n` bits of `value` (1...64), most significant first.
+    @inlinable
+    mutating func writeBits(_ value: UInt64, _ n: Int, _ out: inout [UInt8]) {
+        var remaining = n
+        let v = n == 64 ? value : value & ((UInt64(1) << UInt64(n)) - 1)
+        while remaining > 0 {
+            if freeBits == 0 { out.append(0); freeBits = 8 }
+            let take = min(freeBits, remaining)
+            let shift = remaining - take
+            let bits = UInt8(truncatingIfNeeded: (v >> UInt64(shift)) & ((UInt64(1) << UInt64(take)) - 1))
+            freeBits -= take
+            out[out.count - 1] |= bits << UInt8(freeBits)
+            remaining -= take
+        }
+    }
+
+    /// Appends a whole byte; with the stream byte-aligned this is a plain append.
+    @inlinable
+    mutating func writeByte(_ b: UInt8, _ out: inout [UInt8]) { writeBits(UInt64(b), 8, &out) }
+}
+
+/// MSB-first bit reader with a 64-bit refill buffer.
+public struct BitReader {
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline var bytePos: Int     // next byte to load into `buffer`
+    @usableFromInline var buffer: UInt64 = 0 // valid bits are the top `valid` bits
+    @usableFromInline var valid: Int = 0
+
+    @inlinable
+    public init(_ bytes: UnsafeRawBufferPointer, byteOffset: Int = 0) {
+        self.bytes = bytes
+        self.bytePos = byteOffset
+    }
+
+    @inlinable @inline(__always)
+    mutating func refill() {
+        while valid <= 56 && bytePos < bytes.count {
+            buffer |= UInt64(bytes[bytePos]) << UInt64(56 - valid)
+            bytePos += 1
+            valid += 8
+        }
+    }
+
+    @inlinable @inline(__always)
+    public mutating func readBit() throws(DecodeChunkError) -> Bool {
+        if valid == 0 { refill(); if valid == 0 { throw .truncated } }
+        let bit = buffer >> 63 == 1
+        buffer <<= 1
+        valid -= 1
+        return bit
+    }
+
+    /// Reads `n` bits (1...64) as an unsigned integer.
+    @inlinable
+    public mutating func readBits(_ n: Int) throws(DecodeChunkError) -> UInt64 {
+        if n <= valid || { refill(); return n <= valid }() {
+            let v = buffer >> UInt64(64 - n)
+            buffer = n == 64 ? 0 : buffer << UInt64(n)
+            valid -= n
+            return v
+        }
+        // n > 56 and the buffer could not hold it all: two steps.
+        let hiCount = valid
+        guard hiCount > 0 else { throw .truncated }
+        let hi = try readBits(hiCount)
+        let loCount = n - hiCount
+        refill()
+        guard loCount <= valid else { throw .truncated }
+        let lo = buffer >> UInt64(64 - loCount)
+        buffer = loCount == 64 ? 0 : buffer << UInt64(loCount)
+        valid -= loCount
+        return (hi << UInt64(loCount)) | lo
+    }
+
+    @inlinable
+    public mutating func readByte() throws(DecodeChunkError) -> UInt8 { UInt8(try readBits(8)) }
+}
+
+public enum DecodeChunkError: Error, Equatable, Sendable {
+    case truncated
+    case invalid
+}
+
+extension BitReader {
+    /// Bits consumed from the start of the buffer.
+    @inlinable public var bitsConsumed: Int { bytePos * 8 - valid }
+}

@@ -1,0 +1,251 @@
+import StrataModel
+
+/// Prometheus' XOR float chunk (encoding 1), bit for bit: see docs/format/chunks.md.
+///
+/// Layout: `num_samples BE16 | ts0 varint | v0 64 bits | (t1-t0) uvarint | xor(v1) | {dod, xor}*`.
+public enum XORChunk {
+    public static let encoding: UInt8 = 1
+
+    /// A fresh chunk: two zero bytes of sample count.
+    public static func newBytes(capacity: Int = 128) -> [UInt8] {
+        var b = [UInt8](); b.reserveCapacity(capacity); b.append(0); b.append(0)
+        return b
+    }
+
+    @inlinable
+    public static func sampleCount(_ bytes: [UInt8]) -> Int { bytes.count < 2 ? 0 : Int(bytes[0]) << 8 | Int(bytes[1]) }
+}
+
+/// Appends samples to an XOR chunk held by the caller. The state is kept out of the byte array so
+/// a series stores it inline, without another object.
+public struct XORAppender: Sendable {
+    @usableFromInline var _count: Int = 0
+    public var count: Int { _count }
+    @usableFromInline var t: Int64 = 0
+    @usableFromInline var vBits: UInt64 = 0
+    @usableFromInline var tDelta: UInt64 = 0
+    @usableFromInline var leading: UInt8 = 0xff
+    @usableFromInline var trailing: UInt8 = 0
+    @usableFromInline var writer = BitWriter(freeBits: 0)
+
+    public init() {}
+
+    /// Recovers the appender state of an existing chunk by decoding it (for chunks read back from disk).
+    public init(resuming bytes: [UInt8]) throws(DecodeChunkError) {
+        var failure: DecodeChunkError?
+        var st = XORDecodeState()
+        bytes.withUnsafeBytes { buf in
+            do throws(DecodeChunkError) { st = try XORDecoder.decode(buf) { _, _ in true } } catch { failure = error }
+        }
+        if let failure { throw failure }
+        _count = st.count
+        guard _count > 0 else { return }
+        t = st.t; vBits = st.vBits; tDelta = st.tDelta
+        // As Prometheus' XORChunk.Appender(): the decoder's window (0/0 if none was set yet).
+        leading = st.leading
+        trailing = st.trailing
+        writer = BitWriter(freeBits: bytes.count * 8 - st.bitsConsumed)
+    }
+
+    @inlinable
+    public mutating func append(t newT: Int64, v: Double, to out: inout [UInt8]) {
+        precondition(count < Int(UInt16.max), "XOR chunk is full")
+        let bits = v.bitPattern
+        switch count {
+        case 0:
+            var u = UInt64(bitPattern: (newT &<< 1) ^ (newT >> 63))
+            while u >= 0x80 { writer.writeByte(UInt8(truncatingIfNeeded: u) | 0x80, &out); u >>= 7 }
+            writer.writeByte(UInt8(u), &out)
+            writer.writeBits(bits, 64, &out)
+            tDelta = 0
+        case 1:
+            let d = UInt64(bitPattern: newT &- t)
+            var u = d
+            while u >= 0x80 { writer.writeByte(UInt8(truncatingIfNeeded: u) | 0x80, &out); u >>= 7 }
+            writer.writeByte(UInt8(u), &out)
+            writeValue(bits, &out)
+            tDelta = d
+        default:
+            let d = UInt64(bitPattern: newT &- t)
+            let dod = Int64(bitPattern: d &- tDelta)
+            if dod == 0 {
+                writer.writeBit(false, &out)
+            } else if Self.bitRange(dod, 14) {
+                writer.writeBits(0b10, 2, &out); writer.writeBits(UInt64(bitPattern: dod), 14, &out)
+            } else if Self.bitRange(dod, 17) {
+                writer.writeBits(0b110, 3, &out); writer.writeBits(UInt64(bitPattern: dod), 17, &out)
+            } else if Self.bitRange(dod, 20) {
+                writer.writeBits(0b1110, 4, &out); writer.writeBits(UInt64(bitPattern: dod), 20, &out)
+            } else {
+                writer.writeBits(0b1111, 4, &out); writer.writeBits(UInt64(bitPattern: dod), 64, &out)
+            }
+            writeValue(bits, &out)
+            tDelta = d
+        }
+        t = newT
+        vBits = bits
+        _count += 1
+        out[0] = UInt8(truncatingIfNeeded: count >> 8)
+        out[1] = UInt8(truncatingIfNeeded: count)
+    }
+
+    @inlinable @inline(__always)
+    static func bitRange(_ x: Int64, _ n: Int64) -> Bool {
+        -((Int64(1) << (n - 1)) - 1) <= x && x <= Int64(1) << (n - 1)
+    }
+
+    @inlinable
+    mutating func writeValue(_ bits: UInt64, _ out: inout [UInt8]) {
+        let delta = bits ^ vBits
+        if delta == 0 { writer.writeBit(false, &out); return }
+        writer.writeBit(true, &out)
+        var newLeading = UInt8(delta.leadingZeroBitCount)
+        let newTrailing = UInt8(delta.trailingZeroBitCount)
+        if newLeading >= 32 { newLeading = 31 }
+        if leading != 0xff && newLeading >= leading && newTrailing >= trailing {
+            writer.writeBit(false, &out)
+            writer.writeBits(delta >> UInt64(trailing), 64 - Int(leading) - Int(trailing), &out)
+            return
+        }
+        leading = newLeading
+        trailing = newTrailing
+        writer.writeBit(true, &out)
+        writer.writeBits(UInt64(newLeading), 5, &out)
+        let sigbits = 64 - Int(newLeading) - Int(newTrailing)
+        writer.writeBits(UInt64(sigbits), 6, &out) // 64 is written as 0
+        writer.writeBits(delta >> UInt64(newTrailing), sigbits, &out)
+    }
+}
+
+/// Final decoder state after a full pass, enough to resume appending.
+public struct XORDecodeState: Sendable {
+    @inlinable public init() {}
+    public var count = 0
+    public var t: Int64 = 0
+    public var vBits: UInt64 = 0
+    public var tDelta: UInt64 = 0
+    public var leading: UInt8 = 0
+    public var trailing: UInt8 = 0
+    public var bitsConsumed = 16
+}
+
+public enum XORDecoder {
+    /// Decodes every sample of a chunk in one pass, calling `body(t, v)` for each; `body` returns
+    /// false to stop early. One bit reader for the whole chunk, no allocation.
+    @inlinable
+    public static func decode(_ buf: UnsafeRawBufferPointer,
+                              _ body: (Int64, Double) -> Bool) throws(DecodeChunkError) -> XORDecodeState {
+        var st = XORDecodeState()
+        guard buf.count >= 2 else { if buf.isEmpty { return st }; throw .truncated }
+        let total = Int(buf[0]) << 8 | Int(buf[1])
+        var r = BitReader(buf, byteOffset: 2)
+        var t: Int64 = 0, v: UInt64 = 0, tDelta: UInt64 = 0
+        var leading: UInt8 = 0, trailing: UInt8 = 0
+        var n = 0
+        while n < total {
+            if n == 0 {
+                t = Varint64.unzigzag(try readUvarint(&r))
+                v = try r.readBits(64)
+            } else {
+                if n == 1 {
+                    tDelta = try readUvarint(&r)
+                } else {
+                    var d = 0
+                    for _ in 0 ..< 4 {
+                        d <<= 1
+                        if !(try r.readBit()) { break }
+                        d |= 1
+                    }
+                    var dod: Int64 = 0
+                    var sz = 0
+                    switch d {
+                    case 0b0: break
+                    case 0b10: sz = 14
+                    case 0b110: sz = 17
+                    case 0b1110: sz = 20
+                    default: dod = Int64(bitPattern: try r.readBits(64))
+                    }
+                    if sz != 0 {
+                        var bits = try r.readBits(sz)
+                        if bits > UInt64(1) << UInt64(sz - 1) { bits = bits &- (UInt64(1) << UInt64(sz)) }
+                        dod = Int64(bitPattern: bits)
+                    }
+                    tDelta = UInt64(bitPattern: Int64(bitPattern: tDelta) &+ dod)
+                }
+                t = t &+ Int64(bitPattern: tDelta)
+                if try r.readBit() {
+                    var mbits: Int
+                    if !(try r.readBit()) {
+                        mbits = 64 - Int(leading) - Int(trailing)
+                    } else {
+                        leading = UInt8(try r.readBits(5))
+                        mbits = Int(try r.readBits(6))
+                        if mbits == 0 { mbits = 64 }
+                        let tr = 64 - Int(leading) - mbits
+                        guard tr >= 0 else { throw .invalid }
+                        trailing = UInt8(tr)
+                    }
+                    let bits = try r.readBits(mbits)
+                    v ^= bits << UInt64(64 - Int(leading) - mbits)
+                }
+            }
+            n += 1
+            if !body(t, Double(bitPattern: v)) { break }
+        }
+        st.count = n; st.t = t; st.vBits = v; st.tDelta = tDelta
+        st.leading = leading; st.trailing = trailing
+        st.bitsConsumed = r.bitsConsumed
+        return st
+    }
+
+    @inlinable @inline(__always)
+    static func readUvarint(_ r: inout BitReader) throws(DecodeChunkError) -> UInt64 {
+        var u: UInt64 = 0, shift: UInt64 = 0
+        while true {
+            let b = try r.readByte()
+            if shift == 63 && b > 1 { throw .invalid }
+            u |= UInt64(b & 0x7f) << shift
+            if b < 0x80 { return u }
+            shift += 7
+            if shift > 63 { throw .invalid }
+        }
+    }
+
+    /// Appends the samples with `mint <= t <= maxt` to `out`.
+    public static func samples(_ bytes: [UInt8], mint: Int64 = .min, maxt: Int64 = .max,
+                               into out: inout [Sample]) throws(DecodeChunkError) {
+        var failure: DecodeChunkError?
+        bytes.withUnsafeBytes { buf in
+            do throws(DecodeChunkError) {
+                _ = try decode(buf) { t, v in
+                    if t > maxt { return false }
+                    if t >= mint { out.append(Sample(t: t, v: v)) }
+                    return true
+                }
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    public static func samples(_ bytes: [UInt8]) throws(DecodeChunkError) -> [Sample] {
+        var out: [Sample] = []
+        try samples(bytes, into: &out)
+        return out
+    }
+}
+
+/// Varint helpers local to the chunk code (kept here so the encoder inlines them).
+@usableFromInline
+enum Varint64 {
+    @inlinable static func appendUvarint(_ out: inout [UInt8], _ v: UInt64) {
+        var x = v
+        while x >= 0x80 { out.append(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
+        out.append(UInt8(x))
+    }
+    @inlinable @inline(__always) static func unzigzag(_ u: UInt64) -> Int64 {
+        Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
+    }
+    @inlinable static func appendVarint(_ out: inout [UInt8], _ v: Int64) {
+        appendUvarint(&out, UInt64(bitPattern: (v &<< 1) ^ (v >> 63)))
+    }
+}

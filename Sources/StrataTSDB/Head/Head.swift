@@ -1,0 +1,149 @@
+import StrataEncoding
+import StrataModel
+import StrataStorage
+import Synchronization
+
+public struct HeadOptions: Sendable {
+    /// Block range in ms (2h): chunks never cross a multiple of it, and samples older than
+    /// half of it behind the newest sample are out of bounds.
+    public var chunkRange: Int64 = 2 * 3600 * 1000
+    public var samplesPerChunk = 120
+    /// Number of lock stripes (power of two).
+    public var stripeCount = 4096
+
+    public init() {}
+}
+
+/// The in-memory head block: series, their chunks, and the postings index.
+///
+/// Writers lock only the stripe of the series they touch (chosen by label hash), so there is no
+/// global lock on the append path. Series refs are allocated from a counter and never change.
+public final class Head: Sendable {
+    public let options: HeadOptions
+
+    final class HashStripe: @unchecked Sendable {
+        let lock = Lock()
+        /// hash → series; a second series with the same hash goes to `collisions`.
+        var byHash: [UInt64: MemSeries] = [:]
+        var collisions: [UInt64: [MemSeries]] = [:]
+    }
+
+    final class RefStripe: @unchecked Sendable {
+        let lock = Lock()
+        var byRef: [SeriesRef: MemSeries] = [:]
+    }
+
+    let hashStripes: [HashStripe]
+    let refStripes: [RefStripe]
+    let stripeMask: Int
+    let postings = MemPostings()
+    let metadata = MetadataStore()
+
+    private let nextRef = Atomic<UInt64>(0)
+    private let seriesCount = Atomic<Int>(0)
+    private let minTime = Atomic<Int64>(.max)
+    private let maxTime = Atomic<Int64>(.min)
+    let samplesAppended = Atomic<Int>(0)
+
+    public init(options: HeadOptions = HeadOptions()) {
+        precondition(options.stripeCount > 0 && options.stripeCount & (options.stripeCount - 1) == 0)
+        self.options = options
+        hashStripes = (0 ..< options.stripeCount).map { _ in HashStripe() }
+        refStripes = (0 ..< options.stripeCount).map { _ in RefStripe() }
+        stripeMask = options.stripeCount - 1
+    }
+
+    public var numSeries: Int { seriesCount.load(ordering: .relaxed) }
+    public var numSamplesAppended: Int { samplesAppended.load(ordering: .relaxed) }
+    /// Oldest and newest sample timestamps in the head (`.max`/`.min` while empty).
+    public var mint: Int64 { minTime.load(ordering: .relaxed) }
+    public var maxt: Int64 { maxTime.load(ordering: .relaxed) }
+
+    /// Samples older than this are out of bounds (Prometheus' `appendableMinValidTime`).
+    var minValidTime: Int64 {
+        let m = maxTime.load(ordering: .relaxed)
+        return m == .min ? .min : m &- options.chunkRange / 2
+    }
+
+    func noteTimes(min lo: Int64, max hi: Int64) {
+        var cur = minTime.load(ordering: .relaxed)
+        while lo < cur {
+            let (done, orig) = minTime.compareExchange(expected: cur, desired: lo, ordering: .relaxed)
+            if done { break }
+            cur = orig
+        }
+        cur = maxTime.load(ordering: .relaxed)
+        while hi > cur {
+            let (done, orig) = maxTime.compareExchange(expected: cur, desired: hi, ordering: .relaxed)
+            if done { break }
+            cur = orig
+        }
+    }
+
+    // MARK: series lookup
+
+    /// Finds the series with exactly these label bytes. Caller holds the stripe lock.
+    @inline(__always)
+    static func find(_ stripe: HashStripe, hash: UInt64, labels: UnsafeRawBufferPointer) -> MemSeries? {
+        if let s = stripe.byHash[hash] {
+            if sameBytes(s.labels.bytes, labels) { return s }
+            if let more = stripe.collisions[hash] {
+                for c in more where sameBytes(c.labels.bytes, labels) { return c }
+            }
+        }
+        return nil
+    }
+
+    @inline(__always)
+    static func sameBytes(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && a.withUnsafeBytes { LabelBlob.compareBytes($0, b) == 0 }
+    }
+
+    /// Creates the series (or returns the one another writer created first). Labels must be valid.
+    func getOrCreate(hash: UInt64, labels: UnsafeRawBufferPointer) -> MemSeries {
+        let stripe = hashStripes[Int(truncatingIfNeeded: hash) & stripeMask]
+        let ref = nextRef.add(1, ordering: .relaxed).newValue
+        let series = MemSeries(ref: ref, hash: hash, labels: Labels(canonicalBytes: Array(labels)))
+        let existing: MemSeries? = stripe.lock.withLock {
+            if let s = Self.find(stripe, hash: hash, labels: labels) { return s }
+            if stripe.byHash[hash] == nil { stripe.byHash[hash] = series }
+            else { stripe.collisions[hash, default: []].append(series) }
+            return nil
+        }
+        if let existing { return existing } // the allocated ref is skipped; refs only need to be unique
+        let rs = refStripes[Int(truncatingIfNeeded: ref) & stripeMask]
+        rs.lock.withLock { rs.byRef[ref] = series }
+        postings.add(ref, series.labels)
+        seriesCount.add(1, ordering: .relaxed)
+        return series
+    }
+
+    func series(ref: SeriesRef) -> MemSeries? {
+        let rs = refStripes[Int(truncatingIfNeeded: ref) & stripeMask]
+        return rs.lock.withLock { rs.byRef[ref] }
+    }
+
+    func stripe(of s: MemSeries) -> HashStripe { hashStripes[Int(truncatingIfNeeded: s.hash) & stripeMask] }
+}
+
+extension Head: Appendable {
+    public func appender() -> any Appender { HeadAppender(head: self) }
+}
+
+extension Head: Queryable {
+    public func querier(mint: Int64, maxt: Int64) throws -> any Querier { HeadQuerier(head: self, mint: mint, maxt: maxt) }
+}
+
+/// Latest metadata per metric family, from remote write.
+final class MetadataStore: @unchecked Sendable {
+    private let lock = Lock()
+    private var byName: [String: MetricMetadata] = [:]
+
+    func set(_ m: MetricMetadata) { lock.withLock { byName[m.metricFamilyName] = m } }
+    func all() -> [String: MetricMetadata] { lock.withLock { byName } }
+}
+
+extension Head {
+    /// Metric metadata received so far, by metric family name.
+    public var metricMetadata: [String: MetricMetadata] { metadata.all() }
+}

@@ -1,0 +1,79 @@
+import StrataModel
+import StrataStorage
+
+/// A series read from the head: its labels and the chunks that overlapped the query when it was selected.
+struct HeadSeries: StorageSeries {
+    let labels: Labels
+    let chunks: [ClosedChunk]
+
+    func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
+        for c in chunks where c.maxt >= mint && c.mint <= maxt {
+            do { try XORDecoder.samples(c.bytes, mint: mint, maxt: maxt, into: &out) }
+            catch { throw StorageError("corrupt chunk in series \(labels): \(error)") }
+        }
+    }
+}
+
+struct HeadQuerier: Querier {
+    let head: Head
+    let mint: Int64
+    let maxt: Int64
+
+    /// Refs of the series matching all matchers, with Prometheus' rules for matchers that match
+    /// the empty string (they also select series without the label).
+    func postings(for matchers: [LabelMatcher]) -> [SeriesRef] {
+        var result: [SeriesRef]?
+        var subtractions: [[SeriesRef]] = []
+        for m in matchers {
+            if m.matchesEmpty {
+                // Remove series whose value for the label does not match.
+                subtractions.append(head.postings.postings(m.name) { !m.matches($0) })
+            } else {
+                let p: [SeriesRef]
+                if m.kind == .equal { p = head.postings.postings(m.name, m.value) }
+                else { p = head.postings.postings(m.name) { m.matches($0) } }
+                result = result.map { Postings.intersect($0, p) } ?? p
+            }
+        }
+        var refs = result ?? head.postings.allPostings()
+        for s in subtractions { refs = Postings.subtract(refs, s) }
+        return refs
+    }
+
+    func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
+        let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
+        var out: [HeadSeries] = []
+        for ref in postings(for: matchers) {
+            guard let s = head.series(ref: ref) else { continue }
+            let stripe = head.stripe(of: s)
+            let chunks = stripe.lock.withLock { s.chunks(mint: lo, maxt: hi) }
+            if chunks.isEmpty { continue }
+            out.append(HeadSeries(labels: s.labels, chunks: chunks))
+        }
+        out.sort { Labels.compare($0.labels, $1.labels) < 0 }
+        return out
+    }
+
+    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
+        if matchers.isEmpty { return head.postings.labelNames().sortedBytewise() }
+        var names = Set<String>()
+        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) {
+            s.labels.forEach { n, _ in names.insert(n) }
+        }
+        return Array(names).sortedBytewise()
+    }
+
+    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
+        if matchers.isEmpty { return head.postings.labelValues(name).sortedBytewise() }
+        var values = Set<String>()
+        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) {
+            if let v = s.labels.get(name) { values.insert(v) }
+        }
+        return Array(values).sortedBytewise()
+    }
+}
+
+extension Array where Element == String {
+    /// Go string order (bytewise UTF-8), not Swift's Unicode order.
+    func sortedBytewise() -> [String] { sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+}

@@ -1,0 +1,88 @@
+import StrataModel
+
+/// The head's inverted index: label name → value → sorted series refs.
+/// Keys are Strings (one per distinct name and value, not per series); lists are plain sorted arrays.
+final class MemPostings: @unchecked Sendable {
+    private let lock = RWLock()
+    private var index: [String: [String: [SeriesRef]]] = [:]
+    private var all: [SeriesRef] = []
+
+    func add(_ ref: SeriesRef, _ labels: Labels) {
+        var pairs: [(String, String)] = []
+        labels.forEach { pairs.append(($0, $1)) }
+        lock.withWriteLock {
+            Self.insertSorted(&all, ref)
+            for (n, v) in pairs {
+                Self.insertSorted(&index[n, default: [:]][v, default: []], ref)
+            }
+        }
+    }
+
+    /// Refs arrive almost in order (allocated from a counter); insert from the back.
+    private static func insertSorted(_ list: inout [SeriesRef], _ ref: SeriesRef) {
+        if list.last.map({ $0 < ref }) ?? true { list.append(ref); return }
+        var i = list.count - 1
+        while i > 0 && list[i - 1] > ref { i -= 1 }
+        list.insert(ref, at: i)
+    }
+
+    func allPostings() -> [SeriesRef] { lock.withReadLock { all } }
+
+    func postings(_ name: String, _ value: String) -> [SeriesRef] {
+        lock.withReadLock { index[name]?[value] ?? [] }
+    }
+
+    /// Union of the lists of every value of `name` for which `keep(value)` is true.
+    func postings(_ name: String, where keep: (String) -> Bool) -> [SeriesRef] {
+        let lists: [[SeriesRef]] = lock.withReadLock {
+            guard let values = index[name] else { return [] }
+            return values.compactMap { keep($0.key) ? $0.value : nil }
+        }
+        return Postings.union(lists)
+    }
+
+    func labelNames() -> [String] { lock.withReadLock { Array(index.keys) } }
+
+    func labelValues(_ name: String) -> [String] { lock.withReadLock { index[name].map { Array($0.keys) } ?? [] } }
+}
+
+/// Set operations on sorted ref lists.
+enum Postings {
+    static func intersect(_ a: [SeriesRef], _ b: [SeriesRef]) -> [SeriesRef] {
+        var out: [SeriesRef] = []
+        out.reserveCapacity(min(a.count, b.count))
+        var i = 0, j = 0
+        while i < a.count && j < b.count {
+            if a[i] == b[j] { out.append(a[i]); i += 1; j += 1 }
+            else if a[i] < b[j] { i += 1 } else { j += 1 }
+        }
+        return out
+    }
+
+    static func subtract(_ a: [SeriesRef], _ b: [SeriesRef]) -> [SeriesRef] {
+        if b.isEmpty { return a }
+        var out: [SeriesRef] = []
+        out.reserveCapacity(a.count)
+        var j = 0
+        for x in a {
+            while j < b.count && b[j] < x { j += 1 }
+            if j < b.count && b[j] == x { continue }
+            out.append(x)
+        }
+        return out
+    }
+
+    static func union(_ lists: [[SeriesRef]]) -> [SeriesRef] {
+        switch lists.count {
+        case 0: return []
+        case 1: return lists[0]
+        default:
+            var out = lists.flatMap { $0 }
+            out.sort()
+            var w = 0
+            for r in 0 ..< out.count where r == 0 || out[r] != out[r - 1] { out[w] = out[r]; w += 1 }
+            out.removeLast(out.count - w)
+            return out
+        }
+    }
+}

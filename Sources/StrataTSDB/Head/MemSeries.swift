@@ -1,0 +1,101 @@
+import StrataModel
+import StrataStorage
+
+/// A chunk that is complete and never changes again.
+public struct ClosedChunk: Sendable {
+    public let mint: Int64
+    public let maxt: Int64
+    public let bytes: [UInt8]
+}
+
+enum Appendability {
+    case append
+    case alreadyStored
+    case reject(AppendFailure)
+}
+
+/// One series in the head. All mutable state is guarded by the lock of the hash stripe the
+/// series lives in; nothing here is touched without it.
+final class MemSeries: @unchecked Sendable {
+    let ref: SeriesRef
+    let hash: UInt64
+    let labels: Labels
+
+    var closed: [ClosedChunk] = []
+    var headBytes: [UInt8] = []
+    var headMint: Int64 = .min
+    var appender = XORAppender()
+    /// Timestamp at which the head chunk must be cut (Prometheus' `nextAt`).
+    var nextAt: Int64 = .min
+    /// Newest sample; `.min` when the series has none.
+    var lastT: Int64 = .min
+    var lastValueBits: UInt64 = 0
+
+    init(ref: SeriesRef, hash: UInt64, labels: Labels) {
+        self.ref = ref; self.hash = hash; self.labels = labels
+    }
+
+    var hasHeadChunk: Bool { !headBytes.isEmpty }
+
+    /// Checks a sample against the series' state, as `memSeries.appendable` does.
+    @inline(__always)
+    func appendable(t: Int64, v: Double, minValidTime: Int64) -> Appendability {
+        if t < minValidTime { return .reject(.outOfBounds) }
+        if lastT == .min || t > lastT { return .append }
+        if t == lastT {
+            // Exact duplicates are allowed (federation, retries) and stored once.
+            return v.bitPattern == lastValueBits ? .alreadyStored : .reject(.duplicate)
+        }
+        return .reject(.outOfOrder)
+    }
+
+    /// Appends an in-order sample, cutting chunks with Prometheus 2.42's rules.
+    @inline(__always)
+    func append(t: Int64, v: Double, chunkRange: Int64, samplesPerChunk: Int) {
+        if headBytes.isEmpty {
+            cutHeadChunk(mint: t, chunkRange: chunkRange)
+        } else {
+            let n = appender.count
+            if n == samplesPerChunk / 4 {
+                nextAt = Self.computeChunkEndTime(start: headMint, cur: lastT, max: nextAt)
+            }
+            if t >= nextAt || n >= samplesPerChunk * 2 {
+                cutHeadChunk(mint: t, chunkRange: chunkRange)
+            }
+        }
+        appender.append(t: t, v: v, to: &headBytes)
+        lastT = t
+        lastValueBits = v.bitPattern
+    }
+
+    private func cutHeadChunk(mint: Int64, chunkRange: Int64) {
+        if !headBytes.isEmpty {
+            closed.append(ClosedChunk(mint: headMint, maxt: lastT, bytes: headBytes))
+        }
+        headBytes = XORChunk.newBytes()
+        appender = XORAppender()
+        headMint = mint
+        nextAt = Self.rangeForTimestamp(mint, chunkRange)
+    }
+
+    /// End of the block range that contains `t` (Go integer division truncates like Swift's).
+    static func rangeForTimestamp(_ t: Int64, _ width: Int64) -> Int64 { (t / width) * width + width }
+
+    static func computeChunkEndTime(start: Int64, cur: Int64, max: Int64) -> Int64 {
+        let n = (max - start) / ((cur - start + 1) * 4)
+        if n <= 1 { return max }
+        return start + (max - start) / n
+    }
+
+    /// The chunks overlapping [mint, maxt], copied out for a reader (arrays are shared, not copied).
+    func chunks(mint: Int64, maxt: Int64) -> [ClosedChunk] {
+        var out: [ClosedChunk] = []
+        for c in closed where c.maxt >= mint && c.mint <= maxt { out.append(c) }
+        if !headBytes.isEmpty && lastT >= mint && headMint <= maxt {
+            out.append(ClosedChunk(mint: headMint, maxt: lastT, bytes: headBytes))
+        }
+        return out
+    }
+
+    var chunkCount: Int { closed.count + (headBytes.isEmpty ? 0 : 1) }
+}

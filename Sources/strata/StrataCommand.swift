@@ -1,0 +1,74 @@
+import ArgumentParser
+import Logging
+import StrataServer
+
+@main
+struct Strata: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strata",
+        abstract: "A single-binary Prometheus-compatible time-series database.",
+        discussion: """
+            Strata takes Prometheus remote write, keeps samples in Prometheus' formats and answers \
+            queries over the Prometheus HTTP API.
+            """,
+        version: StrataVersion.current,
+        subcommands: [Serve.self],
+        defaultSubcommand: nil
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server: remote-write ingest and the query API.",
+        discussion: """
+            With no flags Strata keeps its data in ./data and listens on 127.0.0.1:10902 (Thanos \
+            Query's port). Remote write goes to /api/v1/write or /api/v1/receive.
+            """
+    )
+
+    @Option(name: .customLong("http-address"), help: "Listen address for the HTTP API and remote write (HOST:PORT).")
+    var httpAddress = "127.0.0.1:10902"
+
+    @Option(name: .customLong("tsdb.path"), help: "Data directory.")
+    var tsdbPath = "./data"
+
+    @Option(name: .customLong("receive.max-request-bytes"),
+            help: "Largest remote-write request body in bytes, checked before and after snappy decompression; larger requests get 413.")
+    var maxRequestBytes = 32 << 20
+
+    @Option(name: .customLong("query.lookback-delta"),
+            help: "How far back an instant selector looks for the newest sample (Prometheus duration).")
+    var lookbackDelta = "5m"
+
+    @Option(name: .customLong("tsdb.block-duration"),
+            help: "Block range (Prometheus duration). Head chunks never cross a multiple of it; samples older than half of it behind the newest sample are out of bounds.")
+    var blockDuration = "2h"
+
+    @Option(name: .customLong("log.level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        var config = ServerConfig()
+        try config.setHTTPAddress(httpAddress)
+        config.tsdbPath = tsdbPath
+        guard maxRequestBytes > 0 else { throw ValidationError("--receive.max-request-bytes must be positive") }
+        config.maxRequestBytes = maxRequestBytes
+        guard let lb = DurationFlag.parse(lookbackDelta), lb > 0 else {
+            throw ValidationError("invalid --query.lookback-delta \"\(lookbackDelta)\"")
+        }
+        config.lookbackDelta = lb
+        guard let bd = DurationFlag.parse(blockDuration), bd >= 60_000 else {
+            throw ValidationError("invalid --tsdb.block-duration \"\(blockDuration)\" (at least 1m)")
+        }
+        config.blockDuration = bd
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("invalid --log.level \"\(logLevel)\"") }
+
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let app = try buildApplication(config: config, logger: Logger(label: "strata"))
+        try await app.runService()
+    }
+}

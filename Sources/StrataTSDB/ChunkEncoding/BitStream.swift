@@ -1,5 +1,9 @@
-/// MSB-first bit writer over a byte array, bit-compatible with Prometheus' `bstream`.
-/// `freeBits` is how many low bits of the last byte are still unwritten.
+/// MSB-first bit writer over a byte array, byte-compatible with Prometheus' `bstream`.
+///
+/// `freeBits` (0...8) is how many low bits of the last byte are still unwritten. Like `bstream`,
+/// writing a whole byte at a byte boundary leaves an empty trailing byte (`freeBits == 8`), so a
+/// chunk that ends that way carries one zero byte more than its bits need. Chunks must match
+/// Prometheus' byte for byte, so the writer keeps that quirk.
 @usableFromInline
 struct BitWriter: Sendable {
     @usableFromInline var freeBits: Int
@@ -13,25 +17,29 @@ struct BitWriter: Sendable {
         if bit { out[out.count - 1] |= UInt8(1) << UInt8(freeBits) }
     }
 
-    /// Writes the low `n` bits of `value` (1...64), most significant first.
-    @inlinable
-    mutating func writeBits(_ value: UInt64, _ n: Int, _ out: inout [UInt8]) {
-        var remaining = n
-        let v = n == 64 ? value : value & ((UInt64(1) << UInt64(n)) - 1)
-        while remaining > 0 {
-            if freeBits == 0 { out.append(0); freeBits = 8 }
-            let take = min(freeBits, remaining)
-            let shift = remaining - take
-            let bits = UInt8(truncatingIfNeeded: (v >> UInt64(shift)) & ((UInt64(1) << UInt64(take)) - 1))
-            freeBits -= take
-            out[out.count - 1] |= bits << UInt8(freeBits)
-            remaining -= take
-        }
+    @inlinable @inline(__always)
+    mutating func writeByte(_ b: UInt8, _ out: inout [UInt8]) {
+        if freeBits == 0 { out.append(0); freeBits = 8 }
+        out[out.count - 1] |= b >> UInt8(8 - freeBits)
+        out.append(freeBits == 8 ? 0 : b << UInt8(freeBits))
     }
 
-    /// Appends a whole byte; with the stream byte-aligned this is a plain append.
+    /// Writes the low `n` bits of `value` (1...64), most significant first: whole bytes, then bits.
     @inlinable
-    mutating func writeByte(_ b: UInt8, _ out: inout [UInt8]) { writeBits(UInt64(b), 8, &out) }
+    mutating func writeBits(_ value: UInt64, _ n: Int, _ out: inout [UInt8]) {
+        var u = value << UInt64(64 - n)
+        var n = n
+        while n >= 8 {
+            writeByte(UInt8(truncatingIfNeeded: u >> 56), &out)
+            u <<= 8
+            n -= 8
+        }
+        while n > 0 {
+            writeBit(u >> 63 == 1, &out)
+            u <<= 1
+            n -= 1
+        }
+    }
 }
 
 /// MSB-first bit reader with a 64-bit refill buffer.

@@ -1,0 +1,99 @@
+import StrataModel
+import Testing
+@testable import StrataTSDB
+
+@Suite struct XORChunkTests {
+    static func encode(_ samples: [Sample]) -> [UInt8] {
+        var bytes = XORChunk.newBytes()
+        var app = XORAppender()
+        for s in samples { app.append(t: s.t, v: s.v, to: &bytes) }
+        return bytes
+    }
+
+    static func assertRoundTrip(_ samples: [Sample]) throws {
+        let bytes = encode(samples)
+        #expect(XORChunk.sampleCount(bytes) == samples.count)
+        let back = try XORDecoder.samples(bytes)
+        #expect(back.count == samples.count)
+        for (a, b) in zip(samples, back) {
+            #expect(a.t == b.t)
+            #expect(a.v.bitPattern == b.v.bitPattern, "value \(a.v) came back as \(b.v)")
+        }
+    }
+
+    @Test func specialValuesRoundTripBitExactly() throws {
+        let values: [Double] = [0, -0.0, 1, -1, .nan, normalNaN, StaleNaN.value, .infinity, -.infinity,
+                                .greatestFiniteMagnitude, .leastNonzeroMagnitude, 1e-300, 3.14159, 42, 42, 42.5]
+        try Self.assertRoundTrip(values.enumerated().map { Sample(t: 1_600_000_000_000 + Int64($0.offset) * 15000, v: $0.element) })
+    }
+
+    @Test func timestampDeltasOfEveryWidth() throws {
+        // dod buckets: 0, 14, 17, 20 and 64 bits, both signs, and the asymmetric edges.
+        let deltas: [Int64] = [15000, 15000, 15001, 15000 + 8192, 15000 - 8191, 15000 + 8193, 15000 + 65536,
+                               15000 - 65535, 15000 + 65537, 15000 + 524_288, 15000 - 524_287, 15000 + 524_289,
+                               1, 1 << 40, 1, 0, 0, 7]
+        var t: Int64 = -5000 // negative timestamps are legal
+        var samples = [Sample(t: t, v: 1)]
+        for d in deltas { t += d; samples.append(Sample(t: t, v: Double(samples.count))) }
+        try Self.assertRoundTrip(samples)
+    }
+
+    @Test func hugeFirstTimestampAndHugeDelta() throws {
+        try Self.assertRoundTrip([Sample(t: .min / 4, v: 1), Sample(t: .max / 4, v: 2), Sample(t: .max / 4 + 1, v: 3)])
+        try Self.assertRoundTrip([Sample(t: 123, v: 5)])
+        try Self.assertRoundTrip([])
+    }
+
+    @Test func randomWalkRoundTrip() throws {
+        var rng = SplitMix(seed: 7)
+        var samples: [Sample] = []
+        var t: Int64 = 1_700_000_000_000, v = 100.0
+        for _ in 0 ..< 2000 {
+            t += 10_000 + Int64(rng.next() % 200) - 100
+            v += Double(Int64(rng.next() % 2001) - 1000) / 7.0
+            samples.append(Sample(t: t, v: rng.next() % 10 == 0 ? v.rounded() : v))
+        }
+        try Self.assertRoundTrip(samples)
+    }
+
+    @Test func knownEncodingOfTwoSamples() {
+        // Header 0x0002; ts0=1000 → zigzag 2000 → uvarint D0 0F; v0=1.0 → 3F F0 00..;
+        // t1-t0=1000 → E8 07; v1 == v0 → single 0 bit, padded.
+        let bytes = Self.encode([Sample(t: 1000, v: 1), Sample(t: 2000, v: 1)])
+        #expect(bytes == [0x00, 0x02, 0xD0, 0x0F, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0xE8, 0x07, 0x00])
+    }
+
+    @Test func resumedAppenderContinuesLikePrometheus() throws {
+        // A resumed appender starts with the decoder's window, so continuing a chunk decodes correctly.
+        var samples: [Sample] = (0 ..< 50).map { Sample(t: Int64($0) * 1000, v: Double($0 % 7) * 1.5) }
+        var bytes = Self.encode(samples)
+        var app = try XORAppender(resuming: bytes)
+        #expect(app.count == 50)
+        for i in 50 ..< 80 {
+            let s = Sample(t: Int64(i) * 1000 + (i == 60 ? 77 : 0), v: Double(i) / 3)
+            app.append(t: s.t, v: s.v, to: &bytes)
+            samples.append(s)
+        }
+        let back = try XORDecoder.samples(bytes)
+        #expect(back == samples)
+    }
+
+    @Test func truncatedChunkIsAnError() {
+        var bytes = Self.encode((0 ..< 20).map { Sample(t: Int64($0) * 1000, v: Double($0) * 1.1) })
+        bytes.removeLast(bytes.count / 2)
+        #expect(throws: DecodeChunkError.self) { try XORDecoder.samples(bytes) }
+    }
+}
+
+/// Deterministic PRNG for reproducible test data.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

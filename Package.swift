@@ -83,8 +83,9 @@ let package = Package(
         .testTarget(name: "StrataRemoteTests", dependencies: ["StrataRemote", "StrataTSDB", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataHTTPAPITests",
                     dependencies: [
-                        "StrataHTTPAPI", "StrataTSDB", "StrataTestSupport",
+                        "StrataHTTPAPI", "StrataTSDB", "StrataTestSupport", "StrataEncoding",
                         .product(name: "HummingbirdTesting", package: "hummingbird"),
+                        .product(name: "HTTPTypes", package: "swift-http-types"),
                     ],
                     swiftSettings: settings),
         .testTarget(name: "StrataServerTests",

@@ -3,8 +3,8 @@ import StrataModel
 
 /// Encodes remote-write 1.0 `WriteRequest` protobufs for tests and benchmarks, including the
 /// malformed shapes a decoder must refuse. Independent of the decoder it tests.
-public struct WriteRequestBuilder {
-    public struct Series {
+public struct WriteRequestBuilder: Sendable {
+    public struct Series: Sendable {
         public var labels: [(String, String)]
         public var samples: [Sample]
         public var histograms: Int = 0

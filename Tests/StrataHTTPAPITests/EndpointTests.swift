@@ -1,0 +1,225 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import StrataEncoding
+import StrataModel
+import StrataStorage
+import StrataTestSupport
+import StrataTSDB
+import Testing
+@testable import StrataHTTPAPI
+
+func makeApp(_ head: Head, maxRequestBytes: Int = 1 << 20) -> some ApplicationProtocol {
+    var options = APIOptions()
+    options.maxRequestBytes = maxRequestBytes
+    let router = Router()
+    PrometheusAPI<BasicRequestContext>(storage: head, options: options).register(on: router)
+    return Application(router: router)
+}
+
+let rwHeaders: HTTPFields = [.contentType: "application/x-protobuf", .contentEncoding: "snappy",
+                             HTTPField.Name("X-Prometheus-Remote-Write-Version")!: "0.1.0"]
+
+/// Everything the head holds, printed, to prove a rejected request changed nothing.
+func dump(_ head: Head) throws -> String {
+    let q = try head.querier(mint: .min, maxt: .max)
+    var out = ""
+    for s in try q.select([try LabelMatcher(.regexMatch, "__name__", ".*")], hints: SelectHints(mint: .min, maxt: .max)) {
+        var b: [Sample] = []
+        try s.samples(mint: .min, maxt: .max, into: &b)
+        out += "\(s.labels) \(b.map { "\($0.t)=\($0.v.bitPattern)" })\n"
+    }
+    return out
+}
+
+@Suite struct RemoteWriteEndpointTests {
+    @Test func acceptsAWriteWith204OnBothPaths() async throws {
+        let head = Head()
+        try await makeApp(head).test(.router) { client in
+            for path in ["/api/v1/write", "/api/v1/receive"] {
+                var b = WriteRequestBuilder()
+                b.add([("__name__", "up"), ("path", path)], [(1000, 1)])
+                try await client.execute(uri: path, method: .post, headers: rwHeaders, body: ByteBuffer(bytes: b.snappyBody())) { res in
+                    #expect(res.status == .noContent)
+                }
+            }
+        }
+        #expect(head.numSeries == 2)
+    }
+
+    struct BadCase: Sendable, CustomStringConvertible {
+        let name: String
+        let method: HTTPRequest.Method
+        let headers: HTTPFields
+        let body: [UInt8]
+        let status: HTTPResponse.Status
+        let message: String
+        var description: String { name }
+    }
+
+    static func body(_ f: (inout WriteRequestBuilder) -> Void) -> [UInt8] {
+        var b = WriteRequestBuilder(); f(&b); return b.snappyBody()
+    }
+
+    static let badCases: [BadCase] = [
+        BadCase(name: "GET", method: .get, headers: [:], body: [], status: .methodNotAllowed, message: "only accepts POST"),
+        BadCase(name: "gzip encoding", method: .post, headers: [.contentEncoding: "gzip", .contentType: "application/x-protobuf"],
+                body: body { $0.add([("__name__", "x")], [(1, 1)]) }, status: .unsupportedMediaType, message: #"unsupported Content-Encoding "gzip""#),
+        BadCase(name: "json content type", method: .post, headers: [.contentEncoding: "snappy", .contentType: "application/json"],
+                body: [], status: .unsupportedMediaType, message: #"unsupported Content-Type "application/json""#),
+        BadCase(name: "remote write 2.0", method: .post,
+                headers: [.contentEncoding: "snappy", .contentType: "application/x-protobuf;proto=io.prometheus.write.v2.Request"],
+                body: [], status: .unsupportedMediaType, message: "expected application/x-protobuf (remote write 1.0)"),
+        BadCase(name: "body over the limit", method: .post, headers: rwHeaders, body: [UInt8](repeating: 1, count: 5000),
+                status: .contentTooLarge, message: "larger than the limit of 4096 bytes"),
+        BadCase(name: "decoded body over the limit", method: .post, headers: rwHeaders,
+                body: body { for i in 0 ..< 300 { $0.add([("__name__", "m"), ("i", String(i))], [(1, 1)]) } },
+                status: .contentTooLarge, message: "larger than the limit of 4096 bytes"),
+        BadCase(name: "not snappy", method: .post, headers: rwHeaders, body: Array("hello, this is not snappy".utf8),
+                status: .badRequest, message: "snappy decode: corrupt input"),
+        BadCase(name: "bad protobuf", method: .post, headers: rwHeaders, body: snappyOf([0x0A, 0x09, 0x0A]),
+                status: .badRequest, message: "decode protobuf: unexpected end of message"),
+        BadCase(name: "missing metric name", method: .post, headers: rwHeaders, body: body { $0.add([("job", "a")], [(5000, 1)]) },
+                status: .badRequest, message: #"invalid labels: missing metric name (__name__ label) for series {job="a"}; 1 of 1 samples rejected in 1 series, 0 samples accepted"#),
+        BadCase(name: "unsorted labels", method: .post, headers: rwHeaders, body: body { $0.add([("__name__", "m"), ("b", "1"), ("a", "1")], [(5000, 1)]) },
+                status: .badRequest, message: #"invalid labels: labels are not sorted by name ("a" after "b")"#),
+        BadCase(name: "duplicate label", method: .post, headers: rwHeaders, body: body { $0.add([("__name__", "m"), ("a", "1"), ("a", "2")], [(5000, 1)]) },
+                status: .badRequest, message: #"invalid labels: duplicate label name "a""#),
+        BadCase(name: "invalid UTF-8", method: .post, headers: rwHeaders, body: snappyOf(invalidUTF8Request),
+                status: .badRequest, message: #"invalid labels: value of label "a" is not valid UTF-8"#),
+        BadCase(name: "out of order", method: .post, headers: rwHeaders, body: body { $0.add([("__name__", "existing")], [(1000, 1)]) },
+                status: .badRequest, message: #"out of order sample for series {__name__="existing"}; 1 of 1 samples rejected"#),
+        BadCase(name: "duplicate with another value", method: .post, headers: rwHeaders, body: body { $0.add([("__name__", "existing")], [(5000, 2)]) },
+                status: .badRequest, message: #"duplicate sample for timestamp for series {__name__="existing"}"#),
+        BadCase(name: "out of bounds", method: .post, headers: rwHeaders, body: body { $0.add([("__name__", "other")], [(5000 - 3_600_001, 2)]) },
+                status: .badRequest, message: #"out of bounds for series {__name__="other"}"#),
+        BadCase(name: "native histogram", method: .post, headers: rwHeaders,
+                body: body { $0.series.append(.init(labels: [("__name__", "h")], samples: [], histograms: 1)) },
+                status: .badRequest, message: #"native histograms are not supported yet for series {__name__="h"}"#),
+    ]
+
+    @Test(arguments: badCases)
+    func badRequestsGetTheirStatusAndLeaveDataUnchanged(c: BadCase) async throws {
+        let head = Head()
+        var seedBuilder = WriteRequestBuilder()
+        seedBuilder.add([("__name__", "existing")], [(5000, 1)])
+        let seed = seedBuilder.snappyBody()
+        let app = makeApp(head, maxRequestBytes: 4096)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/v1/write", method: .post, headers: rwHeaders, body: ByteBuffer(bytes: seed)) { res in
+                #expect(res.status == .noContent)
+            }
+            let before = try dump(head)
+            try await client.execute(uri: "/api/v1/write", method: c.method, headers: c.headers, body: ByteBuffer(bytes: c.body)) { res in
+                #expect(res.status == c.status, "\(c.name): \(String(buffer: res.body))")
+                #expect(String(buffer: res.body).contains(c.message), "\(c.name): \(String(buffer: res.body))")
+            }
+            if c.status != .noContent { #expect(try dump(head) == before, "\(c.name) changed stored data") }
+        }
+    }
+
+    @Test func validSeriesOfAPartlyBadRequestAreKept() async throws {
+        let head = Head()
+        try await makeApp(head).test(.router) { client in
+            var b = WriteRequestBuilder()
+            b.add([("__name__", "good")], [(1000, 1)])
+            b.add([("nameless", "x")], [(1000, 1)])
+            b.add([("__name__", "good2")], [(1000, 1)])
+            try await client.execute(uri: "/api/v1/write", method: .post, headers: rwHeaders, body: ByteBuffer(bytes: b.snappyBody())) { res in
+                #expect(res.status == .badRequest)
+                #expect(String(buffer: res.body) == #"invalid labels: missing metric name (__name__ label) for series {nameless="x"}; 1 of 3 samples rejected in 1 series, 2 samples accepted"# + "\n")
+            }
+        }
+        #expect(head.numSeries == 2)
+    }
+}
+
+/// TimeSeries{labels: [__name__="m", a=<0xC3 0x28>], samples: [{v: 1, t: 5000}]} written by hand.
+let invalidUTF8Request: [UInt8] = {
+    let l1: [UInt8] = [0x0A, 8] + Array("__name__".utf8) + [0x12, 1, UInt8(ascii: "m")]
+    let l2: [UInt8] = [0x0A, 1, UInt8(ascii: "a"), 0x12, 2, 0xC3, 0x28]
+    let sample: [UInt8] = [0x09, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F, 0x10, 0x88, 0x27]
+    let ts: [UInt8] = [0x0A, UInt8(l1.count)] + l1 + [0x0A, UInt8(l2.count)] + l2 + [0x12, UInt8(sample.count)] + sample
+    return [0x0A, UInt8(ts.count)] + ts
+}()
+
+func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
+
+@Suite struct QueryEndpointTests {
+    static func seeded() -> Head {
+        let head = Head()
+        let app = head.appender()
+        for (labels, samples) in [
+            (Labels([("__name__", "up"), ("job", "b"), ("instance", "x:1")]), [Sample(t: 10_000, v: 1), Sample(t: 20_000, v: 0)]),
+            (Labels([("__name__", "up"), ("job", "a")]), [Sample(t: 10_000, v: 1), Sample(t: 20_000, v: 1), Sample(t: 30_000, v: StaleNaN.value)]),
+            (Labels([("__name__", "temp")]), [Sample(t: 15_500, v: 1e-7), Sample(t: 400_000, v: .infinity)]),
+        ] {
+            _ = labels.bytes.withUnsafeBytes { lb in samples.withUnsafeBufferPointer { app.append(labels: lb, samples: $0) } }
+        }
+        try? app.commit()
+        return head
+    }
+
+    func get(_ uri: String, status: HTTPResponse.Status = .ok) async throws -> String {
+        try await makeApp(Self.seeded()).test(.router) { client in
+            try await client.execute(uri: uri, method: .get) { res in
+                #expect(res.status == status)
+                return String(buffer: res.body)
+            }
+        }
+    }
+
+    @Test func instantQueryWithLookbackAndStaleness() async throws {
+        #expect(try await get("/api/v1/query?query=up&time=25") ==
+            #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","instance":"x:1","job":"b"},"value":[25,"0"]},{"metric":{"__name__":"up","job":"a"},"value":[25,"1"]}]}}"#)
+        // At 30s the newest sample of job="a" is a staleness marker: the series is gone.
+        #expect(try await get("/api/v1/query?query=up&time=30.5") ==
+            #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","instance":"x:1","job":"b"},"value":[30.500,"0"]}]}}"#)
+        // Lookback is (t-5m, t]: a sample exactly 5m old is out of the window.
+        #expect(try await get("/api/v1/query?query=temp&time=315.5") == #"{"status":"success","data":{"resultType":"vector","result":[]}}"#)
+        #expect(try await get("/api/v1/query?query=temp&time=315.499") ==
+            #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"temp"},"value":[315.499,"1e-07"]}]}}"#)
+    }
+
+    @Test func rangeQueryMatrix() async throws {
+        #expect(try await get(#"/api/v1/query_range?query=up%7Bjob%3D%22a%22%7D&start=0&end=40&step=10"#) ==
+            #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a"},"values":[[10,"1"],[20,"1"]]}]}}"#)
+        #expect(try await get("/api/v1/query_range?query=temp&start=1970-01-01T00:05:00Z&end=420&step=1m") ==
+            #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"temp"},"values":[[300,"1e-07"],[420,"+Inf"]]}]}}"#)
+    }
+
+    @Test func formPostIsAccepted() async throws {
+        try await makeApp(Self.seeded()).test(.router) { client in
+            try await client.execute(uri: "/api/v1/query", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: ByteBuffer(string: "query=temp&time=16")) { res in
+                #expect(res.status == .ok)
+                #expect(String(buffer: res.body).contains(#""value":[16,"1e-07"]"#))
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("/api/v1/query", "invalid parameter \\\"query\\\""),
+        ("/api/v1/query?query=up&time=abc", "invalid parameter \\\"time\\\": cannot parse \\\"abc\\\" to a valid timestamp"),
+        ("/api/v1/query?query=sum(up)", "unsupported expression"),
+        ("/api/v1/query_range?query=up&start=10&end=0&step=1", "end timestamp must not be before start time"),
+        ("/api/v1/query_range?query=up&start=0&end=10&step=0", "zero or negative query resolution step widths are not accepted"),
+        ("/api/v1/query_range?query=up&start=0&end=100000&step=1", "exceeded maximum resolution of 11,000 points per timeseries"),
+        ("/api/v1/query_range?query=up&start=0&end=10", "invalid parameter \\\"step\\\""),
+    ])
+    func badQueriesAre400BadData(uri: String, message: String) async throws {
+        let body = try await get(uri, status: .badRequest)
+        #expect(body.hasPrefix(#"{"status":"error","errorType":"bad_data","error":""#), "\(body)")
+        #expect(body.contains(message), "\(body)")
+    }
+
+    @Test func healthReadyAndBuildInfo() async throws {
+        #expect(try await get("/-/healthy") == "Strata is Healthy.\n")
+        #expect(try await get("/-/ready") == "Strata is Ready.\n")
+        let b = try await get("/api/v1/status/buildinfo")
+        #expect(b.hasPrefix(#"{"status":"success","data":{"version":"#))
+        #expect(!b.contains("features"))
+        _ = try await get("/api/v1/nope", status: .notFound)
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import StrataServer
+import StrataTestSupport
+import Testing
+
+/// Runs Strata as `strata serve` does (buildApplication) on 127.0.0.1:0 and calls `body` with its port.
+func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @escaping (Int) async throws -> Void) async throws {
+    let dir = try TempDir("strata-e2e")
+    defer { dir.remove() }
+    var config = config
+    config.httpHost = "127.0.0.1"
+    config.httpPort = 0
+    config.tsdbPath = dir.file("data")
+    let (ports, cont) = AsyncStream.makeStream(of: Int.self)
+    var logger = Logger(label: "strata-test")
+    logger.logLevel = .warning
+    let app = try buildApplication(config: config, logger: logger) { channel in
+        cont.yield(channel.localAddress?.port ?? 0)
+        cont.finish()
+    }
+    let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { g in
+        g.addTask { try await group.run() }
+        var it = ports.makeAsyncIterator()
+        let port = try #require(await it.next())
+        do { try await body(port) } catch {
+            await group.triggerGracefulShutdown()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await g.waitForAll()
+    }
+}
+
+@Suite struct PrometheusEndToEndTests {
+    /// A real Prometheus 2.42 scrapes itself and remote-writes to Strata; promtool then asks both
+    /// the same instant queries and must print the same series and values.
+    @Test(.timeLimit(.minutes(3)))
+    func prometheusRemoteWritesAndPromtoolSeesTheSameSeries() async throws {
+        guard let prometheus = Tools.which("prometheus"), let promtool = Tools.which("promtool") else {
+            if Tools.isCI { Issue.record("prometheus/promtool not installed (scripts/bootstrap.sh installs them)") }
+            return
+        }
+        try await withStrata { strataPort in
+            let dir = try TempDir("prometheus-e2e")
+            defer { dir.remove() }
+            let promPort = try Tools.freePort()
+            let config = """
+                global:
+                  scrape_interval: 1s
+                  evaluation_interval: 1s
+                scrape_configs:
+                  - job_name: prometheus
+                    static_configs:
+                      - targets: ["127.0.0.1:\(promPort)"]
+                remote_write:
+                  - url: http://127.0.0.1:\(strataPort)/api/v1/write
+                    queue_config:
+                      batch_send_deadline: 1s
+                      min_backoff: 50ms
+                      max_backoff: 1s
+                """
+            try config.write(toFile: dir.file("prometheus.yml"), atomically: true, encoding: .utf8)
+            let prom = try ChildProcess(prometheus, [
+                "--config.file=\(dir.file("prometheus.yml"))", "--storage.tsdb.path=\(dir.file("tsdb"))",
+                "--web.listen-address=127.0.0.1:\(promPort)", "--log.level=warn",
+            ], logPath: dir.file("prometheus.log"))
+            defer { prom.stop() }
+
+            let strata = "http://127.0.0.1:\(strataPort)"
+            let promURL = "http://127.0.0.1:\(promPort)"
+            // Wait for several scrapes to reach Strata.
+            let deadline = Date().addingTimeInterval(90)
+            var seen = ""
+            while Date() < deadline {
+                let r = try Tools.run(promtool, ["query", "instant", strata, "prometheus_build_info"])
+                if r.status == 0 && r.stdout.contains("=> 1") { seen = r.stdout; break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(!seen.isEmpty, "no data reached Strata; prometheus log:\n\(prom.log)")
+            try await Task.sleep(for: .seconds(3))
+
+            let t = String(format: "%.3f", Date().timeIntervalSince1970 - 1.5)
+            for query in ["up", "prometheus_build_info", #"{__name__=~"prometheus_build_info|up", job="prometheus"}"#] {
+                let ours = try Tools.run(promtool, ["query", "instant", "--time=\(t)", strata, query])
+                let theirs = try Tools.run(promtool, ["query", "instant", "--time=\(t)", promURL, query])
+                #expect(ours.status == 0, "promtool against Strata failed: \(ours.stderr)")
+                #expect(theirs.status == 0, "promtool against Prometheus failed: \(theirs.stderr)")
+                #expect(!theirs.stdout.isEmpty)
+                #expect(ours.stdout == theirs.stdout, "query \(query)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
+            }
+            // A metric Prometheus exports with many series: the same number of series in both.
+            let name = "prometheus_http_requests_total"
+            let ourCount = try Tools.run(promtool, ["query", "instant", "--time=\(t)", strata, name]).stdout
+                .split(separator: "\n").count
+            let theirCount = try Tools.run(promtool, ["query", "instant", "--time=\(t)", promURL, name]).stdout
+                .split(separator: "\n").count
+            #expect(ourCount > 0 && ourCount == theirCount)
+        }
+    }
+}

@@ -22,11 +22,11 @@ public enum Snappy {
     public static func decompress(_ src: UnsafeRawBufferPointer, into out: inout [UInt8], limit: Int = .max) throws(Error) {
         let n = try decodedLength(src)
         if n > limit { throw .tooLarge(decodedBytes: n, limit: limit) }
-        out.removeAll(keepingCapacity: true)
+        // Resize without clearing: a reused buffer is overwritten in place, only growth is zero-filled.
+        if out.count > n { out.removeLast(out.count - n) }
+        else if out.count < n { out.append(contentsOf: repeatElement(0, count: n - out.count)) }
         if n == 0 { return }
-        out.reserveCapacity(n)
         var ok = false
-        out.append(contentsOf: repeatElement(0, count: n)) // TODO(perf): avoid the zero fill with an uninitialized buffer
         out.withUnsafeMutableBytes { dst in
             var outLen = n
             ok = snappy_uncompress(src.baseAddress!.assumingMemoryBound(to: CChar.self), src.count,

@@ -73,7 +73,12 @@ public struct JSONWriter {
     /// A sample value as a quoted string (`"1"`, `"NaN"`, `"+Inf"`, `"1e-07"`).
     public mutating func value(_ v: Double) {
         bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: GoFloat.format(v).utf8)
+        // Fast path: integral values (counters, gauges of counts) print as integers in Go's 'f' form.
+        if v == v.rounded(.towardZero) && Swift.abs(v) < 1e15 && !(v == 0 && v.sign == .minus) {
+            int(Int64(v))
+        } else {
+            GoFloat.append(v, to: &bytes)
+        }
         bytes.append(UInt8(ascii: "\""))
     }
 
@@ -104,6 +109,26 @@ public struct JSONWriter {
 /// Go's `strconv.FormatFloat(v, 'f' or 'e', -1, 64)` as Prometheus chooses between them:
 /// 'e' when |v| < 1e-6 or |v| >= 1e21, shortest round-trip digits either way.
 public enum GoFloat {
+    /// Appends the formatted value. Swift's `description` is already the shortest round-trip form
+    /// and matches Go's 'f' output whenever it has no exponent; only exponent forms are rebuilt.
+    public static func append(_ v: Double, to out: inout [UInt8]) {
+        if v.isFinite {
+            let abs = Swift.abs(v)
+            if abs >= 1e-4 && abs < 1e15 {
+                var d = v.description
+                let done: Bool = d.withUTF8 { u in
+                    if u.contains(UInt8(ascii: "e")) { return false }
+                    var n = u.count
+                    if n >= 2 && u[n - 2] == UInt8(ascii: ".") && u[n - 1] == UInt8(ascii: "0") { n -= 2 }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: u[0 ..< n]))
+                    return true
+                }
+                if done { return }
+            }
+        }
+        out.append(contentsOf: format(v).utf8)
+    }
+
     public static func format(_ v: Double) -> String {
         if v.isNaN { return "NaN" }
         if v.isInfinite { return v < 0 ? "-Inf" : "+Inf" }

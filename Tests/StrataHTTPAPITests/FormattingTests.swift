@@ -10,9 +10,15 @@ import Testing
         (0.0, "0"), (Double.nan, "NaN"), (Double.infinity, "+Inf"), (-Double.infinity, "-Inf"),
         (5e-324, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"), (0.30000000000000004, "0.30000000000000004"),
         (1234.5678, "1234.5678"), (100.0, "100"), (1e100, "1e+100"), (2.5e-10, "2.5e-10"),
+        (-0.0, "-0"), (123456789012345.6, "123456789012345.6"), (1e15, "1000000000000000"), (0.0001, "0.0001"),
+        (0.00012345, "0.00012345"), (-7.25, "-7.25"), (999999999999999.9, "999999999999999.9"),
     ])
     func valuesFormatLikeGo(v: Double, expected: String) {
         #expect(GoFloat.format(v) == expected)
+        // The JSON writer's fast paths must agree with the general formatter.
+        var w = JSONWriter()
+        w.value(v)
+        #expect(String(decoding: w.bytes, as: UTF8.self) == "\"" + expected + "\"")
     }
 
     @Test func timestampsHaveThreeFractionDigitsWhenNeeded() {

@@ -7,6 +7,8 @@ import StrataStorage
 final class HeadAppender: Appender {
     let head: Head
     private(set) var appended = 0
+    // Time range of this request's samples, published to the head once at commit.
+    private var lo = Int64.max, hi = Int64.min
 
     init(head: Head) { self.head = head }
 
@@ -30,7 +32,7 @@ final class HeadAppender: Appender {
         let minValid = head.minValidTime
         let range = head.options.chunkRange
         let perChunk = head.options.samplesPerChunk
-        var lo = Int64.max, hi = Int64.min
+        var lo = self.lo, hi = self.hi
         for i in 0 ..< samples.count {
             let sample = samples[i]
             switch s.appendable(t: sample.t, v: sample.v, minValidTime: minValid) {
@@ -47,7 +49,7 @@ final class HeadAppender: Appender {
             }
         }
         stripe.lock.unlock()
-        if hi != .min { head.noteTimes(min: lo, max: hi) }
+        self.lo = lo; self.hi = hi
         appended += result.accepted
         return result
     }
@@ -56,8 +58,10 @@ final class HeadAppender: Appender {
 
     func commit() throws {
         // The WAL issue makes this write the request's records before the write is acknowledged.
+        if hi != .min { head.noteTimes(min: lo, max: hi) }
         head.samplesAppended.add(appended, ordering: .relaxed)
         appended = 0
+        lo = .max; hi = .min
     }
 }
 

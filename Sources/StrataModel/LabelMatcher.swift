@@ -70,11 +70,47 @@ final class AnchoredRegex: @unchecked Sendable {
         } else {
             plan = .engine
         }
+        if let why = Self.nonRE2Syntax(pattern) {
+            throw MatcherError("error parsing regexp: invalid or unsupported Perl syntax: `\(why)`")
+        }
         do {
             compiled = try Regex("^(?:" + pattern + ")$").dotMatchesNewlines()
         } catch {
             throw MatcherError("error parsing regexp: \(error): `\(pattern)`")
         }
+    }
+
+    /// Swift's regex engine accepts constructs RE2 (and so Prometheus) rejects: lookaround,
+    /// backreferences, atomic groups and possessive quantifiers. Refuse them the way Prometheus would.
+    static func nonRE2Syntax(_ p: String) -> String? {
+        let b = Array(p.utf8)
+        var i = 0
+        var inClass = false
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\\") {
+                if i + 1 < b.count, (UInt8(ascii: "1") ... UInt8(ascii: "9")).contains(b[i + 1]) {
+                    return "\\" + String(UnicodeScalar(b[i + 1]))
+                }
+                i += 2
+                continue
+            }
+            if inClass { if c == UInt8(ascii: "]") { inClass = false }; i += 1; continue }
+            if c == UInt8(ascii: "[") { inClass = true; i += 1; if i < b.count && b[i] == UInt8(ascii: "]") { i += 1 }; continue }
+            if c == UInt8(ascii: "("), i + 2 < b.count, b[i + 1] == UInt8(ascii: "?") {
+                let n = b[i + 2]
+                if n == UInt8(ascii: "=") || n == UInt8(ascii: "!") || n == UInt8(ascii: ">") { return "(?" + String(UnicodeScalar(n)) }
+                if n == UInt8(ascii: "<"), i + 3 < b.count, b[i + 3] == UInt8(ascii: "=") || b[i + 3] == UInt8(ascii: "!") {
+                    return "(?<" + String(UnicodeScalar(b[i + 3]))
+                }
+            }
+            if (c == UInt8(ascii: "*") || c == UInt8(ascii: "+") || c == UInt8(ascii: "?") || c == UInt8(ascii: "}")),
+               i + 1 < b.count, b[i + 1] == UInt8(ascii: "+") {
+                return String(UnicodeScalar(c)) + "+"
+            }
+            i += 1
+        }
+        return nil
     }
 
     func matches(_ s: String) -> Bool {

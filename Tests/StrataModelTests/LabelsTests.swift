@@ -76,4 +76,14 @@ import Testing
     @Test func invalidRegexIsAnError() {
         #expect(throws: MatcherError.self) { try LabelMatcher(.regexMatch, "x", "a(b") }
     }
+
+    @Test(arguments: ["a(?=b)", "a(?!b)", "(?<=a)b", "(?<!a)b", #"(a)\1"#, "(?>ab)", "a*+", "a++", "a?+", "a{2}+"])
+    func perlOnlySyntaxIsRejectedLikeRE2(pattern: String) {
+        #expect(throws: MatcherError.self) { try LabelMatcher(.regexMatch, "x", pattern) }
+    }
+
+    @Test(arguments: [#"a\+"#, "[+*]+", "(?i)x", "(?:a|b)+", #"\d+"#, "[(?=]"])
+    func re2SyntaxIsAccepted(pattern: String) throws {
+        _ = try LabelMatcher(.regexMatch, "x", pattern)
+    }
 }

@@ -67,7 +67,7 @@ let package = Package(
                 swiftSettings: settings),
         .executableTarget(name: "strata",
                           dependencies: [
-                              "StrataServer",
+                              "StrataServer", "StrataTSDB",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ],

@@ -82,6 +82,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         do { body = try await req.body.collect(upTo: limit) }
         catch { return Self.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n") }
 
+        var commitError: (any Error)?
         let outcome: Result<WriteSummary, RemoteWriteError> = decoders.withDecoder { decoder in
             let appender = storage.appender()
             let r: Result<WriteSummary, RemoteWriteError> = body.withUnsafeReadableBytes { raw in
@@ -89,10 +90,15 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
                     return .success(try decoder.decode(snappyBody: raw, maxDecodedBytes: limit, into: appender))
                 } catch { return .failure(error) }
             }
-            return r.flatMap { summary in
-                do { try appender.commit(); return .success(summary) }
-                catch { return .failure(.protobuf("commit: \(error)")) }
+            if case .success = r {
+                do { try appender.commit() } catch { commitError = error }
             }
+            return r
+        }
+        if let commitError {
+            // Not durable, so not acknowledged: a 5xx makes the sender retry (re-sent samples that
+            // did reach the head are accepted again as exact duplicates).
+            return Self.text(.internalServerError, "storing the write failed: \(commitError)\n")
         }
         switch outcome {
         case .failure(let e):

@@ -16,7 +16,28 @@ public func buildApplication(
 
     var headOptions = HeadOptions()
     headOptions.chunkRange = config.blockDuration
-    let head = Head(options: headOptions)
+    var walOptions = WALOptions()
+    walOptions.fsync = config.walFsync
+    walOptions.compress = config.walCompression
+    walOptions.segmentSize = config.walSegmentSize
+    let walDir = config.tsdbPath + "/wal"
+    // Opening the WAL starts a new segment; everything before it is replayed into the head first.
+    let wal = try WAL(dir: walDir, options: walOptions)
+    let head = Head(options: headOptions, wal: wal)
+    logger.info("replaying WAL", metadata: ["dir": "\(walDir)"])
+    let replay = try head.replayWAL(dir: walDir, below: wal.segmentIndex) { line in
+        logger.info("\(line)")
+    }
+    logger.info("WAL replay done", metadata: [
+        "segments": "\(replay.segments)", "series": "\(head.numSeries)", "samples": "\(replay.samples)",
+        "skipped_samples": "\(replay.samplesSkipped)", "seconds": "\(replay.seconds)",
+        "samples_per_second": "\(replay.seconds > 0 ? Int(Double(replay.samples) / replay.seconds) : replay.samples)",
+    ])
+    if let c = replay.corruption {
+        logger.warning("WAL was corrupt and has been repaired", metadata: [
+            "error": "\(c.description)", "bytes_dropped": "\(replay.bytesDropped)",
+        ])
+    }
 
     var apiOptions = APIOptions()
     apiOptions.maxRequestBytes = config.maxRequestBytes
@@ -33,6 +54,7 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "Strata"),
+        services: [WALService(wal: wal, logger: logger)],
         onServerRunning: onServerRunning,
         logger: logger
     )

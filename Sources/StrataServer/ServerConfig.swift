@@ -1,4 +1,5 @@
 import StrataHTTPAPI
+import StrataTSDB
 
 /// Everything `strata serve` can be told; the defaults are the embedded single-machine setup.
 public struct ServerConfig: Sendable {
@@ -11,6 +12,12 @@ public struct ServerConfig: Sendable {
     /// Block range in ms; chunks never cross it. Tests shorten it.
     public var blockDuration: Int64 = 2 * 3600 * 1000
     public var lookbackDelta: Int64 = 5 * 60 * 1000
+    /// When the WAL is fsynced (see docs/operations.md for the power-loss window of each).
+    public var walFsync: WALFsyncPolicy = .interval(1000)
+    /// Compress WAL records with snappy when it makes them smaller.
+    public var walCompression = true
+    /// WAL segment size; tests make it small to exercise rotation.
+    public var walSegmentSize = 128 << 20
 
     public init() {}
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import StrataServer
+import StrataTSDB
 
 @main
 struct Strata: AsyncParsableCommand {
@@ -44,6 +45,17 @@ struct Serve: AsyncParsableCommand {
             help: "Block range (Prometheus duration). Head chunks never cross a multiple of it; samples older than half of it behind the newest sample are out of bounds.")
     var blockDuration = "2h"
 
+    @Option(name: .customLong("tsdb.wal-fsync"),
+            help: "When to fsync the write-ahead log: 'interval' (every --tsdb.wal-fsync-interval; a power loss can take that much), 'always' (before every acknowledgement, shared by concurrent writes), or 'segment' (only when a 128 MiB segment is closed, as Prometheus). A crash of the process loses nothing in any mode.")
+    var walFsync = "interval"
+
+    @Option(name: .customLong("tsdb.wal-fsync-interval"), help: "Period of the 'interval' fsync policy (Prometheus duration).")
+    var walFsyncInterval = "1s"
+
+    @Flag(name: .customLong("tsdb.wal-compression"), inversion: .prefixedNo,
+          help: "Compress WAL records with snappy when that makes them smaller.")
+    var walCompression = true
+
     @Option(name: .customLong("log.level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -61,6 +73,18 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --tsdb.block-duration \"\(blockDuration)\" (at least 1m)")
         }
         config.blockDuration = bd
+        switch walFsync {
+        case "always": config.walFsync = .always
+        case "segment": config.walFsync = .segment
+        case "interval":
+            guard let ms = DurationFlag.parse(walFsyncInterval), ms > 0 else {
+                throw ValidationError("invalid --tsdb.wal-fsync-interval \"\(walFsyncInterval)\"")
+            }
+            config.walFsync = .interval(ms)
+        default:
+            throw ValidationError("invalid --tsdb.wal-fsync \"\(walFsync)\": want interval, always or segment")
+        }
+        config.walCompression = walCompression
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("invalid --log.level \"\(logLevel)\"") }
 
         LoggingSystem.bootstrap { label in

@@ -192,9 +192,9 @@ let upA = Labels([("__name__", "up"), ("job", "a")])
         let head = Head()
         let a = Labels([("__name__", "a")]), b = Labels([("__name__", "b")]), c = Labels([("__name__", "c")])
         // Force a collision: the same hash for three different label sets.
-        let sa = a.bytes.withUnsafeBytes { head.getOrCreate(hash: 42, labels: $0) }
-        let sb = b.bytes.withUnsafeBytes { head.getOrCreate(hash: 42, labels: $0) }
-        let sc = c.bytes.withUnsafeBytes { head.getOrCreate(hash: 42, labels: $0) }
+        let sa = try a.bytes.withUnsafeBytes { try head.getOrCreate(hash: 42, labels: $0) }
+        let sb = try b.bytes.withUnsafeBytes { try head.getOrCreate(hash: 42, labels: $0) }
+        let sc = try c.bytes.withUnsafeBytes { try head.getOrCreate(hash: 42, labels: $0) }
         #expect(Set([sa.ref, sb.ref, sc.ref]).count == 3)
         let stripe = head.hashStripes[42 & head.stripeMask]
         for (l, s) in [(a, sa), (b, sb), (c, sc)] {
@@ -202,7 +202,7 @@ let upA = Labels([("__name__", "up"), ("job", "a")])
             #expect(found === s)
         }
         // Asking again returns the existing series.
-        let again = b.bytes.withUnsafeBytes { head.getOrCreate(hash: 42, labels: $0) }
+        let again = try b.bytes.withUnsafeBytes { try head.getOrCreate(hash: 42, labels: $0) }
         #expect(again === sb)
         #expect(head.numSeries == 3)
         #expect(Labels([("__name__", "d")]).bytes.withUnsafeBytes { Head.find(stripe, hash: 42, labels: $0) } == nil)

@@ -38,6 +38,8 @@ public final class Head: Sendable {
     let stripeMask: Int
     let postings = MemPostings()
     let metadata = MetadataStore()
+    /// Where appends are logged before they are acknowledged; nil runs the head in memory only.
+    public let wal: WAL?
 
     private let nextRef = Atomic<UInt64>(0)
     private let seriesCount = Atomic<Int>(0)
@@ -45,9 +47,10 @@ public final class Head: Sendable {
     private let maxTime = Atomic<Int64>(.min)
     let samplesAppended = Atomic<Int>(0)
 
-    public init(options: HeadOptions = HeadOptions()) {
+    public init(options: HeadOptions = HeadOptions(), wal: WAL? = nil) {
         precondition(options.stripeCount > 0 && options.stripeCount & (options.stripeCount - 1) == 0)
         self.options = options
+        self.wal = wal
         hashStripes = (0 ..< options.stripeCount).map { _ in HashStripe() }
         refStripes = (0 ..< options.stripeCount).map { _ in RefStripe() }
         stripeMask = options.stripeCount - 1
@@ -100,22 +103,40 @@ public final class Head: Sendable {
     }
 
     /// Creates the series (or returns the one another writer created first). Labels must be valid.
-    func getOrCreate(hash: UInt64, labels: UnsafeRawBufferPointer) -> MemSeries {
+    ///
+    /// With a WAL, the series record enters the log (buffered) while the stripe lock is held, so it
+    /// precedes every samples record that can reference the series, whichever request writes first.
+    func getOrCreate(hash: UInt64, labels: UnsafeRawBufferPointer, ref fixedRef: SeriesRef? = nil) throws -> MemSeries {
         let stripe = hashStripes[Int(truncatingIfNeeded: hash) & stripeMask]
-        let ref = nextRef.add(1, ordering: .relaxed).newValue
+        let ref = fixedRef ?? nextRef.add(1, ordering: .relaxed).newValue
         let series = MemSeries(ref: ref, hash: hash, labels: Labels(canonicalBytes: Array(labels)))
-        let existing: MemSeries? = stripe.lock.withLock {
+        let existing: MemSeries? = try stripe.lock.withLock {
             if let s = Self.find(stripe, hash: hash, labels: labels) { return s }
+            if let wal, fixedRef == nil {
+                var rec: [UInt8] = []
+                WALRecordEncoder.series(ref: ref, labelsBlob: labels, count: series.labels.count, into: &rec)
+                try rec.withUnsafeBytes { try wal.logBuffered($0) }
+            }
             if stripe.byHash[hash] == nil { stripe.byHash[hash] = series }
             else { stripe.collisions[hash, default: []].append(series) }
             return nil
         }
         if let existing { return existing } // the allocated ref is skipped; refs only need to be unique
+        if let fixedRef { raiseNextRef(above: fixedRef) }
         let rs = refStripes[Int(truncatingIfNeeded: ref) & stripeMask]
         rs.lock.withLock { rs.byRef[ref] = series }
         postings.add(ref, series.labels)
         seriesCount.add(1, ordering: .relaxed)
         return series
+    }
+
+    func raiseNextRef(above ref: SeriesRef) {
+        var cur = nextRef.load(ordering: .relaxed)
+        while ref > cur {
+            let (done, orig) = nextRef.compareExchange(expected: cur, desired: ref, ordering: .relaxed)
+            if done { break }
+            cur = orig
+        }
     }
 
     func series(ref: SeriesRef) -> MemSeries? {

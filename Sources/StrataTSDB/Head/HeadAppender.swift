@@ -9,6 +9,9 @@ final class HeadAppender: Appender {
     private(set) var appended = 0
     // Time range of this request's samples, published to the head once at commit.
     private var lo = Int64.max, hi = Int64.min
+    /// Accepted samples, logged to the WAL at commit.
+    private var pending: [WALSample] = []
+    private var failure: (any Error)?
 
     init(head: Head) { self.head = head }
 
@@ -25,19 +28,24 @@ final class HeadAppender: Appender {
             if let why = LabelValidation.validate(labels) {
                 return AppendResult(accepted: 0, rejected: samples.count, firstFailure: (0, .invalidLabels(why)))
             }
-            series = head.getOrCreate(hash: hash, labels: labels)
+            do { series = try head.getOrCreate(hash: hash, labels: labels) } catch {
+                failure = failure ?? error
+                return AppendResult(accepted: 0, rejected: samples.count, firstFailure: (0, .unsupported("write-ahead log: \(error)")))
+            }
             stripe.lock.lock()
         }
         let s = series!
         let minValid = head.minValidTime
         let range = head.options.chunkRange
         let perChunk = head.options.samplesPerChunk
+        let logging = head.wal != nil
         var lo = self.lo, hi = self.hi
         for i in 0 ..< samples.count {
             let sample = samples[i]
             switch s.appendable(t: sample.t, v: sample.v, minValidTime: minValid) {
             case .append:
                 s.append(t: sample.t, v: sample.v, chunkRange: range, samplesPerChunk: perChunk)
+                if logging { pending.append(WALSample(ref: s.ref, t: sample.t, v: sample.v)) }
                 if sample.t < lo { lo = sample.t }
                 if sample.t > hi { hi = sample.t }
                 result.accepted += 1
@@ -56,8 +64,24 @@ final class HeadAppender: Appender {
 
     func appendMetadata(_ metadata: MetricMetadata) { head.metadata.set(metadata) }
 
+    /// Logs the accepted samples to the WAL (in the kernel, and fsynced under the `always` policy)
+    /// before the write may be acknowledged.
     func commit() throws {
-        // The WAL issue makes this write the request's records before the write is acknowledged.
+        defer { pending.removeAll(keepingCapacity: true) }
+        if let failure { self.failure = nil; throw failure }
+        if let wal = head.wal, !pending.isEmpty {
+            var records: [[UInt8]] = []
+            var start = 0
+            // Keep records modest so replay works through them with bounded buffers.
+            while start < pending.count {
+                let end = min(start + 10_000, pending.count)
+                var rec: [UInt8] = []
+                pending.withUnsafeBufferPointer { WALRecordEncoder.samples(UnsafeBufferPointer(rebasing: $0[start ..< end]), into: &rec) }
+                records.append(rec)
+                start = end
+            }
+            try wal.log(records)
+        }
         if hi != .min { head.noteTimes(min: lo, max: hi) }
         head.samplesAppended.add(appended, ordering: .relaxed)
         appended = 0

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Small POSIX file helpers: the storage code needs fsync and exact control, not Foundation.
+public enum FileSystem {
+    public struct Error: Swift.Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ what: String) { description = "\(what): \(String(cString: strerror(errno)))" }
+    }
+
+    public static func mkdirAll(_ path: String) throws {
+        var built = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            built += "/" + part
+            if mkdir(built, 0o777) != 0 && errno != EEXIST { throw Error("mkdir \(built)") }
+        }
+    }
+
+    public static func list(_ dir: String) throws -> [String] {
+        guard let d = opendir(dir) else { throw Error("open directory \(dir)") }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafePointer(to: e.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func size(_ path: String) throws -> Int {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw Error("stat \(path)") }
+        return Int(st.st_size)
+    }
+
+    /// fsync a directory so a created or renamed entry survives a power loss.
+    public static func syncDir(_ dir: String) throws {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Error("open directory \(dir)") }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw Error("fsync directory \(dir)") }
+    }
+
+    public static func truncate(_ path: String, to size: Int) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Error("open \(path)") }
+        defer { close(fd) }
+        if ftruncate(fd, off_t(size)) != 0 { throw Error("truncate \(path)") }
+        if fsync(fd) != 0 { throw Error("fsync \(path)") }
+    }
+
+    public static func remove(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw Error("remove \(path)") }
+    }
+
+    /// Read-only memory map of a whole file; `body` gets its bytes. Empty files map to an empty buffer.
+    public static func withMappedFile<T>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Error("open \(path)") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw Error("stat \(path)") }
+        let n = Int(st.st_size)
+        if n == 0 { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        guard let p = mmap(nil, n, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { throw Error("mmap \(path)") }
+        defer { munmap(p, n) }
+        madvise(p, n, MADV_SEQUENTIAL)
+        return try body(UnsafeRawBufferPointer(start: p, count: n))
+    }
+}

@@ -1,0 +1,230 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import StrataEncoding
+
+/// When the WAL calls fsync, and so what a power loss can take (a process crash, `kill -9`, loses
+/// nothing in any mode: records are in the kernel before a write is acknowledged).
+public enum WALFsyncPolicy: Sendable, Equatable {
+    /// fsync before every acknowledgement; concurrent requests share one fsync (group commit).
+    case always
+    /// fsync at most this often (ms) from a background loop; a power loss can take that much.
+    case interval(Int64)
+    /// fsync only when a segment is closed, as Prometheus does; a power loss can take the open segment.
+    case segment
+}
+
+public struct WALOptions: Sendable {
+    public var segmentSize = 128 << 20
+    /// Compress records with snappy when that makes them smaller (Prometheus' default since 2.20).
+    public var compress = true
+    public var fsync: WALFsyncPolicy = .interval(1000)
+    public init() {}
+}
+
+public struct WALError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ d: String) { description = d }
+    static func errno(_ what: String) -> WALError { WALError("\(what): \(String(cString: strerror(Glibc.errno)))") }
+}
+
+/// Prometheus' write-ahead log format (`tsdb/wlog`): numbered segment files of 32 KiB pages holding
+/// CRC32C-checked record fragments. Appends only; every `log` call ends with the new bytes written
+/// to the kernel, so a crash of the process loses nothing that `log` returned for.
+public final class WAL: @unchecked Sendable {
+    public static let pageSize = 32 * 1024
+    static let headerSize = 7
+
+    public let dir: String
+    public let options: WALOptions
+    private let lock = Lock()
+    private let syncLock = Lock() // serialises fsyncs; held without `lock`, so writers go on meanwhile
+
+    // Guarded by `lock`.
+    private var fd: Int32 = -1
+    public private(set) var segmentIndex: Int
+    private var page: [UInt8]
+    private var pageAlloc = 0
+    private var pageFlushed = 0
+    private var donePages = 0
+    private var snappyScratch: [UInt8] = []
+    private var writeSeq: UInt64 = 0   // bumps on every flush to the kernel
+    private var syncedSeq: UInt64 = 0  // what the last fsync covered
+    private var closed = false
+
+    public private(set) var bytesWritten: Int = 0
+
+    /// Opens the WAL in `dir` and starts a new segment after the last existing one (as Prometheus
+    /// does, so a torn tail of an old segment is never appended to).
+    public init(dir: String, options: WALOptions = WALOptions()) throws {
+        precondition(options.segmentSize % Self.pageSize == 0 && options.segmentSize >= 2 * Self.pageSize)
+        self.dir = dir
+        self.options = options
+        try FileSystem.mkdirAll(dir)
+        let existing = try WALSegments.list(dir)
+        segmentIndex = (existing.last?.index ?? -1) + 1
+        page = [UInt8](repeating: 0, count: Self.pageSize)
+        try openSegment(segmentIndex)
+    }
+
+    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+
+    private func openSegment(_ index: Int) throws {
+        let path = WALSegments.path(dir, index)
+        let f = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard f >= 0 else { throw WALError.errno("create WAL segment \(path)") }
+        fd = f
+        try FileSystem.syncDir(dir)
+    }
+
+    /// Writes records in order and hands them to the kernel before returning. With the `always`
+    /// policy it also waits for an fsync covering them.
+    public func log(_ records: [[UInt8]]) throws {
+        if records.isEmpty { return }
+        let seq: UInt64 = try lock.withLock {
+            guard !closed else { throw WALError("WAL is closed") }
+            for r in records { try r.withUnsafeBytes { try logRecord($0) } }
+            if pageAlloc > pageFlushed { try flushPage(clear: false) }
+            return writeSeq
+        }
+        if case .always = options.fsync { try sync(upTo: seq) }
+    }
+
+    /// Buffers a record without flushing (it reaches the kernel with the next `log`). Used for
+    /// series records, which must precede any samples record that references them.
+    public func logBuffered(_ record: UnsafeRawBufferPointer) throws {
+        try lock.withLock {
+            guard !closed else { throw WALError("WAL is closed") }
+            try logRecord(record)
+        }
+    }
+
+    private func logRecord(_ input: UnsafeRawBufferPointer) throws {
+        if Self.pageSize - pageAlloc < Self.headerSize { try flushPage(clear: true) }
+        var rec = input
+        var compressed = false
+        var storage: [UInt8] = []
+        if options.compress && rec.count > 64 {
+            storage = Snappy.compress(rec)
+            if storage.count < rec.count { compressed = true }
+        }
+        try storage.withUnsafeBytes { sb in
+            if compressed { rec = sb }
+            // A record never crosses segments: start a new one if it does not fit in this one.
+            let pagesPerSegment = options.segmentSize / Self.pageSize
+            var left = Self.pageSize - pageAlloc - Self.headerSize
+            left += (Self.pageSize - Self.headerSize) * (pagesPerSegment - donePages - 1)
+            if rec.count > left { try nextSegment() }
+
+            var rest = rec
+            var first = true
+            repeat {
+                let l = min(rest.count, Self.pageSize - pageAlloc - Self.headerSize)
+                let part = UnsafeRawBufferPointer(rebasing: rest[0 ..< l])
+                var type: UInt8
+                if first && l == rest.count { type = 1 }        // full
+                else if l == rest.count { type = 4 }            // last
+                else if first { type = 2 }                      // first
+                else { type = 3 }                               // middle
+                if compressed { type |= 0x08 }
+                let crc = CRC32C.checksum(part)
+                page[pageAlloc] = type
+                page[pageAlloc + 1] = UInt8(l >> 8); page[pageAlloc + 2] = UInt8(l & 0xff)
+                page[pageAlloc + 3] = UInt8(crc >> 24); page[pageAlloc + 4] = UInt8((crc >> 16) & 0xff)
+                page[pageAlloc + 5] = UInt8((crc >> 8) & 0xff); page[pageAlloc + 6] = UInt8(crc & 0xff)
+                if l > 0 {
+                    page.withUnsafeMutableBytes { p in
+                        p.baseAddress!.advanced(by: pageAlloc + Self.headerSize).copyMemory(from: part.baseAddress!, byteCount: l)
+                    }
+                }
+                pageAlloc += l + Self.headerSize
+                if Self.pageSize - pageAlloc < Self.headerSize { try flushPage(clear: true) }
+                rest = UnsafeRawBufferPointer(rebasing: rest[l...])
+                first = false
+            } while rest.count > 0
+        }
+    }
+
+    /// Writes the page's unwritten bytes; `clear` pads it to 32 KiB and starts a new page.
+    private func flushPage(clear: Bool) throws {
+        let full = clear || Self.pageSize - pageAlloc < Self.headerSize
+        if full { pageAlloc = Self.pageSize }
+        try page.withUnsafeBytes { p in
+            var off = pageFlushed
+            while off < pageAlloc {
+                let n = write(fd, p.baseAddress!.advanced(by: off), pageAlloc - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    pageFlushed = off
+                    throw WALError.errno("write WAL segment \(segmentIndex)")
+                }
+                off += n
+            }
+        }
+        bytesWritten += pageAlloc - pageFlushed
+        pageFlushed = pageAlloc
+        writeSeq &+= 1
+        if full {
+            for i in 0 ..< Self.pageSize { page[i] = 0 }
+            pageAlloc = 0
+            pageFlushed = 0
+            donePages += 1
+        }
+    }
+
+    private func nextSegment() throws {
+        if pageAlloc > 0 { try flushPage(clear: true) }
+        // The closed segment is fsynced now under every policy: it will not change again.
+        if fsync(fd) != 0 { throw WALError.errno("fsync WAL segment \(segmentIndex)") }
+        _ = Glibc.close(fd)
+        syncedSeq = writeSeq
+        segmentIndex += 1
+        donePages = 0
+        try openSegment(segmentIndex)
+    }
+
+    /// fsync the current segment if anything was written since the last fsync.
+    public func sync() throws { try sync(upTo: lock.withLock { writeSeq }) }
+
+    /// Group commit: one caller fsyncs while the others wait on `syncLock`, then find their
+    /// writes already covered and return without a second fsync.
+    private func sync(upTo seq: UInt64) throws {
+        try syncLock.withLock {
+            let (f, current, done): (Int32, UInt64, Bool) = lock.withLock { (fd, writeSeq, syncedSeq >= seq) }
+            if done { return }
+            if fsync(f) != 0 { throw WALError.errno("fsync WAL") }
+            lock.withLock { if current > syncedSeq { syncedSeq = current } }
+        }
+    }
+
+    /// Flushes and fsyncs the open segment and closes the WAL.
+    public func close() throws {
+        try lock.withLock {
+            if closed { return }
+            closed = true
+            if pageAlloc > pageFlushed { try flushPage(clear: false) }
+            if fsync(fd) != 0 { throw WALError.errno("fsync WAL") }
+            Glibc.close(fd)
+            fd = -1
+        }
+    }
+}
+
+/// Segment files: `dir/00000000`, 8 decimal digits.
+public enum WALSegments {
+    public struct Segment: Sendable { public let index: Int; public let path: String }
+
+    public static func path(_ dir: String, _ index: Int) -> String {
+        let s = String(index)
+        return dir + "/" + String(repeating: "0", count: max(0, 8 - s.count)) + s
+    }
+
+    public static func list(_ dir: String) throws -> [Segment] {
+        try FileSystem.list(dir).compactMap { name -> Segment? in
+            guard name.count == 8, name.allSatisfy(\.isNumber), let i = Int(name) else { return nil }
+            return Segment(index: i, path: dir + "/" + name)
+        }.sorted { $0.index < $1.index }
+    }
+}

@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Tests only (already in the graph through HummingbirdTesting): a real HTTP client for
+        // tests that drive a separately started `strata` process.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // System libraries (installed by scripts/bootstrap.sh).
@@ -94,6 +97,8 @@ let package = Package(
                         .product(name: "HummingbirdTesting", package: "hummingbird"),
                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                         .product(name: "Logging", package: "swift-log"),
+                        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                        "StrataModel",
                     ],
                     swiftSettings: settings),
     ]

@@ -34,14 +34,14 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let options: APIOptions
     let decoders = DecoderPool()
     let evaluator: SelectorEvaluator
-    let isReady: @Sendable () -> Bool
+    let startup: StartupState
 
     public init(storage: any Queryable & Appendable, options: APIOptions = APIOptions(),
-                isReady: @escaping @Sendable () -> Bool = { true }) {
+                startup: StartupState = StartupState(ready: true)) {
         self.storage = storage
         self.options = options
         self.evaluator = SelectorEvaluator(lookbackDelta: options.lookbackDelta)
-        self.isReady = isReady
+        self.startup = startup
     }
 
     public func register(on router: Router<Context>) {
@@ -59,6 +59,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             router.post(RouterPath(path)) { req, _ in await self.query(req, range: isRange) }
         }
         router.get("/api/v1/status/buildinfo") { _, _ in self.buildInfo() }
+        router.get("/api/v1/status/walreplay") { _, _ in self.walReplay() }
         router.on("/-/healthy", method: .get) { _, _ in Self.text(.ok, "Strata is Healthy.\n") }
         router.on("/-/healthy", method: .head) { _, _ in Self.text(.ok, "") }
         router.on("/-/ready", method: .get) { _, _ in self.ready() }
@@ -68,6 +69,9 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     // MARK: remote write
 
     func remoteWrite(_ req: Request) async throws -> Response {
+        if !startup.isReady {
+            return Self.text(.serviceUnavailable, "Strata is starting (replaying the write-ahead log); retry later\n")
+        }
         if let enc = req.headers[.contentEncoding], !enc.isEmpty, enc.lowercased() != "snappy" {
             return Self.text(.unsupportedMediaType, "unsupported Content-Encoding \(goQuote(enc)); remote write 1.0 requests must be snappy-compressed\n")
         }
@@ -126,6 +130,9 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     // MARK: queries
 
     func query(_ req: Request, range: Bool) async -> Response {
+        if !startup.isReady {
+            return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); try again shortly"))
+        }
         do {
             let params = try await Self.params(req)
             guard let expr = params["query"], !expr.isEmpty else {
@@ -218,8 +225,19 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         return Self.json(.ok, w.bytes)
     }
 
+    /// Prometheus' shape: WAL segments replayed so far, `{min, max, current}`.
+    func walReplay() -> Response {
+        let p = startup.walReplay
+        var w = JSONWriter(capacity: 96)
+        w.raw("{\"status\":\"success\",\"data\":{\"min\":"); w.int(Int64(p.min))
+        w.raw(",\"max\":"); w.int(Int64(p.max))
+        w.raw(",\"current\":"); w.int(Int64(p.current))
+        w.raw("}}")
+        return Self.json(.ok, w.bytes)
+    }
+
     func ready() -> Response {
-        if isReady() { return Self.text(.ok, "Strata is Ready.\n") }
+        if startup.isReady { return Self.text(.ok, "Strata is Ready.\n") }
         var r = Self.text(.serviceUnavailable, "Service Unavailable\n")
         r.headers[HTTPField.Name("X-Prometheus-Stopping")!] = "false"
         return r

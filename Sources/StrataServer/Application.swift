@@ -24,28 +24,15 @@ public func buildApplication(
     // Opening the WAL starts a new segment; everything before it is replayed into the head first.
     let wal = try WAL(dir: walDir, options: walOptions)
     let head = Head(options: headOptions, wal: wal)
-    logger.info("replaying WAL", metadata: ["dir": "\(walDir)"])
-    let replay = try head.replayWAL(dir: walDir, below: wal.segmentIndex) { line in
-        logger.info("\(line)")
-    }
-    logger.info("WAL replay done", metadata: [
-        "segments": "\(replay.segments)", "series": "\(head.numSeries)", "samples": "\(replay.samples)",
-        "skipped_samples": "\(replay.samplesSkipped)", "seconds": "\(replay.seconds)",
-        "samples_per_second": "\(replay.seconds > 0 ? Int(Double(replay.samples) / replay.seconds) : replay.samples)",
-    ])
-    if let c = replay.corruption {
-        logger.warning("WAL was corrupt and has been repaired", metadata: [
-            "error": "\(c.description)", "bytes_dropped": "\(replay.bytesDropped)",
-        ])
-    }
-
     var apiOptions = APIOptions()
     apiOptions.maxRequestBytes = config.maxRequestBytes
     apiOptions.lookbackDelta = config.lookbackDelta
     apiOptions.buildInfo.version = StrataVersion.current
 
+    // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.
+    let startup = StartupState(ready: false)
     let router = Router()
-    PrometheusAPI<BasicRequestContext>(storage: head, options: apiOptions).register(on: router)
+    PrometheusAPI<BasicRequestContext>(storage: head, options: apiOptions, startup: startup).register(on: router)
 
     logger.info("starting Strata", metadata: [
         "version": "\(StrataVersion.current)", "http": "\(config.httpHost):\(config.httpPort)",
@@ -54,7 +41,10 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "Strata"),
-        services: [WALService(wal: wal, logger: logger)],
+        services: [
+            WALReplayService(head: head, wal: wal, walDir: walDir, startup: startup, logger: logger),
+            WALService(wal: wal, logger: logger),
+        ],
         onServerRunning: onServerRunning,
         logger: logger
     )

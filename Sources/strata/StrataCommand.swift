@@ -13,7 +13,7 @@ struct Strata: AsyncParsableCommand {
             queries over the Prometheus HTTP API.
             """,
         version: StrataVersion.current,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, TSDB.self],
         defaultSubcommand: nil
     )
 }
@@ -94,5 +94,29 @@ struct Serve: AsyncParsableCommand {
         }
         let app = try buildApplication(config: config, logger: Logger(label: "strata"))
         try await app.runService()
+    }
+}
+
+struct TSDB: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tsdb",
+        abstract: "Inspect a data directory.",
+        subcommands: [WALInspect.self]
+    )
+}
+
+struct WALInspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wal-inspect",
+        abstract: "Print the WAL's segments: records by type, series and sample counts, first and last timestamps.",
+        discussion: "DIR is a data directory (its wal/ is read) or a WAL directory itself. Read-only; safe on a running server."
+    )
+
+    @Argument(help: "Data directory or WAL directory.")
+    var dir: String
+
+    func run() throws {
+        let walDir = FileSystem.exists(dir + "/wal") ? dir + "/wal" : dir
+        print(try WALInspection.inspect(walDir: walDir).report(), terminator: "")
     }
 }

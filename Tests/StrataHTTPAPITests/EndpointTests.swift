@@ -223,3 +223,36 @@ func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
         _ = try await get("/api/v1/nope", status: .notFound)
     }
 }
+
+@Suite struct StartupEndpointTests {
+    @Test func everythingButHealthAnswers503UntilReady() async throws {
+        let startup = StartupState(ready: false)
+        startup.setWALReplay(.init(min: 3, max: 9, current: 5))
+        let router = Router()
+        PrometheusAPI<BasicRequestContext>(storage: Head(), startup: startup).register(on: router)
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/-/ready", method: .get) { res in
+                #expect(res.status == .serviceUnavailable)
+                #expect(res.headers[HTTPField.Name("X-Prometheus-Stopping")!] == "false")
+            }
+            try await client.execute(uri: "/-/healthy", method: .get) { res in #expect(res.status == .ok) }
+            try await client.execute(uri: "/api/v1/status/walreplay", method: .get) { res in
+                #expect(String(buffer: res.body) == #"{"status":"success","data":{"min":3,"max":9,"current":5}}"#)
+            }
+            var b = WriteRequestBuilder()
+            b.add([("__name__", "m")], [(1, 1)])
+            try await client.execute(uri: "/api/v1/write", method: .post, headers: rwHeaders, body: ByteBuffer(bytes: b.snappyBody())) { res in
+                #expect(res.status == .serviceUnavailable)
+            }
+            try await client.execute(uri: "/api/v1/query?query=m", method: .get) { res in
+                #expect(res.status == .serviceUnavailable)
+                #expect(String(buffer: res.body).contains(#""errorType":"unavailable""#))
+            }
+            startup.markReady()
+            try await client.execute(uri: "/-/ready", method: .get) { res in #expect(res.status == .ok) }
+            try await client.execute(uri: "/api/v1/write", method: .post, headers: rwHeaders, body: ByteBuffer(bytes: b.snappyBody())) { res in
+                #expect(res.status == .noContent)
+            }
+        }
+    }
+}

@@ -19,7 +19,8 @@ extension Head {
     /// Rebuilds the head from the WAL segments in `dir` numbered below `below` (the segment the
     /// writer just opened). A corrupt or torn tail is cut back to the last good record and the
     /// segments after it are removed, as Prometheus' repair does; nothing before it is lost.
-    public func replayWAL(dir: String, below: Int = .max, progress: (String) -> Void = { _ in }) throws -> WALReplayStats {
+    public func replayWAL(dir: String, below: Int = .max, progress: (String) -> Void = { _ in },
+                          segmentDone: (_ done: Int, _ of: [Int]) -> Void = { _, _ in }) throws -> WALReplayStats {
         let start = ContinuousClock.now
         var stats = WALReplayStats()
         let segments = try WALSegments.list(dir).filter { $0.index < below }
@@ -70,7 +71,10 @@ extension Head {
                 progress("WAL corruption: \(c.description); kept everything before it, dropped \(stats.bytesDropped) bytes")
                 break
             }
-            progress("WAL segment \(i + 1)/\(segments.count) replayed (\(stats.samples) samples, \(stats.series) series so far)")
+            segmentDone(seg.index, segments.map(\.index))
+            let elapsed = ContinuousClock.now - start
+            let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            progress("WAL segment \(i + 1)/\(segments.count) replayed: \(stats.samples) samples, \(stats.series) series so far, \(secs > 0 ? Int(Double(stats.samples) / secs) : 0) samples/s")
         }
         if hi != .min { noteTimes(min: lo, max: hi) }
         samplesAppended.add(stats.samples, ordering: .relaxed)

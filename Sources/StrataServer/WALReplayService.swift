@@ -1,0 +1,45 @@
+import Dispatch
+import Logging
+import ServiceLifecycle
+import StrataHTTPAPI
+import StrataTSDB
+
+/// Replays the WAL into the head on a thread of its own, reporting progress to the logs and to
+/// `/api/v1/status/walreplay`, then marks the server ready.
+struct WALReplayService: Service {
+    let head: Head
+    let wal: WAL
+    let walDir: String
+    let startup: StartupState
+    let logger: Logger
+
+    func run() async throws {
+        let (head, wal, walDir, startup, logger) = (self.head, self.wal, self.walDir, self.startup, self.logger)
+        logger.info("replaying WAL", metadata: ["dir": "\(walDir)"])
+        let replay: WALReplayStats = try await withCheckedThrowingContinuation { cont in
+            DispatchQueue.global(qos: .userInitiated).async {
+                do {
+                    let stats = try head.replayWAL(dir: walDir, below: wal.segmentIndex, progress: { logger.info("\($0)") },
+                                                   segmentDone: { done, all in
+                                                       startup.setWALReplay(.init(min: all.first ?? 0, max: all.last ?? 0, current: done))
+                                                   })
+                    cont.resume(returning: stats)
+                } catch {
+                    cont.resume(throwing: error)
+                }
+            }
+        }
+        logger.info("WAL replay done", metadata: [
+            "segments": "\(replay.segments)", "series": "\(head.numSeries)", "samples": "\(replay.samples)",
+            "skipped_samples": "\(replay.samplesSkipped)", "seconds": "\(replay.seconds)",
+            "samples_per_second": "\(replay.seconds > 0 ? Int(Double(replay.samples) / replay.seconds) : replay.samples)",
+        ])
+        if let c = replay.corruption {
+            logger.warning("WAL was corrupt and has been repaired", metadata: [
+                "error": "\(c.description)", "bytes_dropped": "\(replay.bytesDropped)",
+            ])
+        }
+        startup.markReady()
+        try? await gracefulShutdown()
+    }
+}

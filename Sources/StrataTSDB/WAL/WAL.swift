@@ -83,35 +83,37 @@ public final class WAL: @unchecked Sendable {
     /// policy it also waits for an fsync covering them.
     public func log(_ records: [[UInt8]]) throws {
         if records.isEmpty { return }
+        // Compress before taking the lock, so concurrent requests compress in parallel.
+        let prepared = records.map(prepare)
         let seq: UInt64 = try lock.withLock {
             guard !closed else { throw WALError("WAL is closed") }
-            for r in records { try r.withUnsafeBytes { try logRecord($0) } }
+            for (bytes, compressed) in prepared { try bytes.withUnsafeBytes { try logRecord($0, compressed: compressed) } }
             if pageAlloc > pageFlushed { try flushPage(clear: false) }
             return writeSeq
         }
         if case .always = options.fsync { try sync(upTo: seq) }
     }
 
+    /// The record as it will be stored: snappy-compressed when enabled and smaller.
+    private func prepare(_ record: [UInt8]) -> (bytes: [UInt8], compressed: Bool) {
+        guard options.compress && record.count > 64 else { return (record, false) }
+        let c = Snappy.compress(record)
+        return c.count < record.count ? (c, true) : (record, false)
+    }
+
     /// Buffers a record without flushing (it reaches the kernel with the next `log`). Used for
     /// series records, which must precede any samples record that references them.
     public func logBuffered(_ record: UnsafeRawBufferPointer) throws {
+        let (bytes, compressed) = prepare(Array(record))
         try lock.withLock {
             guard !closed else { throw WALError("WAL is closed") }
-            try logRecord(record)
+            try bytes.withUnsafeBytes { try logRecord($0, compressed: compressed) }
         }
     }
 
-    private func logRecord(_ input: UnsafeRawBufferPointer) throws {
+    private func logRecord(_ rec: UnsafeRawBufferPointer, compressed: Bool) throws {
         if Self.pageSize - pageAlloc < Self.headerSize { try flushPage(clear: true) }
-        var rec = input
-        var compressed = false
-        var storage: [UInt8] = []
-        if options.compress && rec.count > 64 {
-            storage = Snappy.compress(rec)
-            if storage.count < rec.count { compressed = true }
-        }
-        try storage.withUnsafeBytes { sb in
-            if compressed { rec = sb }
+        do {
             // A record never crosses segments: start a new one if it does not fit in this one.
             let pagesPerSegment = options.segmentSize / Self.pageSize
             var left = Self.pageSize - pageAlloc - Self.headerSize

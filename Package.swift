@@ -98,6 +98,7 @@ let package = Package(
                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                         .product(name: "Logging", package: "swift-log"),
                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                        .product(name: "NIOHTTP1", package: "swift-nio"),
                         "StrataModel",
                     ],
                     swiftSettings: settings),

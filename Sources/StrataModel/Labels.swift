@@ -192,6 +192,19 @@ public enum LabelBlob {
         }
     }
 
+    /// Bounds-checked variant for blobs that may be malformed (validation, error messages).
+    public static func readUvarintChecked(_ buf: UnsafeRawBufferPointer, _ i: inout Int) -> Int? {
+        var result = 0, shift = 0
+        while i < buf.count {
+            let x = buf[i]; i += 1
+            result |= Int(x & 0x7f) << shift
+            if x < 0x80 { return result }
+            shift += 7
+            if shift > 28 { return nil }
+        }
+        return nil
+    }
+
     @inlinable
     public static func appendUvarint(_ out: inout [UInt8], _ v: Int) {
         var x = UInt(v)

@@ -233,16 +233,7 @@ public final class WriteRequestDecoder {
     static func printLabels(_ blob: UnsafeRawBufferPointer) -> String {
         var parts: [String] = []
         var i = 0
-        func readLen() -> Int? {
-            var result = 0, shift = 0
-            while i < blob.count {
-                let x = blob[i]; i += 1
-                result |= Int(x & 0x7f) << shift
-                if x < 0x80 { return result }
-                shift += 7
-            }
-            return nil
-        }
+        func readLen() -> Int? { LabelBlob.readUvarintChecked(blob, &i) }
         while i < blob.count {
             guard let nl = readLen(), i + nl <= blob.count else { break }
             let n = String(decoding: UnsafeRawBufferPointer(rebasing: blob[i ..< i + nl]), as: UTF8.self); i += nl

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import StrataModel
 import StrataTestSupport
 import Testing
@@ -31,6 +32,16 @@ func startStrata(_ binary: String, dataDir: String, log: String, extra: [String]
     throw StrataTestError("strata did not become ready:\n\(p.log)")
 }
 
+/// POSTs a remote-write body; nil when the request failed before a response (server killed).
+func postWrite(port: Int, _ body: [UInt8]) async -> HTTPResponseStatus? {
+    var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/write")
+    req.method = .POST
+    req.headers.add(name: "Content-Type", value: "application/x-protobuf")
+    req.headers.add(name: "Content-Encoding", value: "snappy")
+    req.body = .bytes(ByteBuffer(bytes: body))
+    return try? await HTTPClient.shared.execute(req, timeout: .seconds(5)).status
+}
+
 struct StrataTestError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
@@ -51,7 +62,7 @@ struct StrataTestError: Error, CustomStringConvertible {
         let series = 20
         var acked: [Int] = []       // request numbers acknowledged with 204
         var attempted = 0           // requests sent so far (acked or not)
-        var rng = SplitMix64(seed: 2024)
+        var rng = SplitMix(seed: 2024)
         let base: Int64 = 1_700_000_000_000
 
         for round in 0 ..< 10 {
@@ -60,7 +71,6 @@ struct StrataTestError: Error, CustomStringConvertible {
                                                      extra: ["--tsdb.wal-fsync", round % 2 == 0 ? "segment" : "always"])
             let killAfter = Double(rng.next() % 400 + 50) / 1000
             let start = Date()
-            let url = "http://127.0.0.1:\(port)/api/v1/write"
             while Date().timeIntervalSince(start) < killAfter {
                 let r = attempted
                 attempted += 1
@@ -68,14 +78,7 @@ struct StrataTestError: Error, CustomStringConvertible {
                 for s in 0 ..< series {
                     b.add([("__name__", "crash_test"), ("s", String(s))], [(base + Int64(r) * 1000, Double(r * series + s))])
                 }
-                var req = HTTPClientRequest(url: url)
-                req.method = .POST
-                req.headers.add(name: "Content-Type", value: "application/x-protobuf")
-                req.headers.add(name: "Content-Encoding", value: "snappy")
-                req.body = .bytes(ByteBuffer(bytes: b.snappyBody()))
-                if let resp = try? await HTTPClient.shared.execute(req, timeout: .seconds(5)), resp.status == .noContent {
-                    acked.append(r)
-                }
+                if await postWrite(port: port, b.snappyBody()) == .noContent { acked.append(r) }
             }
             kill(proc.process.processIdentifier, SIGKILL)
             proc.process.waitUntilExit()
@@ -108,18 +111,6 @@ struct StrataTestError: Error, CustomStringConvertible {
     }
 }
 
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct WALDamageTests {
     /// Truncating the newest WAL segment at a random offset, or flipping a random byte in it: the
     /// server still starts, and keeps an unaltered prefix of what was written.
@@ -130,7 +121,7 @@ struct SplitMix64 {
             if Tools.isCI { Issue.record("promtool is not installed") }
             return
         }
-        var rng = SplitMix64(seed: 77)
+        var rng = SplitMix(seed: 77)
         let base: Int64 = 1_700_000_000_000
         for round in 0 ..< 6 {
             let dir = try TempDir("strata-damage"); defer { dir.remove() }
@@ -140,13 +131,7 @@ struct SplitMix64 {
             for r in 0 ..< requests {
                 var b = WriteRequestBuilder()
                 for s in 0 ..< 5 { b.add([("__name__", "damage"), ("s", String(s))], [(base + Int64(r) * 1000, Double(r * 10 + s))]) }
-                var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/write")
-                req.method = .POST
-                req.headers.add(name: "Content-Type", value: "application/x-protobuf")
-                req.headers.add(name: "Content-Encoding", value: "snappy")
-                req.body = .bytes(ByteBuffer(bytes: b.snappyBody()))
-                let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(5))
-                #expect(resp.status == .noContent)
+                #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
             }
             kill(proc.process.processIdentifier, SIGKILL)
             proc.process.waitUntilExit()

@@ -1,4 +1,5 @@
 import StrataModel
+import StrataTestSupport
 import Testing
 @testable import StrataTSDB
 
@@ -85,15 +86,57 @@ import Testing
     }
 }
 
-/// Deterministic PRNG for reproducible test data.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+/// A literal transcription of Prometheus' `bstream` (writeBit / writeByte / writeBits), as the
+/// reference the fast writer must match byte for byte.
+struct ReferenceBStream {
+    var stream: [UInt8] = []
+    var count: UInt8 = 0
+
+    mutating func writeBit(_ bit: Bool) {
+        if count == 0 { stream.append(0); count = 8 }
+        let i = stream.count - 1
+        if bit { stream[i] |= 1 << (count - 1) }
+        count -= 1
+    }
+
+    mutating func writeByte(_ byt: UInt8) {
+        if count == 0 { stream.append(0); count = 8 }
+        let i = stream.count - 1
+        stream[i] |= byt >> (8 - count)
+        stream.append(count == 8 ? 0 : byt << count)
+    }
+
+    mutating func writeBits(_ v: UInt64, _ nbits: Int) {
+        var u = v << UInt64(64 - nbits)
+        var n = nbits
+        while n >= 8 { writeByte(UInt8(u >> 56)); u <<= 8; n -= 8 }
+        while n > 0 { writeBit(u >> 63 == 1); u <<= 1; n -= 1 }
+    }
+}
+
+@Suite struct BitWriterTests {
+    @Test func matchesPrometheusBStreamOnRandomWrites() {
+        var rng = SplitMix(seed: 11)
+        for _ in 0 ..< 300 {
+            var ref = ReferenceBStream()
+            var ours: [UInt8] = []
+            var w = BitWriter(freeBits: 0)
+            for _ in 0 ..< Int(rng.next() % 60) {
+                switch rng.next() % 3 {
+                case 0:
+                    let bit = rng.next() % 2 == 0
+                    ref.writeBit(bit); w.writeBit(bit, &ours)
+                case 1:
+                    let b = UInt8(truncatingIfNeeded: rng.next())
+                    ref.writeByte(b); w.writeByte(b, &ours)
+                default:
+                    let n = Int(rng.next() % 64) + 1
+                    let v = rng.next()
+                    ref.writeBits(v, n); w.writeBits(v, n, &ours)
+                }
+                #expect(ours == ref.stream)
+                #expect(w.freeBits == Int(ref.count))
+            }
+        }
     }
 }

@@ -18,26 +18,40 @@ struct BitWriter: Sendable {
     }
 
     @inlinable @inline(__always)
-    mutating func writeByte(_ b: UInt8, _ out: inout [UInt8]) {
-        if freeBits == 0 { out.append(0); freeBits = 8 }
-        out[out.count - 1] |= b >> UInt8(8 - freeBits)
-        out.append(freeBits == 8 ? 0 : b << UInt8(freeBits))
-    }
+    mutating func writeByte(_ b: UInt8, _ out: inout [UInt8]) { writeBits(UInt64(b), 8, &out) }
 
-    /// Writes the low `n` bits of `value` (1...64), most significant first: whole bytes, then bits.
+    /// Writes the low `n` bits of `value` (1...64), most significant first.
+    ///
+    /// Byte-for-byte what `bstream.writeBits` produces (whole bytes through `writeByte`, then single
+    /// bits), computed in one step: the free bits afterwards follow bstream's rules, and the bits
+    /// are OR-ed into zeroed bytes through one buffer access instead of one array append per byte.
     @inlinable
     mutating func writeBits(_ value: UInt64, _ n: Int, _ out: inout [UInt8]) {
-        var u = value << UInt64(64 - n)
-        var n = n
-        while n >= 8 {
-            writeByte(UInt8(truncatingIfNeeded: u >> 56), &out)
-            u <<= 8
-            n -= 8
-        }
-        while n > 0 {
-            writeBit(u >> 63 == 1, &out)
-            u <<= 1
-            n -= 1
+        let f = freeBits
+        var g = f
+        if n >= 8 && g == 0 { g = 8 }         // writeByte at a boundary leaves an empty byte
+        var r = n & 7
+        while r > 0 { if g == 0 { g = 8 }; g -= 1; r -= 1 }
+        let len = out.count
+        let p = len &* 8 &- f                  // index of the first bit to write
+        let newLen = (p &+ n &+ g) >> 3
+        if newLen > len { out.append(contentsOf: repeatElement(0, count: newLen - len)) }
+        freeBits = g
+        out.withUnsafeMutableBufferPointer { buf in
+            var u = n == 64 ? value : value << UInt64(64 - n) // left-aligned, bits above n dropped
+            var idx = p >> 3
+            let off = p & 7
+            buf[idx] |= UInt8(truncatingIfNeeded: u >> UInt64(56 + off))
+            var remaining = n - (8 - off)
+            if remaining <= 0 { return }
+            u <<= UInt64(8 - off)
+            idx += 1
+            while remaining > 0 {
+                buf[idx] |= UInt8(truncatingIfNeeded: u >> 56)
+                u <<= 8
+                idx += 1
+                remaining -= 8
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import StrataEncoding
 import StrataModel
 
@@ -15,20 +16,78 @@ public struct WALReplayStats: Sendable {
     public var seconds = 0.0
 }
 
+/// One sample bound for a replay shard, with its series already resolved. The head owns every
+/// series for its whole life, so an unretained reference is safe and saves a retain per sample.
+struct ReplaySample {
+    let series: Unmanaged<MemSeries>
+    let t: Int64
+    let v: Double
+}
+
+/// Applies samples for the series of one shard on its own queue. Series are sharded by ref, so
+/// each series is touched by exactly one shard and needs no lock.
+final class ReplayShard: @unchecked Sendable {
+    let queue: DispatchQueue
+    let chunkRange: Int64
+    let samplesPerChunk: Int
+    // Touched only on `queue`.
+    var samples = 0, skipped = 0
+    var lo = Int64.max, hi = Int64.min
+
+    init(index: Int, chunkRange: Int64, samplesPerChunk: Int) {
+        queue = DispatchQueue(label: "strata.wal-replay.\(index)")
+        self.chunkRange = chunkRange
+        self.samplesPerChunk = samplesPerChunk
+    }
+
+    func apply(_ batch: [ReplaySample]) {
+        for smp in batch {
+            let s = smp.series.takeUnretainedValue()
+            if s.lastT == .min || smp.t > s.lastT {
+                s.append(t: smp.t, v: smp.v, chunkRange: chunkRange, samplesPerChunk: samplesPerChunk)
+                samples += 1
+                if smp.t < lo { lo = smp.t }
+                if smp.t > hi { hi = smp.t }
+            } else {
+                skipped += 1
+            }
+        }
+    }
+}
+
 extension Head {
     /// Rebuilds the head from the WAL segments in `dir` numbered below `below` (the segment the
     /// writer just opened). A corrupt or torn tail is cut back to the last good record and the
     /// segments after it are removed, as Prometheus' repair does; nothing before it is lost.
+    ///
+    /// The calling thread reads and decodes records and creates series; samples go to two shard
+    /// queues (by series ref), so decoding and appending use both cores.
+    /// Must run before the head takes writes or serves queries: it appends without stripe locks.
     public func replayWAL(dir: String, below: Int = .max, progress: (String) -> Void = { _ in },
                           segmentDone: (_ done: Int, _ of: [Int]) -> Void = { _, _ in }) throws -> WALReplayStats {
         let start = ContinuousClock.now
         var stats = WALReplayStats()
         let segments = try WALSegments.list(dir).filter { $0.index < below }
         stats.segments = segments.count
+        let shards = (0 ..< 2).map { ReplayShard(index: $0, chunkRange: options.chunkRange, samplesPerChunk: options.samplesPerChunk) }
+        let inFlight = DispatchSemaphore(value: 32) // bounds memory held in queued batches
+
         var aliases: [SeriesRef: SeriesRef] = [:]   // duplicate series records → first ref
+        // Refs are dense counters, so replay resolves them through an array, not the striped maps.
+        var byRef = ContiguousArray<MemSeries?>()
+        func lookup(_ ref: SeriesRef) -> MemSeries? {
+            if ref < byRef.count, let s = byRef[Int(ref)] { return s }
+            return series(ref: aliases[ref] ?? ref)
+        }
         var seriesBuf: [WALSeries] = []
         var sampleBuf: [WALSample] = []
-        var lo = Int64.max, hi = Int64.min
+        var unknown = 0
+        func dispatch(_ batch: [ReplaySample], to shard: ReplayShard) {
+            if batch.isEmpty { return }
+            inFlight.wait()
+            shard.queue.async { shard.apply(batch); inFlight.signal() }
+        }
+
         for (i, seg) in segments.enumerated() {
             do {
                 let r = try WALReader(segments: [seg]).forEachRecord { rec in
@@ -41,24 +100,23 @@ extension Head {
                                 try getOrCreate(hash: XXH64.hash(lb), labels: lb, ref: s.ref)
                             }
                             if created.ref != s.ref { aliases[s.ref] = created.ref } else { stats.series += 1 }
+                            if s.ref < 1 << 26 {
+                                if Int(s.ref) >= byRef.count { byRef.append(contentsOf: repeatElement(nil, count: Int(s.ref) - byRef.count + 1)) }
+                                byRef[Int(s.ref)] = created
+                            }
                         }
                     case .samples:
                         sampleBuf.removeAll(keepingCapacity: true)
                         try WALRecordDecoder.samples(rec, into: &sampleBuf)
+                        var parts: [[ReplaySample]] = [[], []]
+                        parts[0].reserveCapacity(sampleBuf.count / 2 + 16)
+                        parts[1].reserveCapacity(sampleBuf.count / 2 + 16)
                         for smp in sampleBuf {
-                            guard let s = series(ref: aliases[smp.ref] ?? smp.ref) else { stats.samplesSkipped += 1; continue }
-                            let stripe = self.stripe(of: s)
-                            stripe.lock.lock()
-                            if s.lastT == .min || smp.t > s.lastT {
-                                s.append(t: smp.t, v: smp.v, chunkRange: options.chunkRange, samplesPerChunk: options.samplesPerChunk)
-                                stats.samples += 1
-                                if smp.t < lo { lo = smp.t }
-                                if smp.t > hi { hi = smp.t }
-                            } else {
-                                stats.samplesSkipped += 1
-                            }
-                            stripe.lock.unlock()
+                            guard let s = lookup(smp.ref) else { unknown += 1; continue }
+                            parts[Int(s.ref & 1)].append(ReplaySample(series: .passUnretained(s), t: smp.t, v: smp.v))
                         }
+                        dispatch(parts[0], to: shards[0])
+                        dispatch(parts[1], to: shards[1])
                     default:
                         break // tombstones, metadata, exemplars: nothing in the head uses them yet
                     }
@@ -71,15 +129,28 @@ extension Head {
                 progress("WAL corruption: \(c.description); kept everything before it, dropped \(stats.bytesDropped) bytes")
                 break
             }
+            for s in shards { s.queue.sync {} } // segment boundary: let progress reflect applied samples
             segmentDone(seg.index, segments.map(\.index))
-            let elapsed = ContinuousClock.now - start
-            let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            progress("WAL segment \(i + 1)/\(segments.count) replayed: \(stats.samples) samples, \(stats.series) series so far, \(secs > 0 ? Int(Double(stats.samples) / secs) : 0) samples/s")
+            let applied = shards.reduce(0) { $0 + $1.samples }
+            let secs = Self.seconds(since: start)
+            progress("WAL segment \(i + 1)/\(segments.count) replayed: \(applied) samples, \(stats.series) series so far, \(secs > 0 ? Int(Double(applied) / secs) : 0) samples/s")
         }
+        var lo = Int64.max, hi = Int64.min
+        for s in shards {
+            s.queue.sync {}
+            stats.samples += s.samples
+            stats.samplesSkipped += s.skipped
+            lo = min(lo, s.lo); hi = max(hi, s.hi)
+        }
+        stats.samplesSkipped += unknown
         if hi != .min { noteTimes(min: lo, max: hi) }
         samplesAppended.add(stats.samples, ordering: .relaxed)
-        let d = ContinuousClock.now - start
-        stats.seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        stats.seconds = Self.seconds(since: start)
         return stats
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }

@@ -118,15 +118,5 @@ public enum LabelValidation {
         return nil
     }
 
-    private static func readLen(_ b: UnsafeRawBufferPointer, _ i: inout Int) -> Int? {
-        var result = 0, shift = 0
-        while i < b.count {
-            let x = b[i]; i += 1
-            result |= Int(x & 0x7f) << shift
-            if x < 0x80 { return result }
-            shift += 7
-            if shift > 28 { return nil }
-        }
-        return nil
-    }
+    private static func readLen(_ b: UnsafeRawBufferPointer, _ i: inout Int) -> Int? { LabelBlob.readUvarintChecked(b, &i) }
 }

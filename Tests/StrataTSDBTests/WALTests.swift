@@ -146,3 +146,45 @@ import Testing
         try wal.close()
     }
 }
+
+@Suite struct WALConcurrencyTests {
+    @Test(arguments: [WALFsyncPolicy.always, .segment])
+    func concurrentWritersWithSegmentRotation(policy: WALFsyncPolicy) async throws {
+        let dir = try TempDir("wal-conc"); defer { dir.remove() }
+        var opts = WALOptions()
+        opts.segmentSize = 2 * WAL.pageSize
+        opts.fsync = policy
+        opts.compress = false // keep records large enough to rotate segments often
+        let wal = try WAL(dir: dir.path, options: opts)
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            for w in 0 ..< 4 {
+                g.addTask {
+                    for i in 0 ..< 50 {
+                        let rec = [UInt8(w), UInt8(i)] + [UInt8](repeating: UInt8(i), count: (i * 397) % 9000)
+                        try wal.log([rec])
+                        if i % 10 == 0 { try wal.sync() }
+                    }
+                }
+            }
+            try await g.waitForAll()
+        }
+        try wal.close()
+        var seen: [Int] = []
+        _ = try WALReader(dir: dir.path).forEachRecord { rec in
+            let w = Int(rec[0]), i = Int(rec[1])
+            #expect(rec.count == 2 + (i * 397) % 9000)
+            #expect(rec.dropFirst(2).allSatisfy { $0 == UInt8(i) })
+            seen.append(w * 1000 + i)
+        }
+        var expected: [Int] = []
+        for w in 0 ..< 4 { for i in 0 ..< 50 { expected.append(w * 1000 + i) } }
+        #expect(seen.sorted() == expected)
+        // Each writer's records are in its own order.
+        for w in 0 ..< 4 {
+            let mine: [Int] = seen.filter { $0 / 1000 == w }
+            let want: [Int] = Array(expected[(w * 50) ..< (w * 50 + 50)])
+            #expect(mine == want)
+        }
+        #expect(try WALSegments.list(dir.path).count > 5)
+    }
+}

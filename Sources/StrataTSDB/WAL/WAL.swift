@@ -194,9 +194,14 @@ public final class WAL: @unchecked Sendable {
     /// writes already covered and return without a second fsync.
     private func sync(upTo seq: UInt64) throws {
         try syncLock.withLock {
-            let (f, current, done): (Int32, UInt64, Bool) = lock.withLock { (fd, writeSeq, syncedSeq >= seq) }
+            // A duplicate descriptor stays valid even if a writer rotates (and closes) the segment
+            // meanwhile; rotation fsyncs the old segment itself.
+            let (f, current, done): (Int32, UInt64, Bool) = lock.withLock {
+                syncedSeq >= seq || fd < 0 ? (-1, writeSeq, true) : (dup(fd), writeSeq, false)
+            }
             if done { return }
-            if fsync(f) != 0 { throw WALError.errno("fsync WAL") }
+            defer { _ = Glibc.close(f) }
+            if f < 0 || fsync(f) != 0 { throw WALError.errno("fsync WAL") }
             lock.withLock { if current > syncedSeq { syncedSeq = current } }
         }
     }

@@ -67,8 +67,14 @@ extension Head {
                           segmentDone: (_ done: Int, _ of: [Int]) -> Void = { _, _ in }) throws -> WALReplayStats {
         let start = ContinuousClock.now
         var stats = WALReplayStats()
-        let segments = try WALSegments.list(dir).filter { $0.index < below }
+        // The newest checkpoint first (as one more "segment" list), then the segments after it.
+        let checkpoint = try Checkpoint.last(in: dir)
+        let after = checkpoint?.index ?? -1
+        let segments = try WALSegments.list(dir).filter { $0.index < below && $0.index > after }
         stats.segments = segments.count
+        var sources: [(label: String, segments: [WALSegments.Segment], index: Int?)] = []
+        if let checkpoint { sources.append(("checkpoint \(checkpoint.index)", try WALSegments.list(checkpoint.dir), nil)) }
+        for seg in segments { sources.append(("segment \(seg.index)", [seg], seg.index)) }
         let shards = (0 ..< 2).map { ReplayShard(index: $0, chunkRange: options.chunkRange, samplesPerChunk: options.samplesPerChunk) }
         let inFlight = DispatchSemaphore(value: 32) // bounds memory held in queued batches
 
@@ -88,9 +94,9 @@ extension Head {
             shard.queue.async { shard.apply(batch); inFlight.signal() }
         }
 
-        for (i, seg) in segments.enumerated() {
+        for (i, source) in sources.enumerated() {
             do {
-                let r = try WALReader(segments: [seg]).forEachRecord { rec in
+                let r = try WALReader(segments: source.segments).forEachRecord { rec in
                     switch WALRecordDecoder.type(rec) {
                     case .series:
                         seriesBuf.removeAll(keepingCapacity: true)
@@ -124,16 +130,18 @@ extension Head {
                 stats.records += r.records
                 stats.bytes += r.bytes
             } catch let c as WALCorruption {
+                // A checkpoint is written whole (tmp dir, fsync, rename); corruption there is not a torn tail.
+                guard source.index != nil else { throw c }
                 stats.corruption = c
                 stats.bytesDropped = try c.repair(dir: dir, keepingFrom: below)
                 progress("WAL corruption: \(c.description); kept everything before it, dropped \(stats.bytesDropped) bytes")
                 break
             }
             for s in shards { s.queue.sync {} } // segment boundary: let progress reflect applied samples
-            segmentDone(seg.index, segments.map(\.index))
+            if let index = source.index { segmentDone(index, segments.map(\.index)) }
             let applied = shards.reduce(0) { $0 + $1.samples }
             let secs = Self.seconds(since: start)
-            progress("WAL segment \(i + 1)/\(segments.count) replayed: \(applied) samples, \(stats.series) series so far, \(secs > 0 ? Int(Double(applied) / secs) : 0) samples/s")
+            progress("WAL \(source.label) replayed (\(i + 1)/\(sources.count)): \(applied) samples, \(stats.series) series so far, \(secs > 0 ? Int(Double(applied) / secs) : 0) samples/s")
         }
         var lo = Int64.max, hi = Int64.min
         for s in shards {

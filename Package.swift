@@ -99,6 +99,7 @@ let package = Package(
                         .product(name: "Logging", package: "swift-log"),
                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
                         .product(name: "NIOHTTP1", package: "swift-nio"),
+                        .product(name: "NIOFoundationCompat", package: "swift-nio"),
                         "StrataModel",
                     ],
                     swiftSettings: settings),

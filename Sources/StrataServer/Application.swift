@@ -42,8 +42,8 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "Strata"),
         services: [
-            WALReplayService(head: head, wal: wal, walDir: walDir, startup: startup, logger: logger),
-            WALService(wal: wal, logger: logger),
+            WALReplayService(head: head, wal: wal, walDir: walDir, snapshotDir: config.tsdbPath, startup: startup, logger: logger),
+            WALService(wal: wal, head: head, snapshotDir: config.tsdbPath, startup: startup, logger: logger),
         ],
         onServerRunning: onServerRunning,
         logger: logger

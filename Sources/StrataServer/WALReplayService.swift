@@ -10,16 +10,18 @@ struct WALReplayService: Service {
     let head: Head
     let wal: WAL
     let walDir: String
+    let snapshotDir: String
     let startup: StartupState
     let logger: Logger
 
     func run() async throws {
-        let (head, wal, walDir, startup, logger) = (self.head, self.wal, self.walDir, self.startup, self.logger)
+        let (head, wal, walDir, snapshotDir, startup, logger) = (self.head, self.wal, self.walDir, self.snapshotDir, self.startup, self.logger)
         logger.info("replaying WAL", metadata: ["dir": "\(walDir)"])
         let replay: WALReplayStats = try await withCheckedThrowingContinuation { cont in
             DispatchQueue.global(qos: .userInitiated).async {
                 do {
-                    let stats = try head.replayWAL(dir: walDir, below: wal.segmentIndex, progress: { logger.info("\($0)") },
+                    let stats = try head.replayWAL(dir: walDir, below: wal.segmentIndex, snapshotDir: snapshotDir,
+                                                   progress: { logger.info("\($0)") },
                                                    segmentDone: { done, all in
                                                        startup.setWALReplay(.init(min: all.first ?? 0, max: all.last ?? 0, current: done))
                                                    })
@@ -30,7 +32,7 @@ struct WALReplayService: Service {
             }
         }
         logger.info("WAL replay done", metadata: [
-            "segments": "\(replay.segments)", "series": "\(head.numSeries)", "samples": "\(replay.samples)",
+            "segments": "\(replay.segments)", "snapshot_series": "\(replay.snapshotSeries)", "series": "\(head.numSeries)", "samples": "\(replay.samples)",
             "skipped_samples": "\(replay.samplesSkipped)", "seconds": "\(replay.seconds)",
             "samples_per_second": "\(replay.seconds > 0 ? Int(Double(replay.samples) / replay.seconds) : replay.samples)",
         ])

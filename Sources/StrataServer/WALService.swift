@@ -1,11 +1,16 @@
 import Logging
 import ServiceLifecycle
+import StrataHTTPAPI
 import StrataTSDB
 
 /// Runs the WAL's periodic fsync (for the `interval` policy) and closes the WAL on shutdown,
 /// after the HTTP server has stopped taking writes.
 struct WALService: Service {
     let wal: WAL
+    let head: Head
+    /// Where the clean-shutdown head snapshot goes (the data directory).
+    let snapshotDir: String
+    let startup: StartupState
     let logger: Logger
 
     func run() async throws {
@@ -18,8 +23,22 @@ struct WALService: Service {
         } else {
             try? await gracefulShutdown()
         }
-        do { try wal.close() } catch { logger.error("closing the WAL failed", metadata: ["error": "\(error)"]) }
+        do { try wal.close() } catch {
+            logger.error("closing the WAL failed", metadata: ["error": "\(error)"])
+            return
+        }
         logger.info("WAL closed")
+        // With writes stopped, snapshot the head so the next start need not replay the WAL.
+        // Not while replay is unfinished: the head would be incomplete.
+        guard startup.isReady else { return }
+        let start = ContinuousClock.now
+        do {
+            let n = try HeadSnapshot.write(head, dir: snapshotDir, walSegment: wal.segmentIndex)
+            logger.info("head snapshot written", metadata: ["series": "\(n)", "seconds": "\(ContinuousClock.now - start)"])
+        } catch {
+            logger.error("writing the head snapshot failed; the next start replays the WAL", metadata: ["error": "\(error)"])
+            try? HeadSnapshot.remove(dir: snapshotDir)
+        }
     }
 }
 

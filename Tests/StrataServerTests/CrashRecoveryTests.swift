@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOFoundationCompat
 import StrataModel
 import StrataTestSupport
 import Testing
@@ -80,15 +81,36 @@ struct StrataTestError: Error, CustomStringConvertible {
                 }
                 if await postWrite(port: port, b.snappyBody()) == .noContent { acked.append(r) }
             }
-            kill(proc.process.processIdentifier, SIGKILL)
-            proc.process.waitUntilExit()
+            // Every third round stops cleanly (SIGTERM: WAL closed, head snapshot written); the
+            // others are killed, so restarts run from snapshot + WAL and from the WAL alone.
+            if round % 3 == 2 {
+                proc.stop()
+            } else {
+                kill(proc.process.processIdentifier, SIGKILL)
+                proc.process.waitUntilExit()
+            }
         }
         #expect(acked.count > 20, "the client got too few writes in to test anything")
 
-        // One more start replays everything (and repairs any torn tail), then a clean kill.
-        let (proc, _) = try await startStrata(binary, dataDir: data, log: dir.file("strata-final.log"))
+        // One more start replays everything (and repairs any torn tail). The query API must show
+        // every acknowledged sample: a point at an acknowledged timestamp carries that request's
+        // value, never an older one carried over by the lookback.
+        let (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("strata-final.log"))
+        let start = Double(base) / 1000, end = Double(base + Int64(attempted) * 1000) / 1000
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/query_range?query=crash_test%7Bs%3D%220%22%7D&start=\(start)&end=\(end)&step=1")
+        req.method = .GET
+        let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(30))
+        let body = try await resp.body.collect(upTo: 64 << 20)
+        let json = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
+        let result = ((json?["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
+        var points: [Int64: Double] = [:]
+        for p in (result.first?["values"] as? [[Any]]) ?? [] {
+            if let ts = p[0] as? Double, let v = (p[1] as? String).flatMap(Double.init) { points[Int64((ts * 1000).rounded())] = v }
+        }
+        for r in acked { #expect(points[base + Int64(r) * 1000] == Double(r * series), "request \(r) not served after restart") }
         kill(proc.process.processIdentifier, SIGKILL)
         proc.process.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: data + "/head.snapshot"), "a clean stop writes a head snapshot")
 
         let dump = try Tools.run(promtool, ["tsdb", "dump", data])
         #expect(dump.status == 0, "\(dump.stderr)")

@@ -14,6 +14,11 @@ public struct WALReplayStats: Sendable {
     public var corruption: WALCorruption?
     public var bytesDropped = 0
     public var seconds = 0.0
+    /// Series and samples loaded from a clean-shutdown head snapshot, and the last WAL segment it covered.
+    public var snapshotSeries = 0
+    public var snapshotSamples = 0
+    public var snapshotSegment: Int?
+    public var snapshotError: String?
 }
 
 /// One sample bound for a replay shard, with its series already resolved. The head owns every
@@ -63,13 +68,34 @@ extension Head {
     /// The calling thread reads and decodes records and creates series; samples go to two shard
     /// queues (by series ref), so decoding and appending use both cores.
     /// Must run before the head takes writes or serves queries: it appends without stripe locks.
-    public func replayWAL(dir: String, below: Int = .max, progress: (String) -> Void = { _ in },
+    public func replayWAL(dir: String, below: Int = .max, snapshotDir: String? = nil,
+                          progress: (String) -> Void = { _ in },
                           segmentDone: (_ done: Int, _ of: [Int]) -> Void = { _, _ in }) throws -> WALReplayStats {
         let start = ContinuousClock.now
         var stats = WALReplayStats()
         // The newest checkpoint first (as one more "segment" list), then the segments after it.
-        let checkpoint = try Checkpoint.last(in: dir)
-        let after = checkpoint?.index ?? -1
+        var checkpoint = try Checkpoint.last(in: dir)
+        var after = checkpoint?.index ?? -1
+        // A clean-shutdown snapshot replaces everything up to its segment, unless a newer
+        // checkpoint has folded (and deleted) segments it does not cover.
+        if let snapshotDir {
+            do {
+                if let cp = checkpoint, let peek = try HeadSnapshot.peekSegment(dir: snapshotDir), peek < cp.index {
+                    progress("head snapshot (segment \(peek)) is older than checkpoint \(cp.index); ignoring it")
+                } else if let loaded = try HeadSnapshot.load(into: self, dir: snapshotDir) {
+                    stats.snapshotSeries = loaded.series
+                    stats.snapshotSamples = loaded.samples
+                    stats.snapshotSegment = loaded.walSegment
+                    checkpoint = nil
+                    after = loaded.walSegment
+                    progress("loaded head snapshot: \(loaded.series) series, \(loaded.samples) samples, WAL up to segment \(loaded.walSegment)")
+                }
+            } catch {
+                stats.snapshotError = "\(error)"
+                progress("head snapshot unusable (\(error)); replaying the whole WAL")
+                try HeadSnapshot.remove(dir: snapshotDir)
+            }
+        }
         let segments = try WALSegments.list(dir).filter { $0.index < below && $0.index > after }
         stats.segments = segments.count
         var sources: [(label: String, segments: [WALSegments.Segment], index: Int?)] = []

@@ -1,0 +1,206 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import StrataEncoding
+import StrataModel
+
+/// A snapshot of the whole head written on a clean shutdown, so the next start loads series and
+/// chunks sequentially instead of re-appending every sample of the WAL. It covers WAL segments up
+/// to and including `walSegment`; replay continues with the segments after it. The WAL itself is
+/// left alone, so `promtool` and a start without the snapshot see the same data.
+///
+/// Layout (docs/format/head-snapshot.md): header `"STRHSNAP" | version 1 | walSegment BE64 |
+/// series BE64 | CRC32C BE32 over the 17 bytes before it`, then per series
+/// `len uvarint | body | CRC32C BE32(body)`.
+public enum HeadSnapshot {
+    public static let fileName = "head.snapshot"
+    static let magic = Array("STRHSNAP".utf8)
+
+    public struct Loaded: Sendable {
+        public var walSegment: Int
+        public var series: Int
+        public var samples: Int
+    }
+
+    /// Writes the snapshot as `<dir>/head.snapshot` (tmp file, fsync, rename). Call with writes
+    /// stopped (the WAL closed), so the head matches the WAL up to `walSegment`.
+    public static func write(_ head: Head, dir: String, walSegment: Int) throws -> Int {
+        let tmp = dir + "/" + fileName + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileSystem.Error("create \(tmp)") }
+        var ok = false
+        defer { if !ok { close(fd); unlink(tmp) } }
+
+        var buf: [UInt8] = []
+        buf.reserveCapacity(1 << 20)
+        func flush() throws {
+            try buf.withUnsafeBytes { p in
+                var off = 0
+                while off < p.count {
+                    let n = Glibc.write(fd, p.baseAddress! + off, p.count - off)
+                    if n < 0 { if errno == EINTR { continue }; throw FileSystem.Error("write \(tmp)") }
+                    off += n
+                }
+            }
+            buf.removeAll(keepingCapacity: true)
+        }
+        buf += magic
+        buf.append(1)
+        Varint.appendBE64(&buf, UInt64(walSegment))
+        Varint.appendBE64(&buf, UInt64(head.numSeries))
+        Varint.appendBE32(&buf, buf.withUnsafeBytes { CRC32C.checksum($0) })
+
+        var body: [UInt8] = []
+        var count = 0
+        for rs in head.refStripes {
+            let all = rs.lock.withLock { Array(rs.byRef.values) }
+            for s in all {
+                body.removeAll(keepingCapacity: true)
+                head.stripe(of: s).lock.withLock { encode(s, into: &body) }
+                Varint.appendUvarint(&buf, UInt64(body.count))
+                buf += body
+                Varint.appendBE32(&buf, body.withUnsafeBytes { CRC32C.checksum($0) })
+                count += 1
+                if buf.count > 1 << 20 { try flush() }
+            }
+        }
+        try flush()
+        // Patch the series count (series created while writing are not in the snapshot's count).
+        var header: [UInt8] = magic + [1]
+        Varint.appendBE64(&header, UInt64(walSegment))
+        Varint.appendBE64(&header, UInt64(count))
+        Varint.appendBE32(&header, header.withUnsafeBytes { CRC32C.checksum($0) })
+        guard header.withUnsafeBytes({ pwrite(fd, $0.baseAddress!, $0.count, 0) }) == header.count else {
+            throw FileSystem.Error("write \(tmp)")
+        }
+        guard fsync(fd) == 0 else { throw FileSystem.Error("fsync \(tmp)") }
+        close(fd)
+        ok = true
+        guard rename(tmp, dir + "/" + fileName) == 0 else { throw FileSystem.Error("rename \(tmp)") }
+        try FileSystem.syncDir(dir)
+        return count
+    }
+
+    static func encode(_ s: MemSeries, into b: inout [UInt8]) {
+        Varint.appendBE64(&b, s.ref)
+        Varint.appendUvarint(&b, UInt64(s.labels.bytes.count))
+        b += s.labels.bytes
+        Varint.appendUvarint(&b, UInt64(s.closed.count))
+        for c in s.closed {
+            Varint.appendVarint(&b, c.mint)
+            Varint.appendVarint(&b, c.maxt)
+            Varint.appendUvarint(&b, UInt64(c.bytes.count))
+            b += c.bytes
+        }
+        if s.headBytes.isEmpty { b.append(0); return }
+        b.append(1)
+        Varint.appendVarint(&b, s.headMint)
+        Varint.appendVarint(&b, s.lastT)
+        Varint.appendVarint(&b, s.nextAt)
+        Varint.appendBE64(&b, s.lastValueBits)
+        let a = s.appender
+        Varint.appendUvarint(&b, UInt64(a._count))
+        Varint.appendVarint(&b, a.t)
+        Varint.appendBE64(&b, a.vBits)
+        Varint.appendBE64(&b, a.tDelta)
+        b.append(a.leading); b.append(a.trailing); b.append(UInt8(a.writer.freeBits))
+        Varint.appendUvarint(&b, UInt64(s.headBytes.count))
+        b += s.headBytes
+    }
+
+    /// Loads `<dir>/head.snapshot` into an empty head. Returns nil when there is none; throws when it
+    /// is unreadable (the caller then removes it and replays the whole WAL).
+    public static func load(into head: Head, dir: String) throws -> Loaded? {
+        let path = dir + "/" + fileName
+        guard FileSystem.exists(path) else { return nil }
+        return try FileSystem.withMappedFile(path) { buf -> Loaded in
+            // Two passes: verify every checksum first, so a damaged snapshot changes nothing.
+            let (seg, n) = try walk(buf) { _ in }
+            var samples = 0
+            _ = try walk(buf) { body in samples += try decode(body, into: head) }
+            return Loaded(walSegment: seg, series: n, samples: samples)
+        }
+    }
+
+    /// The snapshot's header fields; calls `body` with each verified series entry.
+    static func walk(_ buf: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (Int, Int) {
+        var r = ByteReader(buf)
+        do {
+            let m = try r.bytes(8)
+            guard m.elementsEqual(magic), try r.byte() == 1 else { throw SnapshotError("not a head snapshot (version 1)") }
+            let seg = Int(try r.be64())
+            let n = Int(try r.be64())
+            let crc = try r.be32()
+            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[0 ..< 25])) == crc else { throw SnapshotError("header checksum mismatch") }
+            for _ in 0 ..< n {
+                let len = Int(try r.uvarint())
+                let entry = try r.bytes(len)
+                guard CRC32C.checksum(entry) == (try r.be32()) else { throw SnapshotError("series checksum mismatch at offset \(r.offset)") }
+                try body(entry)
+            }
+            guard r.isAtEnd else { throw SnapshotError("trailing bytes after \(n) series") }
+            return (seg, n)
+        } catch let e as DecodeError {
+            throw SnapshotError("truncated or malformed: \(e)")
+        }
+    }
+
+    static func decode(_ body: UnsafeRawBufferPointer, into head: Head) throws -> Int {
+        var r = ByteReader(body)
+        let ref = try r.be64()
+        let labels = try r.bytes(Int(try r.uvarint()))
+        let s = try head.getOrCreate(hash: XXH64.hash(labels), labels: labels, ref: ref)
+        guard s.ref == ref else { throw SnapshotError("series \(ref) appears twice") }
+        var samples = 0
+        let closedCount = Int(try r.uvarint())
+        s.closed.reserveCapacity(closedCount)
+        for _ in 0 ..< closedCount {
+            let mint = try r.varint(), maxt = try r.varint()
+            let bytes = Array(try r.bytes(Int(try r.uvarint())))
+            samples += XORChunk.sampleCount(bytes)
+            s.closed.append(ClosedChunk(mint: mint, maxt: maxt, bytes: bytes))
+        }
+        if try r.byte() == 1 {
+            s.headMint = try r.varint()
+            s.lastT = try r.varint()
+            s.nextAt = try r.varint()
+            s.lastValueBits = try r.be64()
+            var a = XORAppender()
+            a._count = Int(try r.uvarint())
+            a.t = try r.varint()
+            a.vBits = try r.be64()
+            a.tDelta = try r.be64()
+            a.leading = try r.byte(); a.trailing = try r.byte()
+            a.writer = BitWriter(freeBits: Int(try r.byte()))
+            s.appender = a
+            s.headBytes = Array(try r.bytes(Int(try r.uvarint())))
+            samples += XORChunk.sampleCount(s.headBytes)
+        } else if let last = s.closed.last {
+            s.lastT = last.maxt
+        }
+        if s.lastT != .min {
+            head.noteTimes(min: s.closed.first?.mint ?? s.headMint, max: s.lastT)
+        }
+        return samples
+    }
+
+    public struct SnapshotError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// The WAL segment a snapshot covers, from its header only.
+    public static func peekSegment(dir: String) throws -> Int? {
+        let path = dir + "/" + fileName
+        guard FileSystem.exists(path) else { return nil }
+        return try FileSystem.withMappedFile(path) { buf -> Int? in
+            guard buf.count >= 25, buf[0 ..< 8].elementsEqual(magic) else { return nil }
+            var r = ByteReader(buf, offset: 9)
+            return Int(try r.be64())
+        }
+    }
+
+    public static func remove(dir: String) throws { try FileSystem.remove(dir + "/" + fileName) }
+}

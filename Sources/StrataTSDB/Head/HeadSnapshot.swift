@@ -54,8 +54,12 @@ public enum HeadSnapshot {
 
         var body: [UInt8] = []
         var count = 0
-        for rs in head.refStripes {
-            let all = rs.lock.withLock { Array(rs.byRef.values) }
+        // In ref order: loading then appends to the postings lists instead of inserting into them.
+        var all: [MemSeries] = []
+        all.reserveCapacity(head.numSeries)
+        for rs in head.refStripes { rs.lock.withLock { all.append(contentsOf: rs.byRef.values) } }
+        all.sort { $0.ref < $1.ref }
+        do {
             for s in all {
                 body.removeAll(keepingCapacity: true)
                 head.stripe(of: s).lock.withLock { encode(s, into: &body) }

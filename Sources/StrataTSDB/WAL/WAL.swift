@@ -41,6 +41,7 @@ public final class WAL: @unchecked Sendable {
     public let options: WALOptions
     private let lock = Lock()
     private let syncLock = Lock() // serialises fsyncs; held without `lock`, so writers go on meanwhile
+    private let flushLock = Lock() // one group writer at a time; appends go on under `lock` meanwhile
 
     // Guarded by `lock`.
     private var fd: Int32 = -1
@@ -51,6 +52,8 @@ public final class WAL: @unchecked Sendable {
     private var donePages = 0
     private var snappyScratch: [UInt8] = []
     private var writeSeq: UInt64 = 0   // bumps on every flush to the kernel
+    private var appendSeq: UInt64 = 0  // bumps on every `log` call
+    private var flushedSeq: UInt64 = 0 // the last `log` call whose bytes are all in the kernel
     private var syncedSeq: UInt64 = 0  // what the last fsync covered
     private var closed = false
 
@@ -85,11 +88,22 @@ public final class WAL: @unchecked Sendable {
         if records.isEmpty { return }
         // Compress before taking the lock, so concurrent requests compress in parallel.
         let prepared = records.map(prepare)
-        let seq: UInt64 = try lock.withLock {
+        let mine: UInt64 = try lock.withLock {
             guard !closed else { throw WALError("WAL is closed") }
             for (bytes, compressed) in prepared { try bytes.withUnsafeBytes { try logRecord($0, compressed: compressed) } }
-            if pageAlloc > pageFlushed { try flushPage(clear: false) }
-            return writeSeq
+            appendSeq &+= 1
+            return appendSeq
+        }
+        // Group write: whoever gets here first writes every request's buffered bytes in one
+        // write(2); the others find theirs already written and return without a syscall.
+        let seq: UInt64 = try flushLock.withLock {
+            try lock.withLock {
+                if flushedSeq < mine {
+                    if pageAlloc > pageFlushed { try flushPage(clear: false) }
+                    flushedSeq = appendSeq
+                }
+                return writeSeq
+            }
         }
         if case .always = options.fsync { try sync(upTo: seq) }
     }

@@ -35,6 +35,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let decoders = DecoderPool()
     let evaluator: SelectorEvaluator
     let startup: StartupState
+    public let stats = APIStats()
 
     public init(storage: any Queryable & Appendable, options: APIOptions = APIOptions(),
                 startup: StartupState = StartupState(ready: true)) {
@@ -46,10 +47,15 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
 
     public func register(on router: Router<Context>) {
         for path in ["/api/v1/write", "/api/v1/receive"] {
-            router.post(RouterPath(path)) { req, _ in try await self.remoteWrite(req) }
+            router.post(RouterPath(path)) { req, _ in
+                let res = try await self.remoteWrite(req)
+                self.stats.countWrite(res.status.code)
+                return res
+            }
             for m in [HTTPRequest.Method.get, .put, .delete, .patch] {
                 router.on(RouterPath(path), method: m) { _, _ in
-                    Self.text(.methodNotAllowed, "remote write only accepts POST requests\n")
+                    self.stats.countWrite(405)
+                    return Self.text(.methodNotAllowed, "remote write only accepts POST requests\n")
                 }
             }
         }
@@ -104,6 +110,10 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             // did reach the head are accepted again as exact duplicates).
             return Self.text(.internalServerError, "storing the write failed: \(commitError)\n")
         }
+        if case .success(let s) = outcome {
+            stats.samplesAccepted.add(s.samplesAccepted, ordering: .relaxed)
+            stats.samplesRejected.add(s.samplesRejected + s.histogramsRejected, ordering: .relaxed)
+        }
         switch outcome {
         case .failure(let e):
             if case .tooLarge = e { return Self.text(.contentTooLarge, e.message + "\n") }
@@ -130,6 +140,13 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     // MARK: queries
 
     func query(_ req: Request, range: Bool) async -> Response {
+        if range { stats.rangeQueries.add(1, ordering: .relaxed) } else { stats.instantQueries.add(1, ordering: .relaxed) }
+        let res = await evaluateQuery(req, range: range)
+        if res.status.code >= 400 { stats.queryErrors.add(1, ordering: .relaxed) }
+        return res
+    }
+
+    func evaluateQuery(_ req: Request, range: Bool) async -> Response {
         if !startup.isReady {
             return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); try again shortly"))
         }

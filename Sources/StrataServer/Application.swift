@@ -32,7 +32,10 @@ public func buildApplication(
     // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.
     let startup = StartupState(ready: false)
     let router = Router()
-    PrometheusAPI<BasicRequestContext>(storage: head, options: apiOptions, startup: startup).register(on: router)
+    let api = PrometheusAPI<BasicRequestContext>(storage: head, options: apiOptions, startup: startup)
+    api.register(on: router)
+    let metrics = MetricsEndpoint(head: head, wal: wal, api: api.stats)
+    metrics.register(on: router)
 
     logger.info("starting Strata", metadata: [
         "version": "\(StrataVersion.current)", "http": "\(config.httpHost):\(config.httpPort)",
@@ -42,7 +45,8 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "Strata"),
         services: [
-            WALReplayService(head: head, wal: wal, walDir: walDir, snapshotDir: config.tsdbPath, startup: startup, logger: logger),
+            WALReplayService(head: head, wal: wal, walDir: walDir, snapshotDir: config.tsdbPath, startup: startup,
+                             metrics: metrics, logger: logger),
             WALService(wal: wal, head: head, snapshotDir: config.tsdbPath, startup: startup, logger: logger),
         ],
         onServerRunning: onServerRunning,

@@ -12,6 +12,7 @@ struct WALReplayService: Service {
     let walDir: String
     let snapshotDir: String
     let startup: StartupState
+    let metrics: MetricsEndpoint
     let logger: Logger
 
     func run() async throws {
@@ -41,6 +42,7 @@ struct WALReplayService: Service {
                 "error": "\(c.description)", "bytes_dropped": "\(replay.bytesDropped)",
             ])
         }
+        metrics.replay.withLock { $0 = replay }
         startup.markReady()
         try? await gracefulShutdown()
     }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import StrataEncoding
+import Synchronization
 
 /// When the WAL calls fsync, and so what a power loss can take (a process crash, `kill -9`, loses
 /// nothing in any mode: records are in the kernel before a write is acknowledged).
@@ -57,7 +58,8 @@ public final class WAL: @unchecked Sendable {
     private var syncedSeq: UInt64 = 0  // what the last fsync covered
     private var closed = false
 
-    public private(set) var bytesWritten: Int = 0
+    /// Counters for /metrics (read without the lock: approximate while writes go on).
+    public let stats = WALStats()
 
     /// Opens the WAL in `dir` and starts a new segment after the last existing one (as Prometheus
     /// does, so a torn tail of an old segment is never appended to).
@@ -179,7 +181,7 @@ public final class WAL: @unchecked Sendable {
                 off += n
             }
         }
-        bytesWritten += pageAlloc - pageFlushed
+        stats.bytesWritten.add(pageAlloc - pageFlushed, ordering: .relaxed)
         pageFlushed = pageAlloc
         writeSeq &+= 1
         if full {
@@ -193,7 +195,8 @@ public final class WAL: @unchecked Sendable {
     private func nextSegment() throws {
         if pageAlloc > 0 { try flushPage(clear: true) }
         // The closed segment is fsynced now under every policy: it will not change again.
-        if fsync(fd) != 0 { throw WALError.errno("fsync WAL segment \(segmentIndex)") }
+        try stats.timedFsync(orThrow: WALError.errno("fsync WAL segment \(segmentIndex)")) { fsync(fd) == 0 }
+        stats.segmentsCreated.add(1, ordering: .relaxed)
         _ = Glibc.close(fd)
         syncedSeq = writeSeq
         segmentIndex += 1
@@ -215,7 +218,8 @@ public final class WAL: @unchecked Sendable {
             }
             if done { return }
             defer { _ = Glibc.close(f) }
-            if f < 0 || fsync(f) != 0 { throw WALError.errno("fsync WAL") }
+            if f < 0 { throw WALError.errno("fsync WAL") }
+            try stats.timedFsync(orThrow: WALError.errno("fsync WAL")) { fsync(f) == 0 }
             lock.withLock { if current > syncedSeq { syncedSeq = current } }
         }
     }
@@ -230,6 +234,24 @@ public final class WAL: @unchecked Sendable {
             Glibc.close(fd)
             fd = -1
         }
+    }
+}
+
+/// What the WAL has done since it was opened.
+public final class WALStats: Sendable {
+    public let bytesWritten = Atomic<Int>(0)
+    public let fsyncs = Atomic<Int>(0)
+    /// Total fsync time in nanoseconds.
+    public let fsyncNanos = Atomic<Int>(0)
+    public let segmentsCreated = Atomic<Int>(0)
+
+    func timedFsync(orThrow error: @autoclosure () -> WALError, _ op: () -> Bool) throws {
+        let start = ContinuousClock.now
+        let ok = op()
+        let d = ContinuousClock.now - start
+        fsyncs.add(1, ordering: .relaxed)
+        fsyncNanos.add(Int(d.components.seconds) * 1_000_000_000 + Int(d.components.attoseconds / 1_000_000_000), ordering: .relaxed)
+        if !ok { throw error() }
     }
 }
 

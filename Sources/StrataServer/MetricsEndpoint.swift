@@ -1,0 +1,60 @@
+import Hummingbird
+import NIOCore
+import StrataHTTPAPI
+import StrataTSDB
+import Synchronization
+
+/// `/metrics`: Strata's own metrics in the Prometheus text format, read from the counters the
+/// libraries keep, at scrape time (no registry to keep in step).
+final class MetricsEndpoint: Sendable {
+    let head: Head
+    let wal: WAL
+    let api: APIStats
+    let replay = Mutex<WALReplayStats?>(nil)
+
+    init(head: Head, wal: WAL, api: APIStats) { self.head = head; self.wal = wal; self.api = api }
+
+    func render() -> String {
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Double)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (labels, v) in samples { out += "\(name)\(labels) \(GoFloat.format(v))\n" }
+        }
+        metric("strata_build_info", "gauge", "Strata version.", [("{version=\"\(StrataVersion.current)\"}", 1)])
+        metric("strata_remote_write_requests_total", "counter", "Remote-write requests by response status.",
+               APIStats.writeCodes.map { ("{code=\"\($0)\"}", Double(api.writeRequests(code: $0))) })
+        metric("strata_remote_write_samples_total", "counter", "Samples received by remote write, by outcome.", [
+            ("{outcome=\"accepted\"}", Double(api.samplesAccepted.load(ordering: .relaxed))),
+            ("{outcome=\"rejected\"}", Double(api.samplesRejected.load(ordering: .relaxed))),
+        ])
+        metric("strata_queries_total", "counter", "Queries by kind.", [
+            ("{kind=\"instant\"}", Double(api.instantQueries.load(ordering: .relaxed))),
+            ("{kind=\"range\"}", Double(api.rangeQueries.load(ordering: .relaxed))),
+        ])
+        metric("strata_query_errors_total", "counter", "Queries answered with an error.", [("", Double(api.queryErrors.load(ordering: .relaxed)))])
+        metric("strata_head_series", "gauge", "Series in the head.", [("", Double(head.numSeries))])
+        metric("strata_head_samples_appended_total", "counter", "Samples appended to the head (including WAL replay).",
+               [("", Double(head.numSamplesAppended))])
+        let s = wal.stats
+        metric("strata_wal_written_bytes_total", "counter", "Bytes written to WAL segments.", [("", Double(s.bytesWritten.load(ordering: .relaxed)))])
+        metric("strata_wal_fsyncs_total", "counter", "WAL fsync calls.", [("", Double(s.fsyncs.load(ordering: .relaxed)))])
+        metric("strata_wal_fsync_seconds_total", "counter", "Time spent in WAL fsync.", [("", Double(s.fsyncNanos.load(ordering: .relaxed)) / 1e9)])
+        metric("strata_wal_segment_current", "gauge", "Index of the WAL segment being written.", [("", Double(wal.segmentIndex))])
+        if let r = replay.withLock({ $0 }) {
+            metric("strata_wal_replay_duration_seconds", "gauge", "How long the last start took to rebuild the head.", [("", r.seconds)])
+            metric("strata_wal_replay_samples", "gauge", "Samples replayed from the WAL at the last start.", [("", Double(r.samples))])
+            metric("strata_wal_replay_skipped_samples", "gauge", "Samples skipped at replay (unknown series or out of order).", [("", Double(r.samplesSkipped))])
+            metric("strata_wal_replay_snapshot_series", "gauge", "Series loaded from the head snapshot at the last start.", [("", Double(r.snapshotSeries))])
+            metric("strata_wal_corruptions_repaired", "gauge", "1 if the last start found and repaired a corrupt WAL tail.", [("", r.corruption == nil ? 0 : 1)])
+            metric("strata_wal_corruption_dropped_bytes", "gauge", "Bytes dropped repairing the WAL at the last start.", [("", Double(r.bytesDropped))])
+        }
+        return out
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: self.render())))
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import StrataServer
+import StrataTestSupport
+import Testing
+
+@Suite struct MetricsTests {
+    /// /metrics counts what happened and parses with `promtool check metrics`.
+    @Test(.timeLimit(.minutes(2)))
+    func metricsReflectWritesAndPassPromtool() async throws {
+        guard let binary = strataBinary() else { Issue.record("strata binary not found next to the tests"); return }
+        let dir = try TempDir("strata-metrics"); defer { dir.remove() }
+        let (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("log"))
+        defer { proc.stop() }
+        var b = WriteRequestBuilder()
+        for i in 0 ..< 10 { b.add([("__name__", "m"), ("i", String(i))], [(1000, 1), (2000, 2)]) }
+        #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
+        var bad = WriteRequestBuilder()
+        bad.add([("__name__", "m"), ("i", "0")], [(500, 9)]) // out of order
+        #expect(await postWrite(port: port, bad.snappyBody()) == .badRequest)
+
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics")
+        req.method = .GET
+        let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
+        #expect(resp.status == .ok)
+        let text = String(buffer: try await resp.body.collect(upTo: 1 << 20))
+        for line in [
+            #"strata_remote_write_requests_total{code="204"} 1"#, #"strata_remote_write_requests_total{code="400"} 1"#,
+            #"strata_remote_write_samples_total{outcome="accepted"} 20"#, #"strata_remote_write_samples_total{outcome="rejected"} 1"#,
+            "strata_head_series 10", "strata_head_samples_appended_total 20", "strata_wal_replay_samples 0",
+        ] {
+            #expect(text.contains(line + "\n"), "missing \(line) in:\n\(text)")
+        }
+        #expect(text.contains("strata_wal_written_bytes_total "))
+
+        if let promtool = Tools.which("promtool") {
+            let file = dir.file("metrics.txt")
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            let check = try Tools.run("/bin/sh", ["-c", "\(promtool) check metrics < \(file)"])
+            #expect(check.status == 0, "promtool check metrics: \(check.stdout) \(check.stderr)")
+        } else if Tools.isCI {
+            Issue.record("promtool is not installed")
+        }
+    }
+}

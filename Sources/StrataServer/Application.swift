@@ -48,6 +48,8 @@ public func buildApplication(
             WALReplayService(head: head, wal: wal, walDir: walDir, snapshotDir: config.tsdbPath, startup: startup,
                              metrics: metrics, logger: logger),
             WALService(wal: wal, head: head, snapshotDir: config.tsdbPath, startup: startup, logger: logger),
+            HeadSnapshotService(head: head, wal: wal, dir: config.tsdbPath, intervalMillis: config.headSnapshotInterval,
+                                startup: startup, logger: logger),
         ],
         onServerRunning: onServerRunning,
         logger: logger

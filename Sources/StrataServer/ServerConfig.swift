@@ -16,6 +16,8 @@ public struct ServerConfig: Sendable {
     public var walFsync: WALFsyncPolicy = .interval(1000)
     /// Compress WAL records with snappy when it makes them smaller.
     public var walCompression = true
+    /// How often to snapshot the head while running (ms; 0 = only at shutdown).
+    public var headSnapshotInterval: Int64 = 10 * 60 * 1000
     /// WAL segment size; tests make it small to exercise rotation.
     public var walSegmentSize = 128 << 20
 

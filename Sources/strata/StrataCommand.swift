@@ -52,6 +52,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tsdb.wal-fsync-interval"), help: "Period of the 'interval' fsync policy (Prometheus duration).")
     var walFsyncInterval = "1s"
 
+    @Option(name: .customLong("tsdb.head-snapshot-interval"),
+            help: "How often to snapshot the head while running, so a restart after a crash replays only the WAL written since (Prometheus duration; 0 = only at a clean shutdown).")
+    var headSnapshotInterval = "10m"
+
     @Flag(name: .customLong("tsdb.wal-compression"), inversion: .prefixedNo,
           help: "Compress WAL records with snappy when that makes them smaller.")
     var walCompression = true
@@ -85,6 +89,14 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --tsdb.wal-fsync \"\(walFsync)\": want interval, always or segment")
         }
         config.walCompression = walCompression
+        if headSnapshotInterval == "0" {
+            config.headSnapshotInterval = 0
+        } else {
+            guard let ms = DurationFlag.parse(headSnapshotInterval), ms > 0 else {
+                throw ValidationError("invalid --tsdb.head-snapshot-interval \"\(headSnapshotInterval)\"")
+            }
+            config.headSnapshotInterval = ms
+        }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("invalid --log.level \"\(logLevel)\"") }
 
         LoggingSystem.bootstrap { label in

@@ -69,7 +69,8 @@ struct StrataTestError: Error, CustomStringConvertible {
         for round in 0 ..< 10 {
             // A small segment size rotates segments during the test; fsync policy does not matter for kill -9.
             let (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("strata-\(round).log"),
-                                                     extra: ["--tsdb.wal-fsync", round % 2 == 0 ? "segment" : "always"])
+                                                     extra: ["--tsdb.wal-fsync", round % 2 == 0 ? "segment" : "always",
+                                                             "--tsdb.head-snapshot-interval", round % 4 < 2 ? "100ms" : "0"])
             let killAfter = Double(rng.next() % 400 + 50) / 1000
             let start = Date()
             while Date().timeIntervalSince(start) < killAfter {

@@ -24,8 +24,10 @@ public enum HeadSnapshot {
         public var samples: Int
     }
 
-    /// Writes the snapshot as `<dir>/head.snapshot` (tmp file, fsync, rename). Call with writes
-    /// stopped (the WAL closed), so the head matches the WAL up to `walSegment`.
+    /// Writes the snapshot as `<dir>/head.snapshot` (tmp file, fsync, rename). Everything logged
+    /// in WAL segments up to `walSegment` must be in the head: call it with writes stopped (the WAL
+    /// closed), or right after `WAL.rotate()` returned `walSegment`. Samples appended while the
+    /// snapshot is written may or may not be in it; replay of the later segments skips the ones that are.
     public static func write(_ head: Head, dir: String, walSegment: Int) throws -> Int {
         let tmp = dir + "/" + fileName + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -54,10 +56,17 @@ public enum HeadSnapshot {
 
         var body: [UInt8] = []
         var count = 0
+        // From the hash stripes: a series becomes visible there under the same lock that logs its
+        // series record, so every series whose record is in a segment up to `walSegment` is here.
         // In ref order: loading then appends to the postings lists instead of inserting into them.
         var all: [MemSeries] = []
         all.reserveCapacity(head.numSeries)
-        for rs in head.refStripes { rs.lock.withLock { all.append(contentsOf: rs.byRef.values) } }
+        for hs in head.hashStripes {
+            hs.lock.withLock {
+                all.append(contentsOf: hs.byHash.values)
+                for more in hs.collisions.values { all.append(contentsOf: more) }
+            }
+        }
         all.sort { $0.ref < $1.ref }
         do {
             for s in all {

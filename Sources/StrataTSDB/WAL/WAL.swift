@@ -204,6 +204,18 @@ public final class WAL: @unchecked Sendable {
         try openSegment(segmentIndex)
     }
 
+    /// Closes the current segment (padded, fsynced), starts the next, and returns the closed
+    /// segment's index: everything logged so far is in segments up to it.
+    public func rotate() throws -> Int {
+        try lock.withLock {
+            guard !closed else { throw WALError("WAL is closed") }
+            let closedIndex = segmentIndex
+            try nextSegment()
+            flushedSeq = appendSeq
+            return closedIndex
+        }
+    }
+
     /// fsync the current segment if anything was written since the last fsync.
     public func sync() throws { try sync(upTo: lock.withLock { writeSeq }) }
 

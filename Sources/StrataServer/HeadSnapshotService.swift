@@ -16,7 +16,8 @@ struct HeadSnapshotService: Service {
     func run() async throws {
         guard intervalMillis > 0 else { try? await gracefulShutdown(); return }
         while !Task.isCancelledOrShuttingDown {
-            try? await Task.sleep(for: .milliseconds(intervalMillis))
+            // Wake up at once on shutdown rather than after a whole interval.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(intervalMillis)) }
             if Task.isCancelledOrShuttingDown { break }
             guard startup.isReady else { continue }
             let start = ContinuousClock.now

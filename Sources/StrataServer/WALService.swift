@@ -17,7 +17,7 @@ struct WALService: Service {
         if case .interval(let ms) = wal.options.fsync {
             // Sleep until shutdown; each wake-up fsyncs whatever was written since the last one.
             while !Task.isCancelledOrShuttingDown {
-                try? await Task.sleep(for: .milliseconds(ms))
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(ms)) }
                 do { try wal.sync() } catch { logger.error("WAL fsync failed", metadata: ["error": "\(error)"]) }
             }
         } else {

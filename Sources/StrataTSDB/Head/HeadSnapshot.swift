@@ -29,6 +29,13 @@ public enum HeadSnapshot {
     /// closed), or right after `WAL.rotate()` returned `walSegment`. Samples appended while the
     /// snapshot is written may or may not be in it; replay of the later segments skips the ones that are.
     public static func write(_ head: Head, dir: String, walSegment: Int) throws -> Int {
+        // The periodic and the shutdown snapshot may overlap; they share the tmp file name.
+        try writeLock.withLock { try writeLocked(head, dir: dir, walSegment: walSegment) }
+    }
+
+    private static let writeLock = Lock()
+
+    private static func writeLocked(_ head: Head, dir: String, walSegment: Int) throws -> Int {
         let tmp = dir + "/" + fileName + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileSystem.Error("create \(tmp)") }

@@ -256,3 +256,21 @@ func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
         }
     }
 }
+
+@Suite struct WALFailureEndpointTests {
+    /// When the WAL cannot take a write, the request is not acknowledged: 500, so the sender retries.
+    @Test func aWriteTheWALRefusesGets500() async throws {
+        let dir = try TempDir("api-wal-closed"); defer { dir.remove() }
+        let wal = try WAL(dir: dir.path)
+        let head = Head(wal: wal)
+        try wal.close()
+        try await makeApp(head).test(.router) { client in
+            var b = WriteRequestBuilder()
+            b.add([("__name__", "m")], [(1000, 1)])
+            try await client.execute(uri: "/api/v1/write", method: .post, headers: rwHeaders, body: ByteBuffer(bytes: b.snappyBody())) { res in
+                #expect(res.status == .internalServerError)
+                #expect(String(buffer: res.body).hasPrefix("storing the write failed: "))
+            }
+        }
+    }
+}

@@ -7,57 +7,12 @@ import StrataModel
 import StrataTestSupport
 import Testing
 
-/// The `strata` executable built next to the test bundle.
-func strataBinary() -> String? {
-    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-    for candidate in [dir + "/strata", dir + "/../strata", FileManager.default.currentDirectoryPath + "/.build/debug/strata"]
-    where FileManager.default.isExecutableFile(atPath: candidate) {
-        return candidate
-    }
-    return nil
-}
-
-/// Starts `strata serve` on a free port and waits until it is ready.
-func startStrata(_ binary: String, dataDir: String, log: String, extra: [String] = []) async throws -> (ChildProcess, Int) {
-    let port = try Tools.freePort()
-    let p = try ChildProcess(binary, ["serve", "--http-address", "127.0.0.1:\(port)", "--tsdb.path", dataDir] + extra, logPath: log)
-    let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline {
-        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/-/ready")
-        req.method = .GET
-        if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { return (p, port) }
-        if !p.process.isRunning { break }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    p.stop()
-    throw StrataTestError("strata did not become ready:\n\(p.log)")
-}
-
-/// POSTs a remote-write body; nil when the request failed before a response (server killed).
-func postWrite(port: Int, _ body: [UInt8]) async -> HTTPResponseStatus? {
-    var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/write")
-    req.method = .POST
-    req.headers.add(name: "Content-Type", value: "application/x-protobuf")
-    req.headers.add(name: "Content-Encoding", value: "snappy")
-    req.body = .bytes(ByteBuffer(bytes: body))
-    return try? await HTTPClient.shared.execute(req, timeout: .seconds(5)).status
-}
-
-struct StrataTestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
-
 @Suite struct CrashRecoveryTests {
     /// kill -9 at random moments while a client writes; after each restart every acknowledged
     /// sample is there, exactly once and unaltered (checked with promtool tsdb dump on the WAL).
     @Test(.timeLimit(.minutes(5)))
     func killNineLosesNothingAcknowledged() async throws {
-        guard let binary = strataBinary() else { Issue.record("strata binary not found next to the tests"); return }
-        guard let promtool = Tools.which("promtool") else {
-            if Tools.isCI { Issue.record("promtool is not installed") }
-            return
-        }
+        guard let binary = strataBinary(), let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("strata-crash"); defer { dir.remove() }
         let data = dir.file("data")
         let series = 20
@@ -139,11 +94,7 @@ struct StrataTestError: Error, CustomStringConvertible {
     /// server still starts, and keeps an unaltered prefix of what was written.
     @Test(.timeLimit(.minutes(5)))
     func damagedWALTailIsRepairedOnStart() async throws {
-        guard let binary = strataBinary() else { Issue.record("strata binary not found next to the tests"); return }
-        guard let promtool = Tools.which("promtool") else {
-            if Tools.isCI { Issue.record("promtool is not installed") }
-            return
-        }
+        guard let binary = strataBinary(), let promtool = requiredTool("promtool") else { return }
         var rng = SplitMix(seed: 77)
         let base: Int64 = 1_700_000_000_000
         for round in 0 ..< 6 {

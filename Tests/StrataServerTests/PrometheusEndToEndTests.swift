@@ -41,10 +41,7 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
     /// the same instant queries and must print the same series and values.
     @Test(.timeLimit(.minutes(3)))
     func prometheusRemoteWritesAndPromtoolSeesTheSameSeries() async throws {
-        guard let prometheus = Tools.which("prometheus"), let promtool = Tools.which("promtool") else {
-            if Tools.isCI { Issue.record("prometheus/promtool not installed (scripts/bootstrap.sh installs them)") }
-            return
-        }
+        guard let prometheus = requiredTool("prometheus"), let promtool = requiredTool("promtool") else { return }
         try await withStrata { strataPort in
             let dir = try TempDir("prometheus-e2e")
             defer { dir.remove() }

@@ -11,10 +11,7 @@ import Testing
 /// the same places.
 @Suite struct PromtoolChunkCompatTests {
     static func promtoolChunks(_ samples: [Sample]) throws -> [[UInt8]]? {
-        guard let promtool = Tools.which("promtool") else {
-            if Tools.isCI { Issue.record("promtool is not installed (scripts/bootstrap.sh installs it)") }
-            return nil
-        }
+        guard let promtool = requiredTool("promtool") else { return nil }
         let dir = try TempDir("strata-promtool")
         defer { dir.remove() }
         var text = "# TYPE foo gauge\n"

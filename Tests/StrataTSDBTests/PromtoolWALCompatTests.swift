@@ -8,10 +8,7 @@ import Testing
 /// prints exactly the samples written.
 @Suite struct PromtoolWALCompatTests {
     @Test func promtoolDumpsTheSamplesInStrataWAL() throws {
-        guard let promtool = Tools.which("promtool") else {
-            if Tools.isCI { Issue.record("promtool is not installed (scripts/bootstrap.sh installs it)") }
-            return
-        }
+        guard let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("promtool-wal"); defer { dir.remove() }
         var opts = WALOptions()
         opts.segmentSize = 4 * WAL.pageSize // several segments, records crossing pages

@@ -255,10 +255,7 @@ import Testing
     }
 
     @Test func promtoolReadsCheckpointPlusSegments() throws {
-        guard let promtool = Tools.which("promtool") else {
-            if Tools.isCI { Issue.record("promtool is not installed") }
-            return
-        }
+        guard let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("checkpoint-promtool"); defer { dir.remove() }
         let (walDir, last, _) = try Self.fixture(dir)
         try Checkpoint.create(walDir: walDir, from: 0, to: last - 2, mint: 40_000) { _ in true }
@@ -326,5 +323,70 @@ import Testing
         let stats = try b.replayWAL(dir: dir.file("wal"), snapshotDir: dir.path)
         #expect(stats.snapshotError != nil)
         #expect(!FileSystem.exists(path))
+    }
+}
+
+@Suite struct WALToolingTests {
+    @Test func rotateClosesTheSegmentAndReportsIt() throws {
+        let dir = try TempDir("wal-rotate"); defer { dir.remove() }
+        let wal = try WAL(dir: dir.path)
+        try wal.log([[1, 2, 3]])
+        #expect(try wal.rotate() == 0)
+        #expect(wal.segmentIndex == 1)
+        try wal.log([[4]])
+        try wal.close()
+        // The closed segment is padded to a whole page; the new one holds only the later record.
+        #expect(try FileSystem.size(WALSegments.path(dir.path, 0)) == WAL.pageSize)
+        var inFirst: [[UInt8]] = [], inSecond: [[UInt8]] = []
+        let segs = try WALSegments.list(dir.path)
+        _ = try WALReader(segments: [segs[0]]).forEachRecord { inFirst.append(Array($0)) }
+        _ = try WALReader(segments: [segs[1]]).forEachRecord { inSecond.append(Array($0)) }
+        #expect(inFirst == [[1, 2, 3]] && inSecond == [[4]])
+        #expect(throws: WALError.self) { _ = try wal.rotate() }
+    }
+
+    @Test func inspectionCountsRecordsSeriesSamplesAndTimesPerSegment() throws {
+        let dir = try TempDir("wal-inspect"); defer { dir.remove() }
+        let wal = try WAL(dir: dir.path)
+        let head = Head(wal: wal)
+        _ = append(head, Labels([("__name__", "a")]), [(1000, 1), (2000, 2)])
+        _ = append(head, Labels([("__name__", "b")]), [(500, 1)])
+        _ = try wal.rotate()
+        _ = append(head, Labels([("__name__", "a")]), [(9000, 3)])
+        try wal.close()
+        let inspection = try WALInspection.inspect(walDir: dir.path)
+        #expect(inspection.segments.count == 2)
+        let first = inspection.segments[0], second = inspection.segments[1]
+        #expect(first.series == 2 && first.samples == 3 && first.minT == 500 && first.maxT == 2000)
+        #expect(first.recordsByType == [1: 2, 2: 2])
+        #expect(second.series == 0 && second.samples == 1 && second.minT == 9000)
+        let report = inspection.report()
+        #expect(report.contains("series=2,samples=2"))
+        #expect(report.split(separator: "\n").last!.hasPrefix("total"))
+
+        // A damaged segment is reported, not thrown.
+        try FileSystem.truncate(WALSegments.path(dir.path, 1), to: 5)
+        let damaged = try WALInspection.inspect(walDir: dir.path)
+        #expect(damaged.segments[1].corruption != nil)
+        #expect(damaged.report().contains("corrupt:"))
+    }
+}
+
+@Suite struct SnapshotCheckpointInterplayTests {
+    /// A snapshot older than the newest checkpoint is ignored: the checkpoint may have folded
+    /// (and deleted) segments the snapshot does not cover.
+    @Test func snapshotOlderThanCheckpointIsIgnored() throws {
+        let dir = try TempDir("snap-checkpoint"); defer { dir.remove() }
+        let (walDir, last, _) = try CheckpointTests.fixture(dir)
+        // A snapshot claiming to cover only segment 0, made from an empty head.
+        _ = try HeadSnapshot.write(Head(), dir: dir.path, walSegment: 0)
+        try Checkpoint.create(walDir: walDir, from: 0, to: last - 1, mint: 0) { _ in true }
+        try Checkpoint.deleteSegments(walDir: walDir, through: last - 1)
+        let head = Head()
+        let stats = try head.replayWAL(dir: walDir, snapshotDir: dir.path)
+        #expect(stats.snapshotSegment == nil && stats.snapshotSeries == 0)
+        #expect(head.numSeries == 30)
+        let got = try read(head, [try LabelMatcher(.equal, "__name__", "a")])
+        #expect(got[0].1.count == 400)
     }
 }

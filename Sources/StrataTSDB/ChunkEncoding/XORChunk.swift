@@ -1,3 +1,4 @@
+import StrataEncoding
 import StrataModel
 
 /// Prometheus' XOR float chunk (encoding 1), bit for bit: see docs/format/chunks.md.
@@ -144,7 +145,7 @@ public enum XORDecoder {
         var n = 0
         while n < total {
             if n == 0 {
-                t = Varint64.unzigzag(try readUvarint(&r))
+                t = Varint.unzigzag(try readUvarint(&r))
                 v = try r.readBits(64)
             } else {
                 if n == 1 {
@@ -231,21 +232,5 @@ public enum XORDecoder {
         var out: [Sample] = []
         try samples(bytes, into: &out)
         return out
-    }
-}
-
-/// Varint helpers local to the chunk code (kept here so the encoder inlines them).
-@usableFromInline
-enum Varint64 {
-    @inlinable static func appendUvarint(_ out: inout [UInt8], _ v: UInt64) {
-        var x = v
-        while x >= 0x80 { out.append(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
-        out.append(UInt8(x))
-    }
-    @inlinable @inline(__always) static func unzigzag(_ u: UInt64) -> Int64 {
-        Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
-    }
-    @inlinable static func appendVarint(_ out: inout [UInt8], _ v: Int64) {
-        appendUvarint(&out, UInt64(bitPattern: (v &<< 1) ^ (v >> 63)))
     }
 }

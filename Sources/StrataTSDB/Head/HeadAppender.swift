@@ -97,9 +97,9 @@ public enum LabelValidation {
         var prevName: UnsafeRawBufferPointer?
         var hasName = false
         while i < blob.count {
-            guard let nl = readLen(blob, &i), i + nl <= blob.count else { return "malformed label set" }
+            guard let nl = LabelBlob.readUvarintChecked(blob, &i), i + nl <= blob.count else { return "malformed label set" }
             let name = UnsafeRawBufferPointer(rebasing: blob[i ..< i + nl]); i += nl
-            guard let vl = readLen(blob, &i), i + vl <= blob.count else { return "malformed label set" }
+            guard let vl = LabelBlob.readUvarintChecked(blob, &i), i + vl <= blob.count else { return "malformed label set" }
             let value = UnsafeRawBufferPointer(rebasing: blob[i ..< i + vl]); i += vl
             if name.isEmpty { return "empty label name" }
             if let prev = prevName {
@@ -118,5 +118,4 @@ public enum LabelValidation {
         return nil
     }
 
-    private static func readLen(_ b: UnsafeRawBufferPointer, _ i: inout Int) -> Int? { LabelBlob.readUvarintChecked(b, &i) }
 }

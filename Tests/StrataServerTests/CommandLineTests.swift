@@ -1,0 +1,56 @@
+import Foundation
+import StrataServer
+import StrataTestSupport
+import Testing
+
+@Suite struct CommandLineTests {
+    @Test func httpAddressParsing() throws {
+        var c = ServerConfig()
+        try c.setHTTPAddress("0.0.0.0:9090")
+        #expect(c.httpHost == "0.0.0.0" && c.httpPort == 9090)
+        try c.setHTTPAddress("[::1]:10902")
+        #expect(c.httpHost == "::1" && c.httpPort == 10902)
+        try c.setHTTPAddress(":8080")
+        #expect(c.httpHost == "0.0.0.0" && c.httpPort == 8080)
+        for bad in ["localhost", "host:port", "h:70000", ""] {
+            #expect(throws: ConfigError.self, "\(bad)") { try c.setHTTPAddress(bad) }
+        }
+    }
+
+    /// Bad flag values stop `strata serve` before it touches the data dir, with a message naming the flag.
+    @Test(arguments: [
+        (["--tsdb.wal-fsync", "sometimes"], "--tsdb.wal-fsync"),
+        (["--tsdb.wal-fsync-interval", "soon"], "--tsdb.wal-fsync-interval"),
+        (["--tsdb.head-snapshot-interval", "-1m"], "--tsdb.head-snapshot-interval"),
+        (["--query.lookback-delta", "0s"], "--query.lookback-delta"),
+        (["--tsdb.block-duration", "10s"], "--tsdb.block-duration"),
+        (["--http-address", "nowhere"], "--http-address"),
+        (["--log.level", "loud"], "--log.level"),
+    ])
+    func invalidFlagsAreRejected(args: [String], flag: String) throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("strata-flags"); defer { dir.remove() }
+        let r = try Tools.run(binary, ["serve", "--tsdb.path", dir.file("data")] + args, timeout: 30)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(flag), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("data")), "a rejected start must not create the data dir")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func walInspectPrintsWhatWasWritten() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("strata-inspect"); defer { dir.remove() }
+        let (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("log"))
+        var b = WriteRequestBuilder()
+        for i in 0 ..< 3 { b.add([("__name__", "m"), ("i", String(i))], [(1000, 1), (5000, 2)]) }
+        #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
+        proc.stop()
+        let r = try Tools.run(binary, ["tsdb", "wal-inspect", dir.file("data")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let total = try #require(r.stdout.split(separator: "\n").last { $0.hasPrefix("total") })
+        #expect(total.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            .suffix(4) == ["3", "6", "1000", "5000"], "\(total)")
+        let missing = try Tools.run(binary, ["tsdb", "wal-inspect", dir.file("nope")])
+        #expect(missing.status != 0 && missing.stderr.contains("No such file or directory"))
+    }
+}

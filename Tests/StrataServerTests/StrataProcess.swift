@@ -1,0 +1,57 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import StrataTestSupport
+import Testing
+
+// Helpers for tests that run `strata` as a separate process and talk to it over HTTP.
+
+/// An external tool's path. Missing locally: the test skips; under CI (bootstrap installs it): a failure.
+func requiredTool(_ name: String) -> String? {
+    if let p = Tools.which(name) { return p }
+    if Tools.isCI { Issue.record("\(name) is not installed (scripts/bootstrap.sh installs it)") }
+    return nil
+}
+
+/// The `strata` executable built next to the test bundle (recorded as a failure when absent).
+func strataBinary() -> String? {
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+    for candidate in [dir + "/strata", dir + "/../strata", FileManager.default.currentDirectoryPath + "/.build/debug/strata"]
+    where FileManager.default.isExecutableFile(atPath: candidate) {
+        return candidate
+    }
+    Issue.record("strata binary not found next to the tests (swift build --build-tests builds it)")
+    return nil
+}
+
+/// Starts `strata serve` on a free port and waits until it is ready.
+func startStrata(_ binary: String, dataDir: String, log: String, extra: [String] = []) async throws -> (ChildProcess, Int) {
+    let port = try Tools.freePort()
+    let p = try ChildProcess(binary, ["serve", "--http-address", "127.0.0.1:\(port)", "--tsdb.path", dataDir] + extra, logPath: log)
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/-/ready")
+        req.method = .GET
+        if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { return (p, port) }
+        if !p.process.isRunning { break }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    p.stop()
+    throw StrataTestError("strata did not become ready:\n\(p.log)")
+}
+
+/// POSTs a remote-write body; nil when the request failed before a response (server killed).
+func postWrite(port: Int, _ body: [UInt8]) async -> HTTPResponseStatus? {
+    var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/write")
+    req.method = .POST
+    req.headers.add(name: "Content-Type", value: "application/x-protobuf")
+    req.headers.add(name: "Content-Encoding", value: "snappy")
+    req.body = .bytes(ByteBuffer(bytes: body))
+    return try? await HTTPClient.shared.execute(req, timeout: .seconds(5)).status
+}
+
+struct StrataTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

@@ -1,3 +1,4 @@
+import StrataModel
 import Hummingbird
 import NIOCore
 import StrataHTTPAPI

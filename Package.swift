@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "StrataEncoding", targets: ["StrataEncoding"]),
         .library(name: "StrataStorage", targets: ["StrataStorage"]),
         .library(name: "StrataTSDB", targets: ["StrataTSDB"]),
+        .library(name: "StrataPromQLParser", targets: ["StrataPromQLParser"]),
         .library(name: "StrataRemote", targets: ["StrataRemote"]),
         .library(name: "StrataHTTPAPI", targets: ["StrataHTTPAPI"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
@@ -47,6 +48,7 @@ let package = Package(
         .target(name: "StrataTSDB",
                 dependencies: ["StrataModel", "StrataEncoding", "StrataStorage"],
                 swiftSettings: settings),
+        .target(name: "StrataPromQLParser", dependencies: ["StrataModel"], swiftSettings: settings),
         .target(name: "StrataRemote",
                 dependencies: ["StrataModel", "StrataEncoding", "StrataStorage"],
                 swiftSettings: settings),
@@ -83,6 +85,7 @@ let package = Package(
         .testTarget(name: "StrataEncodingTests", dependencies: ["StrataEncoding", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataStorageTests", dependencies: ["StrataStorage", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataTSDBTests", dependencies: ["StrataTSDB", "StrataEncoding", "StrataTestSupport"], swiftSettings: settings),
+        .testTarget(name: "StrataPromQLParserTests", dependencies: ["StrataPromQLParser"], swiftSettings: settings),
         .testTarget(name: "StrataRemoteTests", dependencies: ["StrataRemote", "StrataTSDB", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataHTTPAPITests",
                     dependencies: [

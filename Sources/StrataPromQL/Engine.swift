@@ -1,0 +1,155 @@
+import StrataModel
+import StrataStorage
+import StrataPromQLParser
+
+/// Evaluates parsed PromQL over any `Queryable`, with Prometheus 3.x semantics: left-open range
+/// and lookback windows, delayed `__name__` removal, `@` and negative offsets.
+public final class Engine: Sendable {
+    public let options: EngineOptions
+
+    public init(options: EngineOptions = .init()) { self.options = options }
+
+    /// Evaluates `expr` at `time` (ms since the epoch).
+    public func instantQuery(_ queryable: any Queryable, _ expr: Expr, at time: Int64) throws(QueryError) -> QueryResult {
+        try run(queryable, expr, start: time, end: time, interval: 1)
+    }
+
+    /// Evaluates `expr` at `start`, `start+step`, … up to `end` (all ms); always returns a matrix.
+    public func rangeQuery(_ queryable: any Queryable, _ expr: Expr, start: Int64, end: Int64, step: Int64) throws(QueryError) -> QueryResult {
+        guard expr.type == .vector || expr.type == .scalar else {
+            throw QueryError(.badData, "invalid expression type \"\(expr.type.rawValue)\" for range query, must be Scalar or instant Vector")
+        }
+        guard step > 0 else {
+            throw QueryError(.badData, "zero or negative query resolution step widths are not accepted. Try a positive integer")
+        }
+        guard end >= start else { throw QueryError(.badData, "end timestamp must not be before start time") }
+        if (end - start) / step > Int64(options.maxPointsPerSeries) {
+            throw QueryError(.badData, "exceeded maximum resolution of \(options.maxPointsPerSeries.formatted(groupingSeparator: ",")) points per timeseries. Try decreasing the query resolution (?step=XX)")
+        }
+        return try run(queryable, expr, start: start, end: end, interval: step)
+    }
+
+    private func run(_ queryable: any Queryable, _ parsed: Expr, start: Int64, end: Int64, interval: Int64) throws(QueryError) -> QueryResult {
+        do {
+            let expr = resolveAtModifiers(parsed, start: start, end: end)
+            let range = QueryTimeRange.of(expr, start: start, end: end, lookbackDelta: options.lookbackDelta,
+                                          defaultSubqueryStep: options.defaultSubqueryStep)
+            let querier: any Querier
+            do { querier = try queryable.querier(mint: range.mint, maxt: range.maxt) } catch {
+                throw QueryError(.storage, "\(error)")
+            }
+            let ctx = QueryContext(querier: querier, options: options, queryStart: start, queryEnd: end)
+            let ev = Evaluator(start: start, end: end, interval: interval, ctx: ctx)
+            let value = try ev.eval(expr)
+            guard case .matrix(var mat) = value else {
+                if case .string(let s) = value { return QueryResult(value: .string(t: start, s: s), annotations: ctx.annotations) }
+                return QueryResult(value: .matrix([]), annotations: ctx.annotations)
+            }
+            // Delayed name removal: the name goes now; series that become equal must not overlap.
+            for i in mat.indices where mat[i].dropName { mat[i].labels = mat[i].labels.withoutMetricName }
+            mat = try mergeSameLabelsets(mat)
+
+            let result: QueryValue
+            if start == end && interval == 1 {
+                switch expr.type {
+                case .vector:
+                    result = .vector(mat.map { VectorElement(labels: $0.labels, t: start, v: $0.points[0].v) })
+                case .scalar:
+                    result = .scalar(t: start, v: mat.first?.points.first?.v ?? .nan)
+                default:
+                    mat.sort { Labels.compare($0.labels, $1.labels) < 0 }
+                    result = .matrix(mat.map { SeriesPoints(labels: $0.labels, points: $0.points) })
+                }
+            } else {
+                mat.sort { Labels.compare($0.labels, $1.labels) < 0 }
+                result = .matrix(mat.map { SeriesPoints(labels: $0.labels, points: $0.points) })
+            }
+            return QueryResult(value: result, annotations: ctx.annotations)
+        } catch let e as QueryError {
+            throw e
+        } catch {
+            throw QueryError(.execution, "\(error)")
+        }
+    }
+}
+
+/// Merges series whose label sets became equal (after the name was dropped or labels were
+/// rewritten); their points must not share a timestamp.
+func mergeSameLabelsets(_ mat: Matrix) throws -> Matrix {
+    if mat.count <= 1 { return mat }
+    var index: [Labels: Int] = [:]
+    index.reserveCapacity(mat.count)
+    var merged: Matrix = []
+    var needsSort = Set<Int>()
+    for s in mat {
+        if let i = index[s.labels] {
+            merged[i].points += s.points
+            needsSort.insert(i)
+        } else {
+            index[s.labels] = merged.count
+            merged.append(s)
+        }
+    }
+    for i in needsSort {
+        merged[i].points.sort { $0.t < $1.t }
+        for j in 1 ..< merged[i].points.count where merged[i].points[j].t == merged[i].points[j - 1].t {
+            throw QueryError(.execution, "vector cannot contain metrics with the same labelset")
+        }
+    }
+    return merged
+}
+
+/// Replaces `@ start()` / `@ end()` with the query's start or end.
+func resolveAtModifiers(_ e: Expr, start: Int64, end: Int64) -> Expr {
+    func at(_ p: AtModifierPreprocessor?, _ ts: Int64?) -> Int64? {
+        switch p {
+        case .start: return start
+        case .end: return end
+        case nil: return ts
+        }
+    }
+    switch e {
+    case .vectorSelector(var vs):
+        vs.timestamp = at(vs.startOrEnd, vs.timestamp)
+        return .vectorSelector(vs)
+    case .matrixSelector(var ms):
+        ms.vectorSelector.timestamp = at(ms.vectorSelector.startOrEnd, ms.vectorSelector.timestamp)
+        return .matrixSelector(ms)
+    case .subquery(var sq):
+        sq.timestamp = at(sq.startOrEnd, sq.timestamp)
+        sq.expr = resolveAtModifiers(sq.expr, start: start, end: end)
+        return .subquery(sq)
+    case .call(var c):
+        c.args = c.args.map { resolveAtModifiers($0, start: start, end: end) }
+        return .call(c)
+    case .aggregate(var a):
+        a.expr = resolveAtModifiers(a.expr, start: start, end: end)
+        if let p = a.param { a.param = resolveAtModifiers(p, start: start, end: end) }
+        return .aggregate(a)
+    case .binary(var b):
+        b.lhs = resolveAtModifiers(b.lhs, start: start, end: end)
+        b.rhs = resolveAtModifiers(b.rhs, start: start, end: end)
+        return .binary(b)
+    case .unary(var u):
+        u.expr = resolveAtModifiers(u.expr, start: start, end: end)
+        return .unary(u)
+    case .paren(var p):
+        p.expr = resolveAtModifiers(p.expr, start: start, end: end)
+        return .paren(p)
+    case .number, .string:
+        return e
+    }
+}
+
+extension Int {
+    /// `11000` → `11,000`.
+    func formatted(groupingSeparator: String) -> String {
+        let digits = String(self)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += groupingSeparator }
+            out.append(c)
+        }
+        return out
+    }
+}

@@ -1,0 +1,16 @@
+/// Engine limits and defaults; the server maps its `--query.*` flags onto these.
+public struct EngineOptions: Sendable {
+    /// How far back an instant selector looks for a sample (`--query.lookback-delta`), ms.
+    public var lookbackDelta: Int64 = 5 * 60_000
+    /// Most samples one query may hold in memory at once (`--query.max-samples`).
+    public var maxSamples: Int = 50_000_000
+    /// Wall-clock limit per query (`--query.timeout`).
+    public var timeout: Duration = .seconds(120)
+    /// Step of a subquery written without one (`x[10m:]`), ms; Prometheus uses the global
+    /// evaluation interval, 1m by default.
+    public var defaultSubqueryStep: Int64 = 60_000
+    /// Most points a range query may return per series.
+    public var maxPointsPerSeries: Int = 11_000
+
+    public init() {}
+}

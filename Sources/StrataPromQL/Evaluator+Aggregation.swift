@@ -1,0 +1,295 @@
+import StrataModel
+import StrataPromQLParser
+
+/// Running state of one aggregation group at one step.
+private struct GroupState {
+    var seen = false
+    var value = 0.0
+    var kahan = 0.0
+    var mean = 0.0
+    var count = 0.0
+    var incrementalMean = false
+    var dropName = false
+    var values: [Double] = []
+}
+
+extension Evaluator {
+    func evalAggregate(_ a: AggregateExpr) throws -> Matrix {
+        let grouping = a.grouping.sorted()
+        let expr = unwrapParens(a.expr)
+        if a.op == .countValues {
+            return try evalCountValues(a, grouping: grouping, expr: expr)
+        }
+        var params: [Double] = []
+        if let p = a.param { params = try scalarValues(unwrapParens(p)) }
+        let input = try eval(expr).matrix
+
+        switch a.op {
+        case .topk, .bottomk, .limitk, .limitRatio:
+            return try evalTopK(a, grouping: grouping, input: input, params: params)
+        case .quantile:
+            for q in Set(params) where q.isNaN || q < 0 || q > 1 {
+                ctx.annotate(Annotation(.warning, "quantile value should be between 0 and 1, got \(goFloatG(q))",
+                                        position: a.param!.positionRange))
+            }
+        default:
+            break
+        }
+
+        // Map every input series to its group once; groups keep first-seen order.
+        let names = LabelNameSet(grouping)
+        var groupOf: [Labels: Int] = [:]
+        var groupLabels: [Labels] = []
+        var seriesGroup = [Int](repeating: 0, count: input.count)
+        for (i, s) in input.enumerated() {
+            let key = a.without ? s.labels.removingWithName(names) : (grouping.isEmpty ? Labels.empty : s.labels.keeping(names))
+            if let g = groupOf[key] { seriesGroup[i] = g } else {
+                seriesGroup[i] = groupLabels.count
+                groupOf[key] = groupLabels.count
+                groupLabels.append(key)
+            }
+        }
+
+        var output = groupLabels.map { Series(labels: $0, points: []) }
+        var states = [GroupState](repeating: GroupState(), count: groupLabels.count)
+        var cursors = [Int](repeating: 0, count: input.count)
+        var ts = start, step = 0
+        while ts <= end {
+            try ctx.checkDeadline()
+            for g in states.indices { states[g].seen = false; states[g].values.removeAll(keepingCapacity: true) }
+            for (si, s) in input.enumerated() {
+                let c = cursors[si]
+                guard c < s.points.count, s.points[c].t == ts else { continue }
+                cursors[si] = c + 1
+                accumulate(a.op, &states[seriesGroup[si]], s.points[c].v, dropName: s.dropName)
+            }
+            for g in states.indices where states[g].seen {
+                let v = finish(a.op, states[g], q: a.op == .quantile ? params[step] : 0)
+                output[g].points.append(Sample(t: ts, v: v))
+                output[g].dropName = states[g].dropName
+            }
+            ts += interval; step += 1
+        }
+        return output.filter { !$0.points.isEmpty }
+    }
+
+    private func accumulate(_ op: AggregateOp, _ g: inout GroupState, _ f: Double, dropName: Bool) {
+        if !g.seen {
+            g = GroupState(seen: true, value: f, kahan: 0, mean: f, count: 1, incrementalMean: false,
+                           dropName: dropName, values: g.values)
+            switch op {
+            case .stddev, .stdvar: g.value = (f.isNaN || f.isInfinite) ? .nan : 0
+            case .quantile: g.values.append(f)
+            case .group: g.value = 1
+            default: break
+            }
+            return
+        }
+        if dropName { g.dropName = true }
+        switch op {
+        case .sum:
+            kahanInc(f, &g.value, &g.kahan)
+        case .avg:
+            g.count += 1
+            if !g.incrementalMean {
+                var v = g.value, c = g.kahan
+                kahanInc(f, &v, &c)
+                if !v.isInfinite { g.value = v; g.kahan = c; break }
+                // The running sum would overflow: continue with an incremental mean.
+                g.incrementalMean = true
+                g.mean = g.value / (g.count - 1)
+                g.kahan /= g.count - 1
+            }
+            let q = (g.count - 1) / g.count
+            var m = q * g.mean, c = q * g.kahan
+            kahanInc(f / g.count, &m, &c)
+            g.mean = m; g.kahan = c
+        case .max:
+            if g.value < f || g.value.isNaN { g.value = f }
+        case .min:
+            if g.value > f || g.value.isNaN { g.value = f }
+        case .count:
+            g.count += 1
+        case .stddev, .stdvar:
+            g.count += 1
+            let delta = f - g.mean
+            g.mean += delta / g.count
+            g.value += delta * (f - g.mean)
+        case .quantile:
+            g.values.append(f)
+        default:
+            break
+        }
+    }
+
+    private func finish(_ op: AggregateOp, _ g: GroupState, q: Double) -> Double {
+        switch op {
+        case .avg:
+            return g.incrementalMean ? g.mean + g.kahan : g.value / g.count + g.kahan / g.count
+        case .count: return g.count
+        case .stdvar: return g.value / g.count
+        case .stddev: return (g.value / g.count).squareRoot()
+        case .quantile:
+            var values = g.values
+            return HistogramQuantile.quantile(q, &values)
+        case .sum: return g.value + g.kahan
+        default: return g.value
+        }
+    }
+
+    /// Prometheus' `kahansum.Inc`.
+    private func kahanInc(_ inc: Double, _ sum: inout Double, _ c: inout Double) {
+        var k = KahanSum(sum: sum, compensation: c)
+        k.add(inc)
+        sum = k.sum; c = k.compensation
+    }
+
+    // MARK: - count_values
+
+    private func evalCountValues(_ a: AggregateExpr, grouping: [String], expr: Expr) throws -> Matrix {
+        let valueLabel = stringArgument(a.param!)
+        guard isValidLabelName(valueLabel) else {
+            throw QueryError(.execution, "invalid label name \(goQuote(valueLabel))")
+        }
+        var grouping = grouping
+        if !a.without { grouping.append(valueLabel); grouping.sort() }
+        let names = LabelNameSet(grouping)
+        return try rangeEval([expr]) { v, _, ts in
+            var counts: [Labels: Int] = [:]
+            var order: [Labels] = []
+            for e in v[0] {
+                let metric = e.labels.setting(valueLabel, GoFloat.formatF(e.v))
+                let key = a.without ? metric.removingWithName(names) : metric.keeping(names)
+                if counts[key] == nil { order.append(key); counts[key] = 0 }
+                counts[key]! += 1
+            }
+            return order.map { Element(labels: $0, v: Double(counts[$0]!), t: ts) }
+        }
+    }
+
+    // MARK: - topk, bottomk, limitk, limit_ratio
+
+    private func evalTopK(_ a: AggregateExpr, grouping: [String], input: Matrix, params: [Double]) throws -> Matrix {
+        if a.op == .limitRatio {
+            throw QueryError(.badData, "limit_ratio is not supported yet")
+        }
+        if params.contains(where: { $0.isNaN }) { throw QueryError(.execution, "Parameter value is NaN") }
+        if let lo = params.min(), lo <= -9.223372036854776e18 {
+            throw QueryError(.execution, "Scalar value \(goFloatG(lo)) underflows int64")
+        }
+        if let hi = params.max(), hi >= 9.223372036854776e18 {
+            throw QueryError(.execution, "Scalar value \(goFloatG(hi)) overflows int64")
+        }
+        if (params.max() ?? 0) < 1 { return [] }
+
+        let names = LabelNameSet(grouping)
+        var groupOf: [Labels: Int] = [:]
+        var seriesGroup = [Int](repeating: 0, count: input.count)
+        for (i, s) in input.enumerated() {
+            let key = a.without ? s.labels.removingWithName(names) : (grouping.isEmpty ? Labels.empty : s.labels.keeping(names))
+            if let g = groupOf[key] { seriesGroup[i] = g } else { seriesGroup[i] = groupOf.count; groupOf[key] = groupOf.count }
+        }
+        let groupCount = groupOf.count
+        var cursors = [Int](repeating: 0, count: input.count)
+        var output: Matrix = []
+        var outputIndex: [Labels: Int] = [:]
+        var ts = start, step = 0
+        while ts <= end {
+            try ctx.checkDeadline()
+            let k = Int(Swift.min(params[step], Double(input.count)))
+            var heaps = [[Int]](repeating: [], count: groupCount) // indices into input
+            var values = [Double](repeating: 0, count: input.count)
+            for (si, s) in input.enumerated() {
+                let c = cursors[si]
+                guard c < s.points.count, s.points[c].t == ts else { continue }
+                cursors[si] = c + 1
+                guard k >= 1 else { continue }
+                values[si] = s.points[c].v
+                let g = seriesGroup[si]
+                switch a.op {
+                case .limitk:
+                    if heaps[g].count < k { heaps[g].append(si) }
+                case .topk:
+                    GoHeap.pushOrReplace(&heaps[g], si, k: k,
+                                         less: { lessTop(values[$0], values[$1]) },
+                                         replaces: { new, top in values[top] < values[new] || (values[top].isNaN && !values[new].isNaN) })
+                default:
+                    GoHeap.pushOrReplace(&heaps[g], si, k: k,
+                                         less: { lessBottom(values[$0], values[$1]) },
+                                         replaces: { new, top in values[top] > values[new] || (values[top].isNaN && !values[new].isNaN) })
+                }
+            }
+            if k >= 1 {
+                for var h in heaps where !h.isEmpty {
+                    switch a.op {
+                    case .topk: h.sort { lessTop(values[$1], values[$0]) }
+                    case .bottomk: h.sort { lessBottom(values[$1], values[$0]) }
+                    default: break
+                    }
+                    for si in h {
+                        let s = input[si]
+                        if let o = outputIndex[s.labels] {
+                            output[o].points.append(Sample(t: ts, v: values[si]))
+                        } else {
+                            outputIndex[s.labels] = output.count
+                            output.append(Series(labels: s.labels, points: [Sample(t: ts, v: values[si])], dropName: s.dropName))
+                        }
+                    }
+                }
+            }
+            ts += interval; step += 1
+        }
+        return output
+    }
+}
+
+/// topk's heap order: smallest on top, NaN smallest of all.
+private func lessTop(_ a: Double, _ b: Double) -> Bool { a.isNaN ? true : a < b }
+/// bottomk's heap order: largest on top, NaN "largest".
+private func lessBottom(_ a: Double, _ b: Double) -> Bool { a.isNaN ? true : a > b }
+
+/// Go's `container/heap` operations, so that ties are broken the way Prometheus breaks them.
+enum GoHeap {
+    /// Pushes while the heap has fewer than k elements; otherwise replaces the top when
+    /// `replaces(new, top)`, then restores the heap.
+    static func pushOrReplace(_ h: inout [Int], _ x: Int, k: Int, less: (Int, Int) -> Bool,
+                              replaces: (Int, Int) -> Bool) {
+        if h.count < k {
+            h.append(x)
+            up(&h, h.count - 1, less)
+        } else if replaces(x, h[0]) {
+            h[0] = x
+            if k > 1 { fix(&h, 0, less) }
+        }
+    }
+
+    static func up(_ h: inout [Int], _ j0: Int, _ less: (Int, Int) -> Bool) {
+        var j = j0
+        while true {
+            let i = (j - 1) / 2
+            if i == j || j <= 0 || !less(h[j], h[i]) { break }
+            h.swapAt(i, j)
+            j = i
+        }
+    }
+
+    @discardableResult
+    static func down(_ h: inout [Int], _ i0: Int, _ n: Int, _ less: (Int, Int) -> Bool) -> Bool {
+        var i = i0
+        while true {
+            let j1 = 2 * i + 1
+            if j1 >= n || j1 < 0 { break }
+            var j = j1
+            let j2 = j1 + 1
+            if j2 < n && less(h[j2], h[j1]) { j = j2 }
+            if !less(h[j], h[i]) { break }
+            h.swapAt(i, j)
+            i = j
+        }
+        return i > i0
+    }
+
+    static func fix(_ h: inout [Int], _ i: Int, _ less: (Int, Int) -> Bool) {
+        if !down(&h, i, h.count, less) { up(&h, i, less) }
+    }
+}

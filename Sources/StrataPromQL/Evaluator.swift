@@ -1,0 +1,232 @@
+import StrataModel
+import StrataStorage
+import StrataPromQLParser
+
+/// One series flowing between evaluation nodes: at most one point per evaluation step (or the raw
+/// samples of a range selector).
+struct Series {
+    var labels: Labels
+    var points: [Sample]
+    /// Delayed `__name__` removal (Prometheus' `DropName`): the name stays available to later
+    /// nodes (`label_replace`, grouping) and is removed when the result leaves the engine.
+    var dropName: Bool = false
+}
+
+typealias Matrix = [Series]
+
+/// One element of an instant vector at one step.
+struct Element {
+    var labels: Labels
+    var v: Double
+    var t: Int64 = 0
+    var dropName: Bool = false
+}
+
+enum EvalValue {
+    case matrix(Matrix)
+    case string(String)
+
+    var matrix: Matrix {
+        if case .matrix(let m) = self { return m }
+        return []
+    }
+}
+
+/// What all evaluators of one query share: storage, limits, deadline and annotations.
+final class QueryContext {
+    let querier: any Querier
+    let options: EngineOptions
+    let deadline: ContinuousClock.Instant
+    /// The query's own start and end, for `@ start()` / `@ end()`.
+    let queryStart: Int64
+    let queryEnd: Int64
+    var samplesLoaded = 0
+    private(set) var annotations: [Annotation] = []
+    private var seen = Set<Annotation>()
+    private var checks = 0
+
+    init(querier: any Querier, options: EngineOptions, queryStart: Int64, queryEnd: Int64) {
+        self.querier = querier
+        self.options = options
+        self.queryStart = queryStart
+        self.queryEnd = queryEnd
+        self.deadline = ContinuousClock.now + options.timeout
+    }
+
+    func annotate(_ a: Annotation) {
+        if seen.insert(a).inserted { annotations.append(a) }
+    }
+
+    /// Counts samples held by the query and enforces `--query.max-samples`.
+    func addSamples(_ n: Int) throws {
+        samplesLoaded += n
+        if samplesLoaded > options.maxSamples {
+            throw QueryError(.tooManySamples, "query processing would load too many samples into memory in query execution")
+        }
+    }
+
+    /// Enforces `--query.timeout`; cheap enough to call per series and per step.
+    func checkDeadline() throws {
+        checks &+= 1
+        if checks & 63 == 0, ContinuousClock.now > deadline {
+            throw QueryError(.timeout, "query timed out in expression evaluation")
+        }
+    }
+}
+
+/// Evaluates expressions at the steps `start, start+interval, … end` (one step for instant
+/// queries), producing a matrix with one point per step per series, as Prometheus' evaluator.
+final class Evaluator {
+    let start: Int64
+    let end: Int64
+    let interval: Int64
+    let ctx: QueryContext
+
+    init(start: Int64, end: Int64, interval: Int64, ctx: QueryContext) {
+        self.start = start; self.end = end; self.interval = interval; self.ctx = ctx
+    }
+
+    var numSteps: Int { Int((end - start) / interval) + 1 }
+    var isInstant: Bool { start == end }
+
+    func stepIndex(_ ts: Int64) -> Int { Int((ts - start) / interval) }
+
+    func eval(_ expr: Expr) throws -> EvalValue {
+        try ctx.checkDeadline()
+        switch expr {
+        case .number(let n):
+            let points = stride(from: start, through: end, by: Int(interval)).map { Sample(t: $0, v: n.value) }
+            return .matrix([Series(labels: .empty, points: points)])
+        case .string(let s):
+            return .string(s.value)
+        case .paren(let p):
+            return try eval(p.expr)
+        case .unary(let u):
+            var m = try eval(u.expr).matrix
+            if u.op == .sub {
+                for i in m.indices {
+                    m[i].dropName = true
+                    for j in m[i].points.indices { m[i].points[j].v = -m[i].points[j].v }
+                }
+            }
+            return .matrix(m)
+        case .vectorSelector(let vs):
+            return .matrix(try evalVectorSelector(vs))
+        case .matrixSelector(let ms):
+            guard isInstant else {
+                throw QueryError(.execution, "cannot do range evaluation of matrix selector")
+            }
+            return .matrix(try evalMatrixSelectorRaw(ms))
+        case .subquery(let sq):
+            return .matrix(try evalSubqueryRaw(sq))
+        case .call(let c):
+            return .matrix(try evalCall(c))
+        case .aggregate(let a):
+            return .matrix(try evalAggregate(a))
+        case .binary(let b):
+            return .matrix(try evalBinary(b))
+        }
+    }
+
+    // MARK: - Step-wise evaluation
+
+    /// Evaluates `exprs` (string arguments are skipped) and calls `body` once per step with the
+    /// input vectors at that step; assembles the output vectors into series. With `matching`,
+    /// also passes each input element's join-signature ordinal (see `signatureOrdinals`).
+    func rangeEval(_ exprs: [Expr], matching: VectorMatching? = nil,
+                   _ body: (_ vectors: [[Element]], _ ordinals: [[Int]], _ ts: Int64) throws -> [Element]) throws -> Matrix {
+        var inputs: [Matrix] = []
+        inputs.reserveCapacity(exprs.count)
+        for e in exprs {
+            if e.type == .string { inputs.append([]); continue }
+            inputs.append(try eval(e).matrix)
+        }
+        return try rangeEval(inputs: inputs, matching: matching, body)
+    }
+
+    func rangeEval(inputs: [Matrix], matching: VectorMatching?,
+                   _ body: (_ vectors: [[Element]], _ ordinals: [[Int]], _ ts: Int64) throws -> [Element]) throws -> Matrix {
+        let seriesOrdinals: [[Int]] = matching.map { signatureOrdinals(inputs, $0) } ?? []
+        var cursors = inputs.map { [Int](repeating: 0, count: $0.count) }
+        var vectors = inputs.map { _ in [Element]() }
+        var ordinals = inputs.map { _ in [Int]() }
+
+        var output: Matrix = []
+        var outputIndex: [Labels: Int] = [:]
+        var lastStepOf: [Int64] = []
+
+        var ts = start
+        while ts <= end {
+            try ctx.checkDeadline()
+            for i in inputs.indices {
+                vectors[i].removeAll(keepingCapacity: true)
+                ordinals[i].removeAll(keepingCapacity: true)
+                for s in inputs[i].indices {
+                    let c = cursors[i][s]
+                    let pts = inputs[i][s].points
+                    if c < pts.count, pts[c].t == ts {
+                        vectors[i].append(Element(labels: inputs[i][s].labels, v: pts[c].v, t: ts, dropName: inputs[i][s].dropName))
+                        if matching != nil { ordinals[i].append(seriesOrdinals[i][s]) }
+                        cursors[i][s] = c + 1
+                    }
+                }
+            }
+            let result = try body(vectors, ordinals, ts)
+            if isInstant {
+                return result.map { Series(labels: $0.labels, points: [Sample(t: ts, v: $0.v)], dropName: $0.dropName) }
+            }
+            for el in result {
+                if let idx = outputIndex[el.labels] {
+                    if lastStepOf[idx] == ts {
+                        throw QueryError(.execution, "vector cannot contain metrics with the same labelset")
+                    }
+                    lastStepOf[idx] = ts
+                    output[idx].points.append(Sample(t: ts, v: el.v))
+                } else {
+                    outputIndex[el.labels] = output.count
+                    lastStepOf.append(ts)
+                    var s = Series(labels: el.labels, points: [], dropName: el.dropName)
+                    s.points.reserveCapacity(numSteps)
+                    s.points.append(Sample(t: ts, v: el.v))
+                    output.append(s)
+                }
+            }
+            ts += interval
+        }
+        return output
+    }
+
+    /// Assigns every input series the ordinal of its join signature (the labels binary matching
+    /// compares), so that steps can match elements by integer instead of by labels.
+    func signatureOrdinals(_ inputs: [Matrix], _ matching: VectorMatching) -> [[Int]] {
+        let names = LabelNameSet(matching.matchingLabels)
+        var ordinalOf: [Labels: Int] = [:]
+        return inputs.map { m in
+            m.map { s in
+                let sig = matching.on ? s.labels.keeping(names) : s.labels.removingWithName(names)
+                if let o = ordinalOf[sig] { return o }
+                let o = ordinalOf.count
+                ordinalOf[sig] = o
+                return o
+            }
+        }
+    }
+
+    /// The scalar value of a number-typed argument at each step.
+    func scalarValues(_ expr: Expr) throws -> [Double] {
+        let m = try eval(expr).matrix
+        var out = [Double](repeating: .nan, count: numSteps)
+        if let s = m.first {
+            for p in s.points { out[stepIndex(p.t)] = p.v }
+        }
+        return out
+    }
+}
+
+/// Removes parentheses around an expression (Prometheus unwraps function and aggregation
+/// arguments before evaluation).
+func unwrapParens(_ e: Expr) -> Expr {
+    var e = e
+    while case .paren(let p) = e { e = p.expr }
+    return e
+}

@@ -1,0 +1,67 @@
+import StrataModel
+
+/// Go formatting and parsing the engine's messages and labels must reproduce.
+func goFloatG(_ v: Double) -> String { GoFloat.formatG(v) }
+
+/// `%f`: six decimals.
+func goFloatF6(_ v: Double) -> String {
+    if v.isNaN { return "NaN" }
+    if v.isInfinite { return v < 0 ? "-Inf" : "+Inf" }
+    let scaled = (Swift.abs(v) * 1_000_000).rounded()
+    let whole = Int64(scaled / 1_000_000)
+    let frac = Int64(scaled.truncatingRemainder(dividingBy: 1_000_000))
+    let fracString = String(frac)
+    return (v < 0 ? "-" : "") + "\(whole)." + String(repeating: "0", count: 6 - fracString.count) + fracString
+}
+
+/// `strconv.ParseFloat(s, 64)`: decimal, exponent, hex, `Inf`/`Infinity`/`NaN` in any case,
+/// optional sign and underscores only in Go literals (not accepted here, as ParseFloat).
+func parseGoFloat(_ s: String) -> Double? {
+    if s.isEmpty { return nil }
+    var body = Substring(s)
+    var sign = 1.0
+    if body.first == "+" || body.first == "-" {
+        if body.first == "-" { sign = -1 }
+        body = body.dropFirst()
+    }
+    switch body.lowercased() {
+    case "inf", "infinity": return sign * .infinity
+    case "nan": return .nan
+    default: break
+    }
+    if body.hasPrefix("0x") || body.hasPrefix("0X") {
+        // Hex floats need a 'p' exponent in Go; plain hex integers are not floats.
+        guard body.contains(where: { $0 == "p" || $0 == "P" }) else { return nil }
+        return Double(s)
+    }
+    guard body.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "e" || $0 == "E" || $0 == "+" || $0 == "-") }),
+          let v = Double(body) else { return nil }
+    return sign * v
+}
+
+/// Natural ordering used by `sort_by_label`: digit runs compare as numbers.
+func naturalLess(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var i = 0, j = 0
+    func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+    while i < x.count && j < y.count {
+        if isDigit(x[i]) && isDigit(y[j]) {
+            var i2 = i, j2 = j
+            while i2 < x.count && isDigit(x[i2]) { i2 += 1 }
+            while j2 < y.count && isDigit(y[j2]) { j2 += 1 }
+            // Compare numerically: strip leading zeros, then by length, then bytewise.
+            var si = i, sj = j
+            while si < i2 - 1 && x[si] == 48 { si += 1 }
+            while sj < j2 - 1 && y[sj] == 48 { sj += 1 }
+            let la = i2 - si, lb = j2 - sj
+            if la != lb { return la < lb }
+            for k in 0 ..< la where x[si + k] != y[sj + k] { return x[si + k] < y[sj + k] }
+            if (i2 - i) != (j2 - j) { return (i2 - i) < (j2 - j) }
+            i = i2; j = j2
+        } else {
+            if x[i] != y[j] { return x[i] < y[j] }
+            i += 1; j += 1
+        }
+    }
+    return x.count - i < y.count - j
+}

@@ -82,7 +82,7 @@ let package = Package(
                           ],
                           swiftSettings: settings),
         .target(name: "StrataTestSupport",
-                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage"],
+                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage", "StrataPromQLParser", "StrataPromQL"],
                 swiftSettings: settings),
 
         .testTarget(name: "StrataModelTests", dependencies: ["StrataModel"], swiftSettings: settings),

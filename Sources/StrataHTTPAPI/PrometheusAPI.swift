@@ -3,6 +3,8 @@ import Hummingbird
 import Logging
 import NIOCore
 import StrataModel
+import StrataPromQL
+import StrataPromQLParser
 import StrataRemote
 import StrataStorage
 
@@ -21,9 +23,8 @@ public struct BuildInfo: Sendable {
 public struct APIOptions: Sendable {
     /// Largest remote-write body accepted, compressed and decompressed (`--receive.max-request-bytes`).
     public var maxRequestBytes = 32 << 20
-    public var lookbackDelta: Int64 = 5 * 60 * 1000
-    /// Most points per series a range query may ask for.
-    public var maxPointsPerSeries: Int64 = 11_000
+    /// Lookback delta, sample and time limits of the PromQL engine (`--query.*` flags).
+    public var engine = EngineOptions()
     public var buildInfo = BuildInfo()
     public init() {}
 }
@@ -33,7 +34,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let storage: any Queryable & Appendable
     let options: APIOptions
     let decoders = DecoderPool()
-    let evaluator: SelectorEvaluator
+    let engine: Engine
     let startup: StartupState
     public let stats = APIStats()
 
@@ -41,7 +42,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
                 startup: StartupState = StartupState(ready: true)) {
         self.storage = storage
         self.options = options
-        self.evaluator = SelectorEvaluator(lookbackDelta: options.lookbackDelta)
+        self.engine = Engine(options: options.engine)
         self.startup = startup
     }
 
@@ -150,12 +151,16 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         if !startup.isReady {
             return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); try again shortly"))
         }
+        var query = ""
         do {
             let params = try await Self.params(req)
-            guard let expr = params["query"], !expr.isEmpty else {
-                throw APIError.badData("invalid parameter \"query\": no query given") // wording as Prometheus' parser error
+            query = params["query"] ?? ""
+            let engine = try engineFor(params)
+            let expr: Expr
+            do { expr = try PromQLParser.parse(query) } catch {
+                throw APIError.badData("invalid parameter \"query\": \(error)")
             }
-            var w = JSONWriter()
+            let result: QueryResult
             if range {
                 guard let s = params["start"] else { throw APIError.badData("invalid parameter \"start\": cannot parse \"\" to a valid timestamp") }
                 let start = try Self.param("start") { () throws(APIError) in try APITime.parseTime(s) }
@@ -167,41 +172,48 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
                 if step <= 0 {
                     throw APIError.badData("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer")
                 }
-                if (end - start) / step > options.maxPointsPerSeries {
-                    throw APIError.badData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
+                result = try Self.mapQueryError { () throws(QueryError) in
+                    try engine.rangeQuery(storage, expr, start: start, end: end, step: step)
                 }
-                let matchers = try SelectorParser.parse(expr)
-                let result = try evaluator.range(matchers, start: start, end: end, step: step, storage: storage)
-                w.raw("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[")
-                for (i, s) in result.enumerated() {
-                    if i > 0 { w.byte(UInt8(ascii: ",")) }
-                    w.raw("{\"metric\":"); w.labels(s.labels); w.raw(",\"values\":[")
-                    for (j, p) in s.points.enumerated() {
-                        if j > 0 { w.byte(UInt8(ascii: ",")) }
-                        w.byte(UInt8(ascii: "[")); w.timestamp(p.t); w.byte(UInt8(ascii: ",")); w.value(p.v); w.byte(UInt8(ascii: "]"))
-                    }
-                    w.raw("]}")
-                }
-                w.raw("]}}")
             } else {
                 let t: Int64
                 if let ts = params["time"], !ts.isEmpty { t = try Self.param("time") { () throws(APIError) in try APITime.parseTime(ts) } }
                 else { t = Self.nowMillis() }
-                let matchers = try SelectorParser.parse(expr)
-                let result = try evaluator.instant(matchers, at: t, storage: storage)
-                w.raw("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[")
-                for (i, s) in result.enumerated() {
-                    if i > 0 { w.byte(UInt8(ascii: ",")) }
-                    w.raw("{\"metric\":"); w.labels(s.labels); w.raw(",\"value\":[")
-                    w.timestamp(s.t); w.byte(UInt8(ascii: ",")); w.value(s.v); w.raw("]}")
-                }
-                w.raw("]}}")
+                result = try Self.mapQueryError { () throws(QueryError) in try engine.instantQuery(storage, expr, at: t) }
             }
+            var w = JSONWriter()
+            w.queryResult(result, query: query)
             return Self.json(.ok, w.bytes)
         } catch let e as APIError {
             return Self.error(e)
         } catch {
             return Self.error(APIError(.internal, "\(error)"))
+        }
+    }
+
+    /// The engine with this request's `timeout` and `lookback_delta` applied.
+    func engineFor(_ params: Params) throws(APIError) -> Engine {
+        var opts = options.engine
+        if let t = params["timeout"], !t.isEmpty {
+            let d = try Self.param("timeout") { () throws(APIError) in try APITime.parseDuration(t) }
+            opts.timeout = min(opts.timeout, .milliseconds(d))
+        }
+        if let lb = params["lookback_delta"], !lb.isEmpty {
+            let d = try Self.param("lookback_delta") { () throws(APIError) in try APITime.parseDuration(lb) }
+            if d > 0 { opts.lookbackDelta = d }
+        }
+        return opts.timeout == options.engine.timeout && opts.lookbackDelta == options.engine.lookbackDelta ? engine : Engine(options: opts)
+    }
+
+    static func mapQueryError<T>(_ body: () throws(QueryError) -> T) throws(APIError) -> T {
+        do { return try body() } catch {
+            switch error.kind {
+            case .badData: throw APIError(.badData, error.message)
+            case .execution, .tooManySamples: throw APIError(.execution, error.message)
+            case .timeout: throw APIError(.timeout, error.message)
+            case .canceled: throw APIError(.canceled, error.message)
+            case .storage: throw APIError(.internal, error.message)
+            }
         }
     }
 

@@ -26,7 +26,9 @@ public func buildApplication(
     let head = Head(options: headOptions, wal: wal)
     var apiOptions = APIOptions()
     apiOptions.maxRequestBytes = config.maxRequestBytes
-    apiOptions.lookbackDelta = config.lookbackDelta
+    apiOptions.engine.lookbackDelta = config.lookbackDelta
+    apiOptions.engine.maxSamples = config.queryMaxSamples
+    apiOptions.engine.timeout = .milliseconds(config.queryTimeout)
     apiOptions.buildInfo.version = StrataVersion.current
 
     // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.

@@ -12,6 +12,10 @@ public struct ServerConfig: Sendable {
     /// Block range in ms; chunks never cross it. Tests shorten it.
     public var blockDuration: Int64 = 2 * 3600 * 1000
     public var lookbackDelta: Int64 = 5 * 60 * 1000
+    /// Most samples one query may hold (`--query.max-samples`).
+    public var queryMaxSamples = 50_000_000
+    /// Wall-clock limit per query in ms (`--query.timeout`).
+    public var queryTimeout: Int64 = 2 * 60 * 1000
     /// When the WAL is fsynced (see docs/operations.md for the power-loss window of each).
     public var walFsync: WALFsyncPolicy = .interval(1000)
     /// Compress WAL records with snappy when it makes them smaller.

@@ -41,6 +41,13 @@ struct Serve: AsyncParsableCommand {
             help: "How far back an instant selector looks for the newest sample (Prometheus duration).")
     var lookbackDelta = "5m"
 
+    @Option(name: .customLong("query.max-samples"),
+            help: "Most samples a single query may load into memory; larger queries fail with a clear error.")
+    var queryMaxSamples = 50_000_000
+
+    @Option(name: .customLong("query.timeout"), help: "Longest a query may run (Prometheus duration).")
+    var queryTimeout = "2m"
+
     @Option(name: .customLong("tsdb.block-duration"),
             help: "Block range (Prometheus duration). Head chunks never cross a multiple of it; samples older than half of it behind the newest sample are out of bounds.")
     var blockDuration = "2h"
@@ -73,6 +80,12 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --query.lookback-delta \"\(lookbackDelta)\"")
         }
         config.lookbackDelta = lb
+        guard queryMaxSamples > 0 else { throw ValidationError("--query.max-samples must be positive") }
+        config.queryMaxSamples = queryMaxSamples
+        guard let qt = DurationFlag.parse(queryTimeout), qt > 0 else {
+            throw ValidationError("invalid --query.timeout \"\(queryTimeout)\"")
+        }
+        config.queryTimeout = qt
         guard let bd = DurationFlag.parse(blockDuration), bd >= 60_000 else {
             throw ValidationError("invalid --tsdb.block-duration \"\(blockDuration)\" (at least 1m)")
         }

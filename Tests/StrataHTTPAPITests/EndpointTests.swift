@@ -189,6 +189,32 @@ func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
             #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"temp"},"values":[[300,"1e-07"],[420,"+Inf"]]}]}}"#)
     }
 
+    @Test func grafanaSaveAndTestAndOtherResultTypes() async throws {
+        #expect(try await get("/api/v1/query?query=1%2B1&time=25") ==
+            #"{"status":"success","data":{"resultType":"scalar","result":[25,"2"]}}"#)
+        let str = try await get("/api/v1/query?query=%22foo%22&time=25.5")
+        #expect(str == #"{"status":"success","data":{"resultType":"string","result":[25.500,"foo"]}}"#) // Prometheus writes milliseconds as three digits
+        #expect(try await get("/api/v1/query?query=sum%20by%20(job)%20(up)&time=25") ==
+            #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"b"},"value":[25,"0"]},{"metric":{"job":"a"},"value":[25,"1"]}]}}"#)
+        #expect(try await get("/api/v1/query?query=up%5B1m%5D&time=25") ==
+            #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","instance":"x:1","job":"b"},"values":[[10,"1"],[20,"0"]]},{"metric":{"__name__":"up","job":"a"},"values":[[10,"1"],[20,"1"]]}]}}"#)
+        #expect(try await get("/api/v1/query_range?query=time()&start=0&end=20&step=10") ==
+            #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[0,"0"],[10,"10"],[20,"20"]]}]}}"#)
+    }
+
+    @Test func annotationsAreRenderedWithTheirPosition() async throws {
+        let body = try await get("/api/v1/query?query=sum(rate(up%5B1m%5D))&time=25")
+        #expect(body.hasPrefix(#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[25,"#), "\(body)")
+        #expect(body.hasSuffix(#"]},"infos":["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"up\" (1:10)"]}"#), "\(body)")
+        let w = try await get("/api/v1/query?query=quantile(2,%20up)&time=25")
+        #expect(w.contains(#""warnings":["PromQL warning: quantile value should be between 0 and 1, got 2 (1:10)"]"#), "\(w)")
+    }
+
+    @Test func executionErrorsAre422() async throws {
+        let body = try await get("/api/v1/query?query=up%20%2B%20ignoring(job,%20instance)%20up&time=25", status: .unprocessableContent)
+        #expect(body.hasPrefix(#"{"status":"error","errorType":"execution","error":"found duplicate series for the match group {} on the right hand-side of the operation"#), "\(body)")
+    }
+
     @Test func formPostIsAccepted() async throws {
         try await makeApp(Self.seeded()).test(.router) { client in
             try await client.execute(uri: "/api/v1/query", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
@@ -202,7 +228,8 @@ func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
     @Test(arguments: [
         ("/api/v1/query", "invalid parameter \\\"query\\\""),
         ("/api/v1/query?query=up&time=abc", "invalid parameter \\\"time\\\": cannot parse \\\"abc\\\" to a valid timestamp"),
-        ("/api/v1/query?query=sum(up)", "unsupported expression"),
+        ("/api/v1/query?query=sum(up", "invalid parameter \\\"query\\\": 1:7: parse error: unclosed left parenthesis"),
+        ("/api/v1/query_range?query=up[5m]&start=0&end=10&step=1", "invalid expression type \\\"range vector\\\" for range query"),
         ("/api/v1/query_range?query=up&start=10&end=0&step=1", "end timestamp must not be before start time"),
         ("/api/v1/query_range?query=up&start=0&end=10&step=0", "zero or negative query resolution step widths are not accepted"),
         ("/api/v1/query_range?query=up&start=0&end=100000&step=1", "exceeded maximum resolution of 11,000 points per timeseries"),

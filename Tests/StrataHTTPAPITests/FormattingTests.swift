@@ -78,33 +78,3 @@ import Testing
         #expect(throws: APIError.self) { try APITime.parseDuration("5x") }
     }
 }
-
-@Suite struct SelectorParserTests {
-    @Test func parsesSelectors() throws {
-        let m = try SelectorParser.parse(#"http_requests_total{job="api", code=~"5..",method!="GET", path!~'/debug.*',}"#)
-        #expect(m.map(\.description) == [#"__name__="http_requests_total""#, #"job="api""#, #"code=~"5..""#,
-                                         #"method!="GET""#, #"path!~"/debug.*""#])
-        #expect(try SelectorParser.parse(" up ").map(\.description) == [#"__name__="up""#])
-        #expect(try SelectorParser.parse(#"{__name__=~"up|down"}"#).map(\.description) == [#"__name__=~"up|down""#])
-        #expect(try SelectorParser.parse(#"{"quoted.name"="v\n\u00e9"}"#)[0].value == "v\né")
-        #expect(try SelectorParser.parse("ns:metric:rate5m{}").map(\.description) == [#"__name__="ns:metric:rate5m""#])
-        #expect(try SelectorParser.parse("{a=`raw\\n`}")[0].value == "raw\\n")
-    }
-
-    @Test(arguments: [
-        ("1+1", "unsupported expression"), ("rate(up[5m])", "unsupported expression"), ("up[5m]", "unsupported expression"),
-        (#"{job=~".*"}"#, "at least one non-empty matcher"), ("{}", "unsupported expression"),
-        (#"up{job="a"#, "unterminated quoted string"), (#"up{job=a}"#, "expected a quoted label value"),
-        (#"up{job~"a"}"#, "expected a label matching operator"), (#"up{__name__="x"}"#, "metric name must not be set twice"),
-        (#"up{a=~"(("}"#, "error parsing regexp"), ("", "unsupported expression"),
-    ])
-    func rejectsWithBadData(input: String, message: String) {
-        do {
-            _ = try SelectorParser.parse(input)
-            Issue.record("\(input) should not parse")
-        } catch {
-            #expect(error.kind == .badData)
-            #expect(error.message.contains(message), "\(error.message)")
-        }
-    }
-}

@@ -23,6 +23,8 @@ import Testing
         (["--tsdb.wal-fsync-interval", "soon"], "--tsdb.wal-fsync-interval"),
         (["--tsdb.head-snapshot-interval", "-1m"], "--tsdb.head-snapshot-interval"),
         (["--query.lookback-delta", "0s"], "--query.lookback-delta"),
+        (["--query.timeout", "forever"], "--query.timeout"),
+        (["--query.max-samples", "0"], "--query.max-samples"),
         (["--tsdb.block-duration", "10s"], "--tsdb.block-duration"),
         (["--http-address", "nowhere"], "--http-address"),
         (["--log.level", "loud"], "--log.level"),

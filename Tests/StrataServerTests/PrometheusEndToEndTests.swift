@@ -97,6 +97,33 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
             let theirCount = try Tools.run(promtool, ["query", "instant", "--time=\(t)", promURL, name]).stdout
                 .split(separator: "\n").count
             #expect(ourCount > 0 && ourCount == theirCount)
+
+            // PromQL beyond selectors: both answer the same expressions over the same samples.
+            // Evaluate half a scrape interval after an older scrape, so no sample sits exactly on
+            // a window edge (Prometheus 2.42 includes the left edge, Strata follows 3.x and does not).
+            let stamp = try Tools.run(promtool, ["query", "instant", promURL, #"timestamp(up{job="prometheus"})"#]).stdout
+            // promtool prints `{labels} => <value> @[<time>]`.
+            let value = stamp.components(separatedBy: "=> ").last?.split(separator: " ").first
+            let lastScrape = try #require(value.flatMap { Double($0) }, "\(stamp)")
+            let at = String(format: "%.3f", lastScrape - 2.5)
+            for query in [
+                "1 + 1", "sum by (job) (up)", "count by (handler) (prometheus_http_requests_total)",
+                "rate(prometheus_http_requests_total[10s])",
+                "sum(rate(prometheus_tsdb_head_samples_appended_total[5s]))",
+                "histogram_quantile(0.9, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket[10s])))",
+                "up * on (instance, job) group_left (version) prometheus_build_info",
+                "max_over_time(deriv(process_resident_memory_bytes[5s])[20s:2s])",
+                #"label_replace(up, "host", "$1", "instance", "(.*):.*")"#,
+                "absent(no_such_metric)", "prometheus_http_requests_total > 1 unless on (code) prometheus_http_requests_total{code=\"400\"}",
+            ] {
+                let ours = try Tools.run(promtool, ["query", "instant", "--time=\(at)", strata, query])
+                let theirs = try Tools.run(promtool, ["query", "instant", "--time=\(at)", promURL, query])
+                #expect(ours.status == 0 && theirs.status == 0, "\(query): \(ours.stderr) \(theirs.stderr)")
+                #expect(!theirs.stdout.isEmpty, "\(query) returned nothing from Prometheus")
+                // Instant vectors are unordered; compare line sets.
+                let a = ours.stdout.split(separator: "\n").sorted(), b = theirs.stdout.split(separator: "\n").sorted()
+                #expect(a == b, "query \(query)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
+            }
         }
     }
 }

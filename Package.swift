@@ -58,7 +58,7 @@ let package = Package(
                 swiftSettings: settings),
         .target(name: "StrataHTTPAPI",
                 dependencies: [
-                    "StrataModel", "StrataStorage", "StrataRemote", "StrataEncoding",
+                    "StrataModel", "StrataStorage", "StrataRemote", "StrataEncoding", "StrataPromQL", "StrataPromQLParser",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),
                     .product(name: "Logging", package: "swift-log"),

@@ -12,30 +12,35 @@ extension Evaluator {
             }
         case (.vector, .vector):
             let matching = b.matching ?? VectorMatching(card: b.op.isSetOperator ? .manyToMany : .oneToOne)
+            let inputs = [try eval(b.lhs).matrix, try eval(b.rhs).matrix]
+            let (seriesOrdinals, signatureCount) = signatureOrdinals(inputs, matching)
+            // Per-signature scratch shared by all steps: which ordinals the other side has.
+            var present = [Bool](repeating: false, count: signatureCount)
+            func mark(_ ords: [Int], _ value: Bool) { for o in ords { present[o] = value } }
             switch b.op {
             case .land:
-                return try rangeEval([b.lhs, b.rhs], matching: matching) { v, o, _ in
+                return try rangeEval(inputs: inputs, ordinals: seriesOrdinals) { v, o, _ in
                     if v[0].isEmpty || v[1].isEmpty { return [] }
-                    let right = Set(o[1])
-                    return v[0].indices.filter { right.contains(o[0][$0]) }.map { v[0][$0] }
+                    mark(o[1], true); defer { mark(o[1], false) }
+                    return v[0].indices.filter { present[o[0][$0]] }.map { v[0][$0] }
                 }
             case .lor:
-                return try rangeEval([b.lhs, b.rhs], matching: matching) { v, o, _ in
+                return try rangeEval(inputs: inputs, ordinals: seriesOrdinals) { v, o, _ in
                     if v[0].isEmpty { return v[1] }
                     if v[1].isEmpty { return v[0] }
-                    let left = Set(o[0])
-                    return v[0] + v[1].indices.filter { !left.contains(o[1][$0]) }.map { v[1][$0] }
+                    mark(o[0], true); defer { mark(o[0], false) }
+                    return v[0] + v[1].indices.filter { !present[o[1][$0]] }.map { v[1][$0] }
                 }
             case .lunless:
-                return try rangeEval([b.lhs, b.rhs], matching: matching) { v, o, _ in
+                return try rangeEval(inputs: inputs, ordinals: seriesOrdinals) { v, o, _ in
                     if v[0].isEmpty || v[1].isEmpty { return v[0] }
-                    let right = Set(o[1])
-                    return v[0].indices.filter { !right.contains(o[0][$0]) }.map { v[0][$0] }
+                    mark(o[1], true); defer { mark(o[1], false) }
+                    return v[0].indices.filter { !present[o[0][$0]] }.map { v[0][$0] }
                 }
             default:
-                var cache: [ResultMetricKey: Labels] = [:]
-                return try rangeEval([b.lhs, b.rhs], matching: matching) { v, o, _ in
-                    try vectorBinop(b, matching, v[0], v[1], o[0], o[1], &cache)
+                var join = VectorJoin(signatureCount: signatureCount)
+                return try rangeEval(inputs: inputs, ordinals: seriesOrdinals) { v, o, _ in
+                    try join.apply(b, matching, v[0], v[1], o[0], o[1])
                 }
             }
         case (.vector, .scalar):
@@ -70,45 +75,64 @@ extension Evaluator {
         }
         return out
     }
+}
 
-    private func vectorBinop(_ b: BinaryExpr, _ matching: VectorMatching,
-                             _ lhsIn: [Element], _ rhsIn: [Element], _ lhsOrd: [Int], _ rhsOrd: [Int],
-                             _ cache: inout [ResultMetricKey: Labels]) throws -> [Element] {
+/// One-to-one and many-to-one matching of two vectors at one step, with scratch arrays indexed by
+/// join-signature ordinal and result labels cached per (left series, right series) pair, so the
+/// steps of a range query do not rehash label sets.
+struct VectorJoin {
+    private var rightIndex: [Int]
+    private var matched: [Bool]
+    private var matchedMetrics: [Int: Set<Labels>] = [:]
+    private var resultLabels: [Int64: Labels] = [:]
+
+    init(signatureCount: Int) {
+        rightIndex = [Int](repeating: -1, count: signatureCount)
+        matched = [Bool](repeating: false, count: signatureCount)
+    }
+
+    mutating func apply(_ b: BinaryExpr, _ matching: VectorMatching, _ lhsIn: [Element], _ rhsIn: [Element],
+                        _ lhsOrd: [Int], _ rhsOrd: [Int]) throws -> [Element] {
         if lhsIn.isEmpty || rhsIn.isEmpty { return [] }
         // Work as many-to-one; for one-to-many swap the sides and swap the values back.
         let swapped = matching.card == .oneToMany
         let (lhs, rhs) = swapped ? (rhsIn, lhsIn) : (lhsIn, rhsIn)
         let (lOrd, rOrd) = swapped ? (rhsOrd, lhsOrd) : (lhsOrd, rhsOrd)
-
-        var rightByOrd: [Int: Int] = [:]
-        rightByOrd.reserveCapacity(rhs.count)
-        for (i, rs) in rhs.enumerated() {
-            if let prev = rightByOrd[rOrd[i]] {
-                let oneSide = swapped ? "left" : "right"
-                let names = LabelNameSet(matching.matchingLabels)
-                let matched = matching.on ? rs.labels.keeping(names) : rs.labels.removingWithName(names)
-                var d1 = rs.labels.description, d2 = rhs[prev].labels.description
-                if d1 > d2 { swap(&d1, &d2) }
-                throw QueryError(.execution, "found duplicate series for the match group \(matched) on the \(oneSide) hand-side of the operation: [\(d1), \(d2)];many-to-many matching not allowed: matching labels must be unique on one side")
-            }
-            rightByOrd[rOrd[i]] = i
+        defer {
+            for o in rOrd { rightIndex[o] = -1 }
+            for o in lOrd { matched[o] = false }
+            matchedMetrics.removeAll(keepingCapacity: true)
         }
 
-        var matchedOneToOne = Set<Int>()
-        var matchedManyToOne: [Int: Set<Labels>] = [:]
+        for (i, rs) in rhs.enumerated() {
+            let prev = rightIndex[rOrd[i]]
+            if prev >= 0 {
+                let oneSide = swapped ? "left" : "right"
+                let names = LabelNameSet(matching.matchingLabels)
+                let group = matching.on ? rs.labels.keeping(names) : rs.labels.removingWithName(names)
+                var d1 = rs.labels.description, d2 = rhs[prev].labels.description
+                if d1 > d2 { swap(&d1, &d2) }
+                throw QueryError(.execution, "found duplicate series for the match group \(group) on the \(oneSide) hand-side of the operation: [\(d1), \(d2)];many-to-many matching not allowed: matching labels must be unique on one side")
+            }
+            rightIndex[rOrd[i]] = i
+        }
+
         var out: [Element] = []
+        out.reserveCapacity(lhs.count)
         for (i, ls) in lhs.enumerated() {
-            guard let ri = rightByOrd[lOrd[i]] else { continue }
+            let ri = rightIndex[lOrd[i]]
+            guard ri >= 0 else { continue }
             let rs = rhs[ri]
             let (fl, fr) = swapped ? (rs.v, ls.v) : (ls.v, rs.v)
             var (value, keep) = vectorElemBinop(b.op, fl, fr)
             if b.returnBool { value = keep ? 1 : 0 }
-            let metric = resultMetric(ls.labels, rs.labels, b.op, matching, &cache)
+            let metric = resultMetric(ls, rs, b.op, matching)
             if matching.card == .oneToOne {
-                if !matchedOneToOne.insert(lOrd[i]).inserted {
+                if matched[lOrd[i]] {
                     throw QueryError(.execution, "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
                 }
-            } else if !matchedManyToOne[lOrd[i], default: []].insert(metric).inserted {
+                matched[lOrd[i]] = true
+            } else if !matchedMetrics[lOrd[i], default: []].insert(metric).inserted {
                 throw QueryError(.execution, "multiple matches for labels: grouping labels must ensure unique matches")
             }
             if !keep && !b.returnBool { continue }
@@ -117,11 +141,10 @@ extension Evaluator {
         return out
     }
 
-    private func resultMetric(_ lhs: Labels, _ rhs: Labels, _ op: BinaryOp, _ matching: VectorMatching,
-                              _ cache: inout [ResultMetricKey: Labels]) -> Labels {
-        let key = ResultMetricKey(lhs: lhs, rhs: rhs)
-        if let m = cache[key] { return m }
-        var m = lhs
+    private mutating func resultMetric(_ ls: Element, _ rs: Element, _ op: BinaryOp, _ matching: VectorMatching) -> Labels {
+        let key = Int64(ls.source) << 32 | Int64(UInt32(bitPattern: rs.source))
+        if let m = resultLabels[key] { return m }
+        var m = ls.labels
         if changesMetricSchema(op) { m = m.withoutMetricName }
         if matching.card == .oneToOne {
             let names = LabelNameSet(matching.matchingLabels)
@@ -131,19 +154,15 @@ extension Evaluator {
             var builder = LabelsBuilder(m)
             for name in matching.include {
                 // Labels named in group_x(...) come from the "one" side.
-                if let v = rhs.get(name), !v.isEmpty { builder.set(name, v) } else { builder.delete(name) }
+                if let v = rs.labels.get(name), !v.isEmpty { builder.set(name, v) } else { builder.delete(name) }
             }
             m = builder.labels()
         }
-        cache[key] = m
+        resultLabels[key] = m
         return m
     }
 }
 
-struct ResultMetricKey: Hashable {
-    let lhs: Labels
-    let rhs: Labels
-}
 
 /// Arithmetic operators change what the value means, so the metric name is dropped.
 func changesMetricSchema(_ op: BinaryOp) -> Bool {

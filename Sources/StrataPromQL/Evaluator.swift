@@ -20,6 +20,8 @@ struct Element {
     var v: Double
     var t: Int64 = 0
     var dropName: Bool = false
+    /// Index of the input series this element came from (binary operators cache per pair).
+    var source: Int32 = -1
 }
 
 enum EvalValue {
@@ -146,7 +148,12 @@ final class Evaluator {
 
     func rangeEval(inputs: [Matrix], matching: VectorMatching?,
                    _ body: (_ vectors: [[Element]], _ ordinals: [[Int]], _ ts: Int64) throws -> [Element]) throws -> Matrix {
-        let seriesOrdinals: [[Int]] = matching.map { signatureOrdinals(inputs, $0) } ?? []
+        try rangeEval(inputs: inputs, ordinals: matching.map { signatureOrdinals(inputs, $0).ordinals }, body)
+    }
+
+    /// `rangeEval` with join-signature ordinals already computed (`signatureOrdinals`).
+    func rangeEval(inputs: [Matrix], ordinals seriesOrdinals: [[Int]]?,
+                   _ body: (_ vectors: [[Element]], _ ordinals: [[Int]], _ ts: Int64) throws -> [Element]) throws -> Matrix {
         var cursors = inputs.map { [Int](repeating: 0, count: $0.count) }
         var vectors = inputs.map { _ in [Element]() }
         var ordinals = inputs.map { _ in [Int]() }
@@ -165,8 +172,9 @@ final class Evaluator {
                     let c = cursors[i][s]
                     let pts = inputs[i][s].points
                     if c < pts.count, pts[c].t == ts {
-                        vectors[i].append(Element(labels: inputs[i][s].labels, v: pts[c].v, t: ts, dropName: inputs[i][s].dropName))
-                        if matching != nil { ordinals[i].append(seriesOrdinals[i][s]) }
+                        vectors[i].append(Element(labels: inputs[i][s].labels, v: pts[c].v, t: ts,
+                                                  dropName: inputs[i][s].dropName, source: Int32(truncatingIfNeeded: s)))
+                        if let so = seriesOrdinals { ordinals[i].append(so[i][s]) }
                         cursors[i][s] = c + 1
                     }
                 }
@@ -198,10 +206,10 @@ final class Evaluator {
 
     /// Assigns every input series the ordinal of its join signature (the labels binary matching
     /// compares), so that steps can match elements by integer instead of by labels.
-    func signatureOrdinals(_ inputs: [Matrix], _ matching: VectorMatching) -> [[Int]] {
+    func signatureOrdinals(_ inputs: [Matrix], _ matching: VectorMatching) -> (ordinals: [[Int]], count: Int) {
         let names = LabelNameSet(matching.matchingLabels)
         var ordinalOf: [Labels: Int] = [:]
-        return inputs.map { m in
+        let ordinals = inputs.map { m in
             m.map { s in
                 let sig = matching.on ? s.labels.keeping(names) : s.labels.removingWithName(names)
                 if let o = ordinalOf[sig] { return o }
@@ -210,6 +218,7 @@ final class Evaluator {
                 return o
             }
         }
+        return (ordinals, ordinalOf.count)
     }
 
     /// The scalar value of a number-typed argument at each step.

@@ -95,8 +95,9 @@ public enum APITime {
             guard let idx = units.firstIndex(where: { $0.0 == unit }), idx > lastUnit else { return nil }
             lastUnit = idx
             let (m, o) = n.multipliedReportingOverflow(by: units[idx].1)
-            if o { return nil }
-            total += m
+            let (sum, o3) = total.addingReportingOverflow(m)
+            if o || o3 { return nil }
+            total = sum
             i = unitEnd
         }
         return total

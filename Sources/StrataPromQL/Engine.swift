@@ -11,7 +11,7 @@ public final class Engine: Sendable {
 
     /// Evaluates `expr` at `time` (ms since the epoch).
     public func instantQuery(_ queryable: any Queryable, _ expr: Expr, at time: Int64) throws(QueryError) -> QueryResult {
-        try run(queryable, expr, start: time, end: time, interval: 1)
+        try run(queryable, expr, start: time, end: time, interval: 1, instant: true)
     }
 
     /// Evaluates `expr` at `start`, `start+step`, … up to `end` (all ms); always returns a matrix.
@@ -23,13 +23,54 @@ public final class Engine: Sendable {
             throw QueryError(.badData, "zero or negative query resolution step widths are not accepted. Try a positive integer")
         }
         guard end >= start else { throw QueryError(.badData, "end timestamp must not be before start time") }
+        try checkTimeRange(start, "start"); try checkTimeRange(end, "end"); try checkTimeRange(step, "step")
         if (end - start) / step > Int64(options.maxPointsPerSeries) {
             throw QueryError(.badData, "exceeded maximum resolution of \(options.maxPointsPerSeries.formatted(groupingSeparator: ",")) points per timeseries. Try decreasing the query resolution (?step=XX)")
         }
-        return try run(queryable, expr, start: start, end: end, interval: step)
+        return try run(queryable, expr, start: start, end: end, interval: step, instant: false)
     }
 
-    private func run(_ queryable: any Queryable, _ parsed: Expr, start: Int64, end: Int64, interval: Int64) throws(QueryError) -> QueryResult {
+    /// Times and durations beyond ±2^56 ms (2.2 million years) are refused, so that the sums of
+    /// offsets, ranges and lookback deltas the evaluator forms cannot overflow.
+    static let timeLimit: Int64 = 1 << 56
+
+    private func checkTimeRange(_ v: Int64, _ what: String) throws(QueryError) {
+        guard v > -Self.timeLimit && v < Self.timeLimit else {
+            throw QueryError(.badData, "\(what) is out of the supported time range")
+        }
+    }
+
+    /// Checks every timestamp and duration written in the query against `timeLimit`.
+    private func checkTimes(_ e: Expr) throws(QueryError) {
+        switch e {
+        case .vectorSelector(let vs):
+            try checkTimeRange(vs.originalOffset, "offset")
+            if let t = vs.timestamp { try checkTimeRange(t, "@ timestamp") }
+        case .matrixSelector(let ms):
+            try checkTimes(.vectorSelector(ms.vectorSelector))
+            try checkTimeRange(ms.range, "range")
+        case .subquery(let sq):
+            try checkTimeRange(sq.originalOffset, "offset")
+            try checkTimeRange(sq.range, "range")
+            try checkTimeRange(sq.step, "subquery step")
+            if let t = sq.timestamp { try checkTimeRange(t, "@ timestamp") }
+            try checkTimes(sq.expr)
+        case .call(let c): for a in c.args { try checkTimes(a) }
+        case .aggregate(let a):
+            try checkTimes(a.expr)
+            if let p = a.param { try checkTimes(p) }
+        case .binary(let b): try checkTimes(b.lhs); try checkTimes(b.rhs)
+        case .unary(let u): try checkTimes(u.expr)
+        case .paren(let p): try checkTimes(p.expr)
+        case .number, .string: break
+        }
+    }
+
+    private func run(_ queryable: any Queryable, _ parsed: Expr, start: Int64, end: Int64, interval: Int64,
+                     instant: Bool) throws(QueryError) -> QueryResult {
+        try checkTimeRange(start, "time")
+        try checkTimeRange(options.lookbackDelta, "lookback delta")
+        try checkTimes(parsed)
         do {
             let expr = resolveAtModifiers(parsed, start: start, end: end)
             let range = QueryTimeRange.of(expr, start: start, end: end, lookbackDelta: options.lookbackDelta,
@@ -50,7 +91,7 @@ public final class Engine: Sendable {
             mat = try mergeSameLabelsets(mat)
 
             let result: QueryValue
-            if start == end && interval == 1 {
+            if instant {
                 switch expr.type {
                 case .vector:
                     result = .vector(mat.map { VectorElement(labels: $0.labels, t: start, v: $0.points[0].v) })

@@ -11,6 +11,10 @@ public struct EngineOptions: Sendable {
     public var defaultSubqueryStep: Int64 = 60_000
     /// Most points a range query may return per series.
     public var maxPointsPerSeries: Int = 11_000
+    /// Prometheus' `promql-delayed-name-removal` feature: keep `__name__` until the result leaves
+    /// the engine, so `label_replace` and `by (__name__)` still see it. Off by default, as in
+    /// Prometheus; the conformance corpus runs with it on.
+    public var delayedNameRemoval = false
 
     public init() {}
 }

@@ -28,10 +28,7 @@ extension Evaluator {
         case .topk, .bottomk, .limitk, .limitRatio:
             return try evalTopK(a, grouping: grouping, input: input, params: params)
         case .quantile:
-            for q in Set(params) where q.isNaN || q < 0 || q > 1 {
-                ctx.annotate(Annotation(.warning, "quantile value should be between 0 and 1, got \(goFloatG(q))",
-                                        position: a.param!.positionRange))
-            }
+            warnInvalidQuantiles(params, position: a.param!.positionRange)
         default:
             break
         }
@@ -70,7 +67,10 @@ extension Evaluator {
             }
             ts += interval; step += 1
         }
-        return output.filter { !$0.points.isEmpty }
+        ctx.releaseSamples(input.reduce(0) { $0 + $1.points.count })
+        let result = output.filter { !$0.points.isEmpty }
+        try ctx.addSamples(result.reduce(0) { $0 + $1.points.count })
+        return result
     }
 
     private func accumulate(_ op: AggregateOp, _ g: inout GroupState, _ f: Double, dropName: Bool) {
@@ -239,6 +239,8 @@ extension Evaluator {
             }
             ts += interval; step += 1
         }
+        ctx.releaseSamples(input.reduce(0) { $0 + $1.points.count })
+        try ctx.addSamples(output.reduce(0) { $0 + $1.points.count })
         return output
     }
 }

@@ -122,72 +122,26 @@ extension Evaluator {
         let name = call.function.name
         var scalars: [[Double]] = []
         for (i, a) in args.enumerated() where i != matrixIndex { scalars.append(try scalarValues(a)) }
-        let source: RangeSource
-        switch args[matrixIndex] {
-        case .matrixSelector(let ms): source = try rangeSource(ms)
-        case .subquery(let sq): source = try rangeSource(sq)
-        default: throw QueryError(.execution, "unexpected argument to \(name)")
-        }
+        if name == "quantile_over_time" { warnInvalidQuantiles(scalars[0], position: args[0].positionRange) }
+        let kernel = try rangeKernel(name, scalars: scalars)
         // last_over_time and first_over_time act like an offset and keep the metric name.
         let dropName = name != "last_over_time" && name != "first_over_time"
+        let isCounterFunction = name == "rate" || name == "increase"
+        // Scalar arguments and predict_linear's intercept time change with the step.
+        let stepInvariant = scalars.isEmpty && name != "predict_linear"
 
-        if name == "quantile_over_time" {
-            for q in Set(scalars[0]) where q.isNaN || q < 0 || q > 1 {
-                ctx.annotate(Annotation(.warning, "quantile value should be between 0 and 1, got \(goFloatG(q))",
+        var result: Matrix = []
+        try forEachRangeSeries(args[matrixIndex]) { series in
+            let w = windows(of: args[matrixIndex])
+            guard let out = try windowsOf(series, w, dropName: dropName, stepInvariant: stepInvariant, kernel) else { return }
+            if isCounterFunction, let metric = series.labels.get("__name__"), !metric.isEmpty,
+               !(metric.hasSuffix("_total") || metric.hasSuffix("_sum") || metric.hasSuffix("_count") || metric.hasSuffix("_bucket")) {
+                ctx.annotate(Annotation(.info, "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \(goQuote(metric))",
                                         position: args[0].positionRange))
             }
-        }
-        var scratch: [Double] = []
-        var result = try forEachWindow(source, dropName: dropName) { w, step, _ in
-            switch name {
-            case "rate": return RangeKernels.extrapolatedRate(w, isCounter: true, isRate: true)
-            case "increase": return RangeKernels.extrapolatedRate(w, isCounter: true, isRate: false)
-            case "delta": return RangeKernels.extrapolatedRate(w, isCounter: false, isRate: false)
-            case "irate": return RangeKernels.instantValue(w, isRate: true)
-            case "idelta": return RangeKernels.instantValue(w, isRate: false)
-            case "changes": return RangeKernels.changes(w)
-            case "resets": return RangeKernels.resets(w)
-            case "deriv": return RangeKernels.deriv(w)
-            case "predict_linear":
-                // The intercept is at the step's own time, whatever the offset or @ modifier.
-                return RangeKernels.predictLinear(w, duration: scalars[0][step], evalTime: start + Int64(step) * interval)
-            case "avg_over_time": return RangeKernels.avgOverTime(w)
-            case "sum_over_time": return RangeKernels.sumOverTime(w)
-            case "min_over_time": return RangeKernels.minOverTime(w)
-            case "max_over_time": return RangeKernels.maxOverTime(w)
-            case "count_over_time": return RangeKernels.countOverTime(w)
-            case "last_over_time": return RangeKernels.lastOverTime(w)
-            case "first_over_time": return RangeKernels.firstOverTime(w)
-            case "present_over_time", "absent_over_time": return 1
-            case "stddev_over_time": return RangeKernels.stddevOverTime(w)
-            case "stdvar_over_time": return RangeKernels.stdvarOverTime(w)
-            case "quantile_over_time": return RangeKernels.quantileOverTime(w, phi: scalars[0][step], scratch: &scratch)
-            case "mad_over_time": return RangeKernels.madOverTime(w, scratch: &scratch)
-            case "double_exponential_smoothing":
-                let sf = scalars[0][step], tf = scalars[1][step]
-                // Bad factors fail the query, but only once a series has a window to smooth.
-                switch RangeKernels.smoothingParameterError(smoothing: sf, trend: tf) {
-                case .smoothing: throw QueryError(.execution, "invalid smoothing factor. Expected: 0 < sf < 1, got: \(goFloatF6(sf))")
-                case .trend: throw QueryError(.execution, "invalid trend factor. Expected: 0 < tf < 1, got: \(goFloatF6(tf))")
-                case nil: return RangeKernels.doubleExponentialSmoothing(w, smoothing: sf, trend: tf)
-                }
-            case "ts_of_min_over_time": return RangeKernels.tsOfMinOverTime(w)
-            case "ts_of_max_over_time": return RangeKernels.tsOfMaxOverTime(w)
-            case "ts_of_first_over_time": return RangeKernels.tsOfFirstOverTime(w)
-            case "ts_of_last_over_time": return RangeKernels.tsOfLastOverTime(w)
-            default: throw QueryError(.badData, "function \(name) is not supported yet")
-            }
+            result.append(out)
         }
 
-        if name == "rate" || name == "increase" {
-            for s in result {
-                if let metric = s.labels.get("__name__"), !metric.isEmpty,
-                   !(metric.hasSuffix("_total") || metric.hasSuffix("_sum") || metric.hasSuffix("_count") || metric.hasSuffix("_bucket")) {
-                    ctx.annotate(Annotation(.info, "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \(goQuote(metric))",
-                                            position: args[0].positionRange))
-                }
-            }
-        }
         if name == "absent_over_time" {
             var present = Set<Int64>()
             for s in result { for p in s.points { present.insert(p.t) } }
@@ -200,6 +154,80 @@ extension Evaluator {
             result = points.isEmpty ? [] : [Series(labels: absentLabels(args[0]), points: points, dropName: true)]
         }
         return result
+    }
+
+    /// How a range argument's windows are cut (its range, offset and `@`).
+    private func windows(of arg: Expr) -> RangeWindows {
+        switch arg {
+        case .matrixSelector(let ms):
+            return RangeWindows(range: ms.range, offset: ms.vectorSelector.originalOffset, at: ms.vectorSelector.timestamp)
+        case .subquery(let sq):
+            return RangeWindows(range: sq.range, offset: sq.originalOffset, at: sq.timestamp)
+        default:
+            return RangeWindows(range: 0, offset: 0, at: nil)
+        }
+    }
+
+    /// Prometheus warns about the extremes of a quantile parameter: NaN, the largest above 1,
+    /// the smallest below 0.
+    func warnInvalidQuantiles(_ qs: [Double], position: PositionRange) {
+        var bad: [Double] = []
+        if qs.contains(where: { $0.isNaN }) { bad.append(.nan) }
+        if let hi = qs.filter({ !$0.isNaN }).max(), hi > 1 { bad.append(hi) }
+        if let lo = qs.filter({ !$0.isNaN }).min(), lo < 0 { bad.append(lo) }
+        for q in bad {
+            ctx.annotate(Annotation(.warning, "quantile value should be between 0 and 1, got \(goFloatG(q))", position: position))
+        }
+    }
+
+    /// The per-window computation of a range function, chosen once before the windows run.
+    private func rangeKernel(_ name: String, scalars: [[Double]]) throws -> (RangeWindow, Int) throws -> Double? {
+        switch name {
+        case "rate": return { w, _ in RangeKernels.extrapolatedRate(w, isCounter: true, isRate: true) }
+        case "increase": return { w, _ in RangeKernels.extrapolatedRate(w, isCounter: true, isRate: false) }
+        case "delta": return { w, _ in RangeKernels.extrapolatedRate(w, isCounter: false, isRate: false) }
+        case "irate": return { w, _ in RangeKernels.instantValue(w, isRate: true) }
+        case "idelta": return { w, _ in RangeKernels.instantValue(w, isRate: false) }
+        case "changes": return { w, _ in RangeKernels.changes(w) }
+        case "resets": return { w, _ in RangeKernels.resets(w) }
+        case "deriv": return { w, _ in RangeKernels.deriv(w) }
+        case "predict_linear":
+            // The intercept is at the step's own time, whatever the offset or @ modifier.
+            return { [start, interval] w, step in
+                RangeKernels.predictLinear(w, duration: scalars[0][step], evalTime: start + Int64(step) * interval)
+            }
+        case "avg_over_time": return { w, _ in RangeKernels.avgOverTime(w) }
+        case "sum_over_time": return { w, _ in RangeKernels.sumOverTime(w) }
+        case "min_over_time": return { w, _ in RangeKernels.minOverTime(w) }
+        case "max_over_time": return { w, _ in RangeKernels.maxOverTime(w) }
+        case "count_over_time": return { w, _ in RangeKernels.countOverTime(w) }
+        case "last_over_time": return { w, _ in RangeKernels.lastOverTime(w) }
+        case "first_over_time": return { w, _ in RangeKernels.firstOverTime(w) }
+        case "present_over_time", "absent_over_time": return { _, _ in 1 }
+        case "stddev_over_time": return { w, _ in RangeKernels.stddevOverTime(w) }
+        case "stdvar_over_time": return { w, _ in RangeKernels.stdvarOverTime(w) }
+        case "quantile_over_time":
+            var scratch: [Double] = []
+            return { w, step in RangeKernels.quantileOverTime(w, phi: scalars[0][step], scratch: &scratch) }
+        case "mad_over_time":
+            var scratch: [Double] = []
+            return { w, _ in RangeKernels.madOverTime(w, scratch: &scratch) }
+        case "double_exponential_smoothing":
+            return { w, step in
+                let sf = scalars[0][step], tf = scalars[1][step]
+                // Bad factors fail the query, but only once a series has a window to smooth.
+                switch RangeKernels.smoothingParameterError(smoothing: sf, trend: tf) {
+                case .smoothing: throw QueryError(.execution, "invalid smoothing factor. Expected: 0 < sf < 1, got: \(goFloatF6(sf))")
+                case .trend: throw QueryError(.execution, "invalid trend factor. Expected: 0 < tf < 1, got: \(goFloatF6(tf))")
+                case nil: return RangeKernels.doubleExponentialSmoothing(w, smoothing: sf, trend: tf)
+                }
+            }
+        case "ts_of_min_over_time": return { w, _ in RangeKernels.tsOfMinOverTime(w) }
+        case "ts_of_max_over_time": return { w, _ in RangeKernels.tsOfMaxOverTime(w) }
+        case "ts_of_first_over_time": return { w, _ in RangeKernels.tsOfFirstOverTime(w) }
+        case "ts_of_last_over_time": return { w, _ in RangeKernels.tsOfLastOverTime(w) }
+        default: throw QueryError(.badData, "function \(name) is not supported yet")
+        }
     }
 
     // MARK: - Functions over labels
@@ -245,46 +273,64 @@ extension Evaluator {
 
     // MARK: - histogram_quantile over classic buckets
 
+    /// Buckets are grouped by their labels without `le` once per query (not per step); each
+    /// step then fills the groups' bucket arrays and computes the quantile.
     private func evalHistogramQuantile(_ call: Call, args: [Expr]) throws -> Matrix {
+        let qs = try scalarValues(args[0])
+        warnInvalidQuantiles(qs, position: args[0].positionRange)
+        let input = try eval(args[1]).matrix
+        defer { ctx.releaseSamples(input.reduce(0) { $0 + $1.points.count }) }
         let le = Array("le".utf8)
-        return try rangeEval(args) { v, _, ts in
-            guard let q = v[0].first?.v else { return [] }
-            if q.isNaN || q < 0 || q > 1 {
-                ctx.annotate(Annotation(.warning, "quantile value should be between 0 and 1, got \(goFloatG(q))",
-                                        position: args[0].positionRange))
+
+        var groupOf: [Labels: Int] = [:]
+        var output: Matrix = []
+        var seriesGroup = [Int](repeating: -1, count: input.count)
+        var upperBound = [Double](repeating: 0, count: input.count)
+        for (i, s) in input.enumerated() {
+            let leValue = s.labels.value("le")
+            guard let upper = parseGoFloat(leValue) else {
+                let metric = s.labels.value("__name__")
+                var msg = "bucket label \"le\" is missing or has a malformed value of \(goQuote(leValue))"
+                if !metric.isEmpty { msg += " for metric name \(goQuote(metric))" }
+                ctx.annotate(Annotation(.warning, msg, position: args[1].positionRange))
+                continue
             }
-            var groups: [Labels: (labels: Labels, buckets: [ClassicBucket])] = [:]
-            var order: [Labels] = []
-            for e in v[1] {
-                let leValue = e.labels.value("le")
-                guard let upper = parseGoFloat(leValue) else {
-                    let metric = e.labels.value("__name__")
-                    var msg = "bucket label \"le\" is missing or has a malformed value of \(goQuote(leValue))"
-                    if !metric.isEmpty { msg += " for metric name \(goQuote(metric))" }
-                    ctx.annotate(Annotation(.warning, msg, position: args[1].positionRange))
-                    continue
-                }
-                let key = e.labels.filtered { !$0.elementsEqual(le) }
-                if groups[key] == nil {
-                    groups[key] = (key, [])
-                    order.append(key)
-                }
-                groups[key]!.buckets.append(ClassicBucket(upperBound: upper, count: e.v))
+            upperBound[i] = upper
+            let key = s.labels.filtered { !$0.elementsEqual(le) }
+            if let g = groupOf[key] { seriesGroup[i] = g } else {
+                seriesGroup[i] = output.count
+                groupOf[key] = output.count
+                output.append(Series(labels: key, points: [], dropName: true))
             }
-            var out: [Element] = []
-            for key in order {
-                var buckets = groups[key]!.buckets
-                let r = HistogramQuantile.bucketQuantile(q, &buckets)
+        }
+
+        var buckets = [[ClassicBucket]](repeating: [], count: output.count)
+        var cursors = [Int](repeating: 0, count: input.count)
+        var ts = start, step = 0
+        while ts <= end {
+            try ctx.checkDeadline()
+            for g in buckets.indices { buckets[g].removeAll(keepingCapacity: true) }
+            for (i, s) in input.enumerated() {
+                let c = cursors[i]
+                guard c < s.points.count, s.points[c].t == ts else { continue }
+                cursors[i] = c + 1
+                if seriesGroup[i] >= 0 { buckets[seriesGroup[i]].append(ClassicBucket(upperBound: upperBound[i], count: s.points[c].v)) }
+            }
+            for g in buckets.indices where !buckets[g].isEmpty {
+                let r = HistogramQuantile.bucketQuantile(qs[step], &buckets[g])
                 if r.forcedMonotonicity {
-                    let metric = key.value("__name__")
+                    let metric = output[g].labels.value("__name__")
                     var msg = "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)"
                     if !metric.isEmpty { msg += " for metric name \(goQuote(metric))" }
                     ctx.annotate(Annotation(.info, msg, position: args[1].positionRange))
                 }
-                out.append(Element(labels: key, v: r.value, t: ts, dropName: true))
+                output[g].points.append(Sample(t: ts, v: r.value))
             }
-            return out
+            ts += interval; step += 1
         }
+        let result = output.filter { !$0.points.isEmpty }
+        try ctx.addSamples(result.reduce(0) { $0 + $1.points.count })
+        return result
     }
 }
 

@@ -2,15 +2,16 @@ import StrataModel
 import StrataStorage
 import StrataPromQLParser
 
-/// Raw samples of one series for range functions, plus how windows are cut from them.
+/// Raw samples of one series for range functions.
 struct RangeSeries {
     var labels: Labels
     var points: [Sample]
     var dropName: Bool
 }
 
-struct RangeSource {
-    var series: [RangeSeries]
+/// How the windows of a range argument are cut: `(ref - range, ref]` with
+/// `ref = (at ?? step time) - offset`.
+struct RangeWindows {
     var range: Int64
     var offset: Int64
     /// `@` timestamp: every step reads the same window.
@@ -57,7 +58,7 @@ extension Evaluator {
                 if next > 0 {
                     let s = samples[next - 1]
                     if s.t > ref - lookback, !StaleNaN.isStale(s.v) {
-                        if points.isEmpty { points.reserveCapacity(numSteps) }
+                        if points.isEmpty { points.reserveCapacity(Swift.min(numSteps, 5000)) }
                         points.append(Sample(t: ts, v: s.v))
                     }
                 }
@@ -100,40 +101,48 @@ extension Evaluator {
         return out
     }
 
-    /// The raw samples of a range selector's series over every window the steps will read,
-    /// staleness markers removed.
-    func rangeSource(_ ms: MatrixSelector) throws -> RangeSource {
-        let vs = ms.vectorSelector
-        let firstRef = (vs.timestamp ?? start) - vs.originalOffset
-        let lastRef = (vs.timestamp ?? end) - vs.originalOffset
-        var series: [RangeSeries] = []
-        try select(vs, mint: firstRef - ms.range + 1, maxt: lastRef) { labels, samples in
-            var pts = samples
-            pts.removeAll { StaleNaN.isStale($0.v) }
-            if !pts.isEmpty {
+    /// Streams the series of a range argument (a range selector or a subquery) to `body`, one at
+    /// a time with its raw samples over every window the steps will read (staleness markers
+    /// removed), so only one series' samples are held at once, as in Prometheus.
+    @discardableResult
+    func forEachRangeSeries(_ arg: Expr, _ body: (RangeSeries) throws -> Void) throws -> RangeWindows {
+        switch arg {
+        case .matrixSelector(let ms):
+            let vs = ms.vectorSelector
+            let firstRef = (vs.timestamp ?? start) - vs.originalOffset
+            let lastRef = (vs.timestamp ?? end) - vs.originalOffset
+            try select(vs, mint: firstRef - ms.range + 1, maxt: lastRef) { labels, samples in
+                var pts = samples
+                pts.removeAll { StaleNaN.isStale($0.v) }
+                guard !pts.isEmpty else { return }
                 try ctx.addSamples(pts.count)
-                series.append(RangeSeries(labels: labels, points: pts, dropName: false))
+                defer { ctx.releaseSamples(pts.count) }
+                try body(RangeSeries(labels: labels, points: pts, dropName: false))
             }
+            return RangeWindows(range: ms.range, offset: vs.originalOffset, at: vs.timestamp)
+        case .subquery(let sq):
+            let m = try evalSubqueryRaw(sq)
+            defer { ctx.releaseSamples(m.reduce(0) { $0 + $1.points.count }) }
+            for s in m { try body(RangeSeries(labels: s.labels, points: s.points, dropName: s.dropName)) }
+            return RangeWindows(range: sq.range, offset: sq.originalOffset, at: sq.timestamp)
+        default:
+            throw QueryError(.execution, "expected a range vector, got \(arg.type.rawValue)")
         }
-        return RangeSource(series: series, range: ms.range, offset: vs.originalOffset, at: vs.timestamp)
-    }
-
-    /// A subquery's inner expression evaluated at its own steps, as a range source.
-    func rangeSource(_ sq: SubqueryExpr) throws -> RangeSource {
-        let m = try evalSubqueryRaw(sq)
-        try ctx.addSamples(m.reduce(0) { $0 + $1.points.count })
-        return RangeSource(series: m.map { RangeSeries(labels: $0.labels, points: $0.points, dropName: $0.dropName) },
-                           range: sq.range, offset: sq.originalOffset, at: sq.timestamp)
     }
 
     /// `x[5m]` in an instant query: the samples in `(ref - range, ref]` with their own timestamps.
     func evalMatrixSelectorRaw(_ ms: MatrixSelector) throws -> Matrix {
-        let src = try rangeSource(ms)
-        let ref = (src.at ?? start) - src.offset
-        return src.series.compactMap { s in
-            let pts = s.points.filter { $0.t > ref - src.range && $0.t <= ref }
-            return pts.isEmpty ? nil : Series(labels: s.labels, points: pts)
+        var out: Matrix = []
+        let w = RangeWindows(range: ms.range, offset: ms.vectorSelector.originalOffset, at: ms.vectorSelector.timestamp)
+        let ref = (w.at ?? start) - w.offset
+        try forEachRangeSeries(.matrixSelector(ms)) { s in
+            let pts = s.points.filter { $0.t > ref - w.range && $0.t <= ref }
+            if !pts.isEmpty {
+                try ctx.addSamples(pts.count)
+                out.append(Series(labels: s.labels, points: pts))
+            }
         }
+        return out
     }
 
     /// Runs the subquery's expression in a child evaluator whose steps are aligned to multiples
@@ -152,32 +161,37 @@ extension Evaluator {
         return try child.eval(sq.expr).matrix
     }
 
-    /// Calls `body` for every step with the window `(ref - range, ref]` of each series of `src`;
-    /// `body` returns the output value or nil. Returns the non-empty output series.
-    func forEachWindow(_ src: RangeSource, dropName: Bool,
-                       _ body: (_ window: RangeWindow, _ step: Int, _ series: RangeSeries) throws -> Double?) throws -> Matrix {
-        var out: Matrix = []
-        for s in src.series {
+    /// Calls `value` for every step with the window `(ref - range, ref]` of one series and
+    /// returns the series of the results (nil: no point at that step). A window pinned by `@` is
+    /// the same at every step, so when `value` does not depend on the step either
+    /// (`stepInvariant`) it is computed once.
+    func windowsOf(_ s: RangeSeries, _ w: RangeWindows, dropName: Bool, stepInvariant: Bool,
+                   _ value: (_ window: RangeWindow, _ step: Int) throws -> Double?) throws -> Series? {
+        var points: [Sample] = []
+        var lo = 0, hi = 0
+        let n = s.points.count
+        var pinned: Double?? = nil // the value of an @-pinned window, once computed
+        var ts = start, step = 0
+        while ts <= end {
             try ctx.checkDeadline()
-            var points: [Sample] = []
-            var lo = 0, hi = 0
-            var ts = start, step = 0
-            let n = s.points.count
-            while ts <= end {
-                let ref = (src.at ?? ts) - src.offset
-                let mint = ref - src.range
+            if w.at != nil, stepInvariant, let v = pinned {
+                if let v { points.append(Sample(t: ts, v: v)) }
+            } else {
+                let ref = (w.at ?? ts) - w.offset
+                let mint = ref - w.range
                 while hi < n, s.points[hi].t <= ref { hi += 1 }
                 while lo < hi, s.points[lo].t <= mint { lo += 1 }
+                var v: Double? = nil
                 if lo < hi {
-                    let w = RangeWindow(samples: s.points[lo ..< hi], rangeStart: mint, rangeEnd: ref)
-                    if let v = try body(w, step, s) { points.append(Sample(t: ts, v: v)) }
+                    v = try value(RangeWindow(samples: s.points[lo ..< hi], rangeStart: mint, rangeEnd: ref), step)
+                    if let v { points.append(Sample(t: ts, v: v)) }
                 }
-                ts += interval; step += 1
+                if w.at != nil { pinned = .some(v) }
             }
-            if !points.isEmpty {
-                out.append(Series(labels: s.labels, points: points, dropName: dropName || s.dropName))
-            }
+            ts += interval; step += 1
         }
-        return out
+        guard !points.isEmpty else { return nil }
+        try ctx.addSamples(points.count)
+        return Series(labels: s.labels, points: points, dropName: dropName || s.dropName)
     }
 }

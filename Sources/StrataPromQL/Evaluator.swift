@@ -42,7 +42,9 @@ final class QueryContext {
     /// The query's own start and end, for `@ start()` / `@ end()`.
     let queryStart: Int64
     let queryEnd: Int64
-    var samplesLoaded = 0
+    /// Samples currently held by the query (Prometheus' `currentSamples`), and the peak.
+    private(set) var currentSamples = 0
+    private(set) var peakSamples = 0
     private(set) var annotations: [Annotation] = []
     private var seen = Set<Annotation>()
     private var checks = 0
@@ -59,13 +61,17 @@ final class QueryContext {
         if seen.insert(a).inserted { annotations.append(a) }
     }
 
-    /// Counts samples held by the query and enforces `--query.max-samples`.
+    /// Counts samples the query now holds and enforces `--query.max-samples`.
     func addSamples(_ n: Int) throws {
-        samplesLoaded += n
-        if samplesLoaded > options.maxSamples {
+        currentSamples += n
+        peakSamples = Swift.max(peakSamples, currentSamples)
+        if currentSamples > options.maxSamples {
             throw QueryError(.tooManySamples, "query processing would load too many samples into memory in query execution")
         }
     }
+
+    /// Samples a node has finished with (its inputs, a range window it streamed through).
+    func releaseSamples(_ n: Int) { currentSamples -= n }
 
     /// Enforces `--query.timeout`; cheap enough to call per series and per step.
     func checkDeadline() throws {
@@ -94,10 +100,28 @@ final class Evaluator {
     func stepIndex(_ ts: Int64) -> Int { Int((ts - start) / interval) }
 
     func eval(_ expr: Expr) throws -> EvalValue {
+        let value = try evalNode(expr)
+        // Without delayed name removal the name goes as soon as a node drops it, and series that
+        // become equal must not collide (Prometheus checks right there).
+        guard !ctx.options.delayedNameRemoval, case .matrix(var m) = value, m.contains(where: { $0.dropName }) else {
+            return value
+        }
+        for i in m.indices where m[i].dropName {
+            m[i].labels = m[i].labels.withoutMetricName
+            m[i].dropName = false
+        }
+        return .matrix(try mergeSameLabelsets(m))
+    }
+
+    private func evalNode(_ expr: Expr) throws -> EvalValue {
         try ctx.checkDeadline()
         switch expr {
         case .number(let n):
-            let points = stride(from: start, through: end, by: Int(interval)).map { Sample(t: $0, v: n.value) }
+            try ctx.addSamples(numSteps)
+            var points: [Sample] = []
+            points.reserveCapacity(numSteps)
+            var ts = start
+            while ts <= end { points.append(Sample(t: ts, v: n.value)); ts += interval }
             return .matrix([Series(labels: .empty, points: points)])
         case .string(let s):
             return .string(s.value)
@@ -180,7 +204,9 @@ final class Evaluator {
                 }
             }
             let result = try body(vectors, ordinals, ts)
+            try ctx.addSamples(result.count)
             if isInstant {
+                ctx.releaseSamples(inputs.reduce(0) { $0 + $1.reduce(0) { $0 + $1.points.count } })
                 return result.map { Series(labels: $0.labels, points: [Sample(t: ts, v: $0.v)], dropName: $0.dropName) }
             }
             for el in result {
@@ -194,13 +220,14 @@ final class Evaluator {
                     outputIndex[el.labels] = output.count
                     lastStepOf.append(ts)
                     var s = Series(labels: el.labels, points: [], dropName: el.dropName)
-                    s.points.reserveCapacity(numSteps)
+                    s.points.reserveCapacity(Swift.min(numSteps, 5000))
                     s.points.append(Sample(t: ts, v: el.v))
                     output.append(s)
                 }
             }
             ts += interval
         }
+        ctx.releaseSamples(inputs.reduce(0) { $0 + $1.reduce(0) { $0 + $1.points.count } })
         return output
     }
 

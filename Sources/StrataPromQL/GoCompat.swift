@@ -1,17 +1,14 @@
+import Foundation
 import StrataModel
 
 /// Go formatting and parsing the engine's messages and labels must reproduce.
 func goFloatG(_ v: Double) -> String { GoFloat.formatG(v) }
 
-/// `%f`: six decimals.
+/// `%f`: six decimals (Go and C agree for finite values).
 func goFloatF6(_ v: Double) -> String {
     if v.isNaN { return "NaN" }
     if v.isInfinite { return v < 0 ? "-Inf" : "+Inf" }
-    let scaled = (Swift.abs(v) * 1_000_000).rounded()
-    let whole = Int64(scaled / 1_000_000)
-    let frac = Int64(scaled.truncatingRemainder(dividingBy: 1_000_000))
-    let fracString = String(frac)
-    return (v < 0 ? "-" : "") + "\(whole)." + String(repeating: "0", count: 6 - fracString.count) + fracString
+    return String(format: "%f", v)
 }
 
 /// `strconv.ParseFloat(s, 64)`: decimal, exponent, hex, `Inf`/`Infinity`/`NaN` in any case,

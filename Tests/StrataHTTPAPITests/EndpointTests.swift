@@ -234,6 +234,9 @@ func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
         ("/api/v1/query_range?query=up&start=0&end=10&step=0", "zero or negative query resolution step widths are not accepted"),
         ("/api/v1/query_range?query=up&start=0&end=100000&step=1", "exceeded maximum resolution of 11,000 points per timeseries"),
         ("/api/v1/query_range?query=up&start=0&end=10", "invalid parameter \\\"step\\\""),
+        ("/api/v1/query_range?query=up&start=0&end=10&step=290000000y1000000000w", "invalid parameter \\\"step\\\""),
+        ("/api/v1/query?query=up&time=-1000000000000000&lookback_delta=9000000000000000", "out of the supported time range"),
+        ("/api/v1/query_range?query=1&start=-9000000000000000&end=9000000000000000&step=1", "out of the supported time range"),
     ])
     func badQueriesAre400BadData(uri: String, message: String) async throws {
         let body = try await get(uri, status: .badRequest)

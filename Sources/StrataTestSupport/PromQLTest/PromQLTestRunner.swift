@@ -19,6 +19,7 @@ public struct PromQLTestOptions: Sendable {
         o.defaultSubqueryStep = 60_000
         o.maxSamples = 10_000
         o.timeout = .seconds(100)
+        o.delayedNameRemoval = true
         return o
     }
 }

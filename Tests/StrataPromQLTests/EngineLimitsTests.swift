@@ -1,0 +1,87 @@
+import StrataModel
+import StrataPromQL
+import StrataPromQLParser
+import StrataTestSupport
+import Testing
+
+/// Limits and hostile inputs: each must end in a clear error, never a crash or a runaway query.
+@Suite struct EngineLimitsTests {
+    static func storage(series: Int = 5, samples: Int = 50) -> MemoryStorage {
+        let s = MemoryStorage()
+        for i in 0 ..< series {
+            s.add(Labels([("__name__", "x_total"), ("i", String(i))]),
+                  (0 ..< samples).map { Sample(t: Int64($0) * 15_000, v: Double($0)) })
+        }
+        return s
+    }
+
+    func instant(_ q: String, at t: Int64 = 600_000, options: EngineOptions = EngineOptions(),
+                 storage: MemoryStorage = storage()) throws(QueryError) -> QueryResult {
+        let expr = try! PromQLParser.parse(q)
+        return try Engine(options: options).instantQuery(storage, expr, at: t)
+    }
+
+    func errorKind(_ body: () throws -> QueryResult) -> QueryError.Kind? {
+        do { _ = try body(); return nil } catch let e as QueryError { return e.kind } catch { return nil }
+    }
+
+    @Test func extremeTimesAreRefusedNotOverflowed() {
+        #expect(errorKind { try instant("x_total @ -9.3e15") } == .badData)
+        #expect(errorKind { try instant("max_over_time(vector(1)[5m:1m] @ 9.3e15)") } == .badData)
+        #expect(errorKind { try instant("x_total", at: Int64.max - 1) } == .badData)
+        let expr = try! PromQLParser.parse("1")
+        #expect(throws: QueryError.self) {
+            try Engine().rangeQuery(Self.storage(), expr, start: -9_000_000_000_000_000, end: 9_000_000_000_000_000, step: 1)
+        }
+    }
+
+    @Test func hugeSubqueriesFailFastWithTooManySamples() {
+        var o = EngineOptions()
+        o.maxSamples = 1_000_000
+        #expect(errorKind { try instant("count_over_time(vector(1)[1y:1ms])", options: o) } == .tooManySamples)
+    }
+
+    @Test func rangeFunctionsHoldOneSeriesAtATime() throws {
+        // 5 series × 50 samples = 250 in total, 50 per series: fits a limit of 100, as in Prometheus.
+        var o = EngineOptions()
+        o.maxSamples = 100
+        let r = try instant("max_over_time(x_total[1h])", options: o)
+        guard case .vector(let v) = r.value else { Issue.record("not a vector"); return }
+        #expect(v.count == 5 && v.allSatisfy { $0.v == 40 })
+        o.maxSamples = 40
+        #expect(errorKind { try instant("max_over_time(x_total[1h])", options: o) } == .tooManySamples)
+    }
+
+    @Test func timeoutStopsAQuery() {
+        var o = EngineOptions()
+        o.timeout = .nanoseconds(1)
+        #expect(errorKind { try instant("count_over_time(vector(1)[1d:1s])", options: o) } == .timeout)
+    }
+
+    @Test func nameRemovalIsImmediateUnlessDelayed() throws {
+        let q = #"label_replace(rate(x_total[5m]), "n", "$1", "__name__", "(.+)")"#
+        guard case .vector(let plain) = try instant(q).value else { Issue.record("not a vector"); return }
+        #expect(plain.allSatisfy { $0.labels.get("n") == nil && $0.labels.get("__name__") == nil })
+        var o = EngineOptions()
+        o.delayedNameRemoval = true
+        guard case .vector(let delayed) = try instant(q, options: o).value else { Issue.record("not a vector"); return }
+        #expect(delayed.allSatisfy { $0.labels.get("n") == "x_total" && $0.labels.get("__name__") == nil })
+    }
+
+    @Test func aOneStepRangeQueryIsStillAMatrix() throws {
+        let expr = try PromQLParser.parse("x_total")
+        let r = try Engine().rangeQuery(Self.storage(), expr, start: 600_000, end: 600_000, step: 1)
+        guard case .matrix(let m) = r.value else { Issue.record("range query must return a matrix"); return }
+        #expect(m.count == 5)
+    }
+
+    @Test func nativeHistogramFunctionsSaySo() {
+        do {
+            _ = try instant("histogram_count(x_total)")
+            Issue.record("should fail")
+        } catch {
+            #expect(error.kind == .badData)
+            #expect(error.message.contains("native histograms are not supported"))
+        }
+    }
+}

@@ -25,6 +25,8 @@ public struct APIOptions: Sendable {
     public var maxRequestBytes = 32 << 20
     /// Lookback delta, sample and time limits of the PromQL engine (`--query.*` flags).
     public var engine = EngineOptions()
+    /// Which experimental parts of PromQL parse (`--enable-feature=promql-experimental-functions`).
+    public var parser = ParserOptions()
     public var buildInfo = BuildInfo()
     public init() {}
 }
@@ -157,7 +159,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             query = params["query"] ?? ""
             let engine = try engineFor(params)
             let expr: Expr
-            do { expr = try PromQLParser.parse(query) } catch {
+            do { expr = try PromQLParser.parse(query, options: options.parser) } catch {
                 throw APIError.badData("invalid parameter \"query\": \(error)")
             }
             let result: QueryResult

@@ -10,7 +10,6 @@ private struct GroupState {
     var count = 0.0
     var incrementalMean = false
     var dropName = false
-    var values: [Double] = []
 }
 
 extension Evaluator {
@@ -49,23 +48,37 @@ extension Evaluator {
 
         var output = groupLabels.map { Series(labels: $0, points: []) }
         var states = [GroupState](repeating: GroupState(), count: groupLabels.count)
-        var cursors = [Int](repeating: 0, count: input.count)
-        var ts = start, step = 0
-        while ts <= end {
-            try ctx.checkDeadline()
-            for g in states.indices { states[g].seen = false; states[g].values.removeAll(keepingCapacity: true) }
-            for (si, s) in input.enumerated() {
-                let c = cursors[si]
-                guard c < s.points.count, s.points[c].t == ts else { continue }
-                cursors[si] = c + 1
-                accumulate(a.op, &states[seriesGroup[si]], s.points[c].v, dropName: s.dropName)
+        // quantile's values per group (kept apart so GroupState stays a plain value).
+        var values = [[Double]](repeating: [], count: a.op == .quantile ? groupLabels.count : 0)
+        let flat = FlatMatrix(input)
+        var cursors = flat.starts
+        let dropNames = input.map(\.dropName)
+        try flat.points.withUnsafeBufferPointer { pts in
+            var ts = start, step = 0
+            while ts <= end {
+                try ctx.checkDeadline()
+                for g in states.indices { states[g].seen = false }
+                for g in values.indices { values[g].removeAll(keepingCapacity: true) }
+                for si in 0 ..< cursors.count {
+                    let c = cursors[si]
+                    guard c < flat.ends[si], pts[c].t == ts else { continue }
+                    cursors[si] = c + 1
+                    let g = seriesGroup[si]
+                    accumulate(a.op, &states[g], pts[c].v, dropName: dropNames[si])
+                    if a.op == .quantile { values[g].append(pts[c].v) }
+                }
+                for g in states.indices where states[g].seen {
+                    let v: Double
+                    if a.op == .quantile {
+                        v = HistogramQuantile.quantile(params[step], &values[g])
+                    } else {
+                        v = finish(a.op, states[g])
+                    }
+                    output[g].points.append(Sample(t: ts, v: v))
+                    output[g].dropName = states[g].dropName
+                }
+                ts += interval; step += 1
             }
-            for g in states.indices where states[g].seen {
-                let v = finish(a.op, states[g], q: a.op == .quantile ? params[step] : 0)
-                output[g].points.append(Sample(t: ts, v: v))
-                output[g].dropName = states[g].dropName
-            }
-            ts += interval; step += 1
         }
         ctx.releaseSamples(input.reduce(0) { $0 + $1.points.count })
         let result = output.filter { !$0.points.isEmpty }
@@ -75,11 +88,9 @@ extension Evaluator {
 
     private func accumulate(_ op: AggregateOp, _ g: inout GroupState, _ f: Double, dropName: Bool) {
         if !g.seen {
-            g = GroupState(seen: true, value: f, kahan: 0, mean: f, count: 1, incrementalMean: false,
-                           dropName: dropName, values: g.values)
+            g = GroupState(seen: true, value: f, kahan: 0, mean: f, count: 1, incrementalMean: false, dropName: dropName)
             switch op {
             case .stddev, .stdvar: g.value = (f.isNaN || f.isInfinite) ? .nan : 0
-            case .quantile: g.values.append(f)
             case .group: g.value = 1
             default: break
             }
@@ -115,23 +126,18 @@ extension Evaluator {
             let delta = f - g.mean
             g.mean += delta / g.count
             g.value += delta * (f - g.mean)
-        case .quantile:
-            g.values.append(f)
         default:
             break
         }
     }
 
-    private func finish(_ op: AggregateOp, _ g: GroupState, q: Double) -> Double {
+    private func finish(_ op: AggregateOp, _ g: GroupState) -> Double {
         switch op {
         case .avg:
             return g.incrementalMean ? g.mean + g.kahan : g.value / g.count + g.kahan / g.count
         case .count: return g.count
         case .stdvar: return g.value / g.count
         case .stddev: return (g.value / g.count).squareRoot()
-        case .quantile:
-            var values = g.values
-            return HistogramQuantile.quantile(q, &values)
         case .sum: return g.value + g.kahan
         default: return g.value
         }

@@ -14,6 +14,25 @@ struct Series {
 
 typealias Matrix = [Series]
 
+/// All points of a matrix in one array, series after series, so that per-step loops read them
+/// without retaining each series' array at every step.
+struct FlatMatrix {
+    var points: [Sample] = []
+    /// Index of each series' first point; `ends[i]` is one past its last.
+    var starts: [Int] = []
+    var ends: [Int] = []
+
+    init(_ m: Matrix) {
+        points.reserveCapacity(m.reduce(0) { $0 + $1.points.count })
+        starts.reserveCapacity(m.count); ends.reserveCapacity(m.count)
+        for s in m {
+            starts.append(points.count)
+            points.append(contentsOf: s.points)
+            ends.append(points.count)
+        }
+    }
+}
+
 /// One element of an instant vector at one step.
 struct Element {
     var labels: Labels
@@ -178,7 +197,8 @@ final class Evaluator {
     /// `rangeEval` with join-signature ordinals already computed (`signatureOrdinals`).
     func rangeEval(inputs: [Matrix], ordinals seriesOrdinals: [[Int]]?,
                    _ body: (_ vectors: [[Element]], _ ordinals: [[Int]], _ ts: Int64) throws -> [Element]) throws -> Matrix {
-        var cursors = inputs.map { [Int](repeating: 0, count: $0.count) }
+        let flats = inputs.map(FlatMatrix.init)
+        var cursors = flats.map(\.starts)
         var vectors = inputs.map { _ in [Element]() }
         var ordinals = inputs.map { _ in [Int]() }
 
@@ -192,10 +212,11 @@ final class Evaluator {
             for i in inputs.indices {
                 vectors[i].removeAll(keepingCapacity: true)
                 ordinals[i].removeAll(keepingCapacity: true)
-                for s in inputs[i].indices {
-                    let c = cursors[i][s]
-                    let pts = inputs[i][s].points
-                    if c < pts.count, pts[c].t == ts {
+                flats[i].points.withUnsafeBufferPointer { pts in
+                    let ends = flats[i].ends
+                    for s in 0 ..< ends.count {
+                        let c = cursors[i][s]
+                        guard c < ends[s], pts[c].t == ts else { continue }
                         vectors[i].append(Element(labels: inputs[i][s].labels, v: pts[c].v, t: ts,
                                                   dropName: inputs[i][s].dropName, source: Int32(truncatingIfNeeded: s)))
                         if let so = seriesOrdinals { ordinals[i].append(so[i][s]) }

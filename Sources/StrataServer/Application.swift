@@ -29,6 +29,8 @@ public func buildApplication(
     apiOptions.engine.lookbackDelta = config.lookbackDelta
     apiOptions.engine.maxSamples = config.queryMaxSamples
     apiOptions.engine.timeout = .milliseconds(config.queryTimeout)
+    apiOptions.engine.delayedNameRemoval = config.enabledFeatures.contains(.promqlDelayedNameRemoval)
+    apiOptions.parser.experimentalFunctions = config.enabledFeatures.contains(.promqlExperimentalFunctions)
     apiOptions.buildInfo.version = StrataVersion.current
 
     // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.

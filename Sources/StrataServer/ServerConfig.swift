@@ -16,6 +16,15 @@ public struct ServerConfig: Sendable {
     public var queryMaxSamples = 50_000_000
     /// Wall-clock limit per query in ms (`--query.timeout`).
     public var queryTimeout: Int64 = 2 * 60 * 1000
+    /// Prometheus' `--enable-feature` names that Strata honours.
+    public var enabledFeatures: Set<Feature> = []
+
+    public enum Feature: String, Sendable, CaseIterable {
+        /// limitk, mad_over_time, sort_by_label, double_exponential_smoothing, ts_of_*_over_time, …
+        case promqlExperimentalFunctions = "promql-experimental-functions"
+        /// Keep `__name__` until the end of evaluation.
+        case promqlDelayedNameRemoval = "promql-delayed-name-removal"
+    }
     /// When the WAL is fsynced (see docs/operations.md for the power-loss window of each).
     public var walFsync: WALFsyncPolicy = .interval(1000)
     /// Compress WAL records with snappy when it makes them smaller.

@@ -48,6 +48,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("query.timeout"), help: "Longest a query may run (Prometheus duration).")
     var queryTimeout = "2m"
 
+    @Option(name: .customLong("enable-feature"), parsing: .singleValue,
+            help: "Experimental Prometheus features to turn on (repeatable or comma-separated): promql-experimental-functions, promql-delayed-name-removal.")
+    var enableFeature: [String] = []
+
     @Option(name: .customLong("tsdb.block-duration"),
             help: "Block range (Prometheus duration). Head chunks never cross a multiple of it; samples older than half of it behind the newest sample are out of bounds.")
     var blockDuration = "2h"
@@ -86,6 +90,12 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --query.timeout \"\(queryTimeout)\"")
         }
         config.queryTimeout = qt
+        for name in enableFeature.flatMap({ $0.split(separator: ",") }).map({ String($0.filter { $0 != " " }) }) where !name.isEmpty {
+            guard let f = ServerConfig.Feature(rawValue: name) else {
+                throw ValidationError("unknown --enable-feature \"\(name)\": known are \(ServerConfig.Feature.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            config.enabledFeatures.insert(f)
+        }
         guard let bd = DurationFlag.parse(blockDuration), bd >= 60_000 else {
             throw ValidationError("invalid --tsdb.block-duration \"\(blockDuration)\" (at least 1m)")
         }

@@ -25,6 +25,7 @@ import Testing
         (["--query.lookback-delta", "0s"], "--query.lookback-delta"),
         (["--query.timeout", "forever"], "--query.timeout"),
         (["--query.max-samples", "0"], "--query.max-samples"),
+        (["--enable-feature", "time-travel"], "--enable-feature"),
         (["--tsdb.block-duration", "10s"], "--tsdb.block-duration"),
         (["--http-address", "nowhere"], "--http-address"),
         (["--log.level", "loud"], "--log.level"),

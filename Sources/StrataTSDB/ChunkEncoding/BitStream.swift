@@ -71,6 +71,17 @@ public struct BitReader {
 
     @inlinable @inline(__always)
     mutating func refill() {
+        // Fast path: load eight bytes at once and keep the whole bytes that fit.
+        if bytePos + 8 <= bytes.count {
+            let word = bytes.loadUnaligned(fromByteOffset: bytePos, as: UInt64.self).bigEndian
+            let take = (64 - valid) >> 3
+            let filled = valid + (take << 3)
+            buffer |= word >> UInt64(valid)
+            buffer &= ~(UInt64.max >> UInt64(filled)) // drop the bits of partial bytes
+            bytePos += take
+            valid = filled
+            return
+        }
         while valid <= 56 && bytePos < bytes.count {
             buffer |= UInt64(bytes[bytePos]) << UInt64(56 - valid)
             bytePos += 1
@@ -88,23 +99,31 @@ public struct BitReader {
     }
 
     /// Reads `n` bits (1...64) as an unsigned integer.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readBits(_ n: Int) throws(DecodeChunkError) -> UInt64 {
-        if n <= valid || { refill(); return n <= valid }() {
+        if n > valid { refill() }
+        if n <= valid {
             let v = buffer >> UInt64(64 - n)
-            buffer = n == 64 ? 0 : buffer << UInt64(n)
+            buffer = buffer << UInt64(n) // a smart shift: 64 gives 0
             valid -= n
             return v
         }
-        // n > 56 and the buffer could not hold it all: two steps.
+        return try readBitsSplit(n)
+    }
+
+    /// `n` > 56 and the buffer could not hold it all: two steps.
+    @inlinable
+    mutating func readBitsSplit(_ n: Int) throws(DecodeChunkError) -> UInt64 {
         let hiCount = valid
         guard hiCount > 0 else { throw .truncated }
-        let hi = try readBits(hiCount)
+        let hi = buffer >> UInt64(64 - hiCount)
+        buffer = 0
+        valid = 0
         let loCount = n - hiCount
         refill()
         guard loCount <= valid else { throw .truncated }
         let lo = buffer >> UInt64(64 - loCount)
-        buffer = loCount == 64 ? 0 : buffer << UInt64(loCount)
+        buffer = buffer << UInt64(loCount)
         valid -= loCount
         return (hi << UInt64(loCount)) | lo
     }

@@ -25,26 +25,37 @@ public struct APIOptions: Sendable {
     public var maxRequestBytes = 32 << 20
     /// Lookback delta, sample and time limits of the PromQL engine (`--query.*` flags).
     public var engine = EngineOptions()
+    /// Queries evaluated at once; more wait in line (`--query.max-concurrency`).
+    public var maxConcurrentQueries = 20
     /// Which experimental parts of PromQL parse (`--enable-feature=promql-experimental-functions`).
     public var parser = ParserOptions()
     public var buildInfo = BuildInfo()
+    /// `/api/v1/status/flags`: every flag of `strata serve` with its value.
+    public var flags: [String: String] = [:]
+    /// `/api/v1/status/runtimeinfo`: RFC 3339 start time and the local retention.
+    public var startTime = ""
+    public var storageRetention = "15d"
+    /// `/api/v1/status/config`: Strata has no Prometheus configuration file; this says what it runs.
+    public var configYAML = "global:\n  evaluation_interval: 1m\n"
     public init() {}
 }
 
 /// The Prometheus-compatible HTTP surface: remote write, the query endpoints, health and status.
 public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let storage: any Queryable & Appendable
+    let metadata: (any MetadataSource)?
     let options: APIOptions
     let decoders = DecoderPool()
-    let engine: Engine
+    let scheduler: QueryScheduler
     let startup: StartupState
     public let stats = APIStats()
 
-    public init(storage: any Queryable & Appendable, options: APIOptions = APIOptions(),
-                startup: StartupState = StartupState(ready: true)) {
+    public init(storage: any Queryable & Appendable, metadata: (any MetadataSource)? = nil,
+                options: APIOptions = APIOptions(), startup: StartupState = StartupState(ready: true)) {
         self.storage = storage
+        self.metadata = metadata
         self.options = options
-        self.engine = Engine(options: options.engine)
+        self.scheduler = QueryScheduler(maxConcurrency: options.maxConcurrentQueries)
         self.startup = startup
     }
 
@@ -67,6 +78,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             router.get(RouterPath(path)) { req, _ in await self.query(req, range: isRange) }
             router.post(RouterPath(path)) { req, _ in await self.query(req, range: isRange) }
         }
+        registerSeriesEndpoints(on: router)
+        registerStatusEndpoints(on: router)
         router.get("/api/v1/status/buildinfo") { _, _ in self.buildInfo() }
         router.get("/api/v1/status/walreplay") { _, _ in self.walReplay() }
         router.on("/-/healthy", method: .get) { _, _ in Self.text(.ok, "Strata is Healthy.\n") }
@@ -157,12 +170,12 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         do {
             let params = try await Self.params(req)
             query = params["query"] ?? ""
-            let engine = try engineFor(params)
+            let requested = try requestedEngineOptions(params)
             let expr: Expr
             do { expr = try PromQLParser.parse(query, options: options.parser) } catch {
                 throw APIError.badData("invalid parameter \"query\": \(error)")
             }
-            let result: QueryResult
+            let run: QueryRun
             if range {
                 guard let s = params["start"] else { throw APIError.badData("invalid parameter \"start\": cannot parse \"\" to a valid timestamp") }
                 let start = try Self.param("start") { () throws(APIError) in try APITime.parseTime(s) }
@@ -174,15 +187,29 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
                 if step <= 0 {
                     throw APIError.badData("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer")
                 }
-                result = try Self.mapQueryError { () throws(QueryError) in
-                    try engine.rangeQuery(storage, expr, start: start, end: end, step: step)
-                }
+                run = .range(start, end, step)
             } else {
                 let t: Int64
                 if let ts = params["time"], !ts.isEmpty { t = try Self.param("time") { () throws(APIError) in try APITime.parseTime(ts) } }
                 else { t = Self.nowMillis() }
-                result = try Self.mapQueryError { () throws(QueryError) in try engine.instantQuery(storage, expr, at: t) }
+                run = .instant(t)
             }
+            // Time spent waiting for a slot counts against the query's timeout, as in Prometheus.
+            let queued = ContinuousClock.now
+            let storage = self.storage
+            let outcome: Result<QueryResult, QueryError> = await scheduler.run {
+                var opts = requested
+                opts.timeout -= ContinuousClock.now - queued
+                guard opts.timeout > .zero else { return .failure(QueryError(.timeout, "query timed out in query queue")) }
+                let engine = Engine(options: opts)
+                do throws(QueryError) {
+                    switch run {
+                    case .instant(let t): return .success(try engine.instantQuery(storage, expr, at: t))
+                    case .range(let s, let e, let st): return .success(try engine.rangeQuery(storage, expr, start: s, end: e, step: st))
+                    }
+                } catch { return .failure(error) }
+            }
+            let result = try Self.mapQueryError { () throws(QueryError) in try outcome.get() }
             var w = JSONWriter()
             w.queryResult(result, query: query)
             return Self.json(.ok, w.bytes)
@@ -193,8 +220,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         }
     }
 
-    /// The engine with this request's `timeout` and `lookback_delta` applied.
-    func engineFor(_ params: Params) throws(APIError) -> Engine {
+    /// The engine options with this request's `timeout` and `lookback_delta` applied.
+    func requestedEngineOptions(_ params: Params) throws(APIError) -> EngineOptions {
         var opts = options.engine
         if let t = params["timeout"], !t.isEmpty {
             let d = try Self.param("timeout") { () throws(APIError) in try APITime.parseDuration(t) }
@@ -204,7 +231,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             let d = try Self.param("lookback_delta") { () throws(APIError) in try APITime.parseDuration(lb) }
             if d > 0 { opts.lookbackDelta = d }
         }
-        return opts.timeout == options.engine.timeout && opts.lookbackDelta == options.engine.lookbackDelta ? engine : Engine(options: opts)
+        return opts
     }
 
     static func mapQueryError<T>(_ body: () throws(QueryError) -> T) throws(APIError) -> T {
@@ -293,6 +320,9 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         return json(HTTPResponse.Status(code: e.kind.status), w.bytes)
     }
 }
+
+/// What to evaluate: an instant query at a time, or a range query (start, end, step), in ms.
+enum QueryRun: Sendable { case instant(Int64), range(Int64, Int64, Int64) }
 
 extension Substring {
     var trimmingSpaces: Substring {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Logging
 import NIOCore
@@ -29,14 +32,17 @@ public func buildApplication(
     apiOptions.engine.lookbackDelta = config.lookbackDelta
     apiOptions.engine.maxSamples = config.queryMaxSamples
     apiOptions.engine.timeout = .milliseconds(config.queryTimeout)
+    apiOptions.maxConcurrentQueries = config.queryMaxConcurrency
     apiOptions.engine.delayedNameRemoval = config.enabledFeatures.contains(.promqlDelayedNameRemoval)
     apiOptions.parser.experimentalFunctions = config.enabledFeatures.contains(.promqlExperimentalFunctions)
     apiOptions.buildInfo.version = StrataVersion.current
+    apiOptions.flags = config.flagValues
+    apiOptions.startTime = rfc3339Now()
 
     // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.
     let startup = StartupState(ready: false)
     let router = Router()
-    let api = PrometheusAPI<BasicRequestContext>(storage: head, options: apiOptions, startup: startup)
+    let api = PrometheusAPI<BasicRequestContext>(storage: head, metadata: head, options: apiOptions, startup: startup)
     api.register(on: router)
     let metrics = MetricsEndpoint(head: head, wal: wal, api: api.stats)
     metrics.register(on: router)
@@ -62,4 +68,13 @@ public func buildApplication(
 
 public enum StrataVersion {
     public static let current = "0.1.0"
+}
+
+/// The current time as RFC 3339 UTC with seconds (`2026-11-27T19:10:34Z`).
+func rfc3339Now() -> String {
+    var t = time(nil)
+    var tmv = tm()
+    gmtime_r(&t, &tmv)
+    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec))Z"
 }

@@ -14,8 +14,12 @@ public struct ServerConfig: Sendable {
     public var lookbackDelta: Int64 = 5 * 60 * 1000
     /// Most samples one query may hold (`--query.max-samples`).
     public var queryMaxSamples = 50_000_000
+    /// Queries evaluated at once; more wait in line (`--query.max-concurrency`).
+    public var queryMaxConcurrency = 20
     /// Wall-clock limit per query in ms (`--query.timeout`).
     public var queryTimeout: Int64 = 2 * 60 * 1000
+    /// Every command-line flag and its value, for `/api/v1/status/flags`.
+    public var flagValues: [String: String] = [:]
     /// Prometheus' `--enable-feature` names that Strata honours.
     public var enabledFeatures: Set<Feature> = []
 

@@ -45,6 +45,10 @@ struct Serve: AsyncParsableCommand {
             help: "Most samples a single query may load into memory; larger queries fail with a clear error.")
     var queryMaxSamples = 50_000_000
 
+    @Option(name: .customLong("query.max-concurrency"),
+            help: "Queries evaluated at once; more wait in line (their wait counts against --query.timeout).")
+    var queryMaxConcurrency = 20
+
     @Option(name: .customLong("query.timeout"), help: "Longest a query may run (Prometheus duration).")
     var queryTimeout = "2m"
 
@@ -86,6 +90,8 @@ struct Serve: AsyncParsableCommand {
         config.lookbackDelta = lb
         guard queryMaxSamples > 0 else { throw ValidationError("--query.max-samples must be positive") }
         config.queryMaxSamples = queryMaxSamples
+        guard queryMaxConcurrency > 0 else { throw ValidationError("--query.max-concurrency must be positive") }
+        config.queryMaxConcurrency = queryMaxConcurrency
         guard let qt = DurationFlag.parse(queryTimeout), qt > 0 else {
             throw ValidationError("invalid --query.timeout \"\(queryTimeout)\"")
         }
@@ -121,6 +127,15 @@ struct Serve: AsyncParsableCommand {
             config.headSnapshotInterval = ms
         }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("invalid --log.level \"\(logLevel)\"") }
+        config.flagValues = [
+            "http-address": httpAddress, "tsdb.path": tsdbPath, "receive.max-request-bytes": String(maxRequestBytes),
+            "query.lookback-delta": lookbackDelta, "query.max-samples": String(queryMaxSamples), "query.timeout": queryTimeout,
+            "query.max-concurrency": String(queryMaxConcurrency),
+            "enable-feature": enableFeature.joined(separator: ","), "tsdb.block-duration": blockDuration,
+            "tsdb.wal-fsync": walFsync, "tsdb.wal-fsync-interval": walFsyncInterval,
+            "tsdb.head-snapshot-interval": headSnapshotInterval, "tsdb.wal-compression": String(walCompression),
+            "log.level": logLevel,
+        ]
 
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

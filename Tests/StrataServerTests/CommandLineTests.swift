@@ -26,6 +26,7 @@ import Testing
         (["--query.timeout", "forever"], "--query.timeout"),
         (["--query.max-samples", "0"], "--query.max-samples"),
         (["--enable-feature", "time-travel"], "--enable-feature"),
+        (["--query.max-concurrency", "0"], "--query.max-concurrency"),
         (["--tsdb.block-duration", "10s"], "--tsdb.block-duration"),
         (["--http-address", "nowhere"], "--http-address"),
         (["--log.level", "loud"], "--log.level"),

@@ -165,6 +165,8 @@ final class MetadataStore: @unchecked Sendable {
 }
 
 extension Head {
-    /// Metric metadata received so far, by metric family name.
+    /// Metric metadata received so far, by metric family name (serves `/api/v1/metadata`).
     public var metricMetadata: [String: MetricMetadata] { metadata.all() }
 }
+
+extension Head: MetadataSource {}

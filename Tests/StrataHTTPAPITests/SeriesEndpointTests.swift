@@ -1,0 +1,116 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import StrataHTTPAPI
+import StrataModel
+import StrataTSDB
+import Testing
+
+/// The endpoints behind Grafana's metric browser and query editor, with Prometheus' shapes.
+@Suite struct SeriesEndpointTests {
+    static func seeded() -> Head {
+        let head = Head()
+        let app = head.appender()
+        for labels in [
+            Labels([("__name__", "up"), ("job", "node"), ("instance", "a:9100")]),
+            Labels([("__name__", "up"), ("job", "node"), ("instance", "b:9100")]),
+            Labels([("__name__", "up"), ("job", "prom"), ("instance", "c:9090")]),
+            Labels([("__name__", "http_requests_total"), ("job", "prom"), ("code", "200"), ("host.name", "é")]),
+        ] {
+            var s = Sample(t: 10_000, v: 1)
+            _ = labels.bytes.withUnsafeBytes { lb in withUnsafePointer(to: &s) { app.append(labels: lb, samples: UnsafeBufferPointer(start: $0, count: 1)) } }
+        }
+        app.appendMetadata(MetricMetadata(metricFamilyName: "up", type: .gauge, help: "Target is up.", unit: ""))
+        app.appendMetadata(MetricMetadata(metricFamilyName: "http_requests_total", type: .counter, help: "Requests.", unit: "requests"))
+        try? app.commit()
+        return head
+    }
+
+    func get(_ uri: String, status: HTTPResponse.Status = .ok, method: HTTPRequest.Method = .get, body: String? = nil) async throws -> String {
+        try await makeApp(Self.seeded()).test(.router) { client in
+            let headers: HTTPFields = body == nil ? [:] : [.contentType: "application/x-www-form-urlencoded"]
+            return try await client.execute(uri: uri, method: method, headers: headers,
+                                            body: body.map { ByteBuffer(string: $0) }) { res in
+                #expect(res.status == status, "\(uri)")
+                return String(buffer: res.body)
+            }
+        }
+    }
+
+    @Test func labelNames() async throws {
+        #expect(try await get("/api/v1/labels") ==
+            #"{"status":"success","data":["__name__","code","host.name","instance","job"]}"#)
+        #expect(try await get("/api/v1/labels?match[]=up&start=0&end=100") ==
+            #"{"status":"success","data":["__name__","instance","job"]}"#)
+        // Grafana posts the same as a form.
+        #expect(try await get("/api/v1/labels", method: .post, body: "match%5B%5D=http_requests_total") ==
+            #"{"status":"success","data":["__name__","code","host.name","job"]}"#)
+        #expect(try await get("/api/v1/labels?limit=2") ==
+            #"{"status":"success","data":["__name__","code"],"warnings":["results truncated due to limit"]}"#)
+    }
+
+    @Test func labelValues() async throws {
+        #expect(try await get("/api/v1/label/job/values") == #"{"status":"success","data":["node","prom"]}"#)
+        #expect(try await get("/api/v1/label/__name__/values") == #"{"status":"success","data":["http_requests_total","up"]}"#)
+        #expect(try await get("/api/v1/label/instance/values?match[]=up%7Bjob%3D%22node%22%7D") ==
+            #"{"status":"success","data":["a:9100","b:9100"]}"#)
+        // UTF-8 label names arrive escaped as U__ + hex code points.
+        #expect(try await get("/api/v1/label/U__host_2e_name/values") == #"{"status":"success","data":["é"]}"#)
+        #expect(try await get("/api/v1/label/job/values?limit=1") ==
+            #"{"status":"success","data":["node"],"warnings":["results truncated due to limit"]}"#)
+    }
+
+    @Test func series() async throws {
+        #expect(try await get("/api/v1/series?match[]=up%7Bjob%3D%22prom%22%7D") ==
+            #"{"status":"success","data":[{"__name__":"up","instance":"c:9090","job":"prom"}]}"#)
+        // Several match[] are a union, without duplicates, sorted.
+        let both = try await get("/api/v1/series?match[]=up&match[]=%7Bjob%3D%22prom%22%7D")
+        #expect(both == #"{"status":"success","data":[{"__name__":"http_requests_total","code":"200","host.name":"é","job":"prom"},{"__name__":"up","instance":"a:9100","job":"node"},{"__name__":"up","instance":"b:9100","job":"node"},{"__name__":"up","instance":"c:9090","job":"prom"}]}"#)
+        #expect(try await get("/api/v1/series?match[]=up&limit=1") ==
+            #"{"status":"success","data":[{"__name__":"up","instance":"a:9100","job":"node"}],"warnings":["results truncated due to limit"]}"#)
+    }
+
+    @Test func metadata() async throws {
+        #expect(try await get("/api/v1/metadata") ==
+            #"{"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests.","unit":"requests"}],"up":[{"type":"gauge","help":"Target is up.","unit":""}]}}"#)
+        #expect(try await get("/api/v1/metadata?metric=up") ==
+            #"{"status":"success","data":{"up":[{"type":"gauge","help":"Target is up.","unit":""}]}}"#)
+        #expect(try await get("/api/v1/metadata?limit=1") ==
+            #"{"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests.","unit":"requests"}]}}"#)
+    }
+
+    @Test func grafanaProbesAndHelpers() async throws {
+        // Grafana's exemplar probe sends millisecond-looking times.
+        #expect(try await get("/api/v1/query_exemplars?query=up&start=1700000000000&end=1700000600000") ==
+            #"{"status":"success","data":[]}"#)
+        #expect(try await get("/api/v1/format_query?query=sum%20by(job)(rate(x%5B5m%5D))") ==
+            #"{"status":"success","data":"sum by (job) (rate(x[5m]))"}"#)
+        #expect(try await get("/api/v1/rules") == #"{"status":"success","data":{"groups":[]}}"#)
+        #expect(try await get("/api/v1/alerts") == #"{"status":"success","data":{"alerts":[]}}"#)
+        #expect(try await get("/api/v1/targets") ==
+            #"{"status":"success","data":{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}}"#)
+        let info = try await get("/api/v1/status/runtimeinfo")
+        #expect(info.hasPrefix(#"{"status":"success","data":{"startTime":"#) && info.contains(#""storageRetention":"15d""#))
+        #expect(try await get("/api/v1/status/flags") == #"{"status":"success","data":{}}"#)
+        #expect(try await get("/api/v1/status/config").hasPrefix(#"{"status":"success","data":{"yaml":"#))
+    }
+
+    @Test(arguments: [
+        ("/api/v1/series", "no match[] parameter provided"),
+        ("/api/v1/series?match[]=up%7B", "invalid parameter \\\"match[]\\\": 1:4: parse error"),
+        ("/api/v1/series?match[]=%7B%7D", "match[] must contain at least one non-empty matcher"),
+        ("/api/v1/labels?start=abc", "invalid parameter \\\"start\\\""),
+        ("/api/v1/labels?start=10&end=5", "end timestamp must not be before start time"),
+        ("/api/v1/label/job/values?limit=-1", "invalid parameter \\\"limit\\\""),
+        ("/api/v1/label/job/values?match[]=1%2B", "invalid parameter \\\"match[]\\\""),
+        ("/api/v1/format_query?query=sum(", "invalid parameter \\\"query\\\""),
+        ("/api/v1/query_exemplars?query=up&start=x", "invalid parameter \\\"start\\\""),
+        ("/api/v1/metadata?limit=abc", "invalid parameter \\\"limit\\\""),
+    ])
+    func badParametersAre400(uri: String, message: String) async throws {
+        let body = try await get(uri, status: .badRequest)
+        #expect(body.hasPrefix(#"{"status":"error","errorType":"bad_data","error":""#), "\(body)")
+        #expect(body.contains(message), "\(uri): \(body)")
+    }
+}

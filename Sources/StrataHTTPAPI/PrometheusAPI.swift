@@ -60,6 +60,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     }
 
     public func register(on router: Router<Context>) {
+        router.add(middleware: GzipMiddleware<Context>())
         for path in ["/api/v1/write", "/api/v1/receive"] {
             router.post(RouterPath(path)) { req, _ in
                 let res = try await self.remoteWrite(req)

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import StrataEncoding
 import StrataHTTPAPI
 import StrataModel
 import StrataTSDB
@@ -94,6 +95,26 @@ import Testing
         #expect(info.hasPrefix(#"{"status":"success","data":{"startTime":"#) && info.contains(#""storageRetention":"15d""#))
         #expect(try await get("/api/v1/status/flags") == #"{"status":"success","data":{}}"#)
         #expect(try await get("/api/v1/status/config").hasPrefix(#"{"status":"success","data":{"yaml":"#))
+    }
+
+    @Test func gzipWhenAskedFor() async throws {
+        let uri = "/api/v1/series?match[]=up&match[]=http_requests_total"
+        let plain = try await get(uri)
+        try await makeApp(Self.seeded()).test(.router) { client in
+            try await client.execute(uri: uri, method: .get, headers: [.acceptEncoding: "deflate, gzip;q=0.8"]) { res in
+                #expect(res.headers[.contentEncoding] == "gzip")
+                let unzipped = try Gzip.decompress(Array(res.body.readableBytesView))
+                #expect(unzipped == Array(plain.utf8))
+            }
+            try await client.execute(uri: uri, method: .get, headers: [.acceptEncoding: "gzip;q=0"]) { res in
+                #expect(res.headers[.contentEncoding] == nil)
+                #expect(String(buffer: res.body) == plain)
+            }
+            // Small bodies stay uncompressed.
+            try await client.execute(uri: "/api/v1/rules", method: .get, headers: [.acceptEncoding: "gzip"]) { res in
+                #expect(res.headers[.contentEncoding] == nil)
+            }
+        }
     }
 
     @Test(arguments: [

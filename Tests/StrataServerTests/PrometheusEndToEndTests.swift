@@ -124,6 +124,18 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
                 let a = ours.stdout.split(separator: "\n").sorted(), b = theirs.stdout.split(separator: "\n").sorted()
                 #expect(a == b, "query \(query)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
             }
+
+            // The series and labels APIs as promtool calls them.
+            let window = ["--start=\(String(format: "%.3f", lastScrape - 30))", "--end=\(at)"]
+            for args in [["series", "--match=up"] + window, ["series", "--match=prometheus_build_info"] + window,
+                         ["labels"] + window + ["job"], ["labels"] + window + ["instance"]] {
+                let withURL = { (url: String) in args.first == "labels" ? ["query"] + args.dropLast() + [url, args.last!] : ["query"] + args + [url] }
+                let ours = try Tools.run(promtool, withURL(strata))
+                let theirs = try Tools.run(promtool, withURL(promURL))
+                #expect(ours.status == 0 && theirs.status == 0, "\(args): \(ours.stderr) \(theirs.stderr)")
+                #expect(!theirs.stdout.isEmpty)
+                #expect(ours.stdout == theirs.stdout, "promtool query \(args)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
+            }
         }
     }
 }

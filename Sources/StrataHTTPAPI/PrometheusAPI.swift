@@ -80,6 +80,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             router.post(RouterPath(path)) { req, _ in await self.query(req, range: isRange) }
         }
         registerSeriesEndpoints(on: router)
+        registerRemoteRead(on: router)
         registerStatusEndpoints(on: router)
         router.get("/api/v1/status/buildinfo") { _, _ in self.buildInfo() }
         router.get("/api/v1/status/walreplay") { _, _ in self.walReplay() }

@@ -2,9 +2,14 @@ import StrataModel
 import StrataStorage
 
 /// A series read from the head: its labels and the chunks that overlapped the query when it was selected.
-struct HeadSeries: StorageSeries {
+struct HeadSeries: ChunkedStorageSeries {
     let labels: Labels
     let chunks: [ClosedChunk]
+
+    func chunks(mint: Int64, maxt: Int64) throws -> [EncodedChunk] {
+        chunks.filter { $0.maxt >= mint && $0.mint <= maxt }
+            .map { EncodedChunk(encoding: 1, minTime: $0.mint, maxTime: $0.maxt, bytes: $0.bytes) }
+    }
 
     func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         for c in chunks where c.maxt >= mint && c.mint <= maxt {

@@ -1,0 +1,94 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import StrataEncoding
+import StrataModel
+import StrataRemote
+import StrataStorage
+
+/// `POST /api/v1/read`: remote read 1.0 with both response types (FORMATS.md §6). SAMPLES sends
+/// snappy-compressed `ReadResponse`; STREAMED_XOR_CHUNKS sends the head's chunks as stored, one
+/// series per frame.
+extension PrometheusAPI {
+    func registerRemoteRead(on router: Router<Context>) {
+        router.post("/api/v1/read") { req, _ in await self.remoteRead(req) }
+    }
+
+    func remoteRead(_ req: Request) async -> Response {
+        if !startup.isReady {
+            return Self.text(.serviceUnavailable, "Strata is starting (replaying the write-ahead log); retry later\n")
+        }
+        let limit = options.maxRequestBytes
+        let body: ByteBuffer
+        do { body = try await req.body.collect(upTo: limit) }
+        catch { return Self.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n") }
+        let request: ReadRequest
+        do {
+            request = try body.withUnsafeReadableBytes { (raw) throws(RemoteWriteError) in
+                try ReadRequest.decode(snappyBody: raw, maxDecodedBytes: limit)
+            }
+        } catch {
+            if case .tooLarge = error { return Self.text(.contentTooLarge, error.message + "\n") }
+            return Self.text(.badRequest, error.message + "\n")
+        }
+        let storage = self.storage
+        let sampleLimit = options.engine.maxSamples
+        let outcome: Result<Response, APIError> = await scheduler.run {
+            do {
+                switch request.preferredResponse {
+                case .samples: return .success(try Self.readSamples(storage, request, sampleLimit: sampleLimit))
+                case .streamedXORChunks: return .success(try Self.readChunks(storage, request))
+                }
+            } catch let e as APIError {
+                return .failure(e)
+            } catch {
+                return .failure(APIError(.internal, "\(error)"))
+            }
+        }
+        switch outcome {
+        case .success(let r): return r
+        case .failure(let e):
+            return Self.text(e.kind == .badData ? .badRequest : .internalServerError, e.message + "\n")
+        }
+    }
+
+    static func readSamples(_ storage: any Queryable, _ request: ReadRequest, sampleLimit: Int) throws -> Response {
+        var results: [[(Labels, [Sample])]] = []
+        var total = 0
+        for q in request.queries {
+            let querier = try storage.querier(mint: q.start, maxt: q.end)
+            var series: [(Labels, [Sample])] = []
+            for s in try querier.select(q.matchers, hints: SelectHints(mint: q.start, maxt: q.end)) {
+                var samples: [Sample] = []
+                try s.samples(mint: q.start, maxt: q.end, into: &samples)
+                total += samples.count
+                if total > sampleLimit { throw APIError.badData("exceeded sample limit (\(sampleLimit))") }
+                if !samples.isEmpty { series.append((s.labels, samples)) }
+            }
+            results.append(series)
+        }
+        let proto = ReadResponseEncoder.samples(results)
+        let compressed = proto.withUnsafeBytes { Snappy.compress($0) }
+        return Response(status: .ok,
+                        headers: [.contentType: "application/x-protobuf", .contentEncoding: "snappy"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: compressed)))
+    }
+
+    static func readChunks(_ storage: any Queryable, _ request: ReadRequest) throws -> Response {
+        var frames: [ByteBuffer] = []
+        for (i, q) in request.queries.enumerated() {
+            let querier = try storage.querier(mint: q.start, maxt: q.end)
+            for s in try querier.select(q.matchers, hints: SelectHints(mint: q.start, maxt: q.end)) {
+                guard let cs = s as? any ChunkedStorageSeries else {
+                    throw APIError(.internal, "this storage cannot stream chunks; ask for SAMPLES")
+                }
+                let chunks = try cs.chunks(mint: q.start, maxt: q.end)
+                if chunks.isEmpty { continue }
+                frames.append(ByteBuffer(bytes: ReadResponseEncoder.chunkedFrame(queryIndex: i, labels: s.labels, chunks: chunks)))
+            }
+        }
+        return Response(status: .ok,
+                        headers: [.contentType: "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"],
+                        body: .init(contentsOf: frames))
+    }
+}

@@ -22,6 +22,16 @@ public enum Tools {
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// Runs a program to completion, capturing its output.
+    /// `run` on a dispatch thread: tests that talk to an in-process server must not block Swift's
+    /// cooperative threads (the server needs them to answer), or the two can deadlock.
+    public static func runAsync(_ executable: String, _ args: [String], timeout: TimeInterval = 120) async throws -> RunResult {
+        try await withCheckedThrowingContinuation { cont in
+            DispatchQueue.global().async {
+                do { cont.resume(returning: try run(executable, args, timeout: timeout)) } catch { cont.resume(throwing: error) }
+            }
+        }
+    }
+
     public static func run(_ executable: String, _ args: [String], timeout: TimeInterval = 120) throws -> RunResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)

@@ -31,10 +31,10 @@ import Testing
         (["--http-address", "nowhere"], "--http-address"),
         (["--log.level", "loud"], "--log.level"),
     ])
-    func invalidFlagsAreRejected(args: [String], flag: String) throws {
+    func invalidFlagsAreRejected(args: [String], flag: String) async throws {
         guard let binary = strataBinary() else { return }
         let dir = try TempDir("strata-flags"); defer { dir.remove() }
-        let r = try Tools.run(binary, ["serve", "--tsdb.path", dir.file("data")] + args, timeout: 30)
+        let r = try await Tools.runAsync(binary, ["serve", "--tsdb.path", dir.file("data")] + args, timeout: 30)
         #expect(r.status != 0)
         #expect(r.stderr.contains(flag), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("data")), "a rejected start must not create the data dir")
@@ -49,12 +49,12 @@ import Testing
         for i in 0 ..< 3 { b.add([("__name__", "m"), ("i", String(i))], [(1000, 1), (5000, 2)]) }
         #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
         proc.stop()
-        let r = try Tools.run(binary, ["tsdb", "wal-inspect", dir.file("data")])
+        let r = try await Tools.runAsync(binary, ["tsdb", "wal-inspect", dir.file("data")])
         #expect(r.status == 0, "\(r.stderr)")
         let total = try #require(r.stdout.split(separator: "\n").last { $0.hasPrefix("total") })
         #expect(total.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             .suffix(4) == ["3", "6", "1000", "5000"], "\(total)")
-        let missing = try Tools.run(binary, ["tsdb", "wal-inspect", dir.file("nope")])
+        let missing = try await Tools.runAsync(binary, ["tsdb", "wal-inspect", dir.file("nope")])
         #expect(missing.status != 0 && missing.stderr.contains("No such file or directory"))
     }
 }

@@ -68,7 +68,7 @@ import Testing
         proc.process.waitUntilExit()
         #expect(FileManager.default.fileExists(atPath: data + "/head.snapshot"), "a clean stop writes a head snapshot")
 
-        let dump = try Tools.run(promtool, ["tsdb", "dump", data])
+        let dump = try await Tools.runAsync(promtool, ["tsdb", "dump", data])
         #expect(dump.status == 0, "\(dump.stderr)")
         var seen: [String: Int] = [:]
         for line in dump.stdout.split(separator: "\n") {
@@ -126,7 +126,7 @@ import Testing
             let (proc2, _) = try await startStrata(binary, dataDir: data, log: dir.file("b.log"))
             kill(proc2.process.processIdentifier, SIGKILL)
             proc2.process.waitUntilExit()
-            let dump = try Tools.run(promtool, ["tsdb", "dump", data])
+            let dump = try await Tools.runAsync(promtool, ["tsdb", "dump", data])
             #expect(dump.status == 0, "\(dump.stderr)")
             var present = Set<Int>()
             for line in dump.stdout.split(separator: "\n") {

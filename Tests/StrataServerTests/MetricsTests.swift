@@ -37,7 +37,7 @@ import Testing
         if let promtool = requiredTool("promtool") {
             let file = dir.file("metrics.txt")
             try text.write(toFile: file, atomically: true, encoding: .utf8)
-            let check = try Tools.run("/bin/sh", ["-c", "\(promtool) check metrics < \(file)"])
+            let check = try await Tools.runAsync("/bin/sh", ["-c", "\(promtool) check metrics < \(file)"])
             #expect(check.status == 0, "promtool check metrics: \(check.stdout) \(check.stderr)")
         }
     }

@@ -74,7 +74,7 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
             let deadline = Date().addingTimeInterval(90)
             var seen = ""
             while Date() < deadline {
-                let r = try Tools.run(promtool, ["query", "instant", strata, "prometheus_build_info"])
+                let r = try await Tools.runAsync(promtool, ["query", "instant", strata, "prometheus_build_info"])
                 if r.status == 0 && r.stdout.contains("=> 1") { seen = r.stdout; break }
                 try await Task.sleep(for: .milliseconds(500))
             }
@@ -83,8 +83,8 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
 
             let t = String(format: "%.3f", Date().timeIntervalSince1970 - 1.5)
             for query in ["up", "prometheus_build_info", #"{__name__=~"prometheus_build_info|up", job="prometheus"}"#] {
-                let ours = try Tools.run(promtool, ["query", "instant", "--time=\(t)", strata, query])
-                let theirs = try Tools.run(promtool, ["query", "instant", "--time=\(t)", promURL, query])
+                let ours = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(t)", strata, query])
+                let theirs = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(t)", promURL, query])
                 #expect(ours.status == 0, "promtool against Strata failed: \(ours.stderr)")
                 #expect(theirs.status == 0, "promtool against Prometheus failed: \(theirs.stderr)")
                 #expect(!theirs.stdout.isEmpty)
@@ -92,16 +92,16 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
             }
             // A metric Prometheus exports with many series: the same number of series in both.
             let name = "prometheus_http_requests_total"
-            let ourCount = try Tools.run(promtool, ["query", "instant", "--time=\(t)", strata, name]).stdout
+            let ourCount = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(t)", strata, name]).stdout
                 .split(separator: "\n").count
-            let theirCount = try Tools.run(promtool, ["query", "instant", "--time=\(t)", promURL, name]).stdout
+            let theirCount = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(t)", promURL, name]).stdout
                 .split(separator: "\n").count
             #expect(ourCount > 0 && ourCount == theirCount)
 
             // PromQL beyond selectors: both answer the same expressions over the same samples.
             // Evaluate half a scrape interval after an older scrape, so no sample sits exactly on
             // a window edge (Prometheus 2.42 includes the left edge, Strata follows 3.x and does not).
-            let stamp = try Tools.run(promtool, ["query", "instant", promURL, #"timestamp(up{job="prometheus"})"#]).stdout
+            let stamp = try await Tools.runAsync(promtool, ["query", "instant", promURL, #"timestamp(up{job="prometheus"})"#]).stdout
             // promtool prints `{labels} => <value> @[<time>]`.
             let value = stamp.components(separatedBy: "=> ").last?.split(separator: " ").first
             let lastScrape = try #require(value.flatMap { Double($0) }, "\(stamp)")
@@ -116,8 +116,8 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
                 #"label_replace(up, "host", "$1", "instance", "(.*):.*")"#,
                 "absent(no_such_metric)", "prometheus_http_requests_total > 1 unless on (code) prometheus_http_requests_total{code=\"400\"}",
             ] {
-                let ours = try Tools.run(promtool, ["query", "instant", "--time=\(at)", strata, query])
-                let theirs = try Tools.run(promtool, ["query", "instant", "--time=\(at)", promURL, query])
+                let ours = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(at)", strata, query])
+                let theirs = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(at)", promURL, query])
                 #expect(ours.status == 0 && theirs.status == 0, "\(query): \(ours.stderr) \(theirs.stderr)")
                 #expect(!theirs.stdout.isEmpty, "\(query) returned nothing from Prometheus")
                 // Instant vectors are unordered; compare line sets.
@@ -130,8 +130,8 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
             for args in [["series", "--match=up"] + window, ["series", "--match=prometheus_build_info"] + window,
                          ["labels"] + window + ["job"], ["labels"] + window + ["instance"]] {
                 let withURL = { (url: String) in args.first == "labels" ? ["query"] + args.dropLast() + [url, args.last!] : ["query"] + args + [url] }
-                let ours = try Tools.run(promtool, withURL(strata))
-                let theirs = try Tools.run(promtool, withURL(promURL))
+                let ours = try await Tools.runAsync(promtool, withURL(strata))
+                let theirs = try await Tools.runAsync(promtool, withURL(promURL))
                 #expect(ours.status == 0 && theirs.status == 0, "\(args): \(ours.stderr) \(theirs.stderr)")
                 #expect(!theirs.stdout.isEmpty)
                 #expect(ours.stdout == theirs.stdout, "promtool query \(args)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")

@@ -40,14 +40,14 @@ import Testing
             var out = ""
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline {
-                let r = try Tools.run(promtool, ["query", "instant", "--time=\(t)", promURL, "strata_only_metric"])
+                let r = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(t)", promURL, "strata_only_metric"])
                 if r.status == 0 && !r.stdout.isEmpty { out = r.stdout; break }
                 try await Task.sleep(for: .milliseconds(500))
             }
             #expect(out.contains(#"strata_only_metric{job="a"} => 9"#), "\(out)\n\(prom.log)")
             #expect(out.contains(#"strata_only_metric{job="b"} => 109"#), "\(out)")
             // PromQL in Prometheus over the remote-read data.
-            let sum = try Tools.run(promtool, ["query", "instant", "--time=\(t)", promURL, "sum(max_over_time(strata_only_metric[2m]))"])
+            let sum = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(t)", promURL, "sum(max_over_time(strata_only_metric[2m]))"])
             #expect(sum.stdout.contains("=> 118"), "\(sum.stdout) \(sum.stderr)")
         }
     }

@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Strata's own /metrics: swift-metrics (already used by Hummingbird) with the Prometheus backend.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Tests only (already in the graph through HummingbirdTesting): a real HTTP client for
         // tests that drive a separately started `strata` process.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -72,12 +75,16 @@ let package = Package(
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
                 ],
                 swiftSettings: settings),
         .executableTarget(name: "strata",
                           dependencies: [
                               "StrataServer", "StrataTSDB",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                              .product(name: "Metrics", package: "swift-metrics"),
+                              .product(name: "Prometheus", package: "swift-prometheus"),
                               .product(name: "Logging", package: "swift-log"),
                           ],
                           swiftSettings: settings),

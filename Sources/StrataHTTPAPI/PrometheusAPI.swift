@@ -25,6 +25,9 @@ public struct APIOptions: Sendable {
     public var maxRequestBytes = 32 << 20
     /// Lookback delta, sample and time limits of the PromQL engine (`--query.*` flags).
     public var engine = EngineOptions()
+    /// Called after every query with its kind (`instant`/`range`), wall time (including the wait
+    /// for a slot) and whether it failed; the server records it on `/metrics`.
+    public var observeQuery: (@Sendable (_ kind: String, _ duration: Duration, _ failed: Bool) -> Void)? = nil
     /// Queries evaluated at once; more wait in line (`--query.max-concurrency`).
     public var maxConcurrentQueries = 20
     /// Which experimental parts of PromQL parse (`--enable-feature=promql-experimental-functions`).
@@ -159,8 +162,10 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
 
     func query(_ req: Request, range: Bool) async -> Response {
         if range { stats.rangeQueries.add(1, ordering: .relaxed) } else { stats.instantQueries.add(1, ordering: .relaxed) }
+        let started = ContinuousClock.now
         let res = await evaluateQuery(req, range: range)
         if res.status.code >= 400 { stats.queryErrors.add(1, ordering: .relaxed) }
+        options.observeQuery?(range ? "range" : "instant", ContinuousClock.now - started, res.status.code >= 400)
         return res
     }
 

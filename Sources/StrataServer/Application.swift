@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Hummingbird
+import Prometheus
 import Logging
 import NIOCore
 import StrataHTTPAPI
@@ -10,9 +11,13 @@ import StrataTSDB
 
 /// Builds the whole server: storage opened from `config.tsdbPath`, and the HTTP API on top.
 /// Tests call this too, so what they exercise is what `strata serve` runs.
+/// `registry` receives Strata's request and query histograms; `strata serve` passes the one it
+/// also installs as the swift-metrics backend, so anything reporting through swift-metrics shows
+/// up on `/metrics` too.
 public func buildApplication(
     config: ServerConfig,
     logger: Logger = Logger(label: "strata"),
+    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try FileManager.default.createDirectory(atPath: config.tsdbPath, withIntermediateDirectories: true)
@@ -38,13 +43,16 @@ public func buildApplication(
     apiOptions.buildInfo.version = StrataVersion.current
     apiOptions.flags = config.flagValues
     apiOptions.startTime = rfc3339Now()
+    let httpMetrics = HTTPMetrics(registry: registry)
+    apiOptions.observeQuery = { kind, duration, failed in httpMetrics.observeQuery(kind: kind, duration: duration, failed: failed) }
 
     // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.
     let startup = StartupState(ready: false)
     let router = Router()
+    router.add(middleware: HTTPMetricsMiddleware(metrics: httpMetrics))
     let api = PrometheusAPI<BasicRequestContext>(storage: head, metadata: head, options: apiOptions, startup: startup)
     api.register(on: router)
-    let metrics = MetricsEndpoint(head: head, wal: wal, api: api.stats)
+    let metrics = MetricsEndpoint(head: head, wal: wal, api: api.stats, registry: registry)
     metrics.register(on: router)
 
     logger.info("starting Strata", metadata: [

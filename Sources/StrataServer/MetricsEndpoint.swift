@@ -1,5 +1,6 @@
 import StrataModel
 import Hummingbird
+import Prometheus
 import NIOCore
 import StrataHTTPAPI
 import StrataTSDB
@@ -11,9 +12,12 @@ final class MetricsEndpoint: Sendable {
     let head: Head
     let wal: WAL
     let api: APIStats
+    let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
-    init(head: Head, wal: WAL, api: APIStats) { self.head = head; self.wal = wal; self.api = api }
+    init(head: Head, wal: WAL, api: APIStats, registry: PrometheusCollectorRegistry) {
+        self.head = head; self.wal = wal; self.api = api; self.registry = registry
+    }
 
     func render() -> String {
         var out = ""
@@ -49,6 +53,8 @@ final class MetricsEndpoint: Sendable {
             metric("strata_wal_corruptions_repaired", "gauge", "1 if the last start found and repaired a corrupt WAL tail.", [("", r.corruption == nil ? 0 : 1)])
             metric("strata_wal_corruption_dropped_bytes", "gauge", "Bytes dropped repairing the WAL at the last start.", [("", Double(r.bytesDropped))])
         }
+        // Histograms and anything reported through swift-metrics.
+        out += registry.emitToString()
         return out
     }
 

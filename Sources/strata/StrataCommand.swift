@@ -1,5 +1,7 @@
 import ArgumentParser
 import Logging
+import Metrics
+import Prometheus
 import StrataServer
 import StrataTSDB
 
@@ -142,7 +144,10 @@ struct Serve: AsyncParsableCommand {
             h.logLevel = level
             return h
         }
-        let app = try buildApplication(config: config, logger: Logger(label: "strata"))
+        // swift-metrics reports (from Strata or its libraries) land in the registry /metrics serves.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let app = try buildApplication(config: config, logger: Logger(label: "strata"), registry: registry)
         try await app.runService()
     }
 }

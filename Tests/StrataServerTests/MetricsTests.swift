@@ -20,6 +20,12 @@ import Testing
         bad.add([("__name__", "m"), ("i", "0")], [(500, 9)]) // out of order
         #expect(await postWrite(port: port, bad.snappyBody()) == .badRequest)
 
+        for path in ["/api/v1/query?query=sum(m)&time=2", "/api/v1/query?query=sum(&time=2", "/api/v1/label/i/values"] {
+            var q = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+            q.method = .GET
+            _ = try await HTTPClient.shared.execute(q, timeout: .seconds(10))
+        }
+
         var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics")
         req.method = .GET
         let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
@@ -33,6 +39,17 @@ import Testing
             #expect(text.contains(line + "\n"), "missing \(line) in:\n\(text)")
         }
         #expect(text.contains("strata_wal_written_bytes_total "))
+        // Histograms: requests by route (the registered path), queries by kind and outcome.
+        for fragment in [
+            #"strata_http_request_duration_seconds_count{handler="/api/v1/query",method="GET",code="200"} 1"#,
+            #"strata_http_request_duration_seconds_count{handler="/api/v1/query",method="GET",code="400"} 1"#,
+            #"strata_http_request_duration_seconds_count{handler="/api/v1/label/{name}/values",method="GET",code="200"} 1"#,
+            #"strata_http_request_duration_seconds_bucket{handler="/api/v1/write",method="POST",code="204",le="+Inf"} 1"#,
+            #"strata_query_duration_seconds_count{kind="instant",outcome="success"} 1"#,
+            #"strata_query_duration_seconds_count{kind="instant",outcome="error"} 1"#,
+        ] {
+            #expect(text.contains(fragment), "missing \(fragment) in:\n\(text)")
+        }
 
         if let promtool = requiredTool("promtool") {
             let file = dir.file("metrics.txt")

@@ -47,6 +47,7 @@ public struct APIOptions: Sendable {
 public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let storage: any Queryable & Appendable
     let metadata: (any MetadataSource)?
+    let cardinality: (any CardinalitySource)?
     let options: APIOptions
     let decoders = DecoderPool()
     let scheduler: QueryScheduler
@@ -54,9 +55,11 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     public let stats = APIStats()
 
     public init(storage: any Queryable & Appendable, metadata: (any MetadataSource)? = nil,
+                cardinality: (any CardinalitySource)? = nil,
                 options: APIOptions = APIOptions(), startup: StartupState = StartupState(ready: true)) {
         self.storage = storage
         self.metadata = metadata
+        self.cardinality = cardinality
         self.options = options
         self.scheduler = QueryScheduler(maxConcurrency: options.maxConcurrentQueries)
         self.startup = startup
@@ -84,6 +87,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         }
         registerSeriesEndpoints(on: router)
         registerRemoteRead(on: router)
+        registerFederate(on: router)
         registerStatusEndpoints(on: router)
         router.get("/api/v1/status/buildinfo") { _, _ in self.buildInfo() }
         router.get("/api/v1/status/walreplay") { _, _ in self.walReplay() }

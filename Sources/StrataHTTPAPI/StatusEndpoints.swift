@@ -1,5 +1,6 @@
 import Hummingbird
 import StrataModel
+import StrataStorage
 
 /// Status and the parts of Prometheus' API Strata has nothing behind yet (targets, rules,
 /// alerts): answered with Prometheus' shapes so Grafana and promtool work.
@@ -12,11 +13,42 @@ extension PrometheusAPI {
         router.get("/api/v1/alerts") { _, _ in Self.json(.ok, Array(#"{"status":"success","data":{"alerts":[]}}"#.utf8)) }
         router.get("/api/v1/status/runtimeinfo") { _, _ in self.runtimeInfo() }
         router.get("/api/v1/status/flags") { _, _ in self.flags() }
+        router.get("/api/v1/status/tsdb") { req, _ in await self.respond(req) { p in try self.tsdbStatus(p) } }
         router.get("/api/v1/status/config") { _, _ in
             var w = JSONWriter()
             w.raw("{\"status\":\"success\",\"data\":{\"yaml\":"); w.string(self.options.configYAML); w.raw("}}")
             return Self.json(.ok, w.bytes)
         }
+    }
+
+    /// Head size and the label names, values and metrics with the most series (`limit`, 10).
+    func tsdbStatus(_ p: Params) throws -> [UInt8] {
+        var limit = 10
+        if let l = p["limit"], !l.isEmpty {
+            guard let n = Int(l), n > 0 else { throw APIError.badData("limit must be a positive number") }
+            limit = n
+        }
+        let st = cardinality?.cardinalityStats(limit: limit) ?? CardinalityStats()
+        var w = JSONWriter()
+        func entries(_ key: StaticString, _ list: [CardinalityStats.Entry]) {
+            w.raw(",\""); w.raw(key); w.raw("\":[")
+            for (i, e) in list.enumerated() {
+                if i > 0 { w.byte(UInt8(ascii: ",")) }
+                w.raw("{\"name\":"); w.string(e.name); w.raw(",\"value\":"); w.int(Int64(e.value)); w.byte(UInt8(ascii: "}"))
+            }
+            w.byte(UInt8(ascii: "]"))
+        }
+        w.raw("{\"status\":\"success\",\"data\":{\"headStats\":{\"numSeries\":"); w.int(Int64(st.numSeries))
+        w.raw(",\"numLabelPairs\":"); w.int(Int64(st.numLabelPairs))
+        w.raw(",\"chunkCount\":"); w.int(Int64(st.chunkCount))
+        w.raw(",\"minTime\":"); w.int(st.minTime)
+        w.raw(",\"maxTime\":"); w.int(st.maxTime); w.byte(UInt8(ascii: "}"))
+        entries("seriesCountByMetricName", st.seriesCountByMetricName)
+        entries("labelValueCountByLabelName", st.labelValueCountByLabelName)
+        entries("memoryInBytesByLabelName", st.memoryInBytesByLabelName)
+        entries("seriesCountByLabelValuePair", st.seriesCountByLabelValuePair)
+        w.raw("}}")
+        return w.bytes
     }
 
     func runtimeInfo() -> Response {

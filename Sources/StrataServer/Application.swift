@@ -50,7 +50,8 @@ public func buildApplication(
     let startup = StartupState(ready: false)
     let router = Router()
     router.add(middleware: HTTPMetricsMiddleware(metrics: httpMetrics))
-    let api = PrometheusAPI<BasicRequestContext>(storage: head, metadata: head, options: apiOptions, startup: startup)
+    let api = PrometheusAPI<BasicRequestContext>(storage: head, metadata: head, cardinality: head,
+                                                 options: apiOptions, startup: startup)
     api.register(on: router)
     let metrics = MetricsEndpoint(head: head, wal: wal, api: api.stats, registry: registry)
     metrics.register(on: router)

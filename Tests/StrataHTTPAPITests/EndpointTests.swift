@@ -14,7 +14,7 @@ func makeApp(_ head: Head, maxRequestBytes: Int = 1 << 20) -> some ApplicationPr
     var options = APIOptions()
     options.maxRequestBytes = maxRequestBytes
     let router = Router()
-    PrometheusAPI<BasicRequestContext>(storage: head, metadata: head, options: options).register(on: router)
+    PrometheusAPI<BasicRequestContext>(storage: head, metadata: head, cardinality: head, options: options).register(on: router)
     return Application(router: router)
 }
 

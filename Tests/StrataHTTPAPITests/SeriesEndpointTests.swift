@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -95,6 +96,42 @@ import Testing
         #expect(info.hasPrefix(#"{"status":"success","data":{"startTime":"#) && info.contains(#""storageRetention":"15d""#))
         #expect(try await get("/api/v1/status/flags") == #"{"status":"success","data":{}}"#)
         #expect(try await get("/api/v1/status/config").hasPrefix(#"{"status":"success","data":{"yaml":"#))
+    }
+
+    @Test func tsdbStatus() async throws {
+        let body = try await get("/api/v1/status/tsdb?limit=2")
+        #expect(body.hasPrefix(#"{"status":"success","data":{"headStats":{"numSeries":4,"numLabelPairs":9,"chunkCount":4,"minTime":10000,"maxTime":10000}"#), "\(body)")
+        #expect(body.contains(#""seriesCountByMetricName":[{"name":"up","value":3},{"name":"http_requests_total","value":1}]"#), "\(body)")
+        #expect(body.contains(#""labelValueCountByLabelName":[{"name":"instance","value":3},{"name":"__name__","value":2}]"#), "\(body)")
+        #expect(body.contains(#""seriesCountByLabelValuePair":[{"name":"__name__=up","value":3},{"name":"job=node","value":2}]"#), "\(body)")
+        _ = try await get("/api/v1/status/tsdb?limit=0", status: .badRequest)
+    }
+
+    @Test func federateTextFormat() async throws {
+        // The seeded samples are at t=10s, far outside the lookback from now: nothing to federate.
+        #expect(try await get("/federate?match[]=up") == "")
+        let head = Head()
+        let app = head.appender()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for (labels, v) in [(Labels([("__name__", "up"), ("job", "a\"b")]), 1.0), (Labels([("__name__", "up"), ("job", "c")]), 1e6),
+                            (Labels([("__name__", "go_info"), ("version", "1")]), 1.0)] {
+            var s = Sample(t: now - 1000, v: v)
+            _ = labels.bytes.withUnsafeBytes { lb in withUnsafePointer(to: &s) { app.append(labels: lb, samples: UnsafeBufferPointer(start: $0, count: 1)) } }
+        }
+        try app.commit()
+        try await makeApp(head).test(.router) { client in
+            try await client.execute(uri: "/federate?match[]=up&match[]=go_info", method: .get) { res in
+                #expect(res.status == .ok)
+                #expect(String(buffer: res.body) == """
+                    # TYPE go_info untyped
+                    go_info{version="1"} 1 \(now - 1000)
+                    # TYPE up untyped
+                    up{job="a\\"b"} 1 \(now - 1000)
+                    up{job="c"} 1e+06 \(now - 1000)
+
+                    """)
+            }
+        }
     }
 
     @Test func gzipWhenAskedFor() async throws {

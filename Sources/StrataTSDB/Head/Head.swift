@@ -170,3 +170,26 @@ extension Head {
 }
 
 extension Head: MetadataSource {}
+
+extension Head: CardinalitySource {
+    public func cardinalityStats(limit: Int) -> CardinalityStats {
+        func top(_ entries: [(String, Int)]) -> [CardinalityStats.Entry] {
+            entries.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(limit).map { .init(name: $0.0, value: $0.1) }
+        }
+        let p = postings.stats()
+        var stats = CardinalityStats()
+        stats.numSeries = numSeries
+        stats.numLabelPairs = p.numPairs
+        stats.minTime = numSeries == 0 ? 0 : mint
+        stats.maxTime = numSeries == 0 ? 0 : maxt
+        for ref in postings.allPostings() {
+            guard let s = series(ref: ref) else { continue }
+            stats.chunkCount += stripe(of: s).lock.withLock { s.chunkCount }
+        }
+        stats.seriesCountByMetricName = top(postings.labelValues("__name__").map { ($0, postings.postings("__name__", $0).count) })
+        stats.labelValueCountByLabelName = top(Array(p.values))
+        stats.memoryInBytesByLabelName = top(Array(p.bytes))
+        stats.seriesCountByLabelValuePair = top(p.pairs)
+        return stats
+    }
+}

@@ -44,6 +44,25 @@ final class MemPostings: @unchecked Sendable {
     func labelNames() -> [String] { lock.withReadLock { Array(index.keys) } }
 
     func labelValues(_ name: String) -> [String] { lock.withReadLock { index[name].map { Array($0.keys) } ?? [] } }
+
+    /// Sizes for the status page: distinct values and their bytes per label name, series per
+    /// `name=value` pair, and the number of pairs.
+    func stats() -> (values: [String: Int], bytes: [String: Int], pairs: [(String, Int)], numPairs: Int) {
+        lock.withReadLock {
+            var values: [String: Int] = [:], bytes: [String: Int] = [:]
+            var pairs: [(String, Int)] = []
+            for (name, byValue) in index {
+                values[name] = byValue.count
+                var b = 0
+                for (value, refs) in byValue {
+                    b += value.utf8.count * refs.count
+                    pairs.append((name + "=" + value, refs.count))
+                }
+                bytes[name] = b
+            }
+            return (values, bytes, pairs, pairs.count)
+        }
+    }
 }
 
 /// Set operations on sorted ref lists.

@@ -1,0 +1,73 @@
+import Hummingbird
+import NIOCore
+import StrataModel
+import StrataStorage
+
+/// `GET /federate?match[]=…`: the newest sample (within the lookback delta, not stale) of every
+/// matching series in the Prometheus text format, grouped by metric name as `untyped`
+/// families, as Prometheus' federation endpoint answers it.
+extension PrometheusAPI {
+    func registerFederate(on router: Router<Context>) {
+        router.get("/federate") { req, _ in
+            if !self.startup.isReady { return Self.text(.serviceUnavailable, "Service Unavailable\n") }
+            do {
+                let body = try self.federate(try await Self.params(req))
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(string: body)))
+            } catch let e as APIError {
+                return Self.text(.badRequest, e.message + "\n")
+            } catch {
+                return Self.text(.internalServerError, "\(error)\n")
+            }
+        }
+    }
+
+    func federate(_ p: Params) throws -> String {
+        let sets = try matcherSets(p)
+        let maxt = Self.nowMillis(), mint = maxt - options.engine.lookbackDelta
+        let q = try querier(mint, maxt)
+        var latest: [Labels: Sample] = [:]
+        var buf: [Sample] = []
+        for m in sets {
+            for s in try q.select(m, hints: SelectHints(mint: mint, maxt: maxt)) where latest[s.labels] == nil {
+                buf.removeAll(keepingCapacity: true)
+                try s.samples(mint: mint + 1, maxt: maxt, into: &buf)
+                if let last = buf.last, !StaleNaN.isStale(last.v) { latest[s.labels] = last }
+            }
+        }
+        // Families by name, series in label order.
+        let ordered = latest.keys.sorted { a, b in
+            let na = a.metricName ?? "", nb = b.metricName ?? ""
+            return na != nb ? na.utf8.lexicographicallyPrecedes(nb.utf8) : Labels.compare(a, b) < 0
+        }
+        var out = ""
+        var family: String? = nil
+        for labels in ordered {
+            let name = labels.metricName ?? ""
+            if name != family { out += "# TYPE \(name) untyped\n"; family = name }
+            out += name
+            var pairs: [String] = []
+            labels.forEach { n, v in if n != "__name__" { pairs.append(n + "=\"" + Self.escapeLabelValue(v) + "\"") } }
+            if !pairs.isEmpty { out += "{" + pairs.joined(separator: ",") + "}" }
+            let s = latest[labels]!
+            out += " " + Self.exposition(s.v) + " \(s.t)\n"
+        }
+        return out
+    }
+
+    /// The text format's float spelling (Go's `%g` shortest form, `+Inf`, `-Inf`, `NaN`).
+    static func exposition(_ v: Double) -> String { GoFloat.formatG(v) }
+
+    static func escapeLabelValue(_ v: String) -> String {
+        var out = ""
+        for c in v.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+}

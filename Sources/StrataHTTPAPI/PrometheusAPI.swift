@@ -88,6 +88,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         registerSeriesEndpoints(on: router)
         registerRemoteRead(on: router)
         registerFederate(on: router)
+        registerParseQuery(on: router)
         registerStatusEndpoints(on: router)
         router.get("/api/v1/status/buildinfo") { _, _ in self.buildInfo() }
         router.get("/api/v1/status/walreplay") { _, _ in self.walReplay() }

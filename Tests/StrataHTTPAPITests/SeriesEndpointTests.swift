@@ -98,6 +98,12 @@ import Testing
         #expect(try await get("/api/v1/status/config").hasPrefix(#"{"status":"success","data":{"yaml":"#))
     }
 
+    @Test func parseQueryTree() async throws {
+        let body = try await get("/api/v1/parse_query?query=sum%20by%20(job)%20(rate(up%7Bjob%3D%22a%22%7D%5B5m%5D%20offset%201m))%20%3E%201")
+        #expect(body == #"{"status":"success","data":{"bool":false,"lhs":{"expr":{"args":[{"anchored":false,"matchers":[{"name":"job","type":"=","value":"a"},{"name":"__name__","type":"=","value":"up"}],"name":"up","offset":60000,"offsetExpr":null,"range":300000,"rangeExpr":null,"smoothed":false,"startOrEnd":null,"timestamp":null,"type":"matrixSelector"}],"func":{"argTypes":["matrix"],"name":"rate","returnType":"vector","variadic":0},"type":"call"},"grouping":["job"],"op":"sum","param":null,"type":"aggregation","without":false},"matching":null,"op":"\u003e","rhs":{"type":"numberLiteral","val":"1"},"type":"binaryExpr"}}"#, "\(body)")
+        _ = try await get("/api/v1/parse_query?query=sum(", status: .badRequest)
+    }
+
     @Test func tsdbStatus() async throws {
         let body = try await get("/api/v1/status/tsdb?limit=2")
         #expect(body.hasPrefix(#"{"status":"success","data":{"headStats":{"numSeries":4,"numLabelPairs":9,"chunkCount":4,"minTime":10000,"maxTime":10000}"#), "\(body)")

@@ -125,6 +125,17 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
                 #expect(a == b, "query \(query)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
             }
 
+            // A range query through promtool: same points, same values.
+            for query in ["rate(prometheus_http_requests_total[10s])", "sum by (job) (up)"] {
+                let range = ["query", "range", "--start=\(String(format: "%.3f", lastScrape - 20.5))", "--end=\(at)", "--step=2s"]
+                let o = try await Tools.runAsync(promtool, range + [strata, query])
+                let t = try await Tools.runAsync(promtool, range + [promURL, query])
+                #expect(o.status == 0 && t.status == 0, "\(query): \(o.stderr) \(t.stderr)")
+                #expect(!t.stdout.isEmpty)
+                #expect(o.stdout.split(separator: "\n").sorted() == t.stdout.split(separator: "\n").sorted(),
+                        "range \(query)\nStrata:\n\(o.stdout)\nPrometheus:\n\(t.stdout)")
+            }
+
             // The series and labels APIs as promtool calls them.
             let window = ["--start=\(String(format: "%.3f", lastScrape - 30))", "--end=\(at)"]
             for args in [["series", "--match=up"] + window, ["series", "--match=prometheus_build_info"] + window,

@@ -23,5 +23,18 @@ let package = Package(
             path: "Benchmarks/IngestBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "QueryBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StrataModel", package: "strata"),
+                .product(name: "StrataTSDB", package: "strata"),
+                .product(name: "StrataStorage", package: "strata"),
+                .product(name: "StrataPromQL", package: "strata"),
+                .product(name: "StrataPromQLParser", package: "strata"),
+            ],
+            path: "Benchmarks/QueryBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

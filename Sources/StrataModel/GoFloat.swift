@@ -27,24 +27,19 @@ public enum GoFloat {
         if v == 0 { return v.sign == .minus ? "-0" : "0" }
         let (negative, digits, exp) = decompose(v)  // value = 0.d1d2d3... × 10^exp
         let abs = Swift.abs(v)
+        if abs < 1e-6 || abs >= 1e21 { return exponentForm(negative, digits, exp) }
+        return formatF(v)
+    }
+
+    /// `d.ddde±XX` from the shortest digits, as Go's 'e' format writes them.
+    static func exponentForm(_ negative: Bool, _ digits: String, _ exp: Int) -> String {
         var out = negative ? "-" : ""
-        if abs < 1e-6 || abs >= 1e21 {
-            out.append(digits[digits.startIndex])
-            if digits.count > 1 { out += "." + digits.dropFirst() }
-            let e = exp - 1
-            out += e < 0 ? "e-" : "e+"
-            let m = Swift.abs(e)
-            out += m < 10 ? "0\(m)" : "\(m)"
-            return out
-        }
-        if exp <= 0 {
-            out += "0." + String(repeating: "0", count: -exp) + digits
-        } else if exp >= digits.count {
-            out += digits + String(repeating: "0", count: exp - digits.count)
-        } else {
-            let i = digits.index(digits.startIndex, offsetBy: exp)
-            out += digits[..<i] + "." + digits[i...]
-        }
+        out.append(digits[digits.startIndex])
+        if digits.count > 1 { out += "." + digits.dropFirst() }
+        let e = exp - 1
+        out += e < 0 ? "e-" : "e+"
+        let m = Swift.abs(e)
+        out += m < 10 ? "0\(m)" : "\(m)"
         return out
     }
 
@@ -98,16 +93,7 @@ extension GoFloat {
         if v.isInfinite { return v < 0 ? "-Inf" : "+Inf" }
         if v == 0 { return v.sign == .minus ? "-0" : "0" }
         let (negative, digits, exp) = decompose(v)
-        let e = exp - 1
-        if e < -4 || e >= 6 {
-            var out = negative ? "-" : ""
-            out.append(digits[digits.startIndex])
-            if digits.count > 1 { out += "." + digits.dropFirst() }
-            out += e < 0 ? "e-" : "e+"
-            let m = Swift.abs(e)
-            out += m < 10 ? "0\(m)" : "\(m)"
-            return out
-        }
+        if exp - 1 < -4 || exp - 1 >= 6 { return exponentForm(negative, digits, exp) }
         return formatF(v)
     }
 }

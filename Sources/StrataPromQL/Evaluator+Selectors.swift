@@ -44,6 +44,16 @@ extension Evaluator {
     /// An instant vector selector at every step: the newest sample in the lookback window
     /// `(ref - lookback, ref]`, unless it is a staleness marker.
     func evalVectorSelector(_ vs: VectorSelector) throws -> Matrix {
+        try selectAtSteps(vs, dropName: false) { $0.v }
+    }
+
+    /// `timestamp(selector)`: the selected sample's own timestamp, not the step's.
+    func evalTimestampOfSelector(_ vs: VectorSelector) throws -> Matrix {
+        try selectAtSteps(vs, dropName: true) { Double($0.t) / 1000 }
+    }
+
+    /// For every series and step, `value` of the sample an instant selector picks at that step.
+    private func selectAtSteps(_ vs: VectorSelector, dropName: Bool, _ value: (Sample) -> Double) throws -> Matrix {
         let lookback = ctx.options.lookbackDelta
         let firstRef = (vs.timestamp ?? start) - vs.originalOffset
         let lastRef = (vs.timestamp ?? end) - vs.originalOffset
@@ -59,43 +69,14 @@ extension Evaluator {
                     let s = samples[next - 1]
                     if s.t > ref - lookback, !StaleNaN.isStale(s.v) {
                         if points.isEmpty { points.reserveCapacity(Swift.min(numSteps, 5000)) }
-                        points.append(Sample(t: ts, v: s.v))
+                        points.append(Sample(t: ts, v: value(s)))
                     }
                 }
                 ts += interval
             }
             if !points.isEmpty {
                 try ctx.addSamples(points.count)
-                out.append(Series(labels: labels, points: points))
-            }
-        }
-        return out
-    }
-
-    /// `timestamp(selector)`: the selected sample's own timestamp, not the step's.
-    func evalTimestampOfSelector(_ vs: VectorSelector) throws -> Matrix {
-        let lookback = ctx.options.lookbackDelta
-        let firstRef = (vs.timestamp ?? start) - vs.originalOffset
-        let lastRef = (vs.timestamp ?? end) - vs.originalOffset
-        var out: Matrix = []
-        try select(vs, mint: firstRef - lookback + 1, maxt: lastRef) { labels, samples in
-            var points: [Sample] = []
-            var next = 0
-            var ts = start
-            while ts <= end {
-                let ref = (vs.timestamp ?? ts) - vs.originalOffset
-                while next < samples.count, samples[next].t <= ref { next += 1 }
-                if next > 0 {
-                    let s = samples[next - 1]
-                    if s.t > ref - lookback, !StaleNaN.isStale(s.v) {
-                        points.append(Sample(t: ts, v: Double(s.t) / 1000))
-                    }
-                }
-                ts += interval
-            }
-            if !points.isEmpty {
-                try ctx.addSamples(points.count)
-                out.append(Series(labels: labels, points: points, dropName: true))
+                out.append(Series(labels: labels, points: points, dropName: dropName))
             }
         }
         return out

@@ -70,14 +70,8 @@ struct Lexer {
         if isDigit(c) || (c == UInt8(ascii: ".") && isDigit(byte(at: pos + 1))) { return lexNumberOrDuration() }
         if isAlpha(c) || c == UInt8(ascii: ":") { return lexWordOrColon(c) }
         pos += 1
+        if let op = Self.arithmeticToken(c) { return .token(op) }
         switch c {
-        case UInt8(ascii: ","): return .token(.comma)
-        case UInt8(ascii: "*"): return .token(.mul)
-        case UInt8(ascii: "/"): return .token(.div)
-        case UInt8(ascii: "%"): return .token(.mod)
-        case UInt8(ascii: "+"): return .token(.add)
-        case UInt8(ascii: "-"): return .token(.sub)
-        case UInt8(ascii: "^"): return .token(.pow)
         case UInt8(ascii: "@"): return .token(.at)
         case UInt8(ascii: "="):
             if accept("=") { return .token(.eqlc) }
@@ -197,16 +191,24 @@ struct Lexer {
         case UInt8(ascii: ")"):
             parenDepth -= 1
             return parenDepth < 0 ? .failureAfter("unexpected right parenthesis ')'") : .token(.rightParen)
-        case UInt8(ascii: "+"): return .token(.add)
-        case UInt8(ascii: "-"): return .token(.sub)
-        case UInt8(ascii: "*"): return .token(.mul)
-        case UInt8(ascii: "/"): return .token(.div)
-        case UInt8(ascii: "%"): return .token(.mod)
-        case UInt8(ascii: "^"): return .token(.pow)
-        case UInt8(ascii: ","): return .token(.comma)
         default:
+            if let op = Self.arithmeticToken(c) { return .token(op) }
             pos -= 1
             return .failure("unexpected character in duration expression: \(goQuoteRune(nextScalar()))")
+        }
+    }
+
+    /// The one-byte operators and the comma, the same in expressions and duration expressions.
+    private static func arithmeticToken(_ c: UInt8) -> TokenKind? {
+        switch c {
+        case UInt8(ascii: ","): return .comma
+        case UInt8(ascii: "*"): return .mul
+        case UInt8(ascii: "/"): return .div
+        case UInt8(ascii: "%"): return .mod
+        case UInt8(ascii: "+"): return .add
+        case UInt8(ascii: "-"): return .sub
+        case UInt8(ascii: "^"): return .pow
+        default: return nil
         }
     }
 

@@ -11,11 +11,14 @@ extension PrometheusAPI {
         router.get("/federate") { req, _ in
             if !self.startup.isReady { return Self.text(.serviceUnavailable, "Service Unavailable\n") }
             do {
-                let body = try self.federate(try await Self.params(req))
+                let params = try await Self.params(req)
+                let result: Result<String, any Error> = await self.scheduler.run {
+                    do { return .success(try self.federate(params)) } catch { return .failure(error) }
+                }
                 return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                                body: .init(byteBuffer: ByteBuffer(string: body)))
+                                body: .init(byteBuffer: ByteBuffer(string: try result.get())))
             } catch let e as APIError {
-                return Self.text(.badRequest, e.message + "\n")
+                return Self.text(e.kind == .badData ? .badRequest : .internalServerError, e.message + "\n")
             } catch {
                 return Self.text(.internalServerError, "\(error)\n")
             }
@@ -43,12 +46,16 @@ extension PrometheusAPI {
         var out = ""
         var family: String? = nil
         for labels in ordered {
-            let name = labels.metricName ?? ""
+            // Nameless series cannot be written in the text format; Prometheus skips them too.
+            guard let name = labels.metricName, !name.isEmpty else { continue }
             if name != family { out += "# TYPE \(name) untyped\n"; family = name }
             out += name
             var pairs: [String] = []
             labels.forEach { n, v in if n != "__name__" { pairs.append(n + "=\"" + Self.escapeLabelValue(v) + "\"") } }
-            if !pairs.isEmpty { out += "{" + pairs.joined(separator: ",") + "}" }
+            // Like Prometheus (which adds it as an external label), an empty instance label, so a
+            // federating server with honor_labels does not attach its own.
+            if labels.get("instance") == nil { pairs.append("instance=\"\"") }
+            out += "{" + pairs.joined(separator: ",") + "}"
             let s = latest[labels]!
             out += " " + Self.exposition(s.v) + " \(s.t)\n"
         }

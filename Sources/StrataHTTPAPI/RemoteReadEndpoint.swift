@@ -56,6 +56,8 @@ extension PrometheusAPI {
         var results: [[(Labels, [Sample])]] = []
         var total = 0
         for q in request.queries {
+            // A query without matchers selects nothing (as Prometheus' TSDB answers it).
+            guard !q.matchers.isEmpty else { results.append([]); continue }
             let querier = try storage.querier(mint: q.start, maxt: q.end)
             var series: [(Labels, [Sample])] = []
             for s in try querier.select(q.matchers, hints: SelectHints(mint: q.start, maxt: q.end)) {
@@ -74,21 +76,35 @@ extension PrometheusAPI {
                         body: .init(byteBuffer: ByteBuffer(bytes: compressed)))
     }
 
+    /// Selects the series on the query thread (the head's series hold references to their
+    /// chunks, not copies), then streams one series' frames at a time while writing the body.
     static func readChunks(_ storage: any Queryable, _ request: ReadRequest) throws -> Response {
-        var frames: [ByteBuffer] = []
-        for (i, q) in request.queries.enumerated() {
+        var selected: [(query: Int, mint: Int64, maxt: Int64, series: [any ChunkedStorageSeries])] = []
+        for (i, q) in request.queries.enumerated() where !q.matchers.isEmpty {
             let querier = try storage.querier(mint: q.start, maxt: q.end)
+            var list: [any ChunkedStorageSeries] = []
             for s in try querier.select(q.matchers, hints: SelectHints(mint: q.start, maxt: q.end)) {
                 guard let cs = s as? any ChunkedStorageSeries else {
                     throw APIError(.internal, "this storage cannot stream chunks; ask for SAMPLES")
                 }
-                let chunks = try cs.chunks(mint: q.start, maxt: q.end)
-                if chunks.isEmpty { continue }
-                frames.append(ByteBuffer(bytes: ReadResponseEncoder.chunkedFrame(queryIndex: i, labels: s.labels, chunks: chunks)))
+                list.append(cs)
             }
+            selected.append((i, q.start, q.end, list))
+        }
+        let plan = selected
+        let body = ResponseBody { writer in
+            for q in plan {
+                for s in q.series {
+                    let chunks = try s.chunks(mint: q.mint, maxt: q.maxt)
+                    for frame in ReadResponseEncoder.chunkedFrames(queryIndex: q.query, labels: s.labels, chunks: chunks) {
+                        try await writer.write(ByteBuffer(bytes: frame))
+                    }
+                }
+            }
+            try await writer.finish(nil)
         }
         return Response(status: .ok,
                         headers: [.contentType: "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"],
-                        body: .init(contentsOf: frames))
+                        body: body)
     }
 }

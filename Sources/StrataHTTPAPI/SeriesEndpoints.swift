@@ -21,17 +21,22 @@ extension PrometheusAPI {
         router.get("/api/v1/metadata") { req, _ in await self.respond(req) { p in try self.metadata(p) } }
     }
 
-    /// Runs `body` with the request's parameters; API errors become Prometheus' error envelope.
-    func respond(_ req: Request, _ body: (Params) throws -> [UInt8]) async -> Response {
+    /// Runs `body` with the request's parameters on a query thread (these endpoints scan the
+    /// index, so they share the query slots); API errors become Prometheus' error envelope.
+    func respond(_ req: Request, _ body: @escaping @Sendable (Params) throws -> [UInt8]) async -> Response {
         if !startup.isReady {
             return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); try again shortly"))
         }
-        do {
-            return Self.json(.ok, try body(try await Self.params(req)))
-        } catch let e as APIError {
-            return Self.error(e)
-        } catch {
-            return Self.error(APIError(.internal, "\(error)"))
+        let params: Params
+        do { params = try await Self.params(req) } catch { return Self.error(APIError(.badData, "\(error)")) }
+        let outcome: Result<[UInt8], APIError> = await scheduler.run {
+            do { return .success(try body(params)) } catch let e as APIError { return .failure(e) } catch {
+                return .failure(APIError(.internal, "\(error)"))
+            }
+        }
+        switch outcome {
+        case .success(let bytes): return Self.json(.ok, bytes)
+        case .failure(let e): return Self.error(e)
         }
     }
 
@@ -42,7 +47,7 @@ extension PrometheusAPI {
         var sets: [[LabelMatcher]] = []
         for s in p.all("match[]") {
             do { sets.append(try PromQLParser.parseMetricSelector(s)) } catch {
-                throw APIError.badData("invalid parameter \"match[]\": \(error)")
+                throw APIError.badData("\(error)")
             }
         }
         // As Prometheus: a selector matching every series (e.g. `{}`) is refused.
@@ -57,7 +62,6 @@ extension PrometheusAPI {
         var start = Int64.min / 2, end = Int64.max / 2
         if let s = p["start"], !s.isEmpty { start = try Self.param("start") { () throws(APIError) in try APITime.parseTime(s) } }
         if let e = p["end"], !e.isEmpty { end = try Self.param("end") { () throws(APIError) in try APITime.parseTime(e) } }
-        if end < start { throw APIError.badData("invalid parameter \"end\": end timestamp must not be before start time") }
         return (start, end)
     }
 
@@ -155,12 +159,18 @@ extension PrometheusAPI {
     /// `{"<metric>":[{"type":…,"help":…,"unit":…}]}`; `metric` filters, `limit` caps metrics,
     /// `limit_per_metric` caps entries per metric (Strata keeps one, the latest).
     func metadata(_ p: Params) throws -> [UInt8] {
-        let limit = try limit(p)
-        _ = try self.limit(p, "limit_per_metric")
+        // Prometheus: a negative limit (the default, -1) means none; 0 returns nothing.
+        func signedLimit(_ name: String) throws(APIError) -> Int {
+            guard let s = p[name], !s.isEmpty else { return -1 }
+            guard let n = Int(s) else { throw APIError.badData("limit must be a number") }
+            return n
+        }
+        let limit = try signedLimit("limit")
+        _ = try signedLimit("limit_per_metric")
         var all = metadata?.metricMetadata ?? [:]
         if let metric = p["metric"], !metric.isEmpty { all = all.filter { $0.key == metric } }
         var names = all.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        if limit > 0 { names = Array(names.prefix(limit)) }
+        if limit >= 0 { names = Array(names.prefix(limit)) }
         return envelope(truncated: false) { w in
             w.byte(UInt8(ascii: "{"))
             for (i, n) in names.enumerated() {

@@ -15,10 +15,9 @@ public struct ReadRequest: Sendable {
     public var queries: [Query] = []
     public var acceptedResponseTypes: [ResponseType] = []
 
-    /// The response type to send: chunks when the client accepts them, samples otherwise.
-    public var preferredResponse: ResponseType {
-        acceptedResponseTypes.contains(.streamedXORChunks) ? .streamedXORChunks : .samples
-    }
+    /// The response type to send: the first the client lists (both are supported), SAMPLES when
+    /// it lists none, as Prometheus' read handler chooses.
+    public var preferredResponse: ResponseType { acceptedResponseTypes.first ?? .samples }
 
     /// Decodes a snappy-compressed `ReadRequest`.
     public static func decode(snappyBody: UnsafeRawBufferPointer, maxDecodedBytes: Int) throws(RemoteWriteError) -> ReadRequest {
@@ -148,8 +147,29 @@ public enum ReadResponseEncoder {
         return w.bytes
     }
 
+    /// Prometheus' `DefaultChunkedReadLimit` companion: frames are cut at about 1 MiB of chunk data.
+    public static let maxFrameBytes = 1 << 20
+
+    /// The STREAMED_XOR_CHUNKS frames of one series: its chunks split into frames of about
+    /// `maxFrameBytes`, as Prometheus splits them.
+    public static func chunkedFrames(queryIndex: Int, labels: Labels, chunks: [EncodedChunk]) -> [[UInt8]] {
+        var frames: [[UInt8]] = []
+        var batch: [EncodedChunk] = []
+        var bytes = 0
+        for c in chunks {
+            batch.append(c)
+            bytes += c.bytes.count
+            if bytes >= maxFrameBytes {
+                frames.append(chunkedFrame(queryIndex: queryIndex, labels: labels, chunks: batch))
+                batch.removeAll(keepingCapacity: true); bytes = 0
+            }
+        }
+        if !batch.isEmpty { frames.append(chunkedFrame(queryIndex: queryIndex, labels: labels, chunks: batch)) }
+        return frames
+    }
+
     /// One STREAMED_XOR_CHUNKS frame: `uvarint len | CRC32C (big-endian) | ChunkedReadResponse`
-    /// holding one series of query `queryIndex`.
+    /// holding chunks of one series of query `queryIndex`.
     public static func chunkedFrame(queryIndex: Int, labels: Labels, chunks: [EncodedChunk]) -> [UInt8] {
         var w = ProtoWriter()
         w.message(1) { cs in

@@ -127,6 +127,23 @@ enum TestProto {
         }
     }
 
+    @Test func theClientsFirstResponseTypeWins() async throws {
+        try await post(Self.request(start: 0, end: 60_000, matchers: [(0, "job", "a")], accept: [0, 1])) { res in
+            #expect(res.headers[.contentType] == "application/x-protobuf")
+        }
+        // No accepted types at all: SAMPLES, as Prometheus 2.x clients expect.
+        try await post(Self.request(start: 0, end: 60_000, matchers: [(0, "job", "a")], accept: [])) { res in
+            #expect(res.headers[.contentType] == "application/x-protobuf")
+        }
+    }
+
+    @Test func aQueryWithoutMatchersSelectsNothing() async throws {
+        try await post(Self.request(start: 0, end: 10_000_000, matchers: [], accept: [1])) { res in
+            #expect(res.status == .ok)
+            #expect(res.body.readableBytes == 0)
+        }
+    }
+
     @Test func badRequestsAre400() async throws {
         try await post([1, 2, 3]) { res in #expect(res.status == .badRequest) }
         let badMatcher = Self.request(start: 0, end: 1, matchers: [(9, "a", "b")], accept: [0])

@@ -52,15 +52,25 @@ public struct Params: Sendable {
 public enum APITime {
     /// Unix seconds (with optional fraction) or RFC 3339 → milliseconds.
     public static func parseTime(_ s: String) throws(APIError) -> Int64 {
+        // Prometheus' clients (promtool, client_golang) send its MinTime/MaxTime for "no bound".
+        if s == "-292273086-05-16T16:47:06Z" { return minTime }
+        if s == "292277025-08-18T07:12:54.999999999Z" { return maxTime }
         if let f = Double(s), f.isFinite {
+            // Beyond ±9.2e15 s the value is such a "no bound" marker (-9223309901257974 is
+            // MinTime in seconds): clamp instead of overflowing.
+            if f <= -9.2e15 { return minTime }
+            if f >= 9.2e15 { return maxTime }
             let sec = f.rounded(.towardZero)
             let frac = ((f - sec) * 1000).rounded() / 1000
-            guard Swift.abs(sec) < 9.2e15 else { throw .badData("cannot parse \(goQuote(s)) to a valid timestamp") }
             return Int64(sec) * 1000 + Int64((frac * 1000).rounded())
         }
         if let t = parseRFC3339(s) { return t }
         throw .badData("cannot parse \(goQuote(s)) to a valid timestamp")
     }
+
+    /// The open ends of a time range, in ms (Prometheus' MinTime/MaxTime, rounded).
+    public static let minTime: Int64 = -9_223_309_901_257_974_000
+    public static let maxTime: Int64 = 9_223_309_901_257_974_000
 
     /// Float seconds or a Prometheus duration (`1h30m`, `15s`, `100ms`) → milliseconds.
     public static func parseDuration(_ s: String) throws(APIError) -> Int64 {

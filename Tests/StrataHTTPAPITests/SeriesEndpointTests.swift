@@ -48,6 +48,11 @@ import Testing
         // Grafana posts the same as a form.
         #expect(try await get("/api/v1/labels", method: .post, body: "match%5B%5D=http_requests_total") ==
             #"{"status":"success","data":["__name__","code","host.name","job"]}"#)
+        // promtool and client_golang send Prometheus' MinTime/MaxTime for an open range.
+        #expect(try await get("/api/v1/labels?match[]=up&start=-292273086-05-16T16:47:06Z&end=292277025-08-18T07:12:54.999999999Z") ==
+            #"{"status":"success","data":["__name__","instance","job"]}"#)
+        #expect(try await get("/api/v1/labels?match[]=up&start=-9223309901257974&end=9223309901257974") ==
+            #"{"status":"success","data":["__name__","instance","job"]}"#)
         #expect(try await get("/api/v1/labels?limit=2") ==
             #"{"status":"success","data":["__name__","code"],"warnings":["results truncated due to limit"]}"#)
     }

@@ -205,7 +205,7 @@ extension PrometheusAPI {
         do { expr = try PromQLParser.parse(query, options: options.parser) } catch {
             throw APIError.badData("invalid parameter \"query\": \(error)")
         }
-        return envelope(truncated: false) { $0.string(expr.description) }
+        return envelope(truncated: false) { $0.string(expr.pretty()) }
     }
 
     /// Label names in URLs may be escaped as `U__` + `_XX_` hex code points (Prometheus' UTF-8

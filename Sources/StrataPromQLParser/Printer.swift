@@ -17,9 +17,7 @@ extension Expr: CustomStringConvertible {
             return selectorText(vs) + "[\(formatPrometheusDuration(milliseconds: m.range))]"
                 + atText(vs.timestamp, vs.startOrEnd) + offsetText(vs.originalOffset)
         case .subquery(let s):
-            let step = s.step == 0 ? "" : formatPrometheusDuration(milliseconds: s.step)
-            return s.expr.description + "[\(formatPrometheusDuration(milliseconds: s.range)):\(step)]"
-                + atText(s.timestamp, s.startOrEnd) + offsetText(s.originalOffset)
+            return s.expr.description + subqueryTimeSuffix(s)
         case .call(let c):
             return c.function.name + "(" + c.args.map(\.description).joined(separator: ", ") + ")"
         case .aggregate(let a):
@@ -46,17 +44,28 @@ private func selectorText(_ vs: VectorSelector) -> String {
 }
 
 private func aggregateText(_ a: AggregateExpr) -> String {
+    let param = a.param.map { $0.description + ", " } ?? ""
+    return aggregateOpText(a) + "(" + param + a.expr.description + ")"
+}
+
+/// `sum by (job) ` — Prometheus' `ShortString()` of an aggregation.
+func aggregateOpText(_ a: AggregateExpr) -> String {
     var text = a.op.rawValue
     if a.without {
         text += " without (" + labelListText(a.grouping) + ") "
     } else if !a.grouping.isEmpty {
         text += " by (" + labelListText(a.grouping) + ") "
     }
-    let param = a.param.map { $0.description + ", " } ?? ""
-    return text + "(" + param + a.expr.description + ")"
+    return text
 }
 
-private func matchingText(_ matching: VectorMatching?) -> String {
+/// `[range:step] @ t offset d` after a subquery's expression.
+func subqueryTimeSuffix(_ s: SubqueryExpr) -> String {
+    let step = s.step == 0 ? "" : formatPrometheusDuration(milliseconds: s.step)
+    return "[\(formatPrometheusDuration(milliseconds: s.range)):\(step)]" + atText(s.timestamp, s.startOrEnd) + offsetText(s.originalOffset)
+}
+
+func matchingText(_ matching: VectorMatching?) -> String {
     guard let m = matching else { return "" }
     let grouped = m.card == .manyToOne || m.card == .oneToMany
     var text = ""
@@ -69,7 +78,7 @@ private func matchingText(_ matching: VectorMatching?) -> String {
     return text
 }
 
-private func atText(_ timestamp: Int64?, _ startOrEnd: AtModifierPreprocessor?) -> String {
+func atText(_ timestamp: Int64?, _ startOrEnd: AtModifierPreprocessor?) -> String {
     if let timestamp { return " @ " + formatScaled(timestamp, scale: 3) }
     switch startOrEnd {
     case .start: return " @ start()"
@@ -78,7 +87,7 @@ private func atText(_ timestamp: Int64?, _ startOrEnd: AtModifierPreprocessor?) 
     }
 }
 
-private func offsetText(_ offset: Int64) -> String {
+func offsetText(_ offset: Int64) -> String {
     if offset > 0 { return " offset " + formatPrometheusDuration(milliseconds: offset) }
     if offset < 0 { return " offset -" + formatPrometheusDuration(milliseconds: -offset) }
     return ""
@@ -90,7 +99,7 @@ private func durationText(seconds: Double) -> String {
 }
 
 /// Label names in `by (…)`, `on (…)`, …: quoted unless valid in the classic (pre-UTF-8) syntax.
-private func labelListText(_ labels: [String]) -> String {
+func labelListText(_ labels: [String]) -> String {
     labels.map { needsQuotedName($0) ? goQuoteString($0) : $0 }.joined(separator: ", ")
 }
 

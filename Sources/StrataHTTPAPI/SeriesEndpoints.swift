@@ -74,6 +74,15 @@ extension PrometheusAPI {
         return n
     }
 
+    /// `lookup` for each `match[]` set, merged and sorted bytewise; with no sets, `lookup([])`
+    /// (the storage answers that from its index without selecting series).
+    func unionOverMatchers(_ sets: [[LabelMatcher]], _ lookup: ([LabelMatcher]) throws -> [String]) throws -> [String] {
+        if sets.isEmpty { return try lookup([]) }
+        var all = Set<String>()
+        for m in sets { all.formUnion(try lookup(m)) }
+        return all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
     func querier(_ start: Int64, _ end: Int64) throws(APIError) -> any Querier {
         do { return try storage.querier(mint: start, maxt: end) } catch {
             throw APIError(.internal, "\(error)")
@@ -96,15 +105,7 @@ extension PrometheusAPI {
         let (start, end) = try timeRange(p)
         let limit = try limit(p)
         let q = try querier(start, end)
-        let sets = try matcherSets(p)
-        var names: [String]
-        if sets.isEmpty {
-            names = try q.labelNames([])
-        } else {
-            var all = Set<String>()
-            for m in sets { all.formUnion(try q.labelNames(m)) }
-            names = all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        }
+        var names = try unionOverMatchers(try matcherSets(p)) { try q.labelNames($0) }
         let truncated = limit > 0 && names.count > limit
         if truncated { names = Array(names.prefix(limit)) }
         return envelope(truncated: truncated) { $0.stringArray(names) }
@@ -116,15 +117,7 @@ extension PrometheusAPI {
         let (start, end) = try timeRange(p)
         let limit = try limit(p)
         let q = try querier(start, end)
-        let sets = try matcherSets(p)
-        var values: [String]
-        if sets.isEmpty {
-            values = try q.labelValues(name, [])
-        } else {
-            var all = Set<String>()
-            for m in sets { all.formUnion(try q.labelValues(name, m)) }
-            values = all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        }
+        var values = try unionOverMatchers(try matcherSets(p)) { try q.labelValues(name, $0) }
         let truncated = limit > 0 && values.count > limit
         if truncated { values = Array(values.prefix(limit)) }
         return envelope(truncated: truncated) { $0.stringArray(values) }

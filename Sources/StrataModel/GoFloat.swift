@@ -97,3 +97,30 @@ extension GoFloat {
         return formatF(v)
     }
 }
+
+extension GoFloat {
+    /// `strconv.ParseFloat(s, 64)`: decimal, exponent, hex, `Inf`/`Infinity`/`NaN` in any case,
+    /// optional sign and underscores only in Go literals (not accepted here, as ParseFloat).
+    public static func parse(_ s: String) -> Double? {
+        if s.isEmpty { return nil }
+        var body = Substring(s)
+        var sign = 1.0
+        if body.first == "+" || body.first == "-" {
+            if body.first == "-" { sign = -1 }
+            body = body.dropFirst()
+        }
+        switch body.lowercased() {
+        case "inf", "infinity": return sign * .infinity
+        case "nan": return .nan
+        default: break
+        }
+        if body.hasPrefix("0x") || body.hasPrefix("0X") {
+            // Hex floats need a 'p' exponent in Go; plain hex integers are not floats.
+            guard body.contains(where: { $0 == "p" || $0 == "P" }) else { return nil }
+            return Double(s)
+        }
+        guard body.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "e" || $0 == "E" || $0 == "+" || $0 == "-") }),
+              let v = Double(body) else { return nil }
+        return sign * v
+    }
+}

@@ -181,10 +181,10 @@ extension Evaluator {
         }
         if params.contains(where: { $0.isNaN }) { throw QueryError(.execution, "Parameter value is NaN") }
         if let lo = params.min(), lo <= -9.223372036854776e18 {
-            throw QueryError(.execution, "Scalar value \(goFloatG(lo)) underflows int64")
+            throw QueryError(.execution, "Scalar value \(GoFloat.formatG(lo)) underflows int64")
         }
         if let hi = params.max(), hi >= 9.223372036854776e18 {
-            throw QueryError(.execution, "Scalar value \(goFloatG(hi)) overflows int64")
+            throw QueryError(.execution, "Scalar value \(GoFloat.formatG(hi)) overflows int64")
         }
         if (params.max() ?? 0) < 1 { return [] }
 

@@ -176,7 +176,7 @@ extension Evaluator {
         if let hi = qs.filter({ !$0.isNaN }).max(), hi > 1 { bad.append(hi) }
         if let lo = qs.filter({ !$0.isNaN }).min(), lo < 0 { bad.append(lo) }
         for q in bad {
-            ctx.annotate(Annotation(.warning, "quantile value should be between 0 and 1, got \(goFloatG(q))", position: position))
+            ctx.annotate(Annotation(.warning, "quantile value should be between 0 and 1, got \(GoFloat.formatG(q))", position: position))
         }
     }
 
@@ -288,7 +288,7 @@ extension Evaluator {
         var upperBound = [Double](repeating: 0, count: input.count)
         for (i, s) in input.enumerated() {
             let leValue = s.labels.value("le")
-            guard let upper = parseGoFloat(leValue) else {
+            guard let upper = GoFloat.parse(leValue) else {
                 let metric = s.labels.value("__name__")
                 var msg = "bucket label \"le\" is missing or has a malformed value of \(goQuote(leValue))"
                 if !metric.isEmpty { msg += " for metric name \(goQuote(metric))" }

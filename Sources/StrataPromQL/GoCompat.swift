@@ -1,39 +1,12 @@
 import Foundation
 import StrataModel
 
-/// Go formatting and parsing the engine's messages and labels must reproduce.
-func goFloatG(_ v: Double) -> String { GoFloat.formatG(v) }
-
-/// `%f`: six decimals (Go and C agree for finite values).
+/// Go's `%f` (six decimals) for the engine's messages; the other Go number formats are
+/// `GoFloat` in StrataModel. Go and C agree for finite values.
 func goFloatF6(_ v: Double) -> String {
     if v.isNaN { return "NaN" }
     if v.isInfinite { return v < 0 ? "-Inf" : "+Inf" }
     return String(format: "%f", v)
-}
-
-/// `strconv.ParseFloat(s, 64)`: decimal, exponent, hex, `Inf`/`Infinity`/`NaN` in any case,
-/// optional sign and underscores only in Go literals (not accepted here, as ParseFloat).
-func parseGoFloat(_ s: String) -> Double? {
-    if s.isEmpty { return nil }
-    var body = Substring(s)
-    var sign = 1.0
-    if body.first == "+" || body.first == "-" {
-        if body.first == "-" { sign = -1 }
-        body = body.dropFirst()
-    }
-    switch body.lowercased() {
-    case "inf", "infinity": return sign * .infinity
-    case "nan": return .nan
-    default: break
-    }
-    if body.hasPrefix("0x") || body.hasPrefix("0X") {
-        // Hex floats need a 'p' exponent in Go; plain hex integers are not floats.
-        guard body.contains(where: { $0 == "p" || $0 == "P" }) else { return nil }
-        return Double(s)
-    }
-    guard body.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "e" || $0 == "E" || $0 == "+" || $0 == "-") }),
-          let v = Double(body) else { return nil }
-    return sign * v
 }
 
 /// Natural ordering used by `sort_by_label`: digit runs compare as numbers.

@@ -1,3 +1,5 @@
+import StrataModel
+
 /// Number parsing and printing with Go's rules, so literals mean and print what they do in
 /// Prometheus (`010` is octal, `1_000` is allowed, `1e400` is out of range).
 
@@ -93,41 +95,13 @@ private func goUnderscoresOK(_ s: [UInt8]) -> Bool {
     return saw != UInt8(ascii: "_")
 }
 
-/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest digits that read back as `v`, never
-/// in exponent form; `+Inf`, `-Inf`, `NaN` as Prometheus prints them.
-func goFormatFloat(_ v: Double) -> String {
-    if v.isNaN { return "NaN" }
-    if v.isInfinite { return v < 0 ? "-Inf" : "+Inf" }
-    // Swift's description already holds the shortest round-trip digits; only the layout differs.
-    var text = Substring(v.description)
-    var sign = ""
-    if text.hasPrefix("-") { sign = "-"; text = text.dropFirst() }
-    var exponent = 0
-    if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-        exponent = Int(text[text.index(after: e)...]) ?? 0
-        text = text[..<e]
-    }
-    var digits = Array(text.utf8)
-    var point = digits.firstIndex(of: UInt8(ascii: ".")) ?? digits.count
-    digits.removeAll { $0 == UInt8(ascii: ".") }
-    point += exponent
-    while let first = digits.first, first == UInt8(ascii: "0") { digits.removeFirst(); point -= 1 }
-    while let last = digits.last, last == UInt8(ascii: "0") { digits.removeLast() }
-    if digits.isEmpty { return sign + "0" }
-    let ds = String(decoding: digits, as: UTF8.self)
-    if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + ds }
-    if point >= digits.count { return sign + ds + String(repeating: "0", count: point - digits.count) }
-    let split = ds.index(ds.startIndex, offsetBy: point)
-    return sign + ds[..<split] + "." + ds[split...]
-}
-
 /// Go's `%f` (six decimals) for the values that reach it in error messages: non-finite or
 /// integral doubles.
 func goFormatFixedSix(_ v: Double) -> String {
     if v.isNaN { return "NaN" }
     if v.isInfinite { return v < 0 ? "-Inf" : "+Inf" }
     // Only huge or non-finite timestamps are reported, and huge doubles are integral.
-    guard v == v.rounded() else { return goFormatFloat(v) }
+    guard v == v.rounded() else { return GoFloat.formatF(v) }
     return (v < 0 ? "-" : "") + exactIntegerDigits(v.magnitude) + ".000000"
 }
 

@@ -91,12 +91,8 @@ struct Lexer {
             return .token(.gtr)
         case UInt8(ascii: "\""), UInt8(ascii: "'"): return lexString(quote: c)
         case UInt8(ascii: "`"): return lexRawString()
-        case UInt8(ascii: "("):
-            parenDepth += 1
-            return .token(.leftParen)
-        case UInt8(ascii: ")"):
-            parenDepth -= 1
-            return parenDepth < 0 ? .failureAfter("unexpected right parenthesis ')'") : .token(.rightParen)
+        case UInt8(ascii: "("), UInt8(ascii: ")"):
+            return parenthesis(c)
         case UInt8(ascii: "{"):
             braceOpen = true
             return .token(.leftBrace)
@@ -185,17 +181,23 @@ struct Lexer {
             if gotColon { return .failureAfter("unexpected repeated colon in duration expression") }
             gotColon = true
             return .token(.colon)
-        case UInt8(ascii: "("):
-            parenDepth += 1
-            return .token(.leftParen)
-        case UInt8(ascii: ")"):
-            parenDepth -= 1
-            return parenDepth < 0 ? .failureAfter("unexpected right parenthesis ')'") : .token(.rightParen)
+        case UInt8(ascii: "("), UInt8(ascii: ")"):
+            return parenthesis(c)
         default:
             if let op = Self.arithmeticToken(c) { return .token(op) }
             pos -= 1
             return .failure("unexpected character in duration expression: \(goQuoteRune(nextScalar()))")
         }
+    }
+
+    /// `(` or `)`, keeping the depth that decides "unclosed left parenthesis" at the end.
+    private mutating func parenthesis(_ c: UInt8) -> Step {
+        if c == UInt8(ascii: "(") {
+            parenDepth += 1
+            return .token(.leftParen)
+        }
+        parenDepth -= 1
+        return parenDepth < 0 ? .failureAfter("unexpected right parenthesis ')'") : .token(.rightParen)
     }
 
     /// The one-byte operators and the comma, the same in expressions and duration expressions.

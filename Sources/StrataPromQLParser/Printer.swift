@@ -7,7 +7,7 @@ extension Expr: CustomStringConvertible {
     public var description: String {
         switch self {
         case .number(let n):
-            return n.isDuration ? durationText(seconds: n.value) : goFormatFloat(n.value)
+            return n.isDuration ? durationText(seconds: n.value) : GoFloat.formatF(n.value)
         case .string(let s):
             return goQuoteString(s.value)
         case .vectorSelector(let vs):

@@ -1,3 +1,4 @@
+import StrataModel
 import Testing
 @testable import StrataPromQLParser
 
@@ -89,7 +90,7 @@ import Testing
             (5e-324, "0." + String(repeating: "0", count: 323) + "5"), (.infinity, "+Inf"), (-.infinity, "-Inf"), (.nan, "NaN"),
             (9007199254740993, "9007199254740992"),
         ]
-        for (v, text) in cases { #expect(goFormatFloat(v) == text, "\(v)") }
+        for (v, text) in cases { #expect(GoFloat.formatF(v) == text, "\(v)") }
     }
 
     @Test func parsesLikeParseIntThenParseFloat() {

@@ -1,3 +1,4 @@
+import StrataModel
 import StrataPromQLParser
 
 /// The literal syntaxes of the test scripts, read the way the Go runner reads them: durations
@@ -21,7 +22,7 @@ enum ScriptLiteral {
     static func number(_ text: some StringProtocol) -> Double? {
         let s = String(text)
         if let i = goInteger(s) { return Double(i) }
-        return goFloat(s)
+        return GoFloat.parse(s)
     }
 
     private static func goInteger(_ s: String) -> Int64? {
@@ -39,22 +40,6 @@ enum ScriptLiteral {
         guard !body.isEmpty, let magnitude = UInt64(body, radix: radix) else { return nil }
         if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil }
         return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
-    }
-
-    private static func goFloat(_ s: String) -> Double? {
-        var body = Substring(s)
-        var sign = 1.0
-        if let c = body.first, c == "+" || c == "-" { sign = c == "-" ? -1 : 1; body = body.dropFirst() }
-        switch body.lowercased() {
-        case "inf", "infinity": return sign * .infinity
-        case "nan": return .nan
-        default: break
-        }
-        // Swift accepts forms Go rejects (a hex float without `p`); Go's decimal forms are a subset.
-        guard let first = body.first, first.isNumber || first == "." else { return nil }
-        if body.lowercased().hasPrefix("0x"), !body.lowercased().contains("p") { return nil }
-        guard let v = Double(body) else { return nil }
-        return sign * v
     }
 
     /// Removes the quotes and escapes of a `"..."`, `'...'` or `` `...` `` literal.

@@ -244,3 +244,8 @@ public enum LabelBlob {
         return 0
     }
 }
+
+extension Sequence where Element == String {
+    /// Sorted in Go's string order (bytewise UTF-8), not Swift's Unicode order.
+    public func sortedBytewise() -> [String] { sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+}

@@ -12,8 +12,8 @@ func append(_ head: Head, _ labels: Labels, _ samples: [(Int64, Double)]) -> App
     return r
 }
 
-func read(_ head: Head, _ matchers: [LabelMatcher], mint: Int64 = .min, maxt: Int64 = .max) throws -> [(Labels, [Sample])] {
-    let q = try head.querier(mint: mint, maxt: maxt)
+func read(_ storage: any Queryable, _ matchers: [LabelMatcher], mint: Int64 = .min, maxt: Int64 = .max) throws -> [(Labels, [Sample])] {
+    let q = try storage.querier(mint: mint, maxt: maxt)
     return try q.select(matchers, hints: SelectHints(mint: mint, maxt: maxt)).map { s in
         var out: [Sample] = []
         try s.samples(mint: mint, maxt: maxt, into: &out)

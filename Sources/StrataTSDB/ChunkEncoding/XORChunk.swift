@@ -1,5 +1,6 @@
 import StrataEncoding
 import StrataModel
+import StrataStorage
 
 /// Prometheus' XOR float chunk (encoding 1), bit for bit: see docs/format/chunks.md.
 ///
@@ -231,6 +232,23 @@ public enum XORDecoder {
     public static func samples(_ bytes: [UInt8]) throws(DecodeChunkError) -> [Sample] {
         var out: [Sample] = []
         try samples(bytes, into: &out)
+        return out
+    }
+}
+
+extension XORChunk {
+    /// Encodes time-ordered samples into chunks of at most `perChunk` samples.
+    public static func encodeChunks(_ samples: [Sample], perChunk: Int = 120) -> [EncodedChunk] {
+        var out: [EncodedChunk] = []
+        var i = 0
+        while i < samples.count {
+            let end = min(i + perChunk, samples.count)
+            var bytes = newBytes()
+            var a = XORAppender()
+            for s in samples[i ..< end] { a.append(t: s.t, v: s.v, to: &bytes) }
+            out.append(EncodedChunk(encoding: encoding, minTime: samples[i].t, maxTime: samples[end - 1].t, bytes: bytes))
+            i = end
+        }
         return out
     }
 }

@@ -42,7 +42,9 @@ public final class Head: Sendable {
     public let wal: WAL?
 
     private let nextRef = Atomic<UInt64>(0)
-    private let seriesCount = Atomic<Int>(0)
+    let seriesCount = Atomic<Int>(0)
+    /// End of the newest block: samples before it are out of bounds.
+    let blockMaxTime = Atomic<Int64>(.min)
     private let minTime = Atomic<Int64>(.max)
     private let maxTime = Atomic<Int64>(.min)
     let samplesAppended = Atomic<Int>(0)
@@ -65,7 +67,17 @@ public final class Head: Sendable {
     /// Samples older than this are out of bounds (Prometheus' `appendableMinValidTime`).
     var minValidTime: Int64 {
         let m = maxTime.load(ordering: .relaxed)
-        return m == .min ? .min : m &- options.chunkRange / 2
+        return max(m == .min ? .min : m &- options.chunkRange / 2, blockMaxTime.load(ordering: .relaxed))
+    }
+
+    /// After truncation the head starts at `t`, as Prometheus' does (its oldest sample may be later).
+    func resetMinTime(to t: Int64) {
+        var cur = minTime.load(ordering: .relaxed)
+        while cur < t {
+            let (done, orig) = minTime.compareExchange(expected: cur, desired: t, ordering: .relaxed)
+            if done { break }
+            cur = orig
+        }
     }
 
     func noteTimes(min lo: Int64, max hi: Int64) {

@@ -23,7 +23,8 @@ final class HeadAppender: Appender {
 
         stripe.lock.lock()
         var series = Head.find(stripe, hash: hash, labels: labels)
-        if series == nil {
+        // Truncation may remove a series between its creation and this lock; then create it anew.
+        while series == nil || series!.removed {
             stripe.lock.unlock()
             if let why = LabelValidation.validate(labels) {
                 return AppendResult(accepted: 0, rejected: samples.count, firstFailure: (0, .invalidLabels(why)))

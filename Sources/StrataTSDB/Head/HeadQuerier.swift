@@ -24,31 +24,10 @@ struct HeadQuerier: Querier {
     let mint: Int64
     let maxt: Int64
 
-    /// Refs of the series matching all matchers, with Prometheus' rules for matchers that match
-    /// the empty string (they also select series without the label).
-    func postings(for matchers: [LabelMatcher]) -> [SeriesRef] {
-        var result: [SeriesRef]?
-        var subtractions: [[SeriesRef]] = []
-        for m in matchers {
-            if m.matchesEmpty {
-                // Remove series whose value for the label does not match.
-                subtractions.append(head.postings.postings(m.name) { !m.matches($0) })
-            } else {
-                let p: [SeriesRef]
-                if m.kind == .equal { p = head.postings.postings(m.name, m.value) }
-                else { p = head.postings.postings(m.name) { m.matches($0) } }
-                result = result.map { Postings.intersect($0, p) } ?? p
-            }
-        }
-        var refs = result ?? head.postings.allPostings()
-        for s in subtractions { refs = Postings.subtract(refs, s) }
-        return refs
-    }
-
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
         var out: [HeadSeries] = []
-        for ref in postings(for: matchers) {
+        for ref in try head.postings.postings(for: matchers) {
             guard let s = head.series(ref: ref) else { continue }
             let stripe = head.stripe(of: s)
             let chunks = stripe.lock.withLock { s.chunks(mint: lo, maxt: hi) }
@@ -76,9 +55,4 @@ struct HeadQuerier: Querier {
         }
         return Array(values).sortedBytewise()
     }
-}
-
-extension Array where Element == String {
-    /// Go string order (bytewise UTF-8), not Swift's Unicode order.
-    func sortedBytewise() -> [String] { sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
 }

@@ -28,6 +28,19 @@ final class MemPostings: @unchecked Sendable {
 
     func allPostings() -> [SeriesRef] { lock.withReadLock { all } }
 
+    func remove(refs: Set<SeriesRef>, byPair: [String: [String: Set<SeriesRef>]]) {
+        lock.withWriteLock {
+            all.removeAll { refs.contains($0) }
+            for (name, values) in byPair {
+                for (value, gone) in values {
+                    index[name]?[value]?.removeAll { gone.contains($0) }
+                    if index[name]?[value]?.isEmpty == true { index[name]![value] = nil }
+                }
+                if index[name]?.isEmpty == true { index[name] = nil }
+            }
+        }
+    }
+
     func postings(_ name: String, _ value: String) -> [SeriesRef] {
         lock.withReadLock { index[name]?[value] ?? [] }
     }
@@ -103,5 +116,16 @@ enum Postings {
             out.removeLast(out.count - w)
             return out
         }
+    }
+}
+
+extension MemPostings {
+    /// Removes series (refs with their labels) from every list they are in.
+    func delete(_ series: [(ref: SeriesRef, labels: Labels)]) {
+        if series.isEmpty { return }
+        var byPair: [String: [String: Set<SeriesRef>]] = [:]
+        for (ref, labels) in series { labels.forEach { byPair[$0, default: [:]][$1, default: []].insert(ref) } }
+        let refs = Set(series.map(\.ref))
+        remove(refs: refs, byPair: byPair)
     }
 }

@@ -30,6 +30,8 @@ final class MemSeries: @unchecked Sendable {
     /// Newest sample; `.min` when the series has none.
     var lastT: Int64 = .min
     var lastValueBits: UInt64 = 0
+    /// Set when truncation removed the series from the head; a writer holding it looks it up again.
+    var removed = false
 
     init(ref: SeriesRef, hash: UInt64, labels: Labels) {
         self.ref = ref; self.hash = hash; self.labels = labels
@@ -76,6 +78,14 @@ final class MemSeries: @unchecked Sendable {
         appender = XORAppender()
         headMint = mint
         nextAt = Self.rangeForTimestamp(mint, chunkRange)
+    }
+
+    /// Forgets the head chunk (its samples are in a block now); the next sample starts a new one.
+    func dropHeadChunk() {
+        headBytes = []
+        appender = XORAppender()
+        headMint = .min
+        nextAt = .min
     }
 
     /// End of the block range that contains `t` (Go integer division truncates like Swift's).

@@ -73,3 +73,34 @@ public enum FileSystem {
         return try body(UnsafeRawBufferPointer(start: p, count: n))
     }
 }
+
+extension FileSystem {
+    public static func rename(_ from: String, _ to: String) throws {
+        guard Glibc.rename(from, to) == 0 else { throw Error("rename \(from) to \(to)") }
+    }
+
+    /// Removes a file or a directory tree (no symlinks are followed).
+    public static func removeAll(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { if errno == ENOENT { return }; throw Error("stat \(path)") }
+        if st.st_mode & S_IFMT == S_IFDIR {
+            for name in try list(path) { try removeAll(path + "/" + name) }
+            if rmdir(path) != 0 && errno != ENOENT { throw Error("remove \(path)") }
+        } else {
+            try remove(path)
+        }
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+    }
+
+    /// fsync a file by path.
+    public static func syncFile(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Error("open \(path)") }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw Error("fsync \(path)") }
+    }
+}

@@ -1,0 +1,127 @@
+import StrataEncoding
+import StrataModel
+import StrataStorage
+
+/// An immutable block on disk, opened for reading: its meta, and its index and chunk segments
+/// through memory maps. Series read from it keep it (and so the maps) alive.
+public final class Block: Sendable {
+    public let dir: String
+    public let meta: BlockMeta
+    let index: IndexReader
+    let chunkReader: ChunkSegmentReader
+    let tombstones: [SeriesRef: [Tombstones.Interval]]
+    /// Bytes on disk (index + chunk segments + meta + tombstones).
+    public let sizeBytes: Int
+
+    public init(dir: String) throws {
+        self.dir = dir
+        meta = try BlockMeta.read(dir: dir)
+        index = try IndexReader(path: dir + "/index")
+        chunkReader = try ChunkSegmentReader(dir: dir + "/chunks")
+        tombstones = try Tombstones.read(dir: dir)
+        var size = index.file.bytes.count + chunkReader.totalBytes
+        for f in [BlockMeta.fileName, Tombstones.fileName] { size += (try? FileSystem.size(dir + "/" + f)) ?? 0 }
+        sizeBytes = size
+    }
+
+    public var ulid: String { meta.ulid }
+    public var minTime: Int64 { meta.minTime }
+    public var maxTime: Int64 { meta.maxTime }
+
+    /// Whether the block holds samples in `[mint, maxt]` (its own maxTime is exclusive).
+    func overlaps(mint: Int64, maxt: Int64) -> Bool { meta.minTime <= maxt && meta.maxTime > mint }
+
+    /// Every series with all its chunks, in label order (for compaction and `strata tsdb dump`).
+    func forEachSeries(_ body: (Labels, [ChunkMeta]) throws -> Void) throws {
+        var chunks: [ChunkMeta] = []
+        for ref in try index.allPostings() {
+            let labels = try index.series(ref, chunks: &chunks)
+            try body(labels, chunks)
+        }
+    }
+
+    /// The bytes of one chunk, copied out of the map.
+    func chunkBytes(_ ref: UInt64) throws -> (encoding: UInt8, bytes: [UInt8]) {
+        let (enc, data) = try chunkReader.chunk(ref)
+        return (enc, Array(data))
+    }
+}
+
+extension Block: Queryable {
+    public func querier(mint: Int64, maxt: Int64) throws -> any Querier { BlockQuerier(block: self, mint: mint, maxt: maxt) }
+}
+
+/// A series read from a block: labels, the metas of its chunks in the query range, and the
+/// block (whose maps hold the chunk bytes).
+struct BlockSeries: ChunkedStorageSeries {
+    let labels: Labels
+    let chunks: [ChunkMeta]
+    let block: Block
+    let deleted: [Tombstones.Interval]
+
+    func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
+        for c in chunks where c.maxt >= mint && c.mint <= maxt {
+            let (enc, data) = try block.chunkReader.chunk(c.ref)
+            guard enc == XORChunk.encoding else {
+                throw StorageError("block \(block.ulid): series \(labels) has a chunk in encoding \(enc); only float (XOR) chunks are supported, native histograms are not")
+            }
+            let deleted = self.deleted
+            do {
+                _ = try XORDecoder.decode(data) { t, v in
+                    if t > maxt { return false }
+                    if t >= mint && (deleted.isEmpty || !deleted.contains(where: { $0.mint <= t && t <= $0.maxt })) {
+                        out.append(Sample(t: t, v: v))
+                    }
+                    return true
+                }
+            } catch { throw StorageError("block \(block.ulid): corrupt chunk in series \(labels): \(error)") }
+        }
+    }
+
+    func chunks(mint: Int64, maxt: Int64) throws -> [EncodedChunk] {
+        if !deleted.isEmpty {
+            // Deleted ranges must not reach the client: re-encode what is left.
+            var samples: [Sample] = []
+            try self.samples(mint: .min, maxt: .max, into: &samples)
+            return XORChunk.encodeChunks(samples).filter { $0.maxTime >= mint && $0.minTime <= maxt }
+        }
+        return try chunks.filter { $0.maxt >= mint && $0.mint <= maxt }.map { c in
+            let (enc, bytes) = try block.chunkBytes(c.ref)
+            return EncodedChunk(encoding: enc, minTime: c.mint, maxTime: c.maxt, bytes: bytes)
+        }
+    }
+}
+
+struct BlockQuerier: Querier {
+    let block: Block
+    let mint: Int64
+    let maxt: Int64
+
+    func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
+        let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
+        var out: [any StorageSeries] = []
+        var metas: [ChunkMeta] = []
+        // Index order is label order, and refs ascend with it: the result is sorted already.
+        for ref in try block.index.postings(for: matchers) {
+            let labels = try block.index.series(ref, chunks: &metas)
+            let inRange = metas.filter { $0.maxt >= lo && $0.mint <= hi }
+            if inRange.isEmpty { continue }
+            out.append(BlockSeries(labels: labels, chunks: inRange, block: block, deleted: block.tombstones[ref] ?? []))
+        }
+        return out
+    }
+
+    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
+        if matchers.isEmpty { return block.index.labelNames().sortedBytewise() }
+        var names = Set<String>()
+        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { s.labels.forEach { n, _ in names.insert(n) } }
+        return Array(names).sortedBytewise()
+    }
+
+    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
+        if matchers.isEmpty { return block.index.labelValues(name) }
+        var values = Set<String>()
+        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { if let v = s.labels.get(name) { values.insert(v) } }
+        return Array(values).sortedBytewise()
+    }
+}

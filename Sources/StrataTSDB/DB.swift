@@ -1,0 +1,193 @@
+import StrataModel
+import StrataStorage
+import Synchronization
+
+public struct DBOptions: Sendable {
+    /// Blocks whose end is this much older than the newest block's end are deleted (ms; 0 = keep all).
+    public var retentionTime: Int64 = 15 * 24 * 3600 * 1000
+    /// Oldest blocks are deleted while blocks + WAL exceed this many bytes (0 = no limit).
+    public var retentionSize: Int = 0
+    public init() {}
+}
+
+/// The time-series database of one data directory: the head (with its WAL) and the immutable
+/// blocks cut from it. Queries see both merged; `compactHead()` moves old head data into blocks.
+public final class DB: Sendable {
+    public let dir: String
+    public let head: Head
+    public let options: DBOptions
+    /// Open blocks, sorted by minTime (then ULID).
+    private let openBlocks = Mutex<[Block]>([])
+    /// One compaction or retention run at a time.
+    private let maintenance = Mutex<Void>(())
+
+    /// Opens the blocks in `dir` (removing half-written and half-deleted leftovers of a crash)
+    /// and tells the head not to accept samples older than the newest block's end.
+    public init(dir: String, head: Head, options: DBOptions = DBOptions()) throws {
+        self.dir = dir
+        self.head = head
+        self.options = options
+        try FileSystem.mkdirAll(dir)
+        try reloadBlocks()
+    }
+
+    public var blocks: [Block] { openBlocks.withLock { $0 } }
+
+    /// Removes leftovers of interrupted writes and deletions, then opens every block directory.
+    /// A directory that is not a readable block makes this throw: it would be data silently missing.
+    public func reloadBlocks() throws {
+        var found: [Block] = []
+        let known = Dictionary(uniqueKeysWithValues: blocks.map { ($0.ulid, $0) })
+        for name in try FileSystem.list(dir).sorted() {
+            let path = dir + "/" + name
+            if name.hasSuffix(BlockWriter.tmpForCreation) || name.hasSuffix(BlockWriter.tmpForDeletion) {
+                try FileSystem.removeAll(path)
+                continue
+            }
+            guard ULID.isValid(name), FileSystem.isDirectory(path) else { continue }
+            if let b = known[name] { found.append(b); continue }
+            do { found.append(try Block(dir: path)) } catch {
+                throw BlockError("opening block \(name): \(error)")
+            }
+        }
+        found.sort { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
+        openBlocks.withLock { $0 = found }
+        if let newest = found.map(\.maxTime).max() { head.setMinValidTime(newest) }
+    }
+
+    /// After WAL replay: drops from the head what blocks already hold (the WAL may still
+    /// contain samples that were compacted before a crash or restart).
+    @discardableResult
+    public func truncateHeadToBlocks() -> Head.TruncateStats? {
+        guard let newest = blocks.map(\.maxTime).max() else { return nil }
+        return head.truncate(before: newest)
+    }
+
+    // MARK: compaction
+
+    public struct CompactionResult: Sendable {
+        public var blocks: [BlockMeta] = []
+        public var truncate = Head.TruncateStats()
+        public var checkpoint: Checkpoint.Stats?
+    }
+
+    /// While the head spans more than 1.5 block ranges, writes its oldest range `[mint, mint+range)`
+    /// as a block, then drops that range from the head and checkpoints the WAL.
+    public func compactHead() throws -> CompactionResult {
+        try maintenance.withLock { _ in
+            var result = CompactionResult()
+            while head.compactable {
+                let mint = head.mint
+                let maxt = MemSeries.rangeForTimestamp(mint, head.options.chunkRange)
+                // From here on no writer may add samples below maxt: the block would miss them.
+                head.setMinValidTime(maxt)
+                let series = try head.blockSeries(mint: mint, maxt: maxt)
+                if !series.isEmpty {
+                    let meta = try BlockWriter.write(parentDir: dir, mint: mint, maxt: maxt, series: series)
+                    let block = try Block(dir: dir + "/" + meta.ulid)
+                    openBlocks.withLock { all in
+                        all.append(block)
+                        all.sort { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
+                    }
+                    result.blocks.append(meta)
+                }
+                let t = head.truncate(before: maxt)
+                result.truncate.chunksRemoved += t.chunksRemoved
+                result.truncate.seriesRemoved += t.seriesRemoved
+                if let cp = try truncateWAL(mint: maxt) { result.checkpoint = cp }
+            }
+            return result
+        }
+    }
+
+    /// Folds the older two thirds of the WAL segments into a checkpoint that keeps only live
+    /// series and samples at or after `mint`, then deletes them (Prometheus' `truncateWAL`).
+    func truncateWAL(mint: Int64) throws -> Checkpoint.Stats? {
+        guard let wal = head.wal else { return nil }
+        guard let first = try WALSegments.list(wal.dir).first?.index else { return nil }
+        let current = wal.segmentIndex
+        // A new segment, so a slowly written WAL does not keep old samples for long.
+        _ = try wal.rotate()
+        // The segment being written is never folded; of the rest, the older two thirds are
+        // mostly samples now in blocks. Fewer than two segments are not worth a checkpoint.
+        let last = first + (current - 1 - first) * 2 / 3
+        guard current - 1 >= 0, last > first else { return nil }
+        let stats = try Checkpoint.create(walDir: wal.dir, from: first, to: last, mint: mint) { [head] in head.series(ref: $0) != nil }
+        try Checkpoint.deleteSegments(walDir: wal.dir, through: last)
+        return stats
+    }
+
+    // MARK: retention
+
+    /// Deletes blocks beyond the time and size retention; returns their ULIDs.
+    @discardableResult
+    public func applyRetention() throws -> [String] {
+        try maintenance.withLock { _ in
+            let all = blocks.sorted { $0.maxTime > $1.maxTime } // newest first
+            guard let newest = all.first else { return [] }
+            var doomed: [Block] = []
+            if options.retentionTime > 0 {
+                doomed += all.filter { newest.maxTime - $0.maxTime >= options.retentionTime }
+            }
+            if options.retentionSize > 0 {
+                var total = walBytes()
+                for b in all {
+                    total += b.sizeBytes
+                    if total > options.retentionSize && !doomed.contains(where: { $0 === b }) { doomed.append(b) }
+                }
+            }
+            if doomed.isEmpty { return [] }
+            let ids = Set(doomed.map(\.ulid))
+            openBlocks.withLock { $0.removeAll { ids.contains($0.ulid) } }
+            // Renamed first, so a crash midway leaves a leftover the next start removes,
+            // never a half-deleted block that still looks like one.
+            for b in doomed {
+                let tmp = b.dir + BlockWriter.tmpForDeletion
+                try FileSystem.rename(b.dir, tmp)
+                try FileSystem.removeAll(tmp)
+            }
+            try FileSystem.syncDir(dir)
+            return doomed.map(\.ulid)
+        }
+    }
+
+    /// Bytes of WAL segments and checkpoints.
+    func walBytes() -> Int {
+        guard let wal = head.wal else { return 0 }
+        var total = 0
+        func add(_ d: String) {
+            for name in (try? FileSystem.list(d)) ?? [] {
+                let p = d + "/" + name
+                if FileSystem.isDirectory(p) { add(p) } else { total += (try? FileSystem.size(p)) ?? 0 }
+            }
+        }
+        add(wal.dir)
+        return total
+    }
+
+    /// Bytes of all open blocks.
+    public var blocksBytes: Int { blocks.reduce(0) { $0 + $1.sizeBytes } }
+}
+
+extension DB: Queryable {
+    /// Head and overlapping blocks, merged (oldest block first, the head last).
+    public func querier(mint: Int64, maxt: Int64) throws -> any Querier {
+        let overlapping = blocks.filter { $0.overlaps(mint: mint, maxt: maxt) }
+        let headQuerier = try head.querier(mint: mint, maxt: maxt)
+        if overlapping.isEmpty { return headQuerier }
+        return MergeQuerier(try overlapping.map { try $0.querier(mint: mint, maxt: maxt) } + [headQuerier],
+                            encodeChunks: { XORChunk.encodeChunks($0) })
+    }
+}
+
+extension DB: Appendable {
+    public func appender() -> any Appender { head.appender() }
+}
+
+extension DB: MetadataSource {
+    public var metricMetadata: [String: MetricMetadata] { head.metricMetadata }
+}
+
+extension DB: CardinalitySource {
+    public func cardinalityStats(limit: Int) -> CardinalityStats { head.cardinalityStats(limit: limit) }
+}

@@ -1,0 +1,106 @@
+import StrataModel
+import StrataStorage
+
+extension Head {
+    /// Whether the head spans more than 1.5 block ranges, so its oldest range can become a block
+    /// (Prometheus' `compactable`): by then no sample in that range can still be appended.
+    public var compactable: Bool {
+        let lo = mint, hi = maxt
+        return lo != .max && hi != .min && hi - lo > options.chunkRange / 2 * 3
+    }
+
+    /// Refuses samples before `t` from now on (the end of the newest block): they could only
+    /// land in a range that is already, or is about to be, a block.
+    public func setMinValidTime(_ t: Int64) {
+        var cur = blockMaxTime.load(ordering: .relaxed)
+        while t > cur {
+            let (done, orig) = blockMaxTime.compareExchange(expected: cur, desired: t, ordering: .relaxed)
+            if done { break }
+            cur = orig
+        }
+    }
+
+    /// Every series' chunks with samples in `[mint, maxt)` (maxt exclusive), for a block.
+    /// Chunks never cross a block boundary when the range is the head's chunk range; a chunk
+    /// that does (the range changed between runs) is cut to the samples inside.
+    public func blockSeries(mint: Int64, maxt: Int64) throws -> [BlockSeriesInput] {
+        var out: [BlockSeriesInput] = []
+        for s in allSeries() {
+            let chunks = stripe(of: s).lock.withLock { s.chunks(mint: mint, maxt: maxt - 1) }
+            if chunks.isEmpty { continue }
+            var inRange: [ClosedChunk] = []
+            for c in chunks {
+                if c.mint >= mint && c.maxt < maxt { inRange.append(c); continue }
+                var samples: [Sample] = []
+                try XORDecoder.samples(c.bytes, mint: mint, maxt: maxt - 1, into: &samples)
+                for e in XORChunk.encodeChunks(samples) { inRange.append(ClosedChunk(mint: e.minTime, maxt: e.maxTime, bytes: e.bytes)) }
+            }
+            if !inRange.isEmpty { out.append(BlockSeriesInput(labels: s.labels, chunks: inRange)) }
+        }
+        return out
+    }
+
+    /// Every series, from the hash stripes (where a series becomes visible first).
+    func allSeries() -> [MemSeries] {
+        var all: [MemSeries] = []
+        all.reserveCapacity(numSeries)
+        for hs in hashStripes {
+            hs.lock.withLock {
+                all.append(contentsOf: hs.byHash.values)
+                for more in hs.collisions.values { all.append(contentsOf: more) }
+            }
+        }
+        return all
+    }
+
+    public struct TruncateStats: Sendable {
+        public var chunksRemoved = 0
+        public var seriesRemoved = 0
+    }
+
+    /// Drops every chunk that ends before `mint` (it now lives in a block) and every series left
+    /// with no chunks and no sample since `mint`, then moves the head's start to `mint`.
+    @discardableResult
+    public func truncate(before mint: Int64) -> TruncateStats {
+        setMinValidTime(mint)
+        var stats = TruncateStats()
+        var removed: [MemSeries] = []
+        for s in allSeries() {
+            let hs = stripe(of: s)
+            let gone: Bool = hs.lock.withLock {
+                let before = s.closed.count
+                s.closed.removeAll { $0.maxt < mint }
+                stats.chunksRemoved += before - s.closed.count
+                if !s.headBytes.isEmpty && s.lastT < mint {
+                    s.dropHeadChunk()
+                    stats.chunksRemoved += 1
+                }
+                // A series without samples yet is being created by a writer: keep it.
+                guard s.closed.isEmpty && s.headBytes.isEmpty && s.lastT != .min && s.lastT < mint else { return false }
+                s.removed = true
+                if hs.byHash[s.hash] === s {
+                    if var more = hs.collisions[s.hash], !more.isEmpty {
+                        hs.byHash[s.hash] = more.removeFirst()
+                        hs.collisions[s.hash] = more.isEmpty ? nil : more
+                    } else {
+                        hs.byHash[s.hash] = nil
+                    }
+                } else if var more = hs.collisions[s.hash] {
+                    more.removeAll { $0 === s }
+                    hs.collisions[s.hash] = more.isEmpty ? nil : more
+                }
+                return true
+            }
+            if gone { removed.append(s) }
+        }
+        for s in removed {
+            let rs = refStripes[Int(truncatingIfNeeded: s.ref) & stripeMask]
+            _ = rs.lock.withLock { rs.byRef.removeValue(forKey: s.ref) }
+        }
+        postings.delete(removed.map { ($0.ref, $0.labels) })
+        stats.seriesRemoved = removed.count
+        seriesCount.subtract(removed.count, ordering: .relaxed)
+        resetMinTime(to: mint)
+        return stats
+    }
+}

@@ -1,0 +1,203 @@
+import StrataEncoding
+import StrataModel
+
+/// Reads a block `index` (format V2) through a memory map. Kept in memory: the offset of every
+/// symbol and, per label name, the offsets of its postings-offset-table entries (4 bytes each);
+/// strings and lists are decoded from the map when asked for.
+final class IndexReader: @unchecked Sendable {
+    let file: MappedFile
+    private var buf: UnsafeRawBufferPointer { file.bytes }
+    private(set) var symbolOffsets: [UInt32] = []
+    /// Label name → (entry offsets in the postings offset table, postings list offsets), by value order.
+    private var names: [String: NameEntries] = [:]
+    private var allPostingsOffset: UInt64 = 0
+    let toc: IndexWriter.TOC
+
+    struct NameEntries {
+        /// Offset of each value's uvarint-str in the file.
+        var valueOffsets: [UInt32] = []
+        var postingsOffsets: [UInt64] = []
+    }
+
+    init(path: String) throws {
+        file = try MappedFile(path: path)
+        let buf = file.bytes
+        guard buf.count >= 5 + 52 else { throw BlockError("\(path): index too short (\(buf.count) bytes)") }
+        var r = ByteReader(buf)
+        guard (try? r.be32()) == IndexWriter.magic else { throw BlockError("\(path): not an index file (bad magic)") }
+        guard buf[4] == 2 else { throw BlockError("\(path): unsupported index format version \(buf[4]) (only V2)") }
+
+        // TOC: six BE64 offsets and a CRC over them.
+        let tocStart = buf.count - 52
+        r = ByteReader(buf, offset: tocStart)
+        var t = IndexWriter.TOC()
+        do {
+            t.symbols = try r.be64(); t.series = try r.be64(); t.labelIndices = try r.be64()
+            t.labelIndicesTable = try r.be64(); t.postings = try r.be64(); t.postingsTable = try r.be64()
+            let crc = try r.be32()
+            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[tocStart ..< tocStart + 48])) == crc else {
+                throw BlockError("\(path): TOC checksum mismatch")
+            }
+        } catch let e as BlockError { throw e } catch { throw BlockError("\(path): truncated TOC") }
+        toc = t
+        do {
+            try readSymbols(path)
+            try readPostingsTable(path)
+        } catch let e as BlockError { throw e } catch {
+            throw BlockError("\(path): malformed index: \(error)")
+        }
+    }
+
+    /// Reads a `len BE32 | payload | CRC32` section at `offset`, checks the CRC, returns the payload.
+    private func section(at offset: UInt64, _ path: String, _ what: String) throws -> UnsafeRawBufferPointer {
+        guard offset + 4 <= UInt64(buf.count) else { throw BlockError("\(path): \(what) offset out of range") }
+        var r = ByteReader(buf, offset: Int(offset))
+        let len = Int(try r.be32())
+        let payload = try r.bytes(len)
+        let crc = try r.be32()
+        guard CRC32C.checksum(payload) == crc else { throw BlockError("\(path): \(what) checksum mismatch") }
+        return payload
+    }
+
+    private func readSymbols(_ path: String) throws {
+        let payload = try section(at: toc.symbols, path, "symbol table")
+        var r = ByteReader(payload)
+        let n = Int(try r.be32())
+        symbolOffsets.reserveCapacity(n)
+        let base = payload.baseAddress! - buf.baseAddress!
+        for _ in 0 ..< n {
+            symbolOffsets.append(UInt32(base + r.offset))
+            let len = Int(try r.uvarint())
+            _ = try r.bytes(len)
+        }
+    }
+
+    private func readPostingsTable(_ path: String) throws {
+        let payload = try section(at: toc.postingsTable, path, "postings offset table")
+        var r = ByteReader(payload)
+        let n = Int(try r.be32())
+        let base = payload.baseAddress! - buf.baseAddress!
+        var lastName: UnsafeRawBufferPointer?
+        var current = NameEntries()
+        var currentName = ""
+        for i in 0 ..< n {
+            guard try r.uvarint() == 2 else { throw BlockError("\(path): postings offset table entry with key count other than 2") }
+            let name = try r.bytes(Int(try r.uvarint()))
+            let valueOffset = base + r.offset
+            _ = try r.bytes(Int(try r.uvarint()))
+            let off = try r.uvarint()
+            if i == 0 && name.isEmpty { allPostingsOffset = off; continue }
+            if lastName == nil || !lastName!.elementsEqual(name) {
+                if lastName != nil { names[currentName] = current }
+                current = NameEntries()
+                currentName = String(decoding: name, as: UTF8.self)
+                lastName = name
+            }
+            current.valueOffsets.append(UInt32(valueOffset))
+            current.postingsOffsets.append(off)
+        }
+        if lastName != nil { names[currentName] = current }
+    }
+
+    // MARK: symbols and strings
+
+    private func string(at offset: Int) -> UnsafeRawBufferPointer {
+        var i = offset
+        let len = LabelBlob.readUvarint(buf, &i)
+        return UnsafeRawBufferPointer(rebasing: buf[i ..< i + len])
+    }
+
+    func symbol(_ index: Int) throws -> UnsafeRawBufferPointer {
+        guard index < symbolOffsets.count else { throw BlockError("\(file.path): symbol \(index) out of range") }
+        return string(at: Int(symbolOffsets[index]))
+    }
+
+    var symbolCount: Int { symbolOffsets.count }
+
+    func labelNames() -> [String] { Array(names.keys) }
+
+    func labelValues(_ name: String) -> [String] {
+        guard let e = names[name] else { return [] }
+        return e.valueOffsets.map { String(decoding: string(at: Int($0)), as: UTF8.self) }
+    }
+
+    // MARK: postings
+
+    private func postingsList(at offset: UInt64) throws -> [SeriesRef] {
+        var r = ByteReader(buf, offset: Int(offset))
+        let len = Int(try r.be32())
+        guard len >= 4 else { throw BlockError("\(file.path): postings list at \(offset) too short") }
+        let n = Int(try r.be32())
+        guard n * 4 + 4 == len, r.remaining >= n * 4 else { throw BlockError("\(file.path): postings list at \(offset) is malformed") }
+        var out = [SeriesRef](repeating: 0, count: n)
+        let start = r.offset
+        for i in 0 ..< n { out[i] = SeriesRef(UInt32(bigEndian: buf.loadUnaligned(fromByteOffset: start + 4 * i, as: UInt32.self))) }
+        return out
+    }
+
+    func allPostings() throws -> [SeriesRef] { try postingsList(at: allPostingsOffset) }
+
+    func postings(_ name: String, _ value: String) throws -> [SeriesRef] {
+        guard let e = names[name] else { return [] }
+        var lo = 0, hi = e.valueOffsets.count
+        var value = value
+        let c: Int = value.withUTF8 { v in
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                let cmp = LabelBlob.compareBytes(string(at: Int(e.valueOffsets[mid])), UnsafeRawBufferPointer(v))
+                if cmp == 0 { return mid }
+                if cmp < 0 { lo = mid + 1 } else { hi = mid }
+            }
+            return -1
+        }
+        if c < 0 { return [] }
+        return try postingsList(at: e.postingsOffsets[c])
+    }
+
+    /// Union of the postings of every value of `name` that `keep` accepts.
+    func postings(_ name: String, where keep: (String) -> Bool) throws -> [SeriesRef] {
+        guard let e = names[name] else { return [] }
+        var lists: [[SeriesRef]] = []
+        for (i, vo) in e.valueOffsets.enumerated() where keep(String(decoding: string(at: Int(vo)), as: UTF8.self)) {
+            lists.append(try postingsList(at: e.postingsOffsets[i]))
+        }
+        return Postings.union(lists)
+    }
+
+    // MARK: series
+
+    /// The labels and chunk metas of series `ref` (its offset / 16).
+    func series(_ ref: SeriesRef, chunks: inout [ChunkMeta]) throws -> Labels {
+        let offset = Int(ref) * 16
+        guard offset < buf.count else { throw BlockError("\(file.path): series \(ref) out of range") }
+        var r = ByteReader(buf, offset: offset)
+        do {
+            let len = Int(try r.uvarint())
+            let body = try r.bytes(len)
+            let crc = try r.be32()
+            guard CRC32C.checksum(body) == crc else { throw BlockError("\(file.path): series \(ref) checksum mismatch") }
+            var b = ByteReader(body)
+            let nLabels = Int(try b.uvarint())
+            var blob: [UInt8] = []
+            blob.reserveCapacity(nLabels * 16)
+            for _ in 0 ..< nLabels * 2 {
+                let s = try symbol(Int(try b.uvarint()))
+                LabelBlob.appendUvarint(&blob, s.count)
+                blob.append(contentsOf: s)
+            }
+            chunks.removeAll(keepingCapacity: true)
+            let nChunks = Int(try b.uvarint())
+            var maxt: Int64 = 0
+            var ref: UInt64 = 0
+            for i in 0 ..< nChunks {
+                let mint = i == 0 ? try b.varint() : maxt + Int64(bitPattern: try b.uvarint())
+                maxt = mint + Int64(bitPattern: try b.uvarint())
+                ref = i == 0 ? try b.uvarint() : ref &+ UInt64(bitPattern: try b.varint())
+                chunks.append(ChunkMeta(mint: mint, maxt: maxt, ref: ref))
+            }
+            return Labels(canonicalBytes: blob)
+        } catch let e as BlockError { throw e } catch {
+            throw BlockError("\(file.path): series \(ref) is malformed")
+        }
+    }
+}

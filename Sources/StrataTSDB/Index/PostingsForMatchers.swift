@@ -1,0 +1,36 @@
+import StrataModel
+
+/// An inverted index that can list series refs by label: the head's postings and a block's index.
+protocol PostingsIndex {
+    func allPostings() throws -> [SeriesRef]
+    func postings(_ name: String, _ value: String) throws -> [SeriesRef]
+    /// Union of the lists of every value of `name` that `keep` accepts.
+    func postings(_ name: String, where keep: (String) -> Bool) throws -> [SeriesRef]
+}
+
+extension PostingsIndex {
+    /// Refs of the series matching all matchers, with Prometheus' rules for matchers that match
+    /// the empty string (they also select series without the label), sorted ascending.
+    func postings(for matchers: [LabelMatcher]) throws -> [SeriesRef] {
+        var result: [SeriesRef]?
+        var subtractions: [[SeriesRef]] = []
+        for m in matchers {
+            if m.matchesEmpty {
+                // Remove series whose value for the label does not match.
+                subtractions.append(try postings(m.name) { !m.matches($0) })
+            } else {
+                let p: [SeriesRef]
+                if m.kind == .equal { p = try postings(m.name, m.value) }
+                else { p = try postings(m.name) { m.matches($0) } }
+                result = result.map { Postings.intersect($0, p) } ?? p
+            }
+            if result?.isEmpty == true { return [] }
+        }
+        var refs = try result ?? allPostings()
+        for s in subtractions { refs = Postings.subtract(refs, s) }
+        return refs
+    }
+}
+
+extension MemPostings: PostingsIndex {}
+extension IndexReader: PostingsIndex {}

@@ -32,6 +32,11 @@ public func buildApplication(
     // Opening the WAL starts a new segment; everything before it is replayed into the head first.
     let wal = try WAL(dir: walDir, options: walOptions)
     let head = Head(options: headOptions, wal: wal)
+    var dbOptions = DBOptions()
+    dbOptions.retentionTime = config.retentionTime
+    dbOptions.retentionSize = config.retentionSize
+    // Blocks open now (fast: their indexes are mapped, not read); the head fills during replay.
+    let db = try DB(dir: config.tsdbPath, head: head, options: dbOptions)
     var apiOptions = APIOptions()
     apiOptions.maxRequestBytes = config.maxRequestBytes
     apiOptions.engine.lookbackDelta = config.lookbackDelta
@@ -50,25 +55,26 @@ public func buildApplication(
     let startup = StartupState(ready: false)
     let router = Router()
     router.add(middleware: HTTPMetricsMiddleware(metrics: httpMetrics))
-    let api = PrometheusAPI<BasicRequestContext>(storage: head, metadata: head, cardinality: head,
+    let api = PrometheusAPI<BasicRequestContext>(storage: db, metadata: db, cardinality: db,
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
-    let metrics = MetricsEndpoint(head: head, wal: wal, api: api.stats, registry: registry)
+    let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, registry: registry)
     metrics.register(on: router)
 
     logger.info("starting Strata", metadata: [
         "version": "\(StrataVersion.current)", "http": "\(config.httpHost):\(config.httpPort)",
-        "tsdb.path": "\(config.tsdbPath)",
+        "tsdb.path": "\(config.tsdbPath)", "blocks": "\(db.blocks.count)",
     ])
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "Strata"),
         services: [
-            WALReplayService(head: head, wal: wal, walDir: walDir, snapshotDir: config.tsdbPath, startup: startup,
+            WALReplayService(db: db, wal: wal, walDir: walDir, snapshotDir: config.tsdbPath, startup: startup,
                              metrics: metrics, logger: logger),
             WALService(wal: wal, head: head, snapshotDir: config.tsdbPath, startup: startup, logger: logger),
             HeadSnapshotService(head: head, wal: wal, dir: config.tsdbPath, intervalMillis: config.headSnapshotInterval,
                                 startup: startup, logger: logger),
+            CompactionService(db: db, intervalMillis: config.compactionInterval, startup: startup, logger: logger),
         ],
         onServerRunning: onServerRunning,
         logger: logger

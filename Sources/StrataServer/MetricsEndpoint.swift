@@ -9,14 +9,15 @@ import Synchronization
 /// `/metrics`: Strata's own metrics in the Prometheus text format, read from the counters the
 /// libraries keep, at scrape time (no registry to keep in step).
 final class MetricsEndpoint: Sendable {
-    let head: Head
+    let db: DB
+    var head: Head { db.head }
     let wal: WAL
     let api: APIStats
     let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
-    init(head: Head, wal: WAL, api: APIStats, registry: PrometheusCollectorRegistry) {
-        self.head = head; self.wal = wal; self.api = api; self.registry = registry
+    init(db: DB, wal: WAL, api: APIStats, registry: PrometheusCollectorRegistry) {
+        self.db = db; self.wal = wal; self.api = api; self.registry = registry
     }
 
     func render() -> String {
@@ -40,6 +41,18 @@ final class MetricsEndpoint: Sendable {
         metric("strata_head_series", "gauge", "Series in the head.", [("", Double(head.numSeries))])
         metric("strata_head_samples_appended_total", "counter", "Samples appended to the head (including WAL replay).",
                [("", Double(head.numSamplesAppended))])
+        metric("strata_head_chunks", "gauge", "Chunks in the head.", [("", Double(head.numChunks))])
+        metric("strata_head_min_time_seconds", "gauge", "Oldest time the head covers.", [("", head.numSeries == 0 ? 0 : Double(head.mint) / 1000)])
+        metric("strata_head_max_time_seconds", "gauge", "Newest sample in the head.", [("", head.numSeries == 0 ? 0 : Double(head.maxt) / 1000)])
+        let blocks = db.blocks
+        metric("strata_blocks_loaded", "gauge", "Blocks open for queries.", [("", Double(blocks.count))])
+        metric("strata_blocks_bytes", "gauge", "Bytes of the open blocks on disk.", [("", Double(blocks.reduce(0) { $0 + $1.sizeBytes }))])
+        metric("strata_compactions_total", "counter", "Blocks written by head compaction.", [("", Double(db.stats.compactions.load(ordering: .relaxed)))])
+        metric("strata_compactions_failed_total", "counter", "Head compactions that failed.", [("", Double(db.stats.compactionsFailed.load(ordering: .relaxed)))])
+        metric("strata_compaction_last_duration_seconds", "gauge", "How long writing the last block took.",
+               [("", Double(db.stats.lastCompactionNanos.load(ordering: .relaxed)) / 1e9)])
+        metric("strata_retention_blocks_deleted_total", "counter", "Blocks deleted by time or size retention.",
+               [("", Double(db.stats.blocksDeleted.load(ordering: .relaxed)))])
         let s = wal.stats
         metric("strata_wal_written_bytes_total", "counter", "Bytes written to WAL segments.", [("", Double(s.bytesWritten.load(ordering: .relaxed)))])
         metric("strata_wal_fsyncs_total", "counter", "WAL fsync calls.", [("", Double(s.fsyncs.load(ordering: .relaxed)))])

@@ -35,6 +35,12 @@ public struct ServerConfig: Sendable {
     public var walCompression = true
     /// How often to snapshot the head while running (ms; 0 = only at shutdown).
     public var headSnapshotInterval: Int64 = 10 * 60 * 1000
+    /// Blocks ending this long before the newest block's end are deleted (ms; 0 = keep all).
+    public var retentionTime: Int64 = 15 * 24 * 3600 * 1000
+    /// Oldest blocks are deleted while blocks + WAL exceed this many bytes (0 = no limit).
+    public var retentionSize = 0
+    /// How often the head is checked for a range to compact and retention applied (ms).
+    public var compactionInterval: Int64 = 60_000
     /// WAL segment size; tests make it small to exercise rotation.
     public var walSegmentSize = 128 << 20
 

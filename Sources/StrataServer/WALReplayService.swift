@@ -7,7 +7,8 @@ import StrataTSDB
 /// Replays the WAL into the head on a thread of its own, reporting progress to the logs and to
 /// `/api/v1/status/walreplay`, then marks the server ready.
 struct WALReplayService: Service {
-    let head: Head
+    let db: DB
+    var head: Head { db.head }
     let wal: WAL
     let walDir: String
     let snapshotDir: String
@@ -41,6 +42,10 @@ struct WALReplayService: Service {
             logger.warning("WAL was corrupt and has been repaired", metadata: [
                 "error": "\(c.description)", "bytes_dropped": "\(replay.bytesDropped)",
             ])
+        }
+        // The WAL may still hold samples that blocks already have (compacted before the restart).
+        if let t = db.truncateHeadToBlocks(), t.chunksRemoved > 0 {
+            logger.info("dropped head data already in blocks", metadata: ["chunks": "\(t.chunksRemoved)", "series": "\(t.seriesRemoved)"])
         }
         metrics.replay.withLock { $0 = replay }
         startup.markReady()

@@ -20,6 +20,7 @@ public final class DB: Sendable {
     private let openBlocks = Mutex<[Block]>([])
     /// One compaction or retention run at a time.
     private let maintenance = Mutex<Void>(())
+    public let stats = DBStats()
 
     /// Opens the blocks in `dir` (removing half-written and half-deleted leftovers of a crash)
     /// and tells the head not to accept samples older than the newest block's end.
@@ -83,7 +84,14 @@ public final class DB: Sendable {
                 head.setMinValidTime(maxt)
                 let series = try head.blockSeries(mint: mint, maxt: maxt)
                 if !series.isEmpty {
-                    let meta = try BlockWriter.write(parentDir: dir, mint: mint, maxt: maxt, series: series)
+                    let started = ContinuousClock.now
+                    let meta: BlockMeta
+                    do { meta = try BlockWriter.write(parentDir: dir, mint: mint, maxt: maxt, series: series) } catch {
+                        stats.compactionsFailed.add(1, ordering: .relaxed)
+                        throw error
+                    }
+                    stats.compactions.add(1, ordering: .relaxed)
+                    stats.lastCompactionNanos.store(Int((ContinuousClock.now - started).nanoseconds), ordering: .relaxed)
                     let block = try Block(dir: dir + "/" + meta.ulid)
                     openBlocks.withLock { all in
                         all.append(block)
@@ -141,6 +149,7 @@ public final class DB: Sendable {
             openBlocks.withLock { $0.removeAll { ids.contains($0.ulid) } }
             // Renamed first, so a crash midway leaves a leftover the next start removes,
             // never a half-deleted block that still looks like one.
+            stats.blocksDeleted.add(doomed.count, ordering: .relaxed)
             for b in doomed {
                 let tmp = b.dir + BlockWriter.tmpForDeletion
                 try FileSystem.rename(b.dir, tmp)
@@ -190,4 +199,16 @@ extension DB: MetadataSource {
 
 extension DB: CardinalitySource {
     public func cardinalityStats(limit: Int) -> CardinalityStats { head.cardinalityStats(limit: limit) }
+}
+
+/// Counters for `/metrics`.
+public final class DBStats: Sendable {
+    public let compactions = Atomic<Int>(0)
+    public let compactionsFailed = Atomic<Int>(0)
+    public let lastCompactionNanos = Atomic<Int>(0)
+    public let blocksDeleted = Atomic<Int>(0)
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

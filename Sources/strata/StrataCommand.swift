@@ -62,6 +62,18 @@ struct Serve: AsyncParsableCommand {
             help: "Block range (Prometheus duration). Head chunks never cross a multiple of it; samples older than half of it behind the newest sample are out of bounds.")
     var blockDuration = "2h"
 
+    @Option(name: .customLong("tsdb.retention.time"),
+            help: "How long blocks are kept: a block is deleted once it ends this long before the newest block ends (Prometheus duration; 0 = keep all).")
+    var retentionTime = "15d"
+
+    @Option(name: .customLong("tsdb.retention.size"),
+            help: "Most bytes blocks and WAL may take; the oldest blocks are deleted beyond it (B, KB, MB, GB, TB, PB, EB; powers of 1024; 0 = no limit).")
+    var retentionSize = "0"
+
+    @Option(name: .customLong("tsdb.compaction-interval"),
+            help: "How often to check whether the head holds a range to cut into a block, and to apply retention (Prometheus duration).")
+    var compactionInterval = "1m"
+
     @Option(name: .customLong("tsdb.wal-fsync"),
             help: "When to fsync the write-ahead log: 'interval' (every --tsdb.wal-fsync-interval; a power loss can take that much), 'always' (before every acknowledgement, shared by concurrent writes), or 'segment' (only when a 128 MiB segment is closed, as Prometheus). A crash of the process loses nothing in any mode.")
     var walFsync = "interval"
@@ -108,6 +120,20 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --tsdb.block-duration \"\(blockDuration)\" (at least 1m)")
         }
         config.blockDuration = bd
+        if retentionTime == "0" { config.retentionTime = 0 } else {
+            guard let rt = DurationFlag.parse(retentionTime), rt > 0 else {
+                throw ValidationError("invalid --tsdb.retention.time \"\(retentionTime)\"")
+            }
+            config.retentionTime = rt
+        }
+        guard let rs = ByteSizeFlag.parse(retentionSize) else {
+            throw ValidationError("invalid --tsdb.retention.size \"\(retentionSize)\": want a number with a unit such as 512MB or 10GB")
+        }
+        config.retentionSize = rs
+        guard let ci = DurationFlag.parse(compactionInterval), ci > 0 else {
+            throw ValidationError("invalid --tsdb.compaction-interval \"\(compactionInterval)\"")
+        }
+        config.compactionInterval = ci
         switch walFsync {
         case "always": config.walFsync = .always
         case "segment": config.walFsync = .segment
@@ -134,6 +160,8 @@ struct Serve: AsyncParsableCommand {
             "query.lookback-delta": lookbackDelta, "query.max-samples": String(queryMaxSamples), "query.timeout": queryTimeout,
             "query.max-concurrency": String(queryMaxConcurrency),
             "enable-feature": enableFeature.joined(separator: ","), "tsdb.block-duration": blockDuration,
+            "tsdb.retention.time": retentionTime, "tsdb.retention.size": retentionSize,
+            "tsdb.compaction-interval": compactionInterval,
             "tsdb.wal-fsync": walFsync, "tsdb.wal-fsync-interval": walFsyncInterval,
             "tsdb.head-snapshot-interval": headSnapshotInterval, "tsdb.wal-compression": String(walCompression),
             "log.level": logLevel,

@@ -28,6 +28,9 @@ import Testing
         (["--enable-feature", "time-travel"], "--enable-feature"),
         (["--query.max-concurrency", "0"], "--query.max-concurrency"),
         (["--tsdb.block-duration", "10s"], "--tsdb.block-duration"),
+        (["--tsdb.retention.time", "a while"], "--tsdb.retention.time"),
+        (["--tsdb.retention.size", "10 parsecs"], "--tsdb.retention.size"),
+        (["--tsdb.compaction-interval", "0s"], "--tsdb.compaction-interval"),
         (["--http-address", "nowhere"], "--http-address"),
         (["--log.level", "loud"], "--log.level"),
     ])

@@ -104,3 +104,12 @@ extension Head {
         return stats
     }
 }
+
+extension Head {
+    /// Chunks in the head (closed and open), counted under each series' lock.
+    public var numChunks: Int {
+        var n = 0
+        for s in allSeries() { n += stripe(of: s).lock.withLock { s.chunkCount } }
+        return n
+    }
+}

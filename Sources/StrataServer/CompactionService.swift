@@ -1,0 +1,58 @@
+import Dispatch
+import Logging
+import ServiceLifecycle
+import StrataHTTPAPI
+import StrataTSDB
+
+/// Every interval (once the WAL is replayed): cuts blocks from the head when it spans more than
+/// 1.5 block ranges, then applies time and size retention. The work runs on a dispatch thread,
+/// off the async executor that serves requests.
+struct CompactionService: Service {
+    let db: DB
+    let intervalMillis: Int64
+    let startup: StartupState
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(intervalMillis)) }
+            if Task.isCancelledOrShuttingDown { break }
+            guard startup.isReady else { continue }
+            await runOnce()
+        }
+    }
+
+    func runOnce() async {
+        let (db, logger) = (self.db, self.logger)
+        await withCheckedContinuation { (cont: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global(qos: .utility).async {
+                let start = ContinuousClock.now
+                do {
+                    let r = try db.compactHead()
+                    for b in r.blocks {
+                        logger.info("block written", metadata: [
+                            "ulid": "\(b.ulid)", "mint": "\(b.minTime)", "maxt": "\(b.maxTime)", "series": "\(b.stats.numSeries)",
+                            "samples": "\(b.stats.numSamples)", "chunks": "\(b.stats.numChunks)",
+                        ])
+                    }
+                    if !r.blocks.isEmpty {
+                        logger.info("head compacted", metadata: [
+                            "blocks": "\(r.blocks.count)", "chunks_removed": "\(r.truncate.chunksRemoved)",
+                            "series_removed": "\(r.truncate.seriesRemoved)", "seconds": "\(ContinuousClock.now - start)",
+                            "checkpoint_series_kept": "\(r.checkpoint?.seriesKept ?? 0)", "checkpoint_samples_kept": "\(r.checkpoint?.samplesKept ?? 0)",
+                        ])
+                    }
+                } catch {
+                    logger.error("head compaction failed; it is retried at the next interval", metadata: ["error": "\(error)"])
+                }
+                do {
+                    let deleted = try db.applyRetention()
+                    if !deleted.isEmpty { logger.info("retention deleted blocks", metadata: ["blocks": "\(deleted)"]) }
+                } catch {
+                    logger.error("applying retention failed", metadata: ["error": "\(error)"])
+                }
+                cont.resume()
+            }
+        }
+    }
+}

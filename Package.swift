@@ -81,7 +81,7 @@ let package = Package(
                 swiftSettings: settings),
         .executableTarget(name: "strata",
                           dependencies: [
-                              "StrataServer", "StrataTSDB",
+                              "StrataServer", "StrataTSDB", "StrataModel", "StrataPromQLParser",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Metrics", package: "swift-metrics"),
                               .product(name: "Prometheus", package: "swift-prometheus"),

@@ -24,13 +24,18 @@ public final class DB: Sendable {
 
     /// Opens the blocks in `dir` (removing half-written and half-deleted leftovers of a crash)
     /// and tells the head not to accept samples older than the newest block's end.
-    public init(dir: String, head: Head, options: DBOptions = DBOptions()) throws {
+    /// `readOnly` (for `strata tsdb` on a directory a server may be using): leftovers are skipped,
+    /// not removed, and nothing is created.
+    public init(dir: String, head: Head, options: DBOptions = DBOptions(), readOnly: Bool = false) throws {
         self.dir = dir
         self.head = head
         self.options = options
-        try FileSystem.mkdirAll(dir)
+        self.readOnly = readOnly
+        if !readOnly { try FileSystem.mkdirAll(dir) }
         try reloadBlocks()
     }
+
+    let readOnly: Bool
 
     public var blocks: [Block] { openBlocks.withLock { $0 } }
 
@@ -42,7 +47,7 @@ public final class DB: Sendable {
         for name in try FileSystem.list(dir).sorted() {
             let path = dir + "/" + name
             if name.hasSuffix(BlockWriter.tmpForCreation) || name.hasSuffix(BlockWriter.tmpForDeletion) {
-                try FileSystem.removeAll(path)
+                if !readOnly { try FileSystem.removeAll(path) }
                 continue
             }
             guard ULID.isValid(name), FileSystem.isDirectory(path) else { continue }

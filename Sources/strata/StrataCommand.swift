@@ -2,6 +2,8 @@ import ArgumentParser
 import Logging
 import Metrics
 import Prometheus
+import StrataModel
+import StrataPromQLParser
 import StrataServer
 import StrataTSDB
 
@@ -183,8 +185,8 @@ struct Serve: AsyncParsableCommand {
 struct TSDB: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tsdb",
-        abstract: "Inspect a data directory.",
-        subcommands: [WALInspect.self]
+        abstract: "Inspect a data directory (the same reports as promtool tsdb).",
+        subcommands: [ListBlocks.self, AnalyzeBlock.self, DumpSamples.self, WALInspect.self]
     )
 }
 
@@ -201,5 +203,73 @@ struct WALInspect: ParsableCommand {
     func run() throws {
         let walDir = FileSystem.exists(dir + "/wal") ? dir + "/wal" : dir
         print(try WALInspection.inspect(walDir: walDir).report(), terminator: "")
+    }
+}
+
+struct ListBlocks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the blocks of a data directory, as promtool tsdb list does.",
+        discussion: "Read-only; safe on a running server."
+    )
+
+    @Flag(name: [.customShort("r"), .customLong("human-readable")], help: "Print times as dates and sizes with units.")
+    var humanReadable = false
+
+    @Argument(help: "Data directory.")
+    var dir = "./data"
+
+    func run() throws { print(try BlockInspection.list(dir: dir, humanReadable: humanReadable), terminator: "") }
+}
+
+struct AnalyzeBlock: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Label and churn statistics of one block (the newest by default), as promtool tsdb analyze prints them.",
+        discussion: "Read-only; safe on a running server."
+    )
+
+    @Option(help: "How many entries each list shows.")
+    var limit = 20
+
+    @Argument(help: "Data directory.")
+    var dir = "./data"
+
+    @Argument(help: "Block ULID (default: the newest block).")
+    var blockID: String?
+
+    func run() throws {
+        guard limit > 0 else { throw ValidationError("--limit must be positive") }
+        print(try BlockInspection.analyze(dir: dir, blockID: blockID, limit: limit), terminator: "")
+    }
+}
+
+struct DumpSamples: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dump",
+        abstract: "Print every sample in the blocks and the WAL as `labels value timestamp`, as promtool tsdb dump does.",
+        discussion: "Read-only (a damaged WAL tail is reported, not repaired); safe on a running server."
+    )
+
+    @Option(name: .customLong("min-time"), help: "Earliest timestamp to print (ms).")
+    var minTime = Int64.min
+
+    @Option(name: .customLong("max-time"), help: "Latest timestamp to print (ms).")
+    var maxTime = Int64.max
+
+    @Option(name: .customLong("match"), help: "Series selector, e.g. 'up{job=\"api\"}' (default: every series).")
+    var match: String?
+
+    @Argument(help: "Data directory.")
+    var dir = "./data"
+
+    func run() throws {
+        var matchers: [LabelMatcher] = []
+        if let match {
+            do { matchers = try PromQLParser.parseMetricSelector(match) } catch {
+                throw ValidationError("invalid --match: \(error)")
+            }
+        }
+        try BlockInspection.dump(dir: dir, mint: minTime, maxt: maxTime, matchers: matchers) { print($0, terminator: "") }
     }
 }

@@ -63,6 +63,52 @@ import Testing
         #expect(r.stdout.contains("13 __name__=requests_total"))
     }
 
+    /// `strata tsdb list|analyze|dump` print what promtool prints for the same directory.
+    @Test func strataTSDBReportsMatchPromtool() throws {
+        guard let promtool = requiredTool("promtool") else { return }
+        let dir = try TempDir("promtool-blocks"); defer { dir.remove() }
+        let (db, _) = try Self.strataDataDir(dir)
+        func promtoolOut(_ args: [String]) throws -> String {
+            let r = try Tools.run(promtool, ["tsdb"] + args)
+            #expect(r.status == 0, "promtool failed: \(r.stderr)")
+            return r.stdout
+        }
+        #expect(try BlockInspection.list(dir: dir.path) == promtoolOut(["list", dir.path]))
+        #expect(try BlockInspection.list(dir: dir.path, humanReadable: true) == promtoolOut(["list", "-r", dir.path]))
+        for b in db.blocks {
+            // promtool leaves equal counts in map order: compare the lines as sets, nothing cut off.
+            let ours = try BlockInspection.analyze(dir: dir.path, blockID: b.ulid, limit: 1000)
+            let theirs = try promtoolOut(["analyze", "--limit=1000", dir.path, b.ulid])
+            #expect(ours.split(separator: "\n").sorted() == theirs.split(separator: "\n").sorted())
+        }
+        var dumped = ""
+        try BlockInspection.dump(dir: dir.path) { dumped += $0 }
+        #expect(dumped.split(separator: "\n").sorted() == (try promtoolOut(["dump", dir.path])).split(separator: "\n").sorted())
+        var part = ""
+        let m = try LabelMatcher(.equal, "instance", "host-3")
+        try BlockInspection.dump(dir: dir.path, mint: db.blocks[1].minTime, maxt: db.blocks[1].maxTime - 1, matchers: [m]) { part += $0 }
+        let lines = part.split(separator: "\n")
+        #expect(lines.count == 240) // one block of 1h at 15 s
+        #expect(lines.allSatisfy { $0.contains("instance=\"host-3\"") })
+    }
+
+    @Test func goFormattingOfDurationsSizesAndTimes() {
+        #expect(GoFormat.duration(millis: 0) == "0s")
+        #expect(GoFormat.duration(millis: 1) == "1ms")
+        #expect(GoFormat.duration(millis: 999) == "999ms")
+        #expect(GoFormat.duration(millis: 15001) == "15.001s")
+        #expect(GoFormat.duration(millis: 60000) == "1m0s")
+        #expect(GoFormat.duration(millis: 7_200_000) == "2h0m0s")
+        #expect(GoFormat.duration(millis: 90_061_010) == "25h1m1.01s")
+        #expect(GoFormat.base2Bytes(0) == "0B")
+        #expect(GoFormat.base2Bytes(583) == "583B")
+        #expect(GoFormat.base2Bytes(1536) == "1KiB512B")
+        #expect(GoFormat.base2Bytes(2 << 20) == "2MiB")
+        #expect(GoFormat.time(1_700_000_000_999) == "2023-11-14 22:13:20 +0000 UTC")
+        #expect(GoFormat.time(0) == "1970-01-01 00:00:00 +0000 UTC")
+        #expect(GoFormat.time(951_782_400_000) == "2000-02-29 00:00:00 +0000 UTC")
+    }
+
     @Test func strataReadsBlocksWrittenByPromtoolBackfill() throws {
         guard let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("promtool-backfill"); defer { dir.remove() }

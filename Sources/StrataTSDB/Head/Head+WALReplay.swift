@@ -68,7 +68,8 @@ extension Head {
     /// The calling thread reads and decodes records and creates series; samples go to two shard
     /// queues (by series ref), so decoding and appending use both cores.
     /// Must run before the head takes writes or serves queries: it appends without stripe locks.
-    public func replayWAL(dir: String, below: Int = .max, snapshotDir: String? = nil,
+    /// With `repair: false` nothing on disk is changed: replay stops at the first damaged record.
+    public func replayWAL(dir: String, below: Int = .max, snapshotDir: String? = nil, repair: Bool = true,
                           progress: (String) -> Void = { _ in },
                           segmentDone: (_ done: Int, _ of: [Int]) -> Void = { _, _ in }) throws -> WALReplayStats {
         let start = ContinuousClock.now
@@ -159,6 +160,8 @@ extension Head {
                 // A checkpoint is written whole (tmp dir, fsync, rename); corruption there is not a torn tail.
                 guard source.index != nil else { throw c }
                 stats.corruption = c
+                // Read-only callers (`strata tsdb dump`) stop at the damage and change nothing.
+                guard repair else { break }
                 stats.bytesDropped = try c.repair(dir: dir, keepingFrom: below)
                 progress("WAL corruption: \(c.description); kept everything before it, dropped \(stats.bytesDropped) bytes")
                 break

@@ -5,7 +5,8 @@ import StrataHTTPAPI
 import StrataTSDB
 
 /// Every interval (once the WAL is replayed): cuts blocks from the head when it spans more than
-/// 1.5 block ranges, then applies time and size retention. The work runs on a dispatch thread,
+/// 1.5 block ranges, merges blocks (leveled and vertical compaction), then applies time and size
+/// retention. The work runs on a dispatch thread,
 /// off the async executor that serves requests.
 struct CompactionService: Service {
     let db: DB
@@ -28,11 +29,17 @@ struct CompactionService: Service {
             DispatchQueue.global(qos: .utility).async {
                 let start = ContinuousClock.now
                 do {
-                    let r = try db.compactHead()
+                    let r = try db.compact()
                     for b in r.blocks {
                         logger.info("block written", metadata: [
                             "ulid": "\(b.ulid)", "mint": "\(b.minTime)", "maxt": "\(b.maxTime)", "series": "\(b.stats.numSeries)",
                             "samples": "\(b.stats.numSamples)", "chunks": "\(b.stats.numChunks)",
+                        ])
+                    }
+                    for b in r.merged {
+                        logger.info("blocks merged", metadata: [
+                            "ulid": "\(b.ulid)", "level": "\(b.compaction.level)", "parents": "\((b.compaction.parents ?? []).map(\.ulid))",
+                            "mint": "\(b.minTime)", "maxt": "\(b.maxTime)", "series": "\(b.stats.numSeries)", "samples": "\(b.stats.numSamples)",
                         ])
                     }
                     if !r.blocks.isEmpty {

@@ -7,6 +7,9 @@ public struct DBOptions: Sendable {
     public var retentionTime: Int64 = 15 * 24 * 3600 * 1000
     /// Oldest blocks are deleted while blocks + WAL exceed this many bytes (0 = no limit).
     public var retentionSize: Int = 0
+    /// Ranges for leveled compaction; nil = Prometheus' (block range × 3^i, at most a tenth of
+    /// the retention or 31 days). An empty list turns block compaction off.
+    public var blockRanges: [Int64]?
     public init() {}
 }
 
@@ -56,6 +59,11 @@ public final class DB: Sendable {
                 throw BlockError("opening block \(name): \(error)")
             }
         }
+        // A block that is the parent of another was compacted into it; a crash stopped its deletion.
+        let parents = Set(found.flatMap { $0.meta.compaction.parents ?? [] }.map(\.ulid))
+        let compacted = found.filter { parents.contains($0.ulid) }
+        found.removeAll { parents.contains($0.ulid) }
+        if !readOnly { try delete(compacted) }
         found.sort { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
         openBlocks.withLock { $0 = found }
         if let newest = found.map(\.maxTime).max() { head.setMinValidTime(newest) }
@@ -71,8 +79,17 @@ public final class DB: Sendable {
 
     // MARK: compaction
 
+    /// Head compaction, then block compaction (Prometheus' `DB.Compact`).
+    public func compact() throws -> CompactionResult {
+        var r = try compactHead()
+        r.merged = try compactBlocks()
+        return r
+    }
+
     public struct CompactionResult: Sendable {
         public var blocks: [BlockMeta] = []
+        /// Blocks written by merging blocks (leveled or vertical compaction).
+        public var merged: [BlockMeta] = []
         public var truncate = Head.TruncateStats()
         public var checkpoint: Checkpoint.Stats?
     }
@@ -111,6 +128,50 @@ public final class DB: Sendable {
             }
             return result
         }
+    }
+
+    /// Merges blocks while the planner finds some to merge; the merged blocks are then deleted.
+    public func compactBlocks() throws -> [BlockMeta] {
+        try maintenance.withLock { _ in
+            let ranges = options.blockRanges ?? CompactionPlanner.ranges(blockRange: head.options.chunkRange, retention: options.retentionTime)
+            var written: [BlockMeta] = []
+            while true {
+                let current = blocks
+                let plan = CompactionPlanner.plan(current.map(\.meta), ranges: ranges)
+                if plan.isEmpty { break }
+                let ids = Set(plan.map(\.ulid))
+                let inputs = current.filter { ids.contains($0.ulid) }
+                let started = ContinuousClock.now
+                let meta: BlockMeta
+                do { meta = try BlockCompactor.compact(inputs, into: dir) } catch {
+                    stats.compactionsFailed.add(1, ordering: .relaxed)
+                    throw error
+                }
+                stats.compactions.add(1, ordering: .relaxed)
+                stats.lastCompactionNanos.store(Int((ContinuousClock.now - started).nanoseconds), ordering: .relaxed)
+                let block = try Block(dir: dir + "/" + meta.ulid)
+                openBlocks.withLock { all in
+                    all.removeAll { ids.contains($0.ulid) }
+                    all.append(block)
+                    all.sort { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
+                }
+                try delete(inputs)
+                written.append(meta)
+            }
+            return written
+        }
+    }
+
+    /// Deletes block directories: renamed first, so a crash midway leaves a leftover the next
+    /// start removes, never a half-deleted block that still looks like one.
+    func delete(_ doomed: [Block]) throws {
+        if doomed.isEmpty { return }
+        for b in doomed {
+            let tmp = b.dir + BlockWriter.tmpForDeletion
+            try FileSystem.rename(b.dir, tmp)
+            try FileSystem.removeAll(tmp)
+        }
+        try FileSystem.syncDir(dir)
     }
 
     /// Folds the older two thirds of the WAL segments into a checkpoint that keeps only live
@@ -152,15 +213,8 @@ public final class DB: Sendable {
             if doomed.isEmpty { return [] }
             let ids = Set(doomed.map(\.ulid))
             openBlocks.withLock { $0.removeAll { ids.contains($0.ulid) } }
-            // Renamed first, so a crash midway leaves a leftover the next start removes,
-            // never a half-deleted block that still looks like one.
             stats.blocksDeleted.add(doomed.count, ordering: .relaxed)
-            for b in doomed {
-                let tmp = b.dir + BlockWriter.tmpForDeletion
-                try FileSystem.rename(b.dir, tmp)
-                try FileSystem.removeAll(tmp)
-            }
-            try FileSystem.syncDir(dir)
+            try delete(doomed)
             return doomed.map(\.ulid)
         }
     }

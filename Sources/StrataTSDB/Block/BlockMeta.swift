@@ -32,6 +32,16 @@ public struct BlockMeta: Sendable, Codable, Equatable {
         public var failed: Bool?
         public var hints: [String]?
         public init() {}
+
+        public init(from d: any Decoder) throws {
+            let c = try d.container(keyedBy: CodingKeys.self)
+            level = try c.decodeIfPresent(Int.self, forKey: .level) ?? 1
+            sources = try c.decodeIfPresent([String].self, forKey: .sources) ?? []
+            parents = try c.decodeIfPresent([Parent].self, forKey: .parents)
+            deletable = try c.decodeIfPresent(Bool.self, forKey: .deletable)
+            failed = try c.decodeIfPresent(Bool.self, forKey: .failed)
+            hints = try c.decodeIfPresent([String].self, forKey: .hints)
+        }
     }
 
     public var ulid: String
@@ -61,7 +71,7 @@ public struct BlockMeta: Sendable, Codable, Equatable {
     }
 
     /// Writes `meta.json` in `dir` (tmp file, fsync, rename), laid out as Go's
-    /// `json.MarshalIndent(meta, "", "\t")` does, with its `omitempty` fields left out.
+    /// `json.MarshalIndent(meta, "", "\t")` does: Go's field order, `omitempty` fields left out.
     public func write(dir: String) throws {
         let tmp = dir + "/" + Self.fileName + ".tmp"
         let w = try FileWriter(path: tmp)
@@ -77,13 +87,13 @@ public struct BlockMeta: Sendable, Codable, Equatable {
         if stats.numChunks > 0 { stat.append("\"numChunks\": \(stats.numChunks)") }
         if stats.numTombstones > 0 { stat.append("\"numTombstones\": \(stats.numTombstones)") }
         var comp = ["\"level\": \(compaction.level)"]
-        comp.append("\"sources\": " + Self.list(compaction.sources.map { "\"\($0)\"" }, indent: 2))
+        if !compaction.sources.isEmpty { comp.append("\"sources\": " + Self.list(compaction.sources.map { "\"\($0)\"" }, indent: 2)) }
+        if compaction.deletable == true { comp.append("\"deletable\": true") }
         if let parents = compaction.parents, !parents.isEmpty {
             comp.append("\"parents\": " + Self.list(parents.map {
                 "{\n\t\t\t\t\"ulid\": \"\($0.ulid)\",\n\t\t\t\t\"minTime\": \($0.minTime),\n\t\t\t\t\"maxTime\": \($0.maxTime)\n\t\t\t}"
             }, indent: 2))
         }
-        if compaction.deletable == true { comp.append("\"deletable\": true") }
         if compaction.failed == true { comp.append("\"failed\": true") }
         if let hints = compaction.hints, !hints.isEmpty { comp.append("\"hints\": " + Self.list(hints.map { "\"\($0)\"" }, indent: 2)) }
         return """

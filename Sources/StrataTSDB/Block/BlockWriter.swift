@@ -1,11 +1,12 @@
 import StrataEncoding
 import StrataModel
+import StrataStorage
 
-/// One series to write into a block: labels and its XOR chunks in time order.
+/// One series to write into a block: labels and its chunks in time order.
 public struct BlockSeriesInput: Sendable {
     public var labels: Labels
-    public var chunks: [ClosedChunk]
-    public init(labels: Labels, chunks: [ClosedChunk]) { self.labels = labels; self.chunks = chunks }
+    public var chunks: [EncodedChunk]
+    public init(labels: Labels, chunks: [EncodedChunk]) { self.labels = labels; self.chunks = chunks }
 }
 
 /// Writes a Prometheus-format block directory: built in `<ULID>.tmp-for-creation` (chunks, index,
@@ -20,8 +21,22 @@ public enum BlockWriter {
     /// its own source.
     @discardableResult
     public static func write(parentDir: String, mint: Int64, maxt: Int64, series input: [BlockSeriesInput],
-                             compaction: BlockMeta.Compaction? = nil,
-                             chunkSegmentSize: Int = 512 << 20) throws -> BlockMeta {
+                             compaction: BlockMeta.Compaction? = nil, chunkSegmentSize: Int = 512 << 20) throws -> BlockMeta {
+        let series = input.filter { !$0.chunks.isEmpty }.sorted { Labels.compare($0.labels, $1.labels) < 0 }
+        var symbolSet = Set<String>()
+        for s in series { s.labels.forEach { n, v in symbolSet.insert(n); symbolSet.insert(v) } }
+        return try write(parentDir: parentDir, mint: mint, maxt: maxt, symbols: symbolSet.sortedBytewise(),
+                         compaction: compaction, chunkSegmentSize: chunkSegmentSize) { add in
+            for s in series { try add(s.labels, s.chunks) }
+        }
+    }
+
+    /// The streaming form: `series` calls `add` once per series, in label order, so a compaction
+    /// never holds more than one series' chunks. `symbols` must hold every label name and value
+    /// (sorted bytewise, deduplicated): the index writes them before the series.
+    public static func write(parentDir: String, mint: Int64, maxt: Int64, symbols: [String],
+                             compaction: BlockMeta.Compaction? = nil, chunkSegmentSize: Int = 512 << 20,
+                             series: (_ add: (Labels, [EncodedChunk]) throws -> Void) throws -> Void) throws -> BlockMeta {
         let ulid = ULID.make()
         let tmp = parentDir + "/" + ulid + tmpForCreation
         try FileSystem.removeAll(tmp)
@@ -29,7 +44,25 @@ public enum BlockWriter {
         do {
             var meta = BlockMeta(ulid: ulid, minTime: mint, maxTime: maxt)
             if let compaction { meta.compaction = compaction } else { meta.compaction.sources = [ulid] }
-            meta.stats = try writeContents(dir: tmp, series: input, chunkSegmentSize: chunkSegmentSize)
+            var stats = BlockMeta.Stats()
+            let chunkWriter = try ChunkSegmentWriter(dir: tmp + "/chunks", segmentSize: chunkSegmentSize)
+            let index = try IndexWriter(path: tmp + "/index", symbols: symbols)
+            var metas: [ChunkMeta] = []
+            try series { labels, chunks in
+                if chunks.isEmpty { return }
+                metas.removeAll(keepingCapacity: true)
+                for c in chunks {
+                    let ref = try c.bytes.withUnsafeBytes { try chunkWriter.write(encoding: c.encoding, data: $0) }
+                    metas.append(ChunkMeta(mint: c.minTime, maxt: c.maxTime, ref: ref))
+                    stats.numSamples += UInt64(XORChunk.sampleCount(c.bytes))
+                }
+                try index.addSeries(labels, chunks: metas)
+                stats.numSeries += 1
+                stats.numChunks += UInt64(metas.count)
+            }
+            try chunkWriter.close()
+            try index.close()
+            meta.stats = stats
             try meta.write(dir: tmp)
             try Tombstones.write(dir: tmp)
             try FileSystem.syncDir(tmp)
@@ -40,31 +73,5 @@ public enum BlockWriter {
             try? FileSystem.removeAll(tmp)
             throw error
         }
-    }
-
-    static func writeContents(dir: String, series input: [BlockSeriesInput], chunkSegmentSize: Int) throws -> BlockMeta.Stats {
-        let series = input.filter { !$0.chunks.isEmpty }.sorted { Labels.compare($0.labels, $1.labels) < 0 }
-        var symbolSet = Set<String>()
-        for s in series { s.labels.forEach { n, v in symbolSet.insert(n); symbolSet.insert(v) } }
-        let symbols = symbolSet.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-
-        var stats = BlockMeta.Stats()
-        let chunkWriter = try ChunkSegmentWriter(dir: dir + "/chunks", segmentSize: chunkSegmentSize)
-        let index = try IndexWriter(path: dir + "/index", symbols: symbols)
-        var metas: [ChunkMeta] = []
-        for s in series {
-            metas.removeAll(keepingCapacity: true)
-            for c in s.chunks {
-                let ref = try c.bytes.withUnsafeBytes { try chunkWriter.write(encoding: XORChunk.encoding, data: $0) }
-                metas.append(ChunkMeta(mint: c.mint, maxt: c.maxt, ref: ref))
-                stats.numSamples += UInt64(XORChunk.sampleCount(c.bytes))
-            }
-            try index.addSeries(s.labels, chunks: metas)
-            stats.numSeries += 1
-            stats.numChunks += UInt64(metas.count)
-        }
-        try chunkWriter.close()
-        try index.close()
-        return stats
     }
 }

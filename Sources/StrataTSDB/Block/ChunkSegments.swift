@@ -105,14 +105,4 @@ final class ChunkSegmentReader: @unchecked Sendable {
             throw BlockError("\(segments[seg].path): chunk at \(off) is truncated")
         }
     }
-
-    /// Verifies a chunk's checksum (used by `strata tsdb` checks and tests, not on every read).
-    func verify(_ ref: UInt64) throws -> Bool {
-        let (_, data) = try chunk(ref)
-        let buf = segments[Int(ref >> 32)].bytes
-        let dataStart = data.baseAddress! - buf.baseAddress!
-        var r = ByteReader(buf, offset: dataStart + data.count)
-        guard let crc = try? r.be32() else { return false }
-        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[(dataStart - 1) ..< (dataStart + data.count)])) == crc
-    }
 }

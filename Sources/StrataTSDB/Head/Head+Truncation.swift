@@ -28,12 +28,15 @@ extension Head {
         for s in allSeries() {
             let chunks = stripe(of: s).lock.withLock { s.chunks(mint: mint, maxt: maxt - 1) }
             if chunks.isEmpty { continue }
-            var inRange: [ClosedChunk] = []
+            var inRange: [EncodedChunk] = []
             for c in chunks {
-                if c.mint >= mint && c.maxt < maxt { inRange.append(c); continue }
+                if c.mint >= mint && c.maxt < maxt {
+                    inRange.append(EncodedChunk(encoding: XORChunk.encoding, minTime: c.mint, maxTime: c.maxt, bytes: c.bytes))
+                    continue
+                }
                 var samples: [Sample] = []
                 try XORDecoder.samples(c.bytes, mint: mint, maxt: maxt - 1, into: &samples)
-                for e in XORChunk.encodeChunks(samples) { inRange.append(ClosedChunk(mint: e.minTime, maxt: e.maxTime, bytes: e.bytes)) }
+                inRange += XORChunk.encodeChunks(samples)
             }
             if !inRange.isEmpty { out.append(BlockSeriesInput(labels: s.labels, chunks: inRange)) }
         }

@@ -14,8 +14,8 @@ final class IndexReader: @unchecked Sendable {
     let toc: IndexWriter.TOC
 
     struct NameEntries {
-        /// Offset of each value's uvarint-str in the file.
-        var valueOffsets: [UInt32] = []
+        /// Offset of each value's uvarint-str in the file (the table may lie beyond 4 GiB).
+        var valueOffsets: [UInt64] = []
         var postingsOffsets: [UInt64] = []
     }
 
@@ -93,7 +93,7 @@ final class IndexReader: @unchecked Sendable {
                 currentName = String(decoding: name, as: UTF8.self)
                 lastName = name
             }
-            current.valueOffsets.append(UInt32(valueOffset))
+            current.valueOffsets.append(UInt64(valueOffset))
             current.postingsOffsets.append(off)
         }
         if lastName != nil { names[currentName] = current }
@@ -113,6 +113,9 @@ final class IndexReader: @unchecked Sendable {
     }
 
     var symbolCount: Int { symbolOffsets.count }
+
+    /// Every symbol, in table order (sorted bytewise).
+    func allSymbols() -> [String] { symbolOffsets.map { String(decoding: string(at: Int($0)), as: UTF8.self) } }
 
     func labelNames() -> [String] { Array(names.keys) }
 

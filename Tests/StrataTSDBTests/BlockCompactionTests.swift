@@ -84,6 +84,34 @@ import Testing
         #expect(after[b]?.count == 300)
     }
 
+    @Test func tombstonesHideSamplesAndCompactionDropsThem() throws {
+        let dir = try TempDir("tombstones"); defer { dir.remove() }
+        let (head, expected) = filledHead(series: 2, from: 0, to: hour, step: 60_000)
+        let meta = try BlockWriter.write(parentDir: dir.path, mint: 0, maxt: hour, series: try head.blockSeries(mint: 0, maxt: hour))
+        // Series refs are offset/16 in the index: take the first series' ref from the postings.
+        let ref = try Block(dir: dir.file(meta.ulid)).index.allPostings()[0]
+        try Tombstones.write(dir: dir.file(meta.ulid), [(ref, Tombstones.Interval(mint: 600_000, maxt: 1_200_000))])
+        #expect(try Tombstones.read(dir: dir.file(meta.ulid)) == [ref: [Tombstones.Interval(mint: 600_000, maxt: 1_200_000)]])
+        let block = try Block(dir: dir.file(meta.ulid))
+        var want = expected
+        let first = want.keys.sorted()[0]
+        want[first] = want[first]!.filter { $0.t < 600_000 || $0.t > 1_200_000 }
+        #expect(try readAll(block) == want)
+        // Remote read's chunks carry the same samples.
+        let s = try block.querier(mint: .min, maxt: .max).select([try LabelMatcher(.equal, "instance", "host-0")], hints: SelectHints(mint: .min, maxt: .max))[0]
+        var fromChunks: [Sample] = []
+        for c in try (s as! any ChunkedStorageSeries).chunks(mint: .min, maxt: .max) { try XORDecoder.samples(c.bytes, into: &fromChunks) }
+        #expect(fromChunks == want[first])
+        // Merging the block with another drops the deleted samples for good.
+        let (head2, _) = filledHead(series: 1, from: hour, to: 2 * hour, step: 60_000)
+        try BlockWriter.write(parentDir: dir.path, mint: hour, maxt: 2 * hour, series: try head2.blockSeries(mint: hour, maxt: 2 * hour))
+        let db = try DB(dir: dir.path, head: Head())
+        let merged = try BlockCompactor.compact(db.blocks, into: dir.path)
+        let mb = try Block(dir: dir.file(merged.ulid))
+        #expect(mb.tombstones.isEmpty)
+        #expect(try readAll(mb)[first]?.filter { $0.t < hour } == want[first])
+    }
+
     @Test func aCompactedParentLeftByACrashIsDeletedOnOpen() throws {
         let dir = try TempDir("parents"); defer { dir.remove() }
         let (head, expected) = filledHead(series: 3, from: 0, to: 5 * hour, step: 60_000)

@@ -99,6 +99,10 @@ extension GoFloat {
 }
 
 extension GoFloat {
+    /// Go's `math.NaN()` (0x7FF8000000000001): what ParseFloat returns for "NaN". The bit pattern
+    /// matters for storage: XOR chunks of Go's NaN and Swift's (…0000) differ in size and bytes.
+    public static let goNaN = Double(bitPattern: 0x7FF8_0000_0000_0001)
+
     /// `strconv.ParseFloat(s, 64)`: decimal, exponent, hex, `Inf`/`Infinity`/`NaN` in any case,
     /// optional sign and underscores only in Go literals (not accepted here, as ParseFloat).
     public static func parse(_ s: String) -> Double? {
@@ -111,7 +115,7 @@ extension GoFloat {
         }
         switch body.lowercased() {
         case "inf", "infinity": return sign * .infinity
-        case "nan": return .nan
+        case "nan": return goNaN
         default: break
         }
         if body.hasPrefix("0x") || body.hasPrefix("0X") {

@@ -186,7 +186,7 @@ struct TSDB: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tsdb",
         abstract: "Inspect a data directory (the same reports as promtool tsdb).",
-        subcommands: [ListBlocks.self, AnalyzeBlock.self, DumpSamples.self, WALInspect.self]
+        subcommands: [ListBlocks.self, AnalyzeBlock.self, DumpSamples.self, ImportCommand.self, WALInspect.self]
     )
 }
 
@@ -271,5 +271,42 @@ struct DumpSamples: ParsableCommand {
             }
         }
         try BlockInspection.dump(dir: dir, mint: minTime, maxt: maxTime, matchers: matchers) { print($0, terminator: "") }
+    }
+}
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Write blocks from other formats (backfill).",
+        subcommands: [ImportOpenMetrics.self]
+    )
+}
+
+struct ImportOpenMetrics: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "openmetrics",
+        abstract: "Write blocks from an OpenMetrics text file, as promtool tsdb create-blocks-from openmetrics does.",
+        discussion: """
+            Every sample needs a timestamp and the file must end with '# EOF'. One block is written per \
+            aligned --block-duration window. Write into an empty directory and move the blocks into a \
+            stopped server's --tsdb.path (or start the server on it): they are served and compacted like any other.
+            """
+    )
+
+    @Option(name: .customLong("block-duration"), help: "Width of the aligned window each block covers (Prometheus duration).")
+    var blockDuration = "2h"
+
+    @Argument(help: "OpenMetrics text file.")
+    var file: String
+
+    @Argument(help: "Output directory.")
+    var dir = "./data"
+
+    func run() throws {
+        guard let bd = DurationFlag.parse(blockDuration), bd > 0 else { throw ValidationError("invalid --block-duration \"\(blockDuration)\"") }
+        let text = try FileSystem.withMappedFile(file) { String(decoding: $0, as: UTF8.self) }
+        let r = try OpenMetricsImport.run(text: text, outputDir: dir, blockDuration: bd)
+        print("wrote \(r.blocks.count) blocks with \(r.samples) samples to \(dir)")
+        if !r.blocks.isEmpty { print(try BlockInspection.list(dir: dir), terminator: "") }
     }
 }

@@ -48,6 +48,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let storage: any Queryable & Appendable
     let metadata: (any MetadataSource)?
     let cardinality: (any CardinalitySource)?
+    /// The admin API; nil unless `--web.enable-admin-api`.
+    let admin: (any TSDBAdmin)?
     let options: APIOptions
     let decoders = DecoderPool()
     let scheduler: QueryScheduler
@@ -55,11 +57,12 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     public let stats = APIStats()
 
     public init(storage: any Queryable & Appendable, metadata: (any MetadataSource)? = nil,
-                cardinality: (any CardinalitySource)? = nil,
+                cardinality: (any CardinalitySource)? = nil, admin: (any TSDBAdmin)? = nil,
                 options: APIOptions = APIOptions(), startup: StartupState = StartupState(ready: true)) {
         self.storage = storage
         self.metadata = metadata
         self.cardinality = cardinality
+        self.admin = admin
         self.options = options
         self.scheduler = QueryScheduler(maxConcurrency: options.maxConcurrentQueries)
         self.startup = startup
@@ -90,6 +93,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         registerFederate(on: router)
         registerParseQuery(on: router)
         registerStatusEndpoints(on: router)
+        registerAdmin(on: router)
         router.get("/api/v1/status/buildinfo") { _, _ in self.buildInfo() }
         router.get("/api/v1/status/walreplay") { _, _ in self.walReplay() }
         router.on("/-/healthy", method: .get) { _, _ in Self.text(.ok, "Strata is Healthy.\n") }

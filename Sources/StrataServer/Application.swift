@@ -56,6 +56,7 @@ public func buildApplication(
     let router = Router()
     router.add(middleware: HTTPMetricsMiddleware(metrics: httpMetrics))
     let api = PrometheusAPI<BasicRequestContext>(storage: db, metadata: db, cardinality: db,
+                                                 admin: config.enableAdminAPI ? db : nil,
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
     let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, registry: registry)

@@ -41,6 +41,8 @@ public struct ServerConfig: Sendable {
     public var retentionSize = 0
     /// How often the head is checked for a range to compact and retention applied (ms).
     public var compactionInterval: Int64 = 60_000
+    /// Serve Prometheus' TSDB admin API (`/api/v1/admin/tsdb/snapshot`).
+    public var enableAdminAPI = false
     /// WAL segment size; tests make it small to exercise rotation.
     public var walSegmentSize = 128 << 20
 

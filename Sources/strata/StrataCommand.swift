@@ -91,6 +91,9 @@ struct Serve: AsyncParsableCommand {
           help: "Compress WAL records with snappy when that makes them smaller.")
     var walCompression = true
 
+    @Flag(name: .customLong("web.enable-admin-api"), help: "Serve Prometheus' TSDB admin API (POST /api/v1/admin/tsdb/snapshot).")
+    var enableAdminAPI = false
+
     @Option(name: .customLong("log.level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -148,6 +151,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --tsdb.wal-fsync \"\(walFsync)\": want interval, always or segment")
         }
         config.walCompression = walCompression
+        config.enableAdminAPI = enableAdminAPI
         if headSnapshotInterval == "0" {
             config.headSnapshotInterval = 0
         } else {
@@ -163,7 +167,7 @@ struct Serve: AsyncParsableCommand {
             "query.max-concurrency": String(queryMaxConcurrency),
             "enable-feature": enableFeature.joined(separator: ","), "tsdb.block-duration": blockDuration,
             "tsdb.retention.time": retentionTime, "tsdb.retention.size": retentionSize,
-            "tsdb.compaction-interval": compactionInterval,
+            "tsdb.compaction-interval": compactionInterval, "web.enable-admin-api": String(enableAdminAPI),
             "tsdb.wal-fsync": walFsync, "tsdb.wal-fsync-interval": walFsyncInterval,
             "tsdb.head-snapshot-interval": headSnapshotInterval, "tsdb.wal-compression": String(walCompression),
             "log.level": logLevel,

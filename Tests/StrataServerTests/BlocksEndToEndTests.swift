@@ -147,4 +147,50 @@ import Testing
         }
         #expect(missing == 0, "\(missing) acknowledged samples missing or altered (killed mid-block \(killedMidBlock) times)")
     }
+
+    static func post(_ port: Int, _ path: String) async throws -> (Int, [String: Any]) {
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        req.method = .POST
+        let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(60))
+        let body = try await resp.body.collect(upTo: 1 << 20)
+        return (Int(resp.status.code), (try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:])
+    }
+
+    /// Prometheus' snapshot API: blocks hard-linked, the head written as a block; promtool reads the result.
+    @Test(.timeLimit(.minutes(2)))
+    func adminSnapshotWritesADataDirectoryPromtoolReads() async throws {
+        guard let binary = strataBinary(), let promtool = requiredTool("promtool") else { return }
+        let dir = try TempDir("strata-snapshot"); defer { dir.remove() }
+        let data = dir.file("data")
+        var (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("1.log"))
+        var b = WriteRequestBuilder()
+        b.add([("__name__", "m"), ("s", "0")], [(1000, 1), (2000, 2)])
+        #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
+        let (status, json) = try await Self.post(port, "/api/v1/admin/tsdb/snapshot")
+        #expect(status == 503 && json["errorType"] as? String == "unavailable" && json["error"] as? String == "admin APIs disabled")
+        proc.stop()
+
+        (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("2.log"), extra: Self.fastBlocks + ["--web.enable-admin-api"])
+        defer { proc.stop() }
+        // Enough data for one block cut from the head, the rest stays in the head.
+        var more = WriteRequestBuilder()
+        more.add([("__name__", "m"), ("s", "1")], (0 ..< 40).map { (Int64($0) * 5000, Double($0)) })
+        #expect(await postWrite(port: port, more.snappyBody()) == .noContent)
+        let deadline = Date().addingTimeInterval(20)
+        while Self.blockDirs(data).isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let (bad, badJSON) = try await Self.post(port, "/api/v1/admin/tsdb/snapshot?skip_head=maybe")
+        #expect(bad == 400 && badJSON["errorType"] as? String == "bad_data")
+        let (ok, okJSON) = try await Self.post(port, "/api/v1/admin/tsdb/snapshot")
+        #expect(ok == 200)
+        let name = try #require((okJSON["data"] as? [String: Any])?["name"] as? String)
+        #expect(name.count == 33 && name.contains("Z-"))
+        let snap = data + "/snapshots/" + name
+        #expect(Self.blockDirs(snap).count == Self.blockDirs(data).count + 1)
+        try FileManager.default.createDirectory(atPath: snap + "/wal", withIntermediateDirectories: true)
+        let r = try await Tools.runAsync(promtool, ["tsdb", "dump", snap])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.split(separator: "\n").count == 42)
+        let (skip, _) = try await Self.post(port, "/api/v1/admin/tsdb/snapshot?skip_head=true")
+        #expect(skip == 200)
+    }
 }

@@ -104,3 +104,10 @@ extension FileSystem {
         if fsync(fd) != 0 { throw Error("fsync \(path)") }
     }
 }
+
+extension FileSystem {
+    /// A hard link: the snapshot of an immutable file without copying it.
+    public static func link(_ from: String, _ to: String) throws {
+        guard Glibc.link(from, to) == 0 else { throw Error("link \(from) to \(to)") }
+    }
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import StrataStorage
+
+extension DB: TSDBAdmin {
+    /// Prometheus' TSDB snapshot (`POST /api/v1/admin/tsdb/snapshot`): every block hard-linked
+    /// (blocks never change, so links are a consistent copy that costs no space) and, unless
+    /// `skipHead`, the head written as one more block, under `snapshots/<time>-<random hex>`.
+    /// The result is a data directory Strata or Prometheus can be started on.
+    public func snapshot(skipHead: Bool) throws -> String {
+        let name = Self.snapshotName()
+        let target = dir + "/snapshots/" + name
+        try FileSystem.mkdirAll(target)
+        do {
+            for b in blocks {
+                let to = target + "/" + b.ulid
+                try FileSystem.mkdirAll(to + "/chunks")
+                for f in [BlockMeta.fileName, "index", Tombstones.fileName] where FileSystem.exists(b.dir + "/" + f) {
+                    try FileSystem.link(b.dir + "/" + f, to + "/" + f)
+                }
+                for seg in try FileSystem.list(b.dir + "/chunks") { try FileSystem.link(b.dir + "/chunks/" + seg, to + "/chunks/" + seg) }
+            }
+            let lo = head.mint, hi = head.maxt
+            if !skipHead && lo != .max && hi != .min && hi < .max && lo <= hi {
+                let series = try head.blockSeries(mint: lo, maxt: hi + 1)
+                if !series.isEmpty { try BlockWriter.write(parentDir: target, mint: lo, maxt: hi + 1, series: series) }
+            }
+            try FileSystem.syncDir(target)
+            try FileSystem.syncDir(dir + "/snapshots")
+        } catch {
+            try? FileSystem.removeAll(target)
+            throw error
+        }
+        return name
+    }
+
+    /// `20261127T212500Z-0123456789abcdef`, as Prometheus names snapshots.
+    static func snapshotName() -> String {
+        var t = time(nil)
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let stamp = "\(tmv.tm_year + 1900)\(two(tmv.tm_mon + 1))\(two(tmv.tm_mday))T\(two(tmv.tm_hour))\(two(tmv.tm_min))\(two(tmv.tm_sec))Z"
+        let hex = String(UInt64.random(in: 0 ... UInt64(Int64.max)), radix: 16)
+        return stamp + "-" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

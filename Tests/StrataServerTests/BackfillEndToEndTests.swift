@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOFoundationCompat
 import StrataTestSupport
 import Testing
 
@@ -93,6 +94,57 @@ import Testing
             let cmd = { (url: String) in args.first == "labels" ? ["query"] + args.dropLast() + [url, args.last!] : ["query"] + args + [url] }
             let ours = try await Tools.runAsync(promtool, cmd(strataURL)), theirs = try await Tools.runAsync(promtool, cmd(promURL))
             #expect(ours.status == 0 && !theirs.stdout.isEmpty && ours.stdout == theirs.stdout, "\(args)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
+        }
+    }
+
+    /// A block written by Prometheus 2.42 itself (its head, through the snapshot API) is served by
+    /// Strata with the same answers.
+    @Test(.timeLimit(.minutes(3)))
+    func strataServesABlockWrittenByPrometheus() async throws {
+        guard let binary = strataBinary(), let promtool = requiredTool("promtool"), let prometheus = requiredTool("prometheus") else { return }
+        let dir = try TempDir("prom-block-e2e"); defer { dir.remove() }
+        try "global:\n  scrape_interval: 1m\n".write(toFile: dir.file("prometheus.yml"), atomically: true, encoding: .utf8)
+        let promPort = try Tools.freePort()
+        let prom = try ChildProcess(prometheus, [
+            "--config.file=\(dir.file("prometheus.yml"))", "--storage.tsdb.path=\(dir.file("prom"))",
+            "--web.listen-address=127.0.0.1:\(promPort)", "--web.enable-remote-write-receiver", "--web.enable-admin-api",
+            "--log.level=warn",
+        ], logPath: dir.file("prometheus.log"))
+        defer { prom.stop() }
+        let promURL = "http://127.0.0.1:\(promPort)"
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            var req = HTTPClientRequest(url: promURL + "/-/ready")
+            req.method = .GET
+            if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        // 30 minutes of samples ending a minute ago (Prometheus refuses samples far in the past).
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let first = now - 31 * 60_000
+        var b = WriteRequestBuilder()
+        for s in 0 ..< 20 {
+            b.add([("__name__", "prom_written"), ("s", String(s)), ("job", "w")],
+                  (0 ..< 120).map { (first + Int64($0) * 15_000, Double(s * 1000 + $0)) })
+        }
+        #expect(await postWrite(port: promPort, b.snappyBody()) == .noContent, "\(prom.log)")
+        var snapReq = HTTPClientRequest(url: promURL + "/api/v1/admin/tsdb/snapshot")
+        snapReq.method = .POST
+        let snapResp = try await HTTPClient.shared.execute(snapReq, timeout: .seconds(60))
+        let snapJSON = try JSONSerialization.jsonObject(with: Data(buffer: try await snapResp.body.collect(upTo: 1 << 16))) as? [String: Any]
+        let name = try #require((snapJSON?["data"] as? [String: Any])?["name"] as? String, "\(String(describing: snapJSON))")
+        try FileManager.default.copyItem(atPath: dir.file("prom/snapshots/\(name)"), toPath: dir.file("strata"))
+
+        let (strata, strataPort) = try await startStrata(binary, dataDir: dir.file("strata"), log: dir.file("strata.log"))
+        defer { strata.stop() }
+        let strataURL = "http://127.0.0.1:\(strataPort)"
+        let at = String(format: "%.3f", Double(first + 100 * 15_000 + 7_500) / 1000)
+        for q in ["prom_written", "sum(rate(prom_written[5m]))", "count_over_time(prom_written[1h])", "max by (job) (prom_written)"] {
+            let ours = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(at)", strataURL, q])
+            let theirs = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(at)", promURL, q])
+            #expect(ours.status == 0 && theirs.status == 0 && !theirs.stdout.isEmpty, "\(q): \(ours.stderr) \(theirs.stderr)")
+            #expect(ours.stdout.split(separator: "\n").sorted() == theirs.stdout.split(separator: "\n").sorted(),
+                    "\(q)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
         }
     }
 }

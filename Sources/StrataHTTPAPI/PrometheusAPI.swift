@@ -30,6 +30,12 @@ public struct APIOptions: Sendable {
     public var observeQuery: (@Sendable (_ kind: String, _ duration: Duration, _ failed: Bool) -> Void)? = nil
     /// Queries evaluated at once; more wait in line (`--query.max-concurrency`).
     public var maxConcurrentQueries = 20
+    /// Remote-read requests served at once, apart from queries (`--storage.remote.read-concurrent-limit`; 0 = no limit).
+    public var remoteReadConcurrentLimit = 10
+    /// Most samples one SAMPLES remote-read response may hold (`--storage.remote.read-sample-limit`; 0 = no limit).
+    public var remoteReadSampleLimit = 50_000_000
+    /// Target size of one STREAMED_XOR_CHUNKS frame (`--storage.remote.read-max-bytes-in-frame`).
+    public var remoteReadMaxBytesInFrame = 1 << 20
     /// Which experimental parts of PromQL parse (`--enable-feature=promql-experimental-functions`).
     public var parser = ParserOptions()
     public var buildInfo = BuildInfo()
@@ -53,6 +59,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let options: APIOptions
     let decoders = DecoderPool()
     let scheduler: QueryScheduler
+    /// Remote read has its own gate, as in Prometheus, so bulk reads do not take query slots.
+    let readScheduler: QueryScheduler
     let startup: StartupState
     public let stats = APIStats()
 
@@ -65,6 +73,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         self.admin = admin
         self.options = options
         self.scheduler = QueryScheduler(maxConcurrency: options.maxConcurrentQueries)
+        self.readScheduler = QueryScheduler(maxConcurrency: options.remoteReadConcurrentLimit > 0 ? options.remoteReadConcurrentLimit : Int.max)
         self.startup = startup
     }
 

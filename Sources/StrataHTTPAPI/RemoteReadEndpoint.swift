@@ -32,12 +32,13 @@ extension PrometheusAPI {
             return Self.text(.badRequest, error.message + "\n")
         }
         let storage = self.storage
-        let sampleLimit = options.engine.maxSamples
-        let outcome: Result<Response, APIError> = await scheduler.run {
+        let sampleLimit = options.remoteReadSampleLimit > 0 ? options.remoteReadSampleLimit : Int.max
+        let frameBytes = max(1, options.remoteReadMaxBytesInFrame)
+        let outcome: Result<Response, APIError> = await readScheduler.run {
             do {
                 switch request.preferredResponse {
                 case .samples: return .success(try Self.readSamples(storage, request, sampleLimit: sampleLimit))
-                case .streamedXORChunks: return .success(try Self.readChunks(storage, request))
+                case .streamedXORChunks: return .success(try Self.readChunks(storage, request, maxFrameBytes: frameBytes))
                 }
             } catch let e as APIError {
                 return .failure(e)
@@ -78,7 +79,7 @@ extension PrometheusAPI {
 
     /// Selects the series on the query thread (the head's series hold references to their
     /// chunks, not copies), then streams one series' frames at a time while writing the body.
-    static func readChunks(_ storage: any Queryable, _ request: ReadRequest) throws -> Response {
+    static func readChunks(_ storage: any Queryable, _ request: ReadRequest, maxFrameBytes: Int) throws -> Response {
         var selected: [(query: Int, mint: Int64, maxt: Int64, series: [any ChunkedStorageSeries])] = []
         for (i, q) in request.queries.enumerated() where !q.matchers.isEmpty {
             let querier = try storage.querier(mint: q.start, maxt: q.end)
@@ -96,7 +97,7 @@ extension PrometheusAPI {
             for q in plan {
                 for s in q.series {
                     let chunks = try s.chunks(mint: q.mint, maxt: q.maxt)
-                    for frame in ReadResponseEncoder.chunkedFrames(queryIndex: q.query, labels: s.labels, chunks: chunks) {
+                    for frame in ReadResponseEncoder.chunkedFrames(queryIndex: q.query, labels: s.labels, chunks: chunks, maxFrameBytes: maxFrameBytes) {
                         try await writer.write(ByteBuffer(bytes: frame))
                     }
                 }

@@ -152,7 +152,8 @@ public enum ReadResponseEncoder {
 
     /// The STREAMED_XOR_CHUNKS frames of one series: its chunks split into frames of about
     /// `maxFrameBytes`, as Prometheus splits them.
-    public static func chunkedFrames(queryIndex: Int, labels: Labels, chunks: [EncodedChunk]) -> [[UInt8]] {
+    public static func chunkedFrames(queryIndex: Int, labels: Labels, chunks: [EncodedChunk],
+                                     maxFrameBytes: Int = ReadResponseEncoder.maxFrameBytes) -> [[UInt8]] {
         var frames: [[UInt8]] = []
         var batch: [EncodedChunk] = []
         var bytes = 0

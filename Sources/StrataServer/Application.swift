@@ -43,6 +43,9 @@ public func buildApplication(
     apiOptions.engine.maxSamples = config.queryMaxSamples
     apiOptions.engine.timeout = .milliseconds(config.queryTimeout)
     apiOptions.maxConcurrentQueries = config.queryMaxConcurrency
+    apiOptions.remoteReadConcurrentLimit = config.remoteReadConcurrentLimit
+    apiOptions.remoteReadSampleLimit = config.remoteReadSampleLimit
+    apiOptions.remoteReadMaxBytesInFrame = config.remoteReadMaxBytesInFrame
     apiOptions.engine.delayedNameRemoval = config.enabledFeatures.contains(.promqlDelayedNameRemoval)
     apiOptions.parser.experimentalFunctions = config.enabledFeatures.contains(.promqlExperimentalFunctions)
     apiOptions.buildInfo.version = StrataVersion.current

@@ -41,6 +41,10 @@ public struct ServerConfig: Sendable {
     public var retentionSize = 0
     /// How often the head is checked for a range to compact and retention applied (ms).
     public var compactionInterval: Int64 = 60_000
+    /// Remote read limits (Prometheus' `--storage.remote.read-*` flags; 0 = no limit).
+    public var remoteReadConcurrentLimit = 10
+    public var remoteReadSampleLimit = 50_000_000
+    public var remoteReadMaxBytesInFrame = 1 << 20
     /// Serve Prometheus' TSDB admin API (`/api/v1/admin/tsdb/snapshot`).
     public var enableAdminAPI = false
     /// WAL segment size; tests make it small to exercise rotation.

@@ -56,6 +56,18 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("query.timeout"), help: "Longest a query may run (Prometheus duration).")
     var queryTimeout = "2m"
 
+    @Option(name: .customLong("storage.remote.read-concurrent-limit"),
+            help: "Remote-read requests served at once (0 = no limit); they do not take query slots.")
+    var remoteReadConcurrentLimit = 10
+
+    @Option(name: .customLong("storage.remote.read-sample-limit"),
+            help: "Most samples one remote-read response of type SAMPLES may hold (0 = no limit); streamed chunks are not limited.")
+    var remoteReadSampleLimit = 50_000_000
+
+    @Option(name: .customLong("storage.remote.read-max-bytes-in-frame"),
+            help: "Target size of one frame of a streamed remote-read response, in bytes.")
+    var remoteReadMaxBytesInFrame = 1 << 20
+
     @Option(name: .customLong("enable-feature"), parsing: .singleValue,
             help: "Experimental Prometheus features to turn on (repeatable or comma-separated): promql-experimental-functions, promql-delayed-name-removal.")
     var enableFeature: [String] = []
@@ -111,6 +123,12 @@ struct Serve: AsyncParsableCommand {
         config.queryMaxSamples = queryMaxSamples
         guard queryMaxConcurrency > 0 else { throw ValidationError("--query.max-concurrency must be positive") }
         config.queryMaxConcurrency = queryMaxConcurrency
+        guard remoteReadConcurrentLimit >= 0 else { throw ValidationError("--storage.remote.read-concurrent-limit must not be negative") }
+        guard remoteReadSampleLimit >= 0 else { throw ValidationError("--storage.remote.read-sample-limit must not be negative") }
+        guard remoteReadMaxBytesInFrame > 0 else { throw ValidationError("--storage.remote.read-max-bytes-in-frame must be positive") }
+        config.remoteReadConcurrentLimit = remoteReadConcurrentLimit
+        config.remoteReadSampleLimit = remoteReadSampleLimit
+        config.remoteReadMaxBytesInFrame = remoteReadMaxBytesInFrame
         guard let qt = DurationFlag.parse(queryTimeout), qt > 0 else {
             throw ValidationError("invalid --query.timeout \"\(queryTimeout)\"")
         }
@@ -165,6 +183,9 @@ struct Serve: AsyncParsableCommand {
             "http-address": httpAddress, "tsdb.path": tsdbPath, "receive.max-request-bytes": String(maxRequestBytes),
             "query.lookback-delta": lookbackDelta, "query.max-samples": String(queryMaxSamples), "query.timeout": queryTimeout,
             "query.max-concurrency": String(queryMaxConcurrency),
+            "storage.remote.read-concurrent-limit": String(remoteReadConcurrentLimit),
+            "storage.remote.read-sample-limit": String(remoteReadSampleLimit),
+            "storage.remote.read-max-bytes-in-frame": String(remoteReadMaxBytesInFrame),
             "enable-feature": enableFeature.joined(separator: ","), "tsdb.block-duration": blockDuration,
             "tsdb.retention.time": retentionTime, "tsdb.retention.size": retentionSize,
             "tsdb.compaction-interval": compactionInterval, "web.enable-admin-api": String(enableAdminAPI),

@@ -1,3 +1,7 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import StrataTSDB
 import Synchronization
 import Testing
 @testable import StrataHTTPAPI
@@ -33,5 +37,30 @@ final class Gauge: Sendable {
         }
         #expect(gauge.peak.load(ordering: .relaxed) == 2)
         #expect(scheduler.load.running == 0 && scheduler.load.waiting == 0)
+    }
+
+    /// A query that waits for a slot longer than its timeout fails with 503 timeout, as in Prometheus.
+    @Test func aQueryTimingOutInTheQueueGets503() async throws {
+        var options = APIOptions()
+        options.maxConcurrentQueries = 1
+        options.engine.timeout = .milliseconds(150)
+        let api = PrometheusAPI<BasicRequestContext>(storage: Head(), options: options)
+        let router = Router()
+        api.register(on: router)
+        // Hold the only slot for longer than the timeout.
+        let started = Atomic<Bool>(false)
+        let hog = Task { await api.scheduler.run { started.store(true, ordering: .relaxed); usleep(600_000); return 0 } }
+        while !started.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/api/v1/query?query=1", method: .get) { res in
+                #expect(res.status == .serviceUnavailable)
+                let body = String(buffer: res.body)
+                #expect(body.contains("\"errorType\":\"timeout\""))
+                #expect(body.contains("query timed out in query queue"))
+            }
+        }
+        _ = await hog.value
+        // Remote read has a gate of its own: a read does not wait for the query slot.
+        #expect(api.readScheduler !== api.scheduler)
     }
 }

@@ -127,6 +127,39 @@ enum TestProto {
         }
     }
 
+    /// `--storage.remote.read-sample-limit` caps SAMPLES responses (400, Prometheus' text);
+    /// `--storage.remote.read-max-bytes-in-frame` splits a series' chunks into several frames.
+    @Test func sampleLimitAndFrameSizeFollowTheirFlags() async throws {
+        var options = APIOptions()
+        options.remoteReadSampleLimit = 50
+        options.remoteReadMaxBytesInFrame = 1
+        let router = Router()
+        let head = Self.seeded()
+        PrometheusAPI<BasicRequestContext>(storage: head, options: options).register(on: router)
+        try await Application(router: router).test(.router) { client in
+            let headers: HTTPFields = [.contentType: "application/x-protobuf", .contentEncoding: "snappy"]
+            let samples = Self.request(start: 0, end: 10_000_000, matchers: [(0, "job", "a")], accept: [0])
+            try await client.execute(uri: "/api/v1/read", method: .post, headers: headers, body: ByteBuffer(bytes: samples)) { res in
+                #expect(res.status == .badRequest)
+                #expect(String(buffer: res.body).contains("exceeded sample limit (50)"))
+            }
+            let chunks = Self.request(start: 0, end: 10_000_000, matchers: [(0, "job", "a")], accept: [1])
+            try await client.execute(uri: "/api/v1/read", method: .post, headers: headers, body: ByteBuffer(bytes: chunks)) { res in
+                #expect(res.status == .ok)
+                // 200 samples are two head chunks (120 + 80): one frame each.
+                var bytes = Array(res.body.readableBytesView)
+                var frames = 0
+                while !bytes.isEmpty {
+                    var i = 0, len = 0, shift = 0
+                    while true { let b = bytes[i]; i += 1; len |= Int(b & 0x7f) << shift; if b < 0x80 { break }; shift += 7 }
+                    bytes.removeFirst(i + 4 + len)
+                    frames += 1
+                }
+                #expect(frames == 2)
+            }
+        }
+    }
+
     @Test func theClientsFirstResponseTypeWins() async throws {
         try await post(Self.request(start: 0, end: 60_000, matchers: [(0, "job", "a")], accept: [0, 1])) { res in
             #expect(res.headers[.contentType] == "application/x-protobuf")

@@ -31,6 +31,8 @@ import Testing
         (["--tsdb.retention.time", "a while"], "--tsdb.retention.time"),
         (["--tsdb.retention.size", "10 parsecs"], "--tsdb.retention.size"),
         (["--tsdb.compaction-interval", "0s"], "--tsdb.compaction-interval"),
+        (["--storage.remote.read-sample-limit", "-1"], "--storage.remote.read-sample-limit"),
+        (["--storage.remote.read-max-bytes-in-frame", "0"], "--storage.remote.read-max-bytes-in-frame"),
         (["--http-address", "nowhere"], "--http-address"),
         (["--log.level", "loud"], "--log.level"),
     ])

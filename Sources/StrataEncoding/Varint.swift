@@ -116,6 +116,14 @@ public struct ByteReader {
         return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
+    /// A uvarint used as a length or count: refused (not trapped on) when it does not fit an Int.
+    @inlinable
+    public mutating func uvarintInt() throws(DecodeError) -> Int {
+        let v = try uvarint()
+        guard v <= UInt64(Int.max) else { throw .overflow }
+        return Int(v)
+    }
+
     /// The next `n` bytes as a slice of the underlying memory (no copy).
     @inlinable
     public mutating func bytes(_ n: Int) throws(DecodeError) -> UnsafeRawBufferPointer {

@@ -9,6 +9,8 @@ extension PrometheusAPI {
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/api/v1/admin/tsdb/snapshot", method: method) { req, _ in
                 guard let admin = self.admin else { return Self.error(APIError(.unavailable, "admin APIs disabled")) }
+                // The head is rebuilt without locks during WAL replay: nothing may read it yet.
+                guard self.startup.isReady else { return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); retry later")) }
                 do {
                     let params = try await Self.params(req)
                     let skipHead = try Self.parseBool(params["skip_head"], name: "skip_head")

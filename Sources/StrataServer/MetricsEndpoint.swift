@@ -41,7 +41,11 @@ final class MetricsEndpoint: Sendable {
         metric("strata_head_series", "gauge", "Series in the head.", [("", Double(head.numSeries))])
         metric("strata_head_samples_appended_total", "counter", "Samples appended to the head (including WAL replay).",
                [("", Double(head.numSamplesAppended))])
-        metric("strata_head_chunks", "gauge", "Chunks in the head.", [("", Double(head.numChunks))])
+        // Counting chunks takes each series' lock; during WAL replay the head is filled without
+        // locks, so only once replay is done.
+        if replay.withLock({ $0 }) != nil {
+            metric("strata_head_chunks", "gauge", "Chunks in the head.", [("", Double(head.numChunks))])
+        }
         metric("strata_head_min_time_seconds", "gauge", "Oldest time the head covers.", [("", head.numSeries == 0 ? 0 : Double(head.mint) / 1000)])
         metric("strata_head_max_time_seconds", "gauge", "Newest sample in the head.", [("", head.numSeries == 0 ? 0 : Double(head.maxt) / 1000)])
         let blocks = db.blocks

@@ -15,7 +15,12 @@ public struct MergeQuerier: Querier {
 
     public func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         if queriers.count == 1 { return try queriers[0].select(matchers, hints: hints) }
-        let sets = try queriers.map { try $0.select(matchers, hints: hints) }
+        return Self.merge(try queriers.map { try $0.select(matchers, hints: hints) }, encodeChunks: encodeChunks)
+    }
+
+    /// Merges series lists, each sorted by labels (oldest source first), into one sorted list.
+    public static func merge(_ sets: [[any StorageSeries]], encodeChunks: @escaping @Sendable ([Sample]) -> [EncodedChunk]) -> [any StorageSeries] {
+        if sets.count == 1 { return sets[0] }
         var idx = [Int](repeating: 0, count: sets.count)
         var out: [any StorageSeries] = []
         out.reserveCapacity(sets.map(\.count).max() ?? 0)

@@ -21,8 +21,10 @@ public final class DB: Sendable {
     public let options: DBOptions
     /// Open blocks, sorted by minTime (then ULID).
     private let openBlocks = Mutex<[Block]>([])
-    /// One compaction or retention run at a time.
-    private let maintenance = Mutex<Void>(())
+    /// One compaction, retention run or snapshot at a time.
+    let maintenance = Mutex<Void>(())
+    /// Blocks whose merge failed: not planned again until restart (Prometheus marks them failed).
+    private let failedCompactions = Mutex<Set<String>>([])
     public let stats = DBStats()
 
     /// Opens the blocks in `dir` (removing half-written and half-deleted leftovers of a crash)
@@ -99,8 +101,9 @@ public final class DB: Sendable {
     public func compactHead() throws -> CompactionResult {
         try maintenance.withLock { _ in
             var result = CompactionResult()
+            var lastMaxt: Int64?
             while head.compactable {
-                let mint = head.mint
+                let mint = head.compactionStart
                 let maxt = MemSeries.rangeForTimestamp(mint, head.options.chunkRange)
                 // From here on no writer may add samples below maxt: the block would miss them.
                 head.setMinValidTime(maxt)
@@ -124,8 +127,10 @@ public final class DB: Sendable {
                 let t = head.truncate(before: maxt)
                 result.truncate.chunksRemoved += t.chunksRemoved
                 result.truncate.seriesRemoved += t.seriesRemoved
-                if let cp = try truncateWAL(mint: maxt) { result.checkpoint = cp }
+                lastMaxt = maxt
             }
+            // One checkpoint for the whole run, not one per block (as Prometheus).
+            if let lastMaxt, let cp = try truncateWAL(mint: lastMaxt) { result.checkpoint = cp }
             return result
         }
     }
@@ -137,7 +142,13 @@ public final class DB: Sendable {
             var written: [BlockMeta] = []
             while true {
                 let current = blocks
-                let plan = CompactionPlanner.plan(current.map(\.meta), ranges: ranges)
+                let failed = failedCompactions.withLock { $0 }
+                let metas = current.map { b -> BlockMeta in
+                    var m = b.meta
+                    if failed.contains(m.ulid) { m.compaction.failed = true }
+                    return m
+                }
+                let plan = CompactionPlanner.plan(metas, ranges: ranges)
                 if plan.isEmpty { break }
                 let ids = Set(plan.map(\.ulid))
                 let inputs = current.filter { ids.contains($0.ulid) }
@@ -145,6 +156,8 @@ public final class DB: Sendable {
                 let meta: BlockMeta
                 do { meta = try BlockCompactor.compact(inputs, into: dir) } catch {
                     stats.compactionsFailed.add(1, ordering: .relaxed)
+                    // Not retried every interval in front of every other merge.
+                    failedCompactions.withLock { $0.formUnion(ids) }
                     throw error
                 }
                 stats.compactions.add(1, ordering: .relaxed)
@@ -186,7 +199,7 @@ public final class DB: Sendable {
         // mostly samples now in blocks. Fewer than two segments are not worth a checkpoint.
         let last = first + (current - 1 - first) * 2 / 3
         guard current - 1 >= 0, last > first else { return nil }
-        let stats = try Checkpoint.create(walDir: wal.dir, from: first, to: last, mint: mint) { [head] in head.series(ref: $0) != nil }
+        let stats = try Checkpoint.create(walDir: wal.dir, from: first, to: last, mint: mint) { [head] in head.isLiveInWAL($0) }
         try Checkpoint.deleteSegments(walDir: wal.dir, through: last)
         return stats
     }
@@ -238,13 +251,48 @@ public final class DB: Sendable {
 }
 
 extension DB: Queryable {
-    /// Head and overlapping blocks, merged (oldest block first, the head last).
     public func querier(mint: Int64, maxt: Int64) throws -> any Querier {
-        let overlapping = blocks.filter { $0.overlaps(mint: mint, maxt: maxt) }
-        let headQuerier = try head.querier(mint: mint, maxt: maxt)
-        if overlapping.isEmpty { return headQuerier }
-        return MergeQuerier(try overlapping.map { try $0.querier(mint: mint, maxt: maxt) } + [headQuerier],
-                            encodeChunks: { XORChunk.encodeChunks($0) })
+        DBQuerier(db: self, head: try head.querier(mint: mint, maxt: maxt), mint: mint, maxt: maxt)
+    }
+}
+
+/// Head and overlapping blocks, merged. The head is read first and the block list after it:
+/// compaction publishes a block before it drops the same data from the head, so whatever the
+/// head no longer has, the block list read afterwards has (data seen twice is merged once).
+struct DBQuerier: Querier {
+    let db: DB
+    let head: any Querier
+    let mint: Int64
+    let maxt: Int64
+
+    private func blockQueriers() throws -> [any Querier] {
+        try db.blocks.filter { $0.overlaps(mint: mint, maxt: maxt) }.map { try $0.querier(mint: mint, maxt: maxt) }
+    }
+
+    func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
+        let fromHead = try head.select(matchers, hints: hints)
+        let blocks = try blockQueriers()
+        if blocks.isEmpty { return fromHead }
+        let sets = try blocks.map { try $0.select(matchers, hints: hints) } + [fromHead]
+        return MergeQuerier.merge(sets, encodeChunks: { XORChunk.encodeChunks($0) })
+    }
+
+    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
+        let fromHead = try head.labelNames(matchers)
+        let blocks = try blockQueriers()
+        if blocks.isEmpty { return fromHead }
+        var all = Set(fromHead)
+        for b in blocks { all.formUnion(try b.labelNames(matchers)) }
+        return all.sortedBytewise()
+    }
+
+    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
+        let fromHead = try head.labelValues(name, matchers)
+        let blocks = try blockQueriers()
+        if blocks.isEmpty { return fromHead }
+        var all = Set(fromHead)
+        for b in blocks { all.formUnion(try b.labelValues(name, matchers)) }
+        return all.sortedBytewise()
     }
 }
 

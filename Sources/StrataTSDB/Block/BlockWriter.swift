@@ -23,9 +23,9 @@ public enum BlockWriter {
     public static func write(parentDir: String, mint: Int64, maxt: Int64, series input: [BlockSeriesInput],
                              compaction: BlockMeta.Compaction? = nil, chunkSegmentSize: Int = 512 << 20) throws -> BlockMeta {
         let series = input.filter { !$0.chunks.isEmpty }.sorted { Labels.compare($0.labels, $1.labels) < 0 }
-        var symbolSet = Set<String>()
-        for s in series { s.labels.forEach { n, v in symbolSet.insert(n); symbolSet.insert(v) } }
-        return try write(parentDir: parentDir, mint: mint, maxt: maxt, symbols: symbolSet.sortedBytewise(),
+        var symbolSet = Set<[UInt8]>()
+        for s in series { s.labels.forEachRaw { n, v in symbolSet.insert(Array(n)); symbolSet.insert(Array(v)) } }
+        return try write(parentDir: parentDir, mint: mint, maxt: maxt, symbols: symbolSet.sorted { $0.lexicographicallyPrecedes($1) },
                          compaction: compaction, chunkSegmentSize: chunkSegmentSize) { add in
             for s in series { try add(s.labels, s.chunks) }
         }
@@ -34,7 +34,7 @@ public enum BlockWriter {
     /// The streaming form: `series` calls `add` once per series, in label order, so a compaction
     /// never holds more than one series' chunks. `symbols` must hold every label name and value
     /// (sorted bytewise, deduplicated): the index writes them before the series.
-    public static func write(parentDir: String, mint: Int64, maxt: Int64, symbols: [String],
+    public static func write(parentDir: String, mint: Int64, maxt: Int64, symbols: [[UInt8]],
                              compaction: BlockMeta.Compaction? = nil, chunkSegmentSize: Int = 512 << 20,
                              series: (_ add: (Labels, [EncodedChunk]) throws -> Void) throws -> Void) throws -> BlockMeta {
         let ulid = ULID.make()

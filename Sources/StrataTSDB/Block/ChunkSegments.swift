@@ -97,7 +97,7 @@ final class ChunkSegmentReader: @unchecked Sendable {
         guard off >= ChunkSegmentWriter.headerSize, off < buf.count else { throw BlockError("chunk ref \(ref): offset out of range") }
         var r = ByteReader(buf, offset: off)
         do {
-            let len = Int(try r.uvarint())
+            let len = try r.uvarintInt()
             let enc = try r.byte()
             let data = try r.bytes(len)
             return (enc, data)

@@ -11,6 +11,12 @@ extension DB: TSDBAdmin {
     /// `skipHead`, the head written as one more block, under `snapshots/<time>-<random hex>`.
     /// The result is a data directory Strata or Prometheus can be started on.
     public func snapshot(skipHead: Bool) throws -> String {
+        // Not while a compaction moves data from the head into a new block (it could be in
+        // neither list) or a merge or retention deletes a block being linked.
+        try maintenance.withLock { _ in try snapshotLocked(skipHead: skipHead) }
+    }
+
+    private func snapshotLocked(skipHead: Bool) throws -> String {
         let name = Self.snapshotName()
         let target = dir + "/snapshots/" + name
         try FileSystem.mkdirAll(target)
@@ -22,6 +28,8 @@ extension DB: TSDBAdmin {
                     try FileSystem.link(b.dir + "/" + f, to + "/" + f)
                 }
                 for seg in try FileSystem.list(b.dir + "/chunks") { try FileSystem.link(b.dir + "/chunks/" + seg, to + "/chunks/" + seg) }
+                try FileSystem.syncDir(to + "/chunks")
+                try FileSystem.syncDir(to)
             }
             let lo = head.mint, hi = head.maxt
             if !skipHead && lo != .max && hi != .min && hi < .max && lo <= hi {

@@ -13,11 +13,11 @@ public enum BlockCompactor {
         compaction.level = (sorted.map(\.meta.compaction.level).max() ?? 0) + 1
         compaction.sources = Set(sorted.flatMap(\.meta.compaction.sources)).sorted()
         compaction.parents = sorted.map { BlockMeta.Parent(ulid: $0.ulid, minTime: $0.minTime, maxTime: $0.maxTime) }
-        var symbols = Set<String>()
-        for b in sorted { symbols.formUnion(b.index.allSymbols()) }
+        var symbols = Set<[UInt8]>()
+        for b in sorted { symbols.formUnion(b.index.allSymbolBytes()) }
         let mint = sorted.map(\.minTime).min()!, maxt = sorted.map(\.maxTime).max()!
 
-        return try BlockWriter.write(parentDir: parentDir, mint: mint, maxt: maxt, symbols: symbols.sortedBytewise(),
+        return try BlockWriter.write(parentDir: parentDir, mint: mint, maxt: maxt, symbols: symbols.sorted { $0.lexicographicallyPrecedes($1) },
                                      compaction: compaction) { add in
             var cursors = try sorted.map { try SeriesCursor(block: $0) }
             while true {

@@ -24,7 +24,8 @@ public enum CompactionPlanner {
         guard !metas.isEmpty else { return [] }
         let sorted = metas.sorted { $0.minTime < $1.minTime }
         let overlapping = selectOverlapping(sorted)
-        if !overlapping.isEmpty { return overlapping }
+        // A merge that failed once is not retried (it would block every other merge).
+        if !overlapping.isEmpty && !overlapping.contains(where: { $0.compaction.failed == true }) { return overlapping }
         // The newest block was just cut from the head; it waits for the next round.
         return selectRange(Array(sorted.dropLast()), ranges: ranges)
     }

@@ -9,6 +9,13 @@ extension Head {
         return lo != .max && hi != .min && hi - lo > options.chunkRange / 2 * 3
     }
 
+    /// Where the next block starts: the head's start, or lower if an appender has stored (but not
+    /// yet committed) an older sample; never inside a range already written as a block.
+    var compactionStart: Int64 {
+        let pending = pendingMinTimes.withLock { $0.values.min() } ?? .max
+        return max(min(mint, pending), blockMaxTime.load(ordering: .relaxed))
+    }
+
     /// Refuses samples before `t` from now on (the end of the newest block): they could only
     /// land in a range that is already, or is about to be, a block.
     public func setMinValidTime(_ t: Int64) {
@@ -78,8 +85,14 @@ extension Head {
                     s.dropHeadChunk()
                     stats.chunksRemoved += 1
                 }
-                // A series without samples yet is being created by a writer: keep it.
-                guard s.closed.isEmpty && s.headBytes.isEmpty && s.lastT != .min && s.lastT < mint else { return false }
+                guard s.closed.isEmpty && s.headBytes.isEmpty else { return false }
+                if s.lastT == .min {
+                    // No sample yet: a writer may be creating it right now. Removed at the next
+                    // truncation if still empty (all its samples were refused).
+                    if !s.emptyAtTruncation { s.emptyAtTruncation = true; return false }
+                } else if s.lastT >= mint {
+                    return false
+                }
                 s.removed = true
                 if hs.byHash[s.hash] === s {
                     if var more = hs.collisions[s.hash], !more.isEmpty {
@@ -101,6 +114,10 @@ extension Head {
             _ = rs.lock.withLock { rs.byRef.removeValue(forKey: s.ref) }
         }
         postings.delete(removed.map { ($0.ref, $0.labels) })
+        if !removed.isEmpty {
+            let gone = Set(removed.map(\.ref))
+            walAliases.withLock { aliases in aliases = aliases.filter { !gone.contains($0.value) } }
+        }
         stats.seriesRemoved = removed.count
         seriesCount.subtract(removed.count, ordering: .relaxed)
         resetMinTime(to: mint)

@@ -180,6 +180,7 @@ extension Head {
             lo = min(lo, s.lo); hi = max(hi, s.hi)
         }
         stats.samplesSkipped += unknown
+        if !aliases.isEmpty { walAliases.withLock { $0.merge(aliases) { old, _ in old } } }
         if hi != .min { noteTimes(min: lo, max: hi) }
         samplesAppended.add(stats.samples, ordering: .relaxed)
         stats.seconds = Self.seconds(since: start)

@@ -48,6 +48,13 @@ public final class Head: Sendable {
     private let minTime = Atomic<Int64>(.max)
     private let maxTime = Atomic<Int64>(.min)
     let samplesAppended = Atomic<Int>(0)
+    /// WAL series refs that replay folded into another series with the same labels (a series
+    /// removed by truncation and created again gets a second record). A checkpoint must keep
+    /// them while their series lives: later segments still log samples under the old ref.
+    let walAliases = Mutex<[SeriesRef: SeriesRef]>([:])
+    /// Lowest sample time each open appender has appended but not yet committed; compaction
+    /// must not cut a block above it.
+    let pendingMinTimes = Mutex<[ObjectIdentifier: Int64]>([:])
 
     public init(options: HeadOptions = HeadOptions(), wal: WAL? = nil) {
         precondition(options.stripeCount > 0 && options.stripeCount & (options.stripeCount - 1) == 0)
@@ -139,6 +146,12 @@ public final class Head: Sendable {
         rs.lock.withLock { rs.byRef[ref] = series }
         postings.add(ref, series.labels)
         seriesCount.add(1, ordering: .relaxed)
+        // Truncation may have removed the series (another writer's stale samples made it
+        // look finished) before it was indexed here: then its removal missed these entries.
+        if stripe.lock.withLock({ series.removed }) {
+            _ = rs.lock.withLock { rs.byRef.removeValue(forKey: ref) }
+            postings.delete([(ref, series.labels)])
+        }
         return series
     }
 
@@ -149,6 +162,13 @@ public final class Head: Sendable {
             if done { break }
             cur = orig
         }
+    }
+
+    /// Whether a WAL series ref still names a series in the head (directly or as a replay alias).
+    func isLiveInWAL(_ ref: SeriesRef) -> Bool {
+        if series(ref: ref) != nil { return true }
+        guard let target = walAliases.withLock({ $0[ref] }) else { return false }
+        return series(ref: target) != nil
     }
 
     func series(ref: SeriesRef) -> MemSeries? {

@@ -15,6 +15,10 @@ final class HeadAppender: Appender {
 
     init(head: Head) { self.head = head }
 
+    deinit {
+        if lo != .max { head.pendingMinTimes.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) } }
+    }
+
     func append(labels: UnsafeRawBufferPointer, samples: UnsafeBufferPointer<Sample>) -> AppendResult {
         var result = AppendResult()
         if samples.isEmpty { return result }
@@ -26,6 +30,13 @@ final class HeadAppender: Appender {
         // Truncation may remove a series between its creation and this lock; then create it anew.
         while series == nil || series!.removed {
             stripe.lock.unlock()
+            // A new series whose samples are all out of bounds is not created at all.
+            let minValid = head.minValidTime
+            var newest = Int64.min
+            for i in 0 ..< samples.count where samples[i].t > newest { newest = samples[i].t }
+            if newest < minValid {
+                return AppendResult(accepted: 0, rejected: samples.count, firstFailure: (0, .outOfBounds))
+            }
             if let why = LabelValidation.validate(labels) {
                 return AppendResult(accepted: 0, rejected: samples.count, firstFailure: (0, .invalidLabels(why)))
             }
@@ -58,6 +69,8 @@ final class HeadAppender: Appender {
             }
         }
         stripe.lock.unlock()
+        // Tell compaction about older samples stored but not yet committed (once per new low).
+        if lo < self.lo { head.pendingMinTimes.withLock { $0[ObjectIdentifier(self)] = lo } }
         self.lo = lo; self.hi = hi
         appended += result.accepted
         return result
@@ -84,6 +97,7 @@ final class HeadAppender: Appender {
             try wal.log(records)
         }
         if hi != .min { head.noteTimes(min: lo, max: hi) }
+        if lo != .max { head.pendingMinTimes.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) } }
         head.samplesAppended.add(appended, ordering: .relaxed)
         appended = 0
         lo = .max; hi = .min

@@ -32,6 +32,9 @@ final class MemSeries: @unchecked Sendable {
     var lastValueBits: UInt64 = 0
     /// Set when truncation removed the series from the head; a writer holding it looks it up again.
     var removed = false
+    /// Set when a truncation found the series without any sample: the next one removes it if it
+    /// is still empty (a writer creating it has long finished by then; its samples were refused).
+    var emptyAtTruncation = false
 
     init(ref: SeriesRef, hash: UInt64, labels: Labels) {
         self.ref = ref; self.hash = hash; self.labels = labels

@@ -100,6 +100,7 @@ struct OpenMetricsParser {
                 guard seen.insert(name).inserted else { throw fail("duplicate label name \(name)") }
                 if !v.isEmpty { b.set(name, v) }
                 if i < u.count && u[i] == UInt8(ascii: ",") { i += 1 }
+                else if i < u.count && u[i] != UInt8(ascii: "}") { throw fail("expected , or } after the value of label \(name)") }
             }
             guard i < u.count else { throw fail("unterminated label set") }
             i += 1

@@ -50,7 +50,7 @@ final class IndexReader: @unchecked Sendable {
 
     /// Reads a `len BE32 | payload | CRC32` section at `offset`, checks the CRC, returns the payload.
     private func section(at offset: UInt64, _ path: String, _ what: String) throws -> UnsafeRawBufferPointer {
-        guard offset + 4 <= UInt64(buf.count) else { throw BlockError("\(path): \(what) offset out of range") }
+        guard offset <= UInt64(buf.count), UInt64(buf.count) - offset >= 4 else { throw BlockError("\(path): \(what) offset out of range") }
         var r = ByteReader(buf, offset: Int(offset))
         let len = Int(try r.be32())
         let payload = try r.bytes(len)
@@ -67,7 +67,7 @@ final class IndexReader: @unchecked Sendable {
         let base = payload.baseAddress! - buf.baseAddress!
         for _ in 0 ..< n {
             symbolOffsets.append(UInt32(base + r.offset))
-            let len = Int(try r.uvarint())
+            let len = try r.uvarintInt()
             _ = try r.bytes(len)
         }
     }
@@ -82,9 +82,9 @@ final class IndexReader: @unchecked Sendable {
         var currentName = ""
         for i in 0 ..< n {
             guard try r.uvarint() == 2 else { throw BlockError("\(path): postings offset table entry with key count other than 2") }
-            let name = try r.bytes(Int(try r.uvarint()))
+            let name = try r.bytes(try r.uvarintInt())
             let valueOffset = base + r.offset
-            _ = try r.bytes(Int(try r.uvarint()))
+            _ = try r.bytes(try r.uvarintInt())
             let off = try r.uvarint()
             if i == 0 && name.isEmpty { allPostingsOffset = off; continue }
             if lastName == nil || !lastName!.elementsEqual(name) {
@@ -114,8 +114,8 @@ final class IndexReader: @unchecked Sendable {
 
     var symbolCount: Int { symbolOffsets.count }
 
-    /// Every symbol, in table order (sorted bytewise).
-    func allSymbols() -> [String] { symbolOffsets.map { String(decoding: string(at: Int($0)), as: UTF8.self) } }
+    /// Every symbol's bytes, in table order (sorted bytewise).
+    func allSymbolBytes() -> [[UInt8]] { symbolOffsets.map { Array(string(at: Int($0))) } }
 
     func labelNames() -> [String] { Array(names.keys) }
 
@@ -127,11 +127,12 @@ final class IndexReader: @unchecked Sendable {
     // MARK: postings
 
     private func postingsList(at offset: UInt64) throws -> [SeriesRef] {
+        guard offset < UInt64(buf.count) else { throw BlockError("\(file.path): postings list offset \(offset) out of range") }
         var r = ByteReader(buf, offset: Int(offset))
         let len = Int(try r.be32())
         guard len >= 4 else { throw BlockError("\(file.path): postings list at \(offset) too short") }
         let n = Int(try r.be32())
-        guard n * 4 + 4 == len, r.remaining >= n * 4 else { throw BlockError("\(file.path): postings list at \(offset) is malformed") }
+        guard n <= r.remaining / 4, n * 4 + 4 == len else { throw BlockError("\(file.path): postings list at \(offset) is malformed") }
         var out = [SeriesRef](repeating: 0, count: n)
         let start = r.offset
         for i in 0 ..< n { out[i] = SeriesRef(UInt32(bigEndian: buf.loadUnaligned(fromByteOffset: start + 4 * i, as: UInt32.self))) }
@@ -175,26 +176,29 @@ final class IndexReader: @unchecked Sendable {
         guard offset < buf.count else { throw BlockError("\(file.path): series \(ref) out of range") }
         var r = ByteReader(buf, offset: offset)
         do {
-            let len = Int(try r.uvarint())
+            let len = try r.uvarintInt()
             let body = try r.bytes(len)
             let crc = try r.be32()
             guard CRC32C.checksum(body) == crc else { throw BlockError("\(file.path): series \(ref) checksum mismatch") }
             var b = ByteReader(body)
-            let nLabels = Int(try b.uvarint())
+            let nLabels = try b.uvarintInt()
             var blob: [UInt8] = []
             blob.reserveCapacity(nLabels * 16)
+            guard nLabels <= body.count else { throw BlockError("\(file.path): series \(ref) is malformed") }
             for _ in 0 ..< nLabels * 2 {
-                let s = try symbol(Int(try b.uvarint()))
+                let s = try symbol(try b.uvarintInt())
                 LabelBlob.appendUvarint(&blob, s.count)
                 blob.append(contentsOf: s)
             }
             chunks.removeAll(keepingCapacity: true)
-            let nChunks = Int(try b.uvarint())
+            let nChunks = try b.uvarintInt()
             var maxt: Int64 = 0
             var ref: UInt64 = 0
+            guard nChunks <= body.count else { throw BlockError("\(file.path): series \(ref) is malformed") }
             for i in 0 ..< nChunks {
-                let mint = i == 0 ? try b.varint() : maxt + Int64(bitPattern: try b.uvarint())
-                maxt = mint + Int64(bitPattern: try b.uvarint())
+                let mint = i == 0 ? try b.varint() : maxt &+ Int64(bitPattern: try b.uvarint())
+                maxt = mint &+ Int64(bitPattern: try b.uvarint())
+                guard maxt >= mint else { throw BlockError("\(file.path): series \(ref) has a chunk that ends before it starts") }
                 ref = i == 0 ? try b.uvarint() : ref &+ UInt64(bitPattern: try b.varint())
                 chunks.append(ChunkMeta(mint: mint, maxt: maxt, ref: ref))
             }

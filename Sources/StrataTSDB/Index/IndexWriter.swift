@@ -12,8 +12,10 @@ final class IndexWriter {
     static let formatV2: UInt8 = 2
 
     private let file: FileWriter
-    private let symbols: [String]
-    private let symbolIndex: [String: UInt32]
+    /// Symbols as bytes: Swift `String` equality is Unicode-canonical ("é" NFC == NFD), which
+    /// would fold distinct label values into one symbol.
+    private let symbols: [[UInt8]]
+    private let symbolIndex: [[UInt8]: UInt32]
     /// (name symbol << 32 | value symbol) → series ids.
     private var postings: [UInt64: [UInt32]] = [:]
     private var allSeries: [UInt32] = []
@@ -28,10 +30,10 @@ final class IndexWriter {
     }
 
     /// `symbols`: every label name and value used, deduplicated and sorted bytewise.
-    init(path: String, symbols: [String]) throws {
+    init(path: String, symbols: [[UInt8]]) throws {
         file = try FileWriter(path: path)
         self.symbols = symbols
-        var index: [String: UInt32] = [:]
+        var index: [[UInt8]: UInt32] = [:]
         index.reserveCapacity(symbols.count)
         for (i, s) in symbols.enumerated() { index[s] = UInt32(i) }
         symbolIndex = index
@@ -48,8 +50,8 @@ final class IndexWriter {
         var b: [UInt8] = [0, 0, 0, 0] // length, patched below
         Varint.appendBE32(&b, UInt32(symbols.count))
         for s in symbols {
-            Varint.appendUvarint(&b, UInt64(s.utf8.count))
-            b.append(contentsOf: s.utf8)
+            Varint.appendUvarint(&b, UInt64(s.count))
+            b.append(contentsOf: s)
         }
         let len = UInt32(b.count - 4)
         b[0] = UInt8(len >> 24); b[1] = UInt8(len >> 16 & 0xff); b[2] = UInt8(len >> 8 & 0xff); b[3] = UInt8(len & 0xff)
@@ -70,19 +72,21 @@ final class IndexWriter {
 
         body.removeAll(keepingCapacity: true)
         Varint.appendUvarint(&body, UInt64(labels.count))
-        var missing: String?
-        labels.forEach { name, value in
+        var missing: [UInt8]?
+        labels.forEachRaw { nameBytes, valueBytes in
+            let name = Array(nameBytes), value = Array(valueBytes)
             guard let n = symbolIndex[name], let v = symbolIndex[value] else { missing = missing ?? (symbolIndex[name] == nil ? name : value); return }
             Varint.appendUvarint(&body, UInt64(n))
             Varint.appendUvarint(&body, UInt64(v))
             postings[UInt64(n) << 32 | UInt64(v), default: []].append(id)
         }
-        if let missing { throw BlockError("index: symbol \(goQuote(missing)) not in the symbol table") }
+        if let missing { throw BlockError("index: symbol \(goQuote(String(decoding: missing, as: UTF8.self))) not in the symbol table") }
         allSeries.append(id)
 
         Varint.appendUvarint(&body, UInt64(chunks.count))
         var prevMaxt: Int64 = 0, prevRef: UInt64 = 0
         for (i, c) in chunks.enumerated() {
+            guard c.maxt >= c.mint else { throw BlockError("index: chunk of \(labels) ends (\(c.maxt)) before it starts (\(c.mint))") }
             if i == 0 {
                 Varint.appendVarint(&body, c.mint)
             } else {
@@ -108,8 +112,8 @@ final class IndexWriter {
         toc.labelIndices = toc.postings
         // The all-postings list under the empty key comes first, then (name, value) in order;
         // symbol indices sort exactly as the strings do.
-        var table: [(name: String, value: String, offset: UInt64)] = []
-        table.append(("", "", UInt64(file.position)))
+        var table: [(name: [UInt8], value: [UInt8], offset: UInt64)] = []
+        table.append(([], [], UInt64(file.position)))
         try writePostingsList(allSeries)
         for key in postings.keys.sorted() {
             table.append((symbols[Int(key >> 32)], symbols[Int(key & 0xFFFF_FFFF)], UInt64(file.position)))
@@ -123,8 +127,8 @@ final class IndexWriter {
         Varint.appendBE32(&b, UInt32(table.count))
         for e in table {
             b.append(2)
-            Varint.appendUvarint(&b, UInt64(e.name.utf8.count)); b.append(contentsOf: e.name.utf8)
-            Varint.appendUvarint(&b, UInt64(e.value.utf8.count)); b.append(contentsOf: e.value.utf8)
+            Varint.appendUvarint(&b, UInt64(e.name.count)); b.append(contentsOf: e.name)
+            Varint.appendUvarint(&b, UInt64(e.value.count)); b.append(contentsOf: e.value)
             Varint.appendUvarint(&b, e.offset)
         }
         let len = UInt32(b.count - 4)

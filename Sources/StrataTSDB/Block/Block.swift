@@ -113,15 +113,11 @@ struct BlockQuerier: Querier {
 
     func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
         if matchers.isEmpty { return block.index.labelNames().sortedBytewise() }
-        var names = Set<String>()
-        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { s.labels.forEach { n, _ in names.insert(n) } }
-        return Array(names).sortedBytewise()
+        return try labelNamesOfSelected(matchers, mint: mint, maxt: maxt)
     }
 
     func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
         if matchers.isEmpty { return block.index.labelValues(name) }
-        var values = Set<String>()
-        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { if let v = s.labels.get(name) { values.insert(v) } }
-        return Array(values).sortedBytewise()
+        return try labelValuesOfSelected(name, matchers, mint: mint, maxt: maxt)
     }
 }

@@ -40,19 +40,11 @@ struct HeadQuerier: Querier {
 
     func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
         if matchers.isEmpty { return head.postings.labelNames().sortedBytewise() }
-        var names = Set<String>()
-        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) {
-            s.labels.forEach { n, _ in names.insert(n) }
-        }
-        return Array(names).sortedBytewise()
+        return try labelNamesOfSelected(matchers, mint: mint, maxt: maxt)
     }
 
     func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
         if matchers.isEmpty { return head.postings.labelValues(name).sortedBytewise() }
-        var values = Set<String>()
-        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) {
-            if let v = s.labels.get(name) { values.insert(v) }
-        }
-        return Array(values).sortedBytewise()
+        return try labelValuesOfSelected(name, matchers, mint: mint, maxt: maxt)
     }
 }

@@ -37,70 +37,43 @@ public enum HeadSnapshot {
 
     private static func writeLocked(_ head: Head, dir: String, walSegment: Int) throws -> Int {
         let tmp = dir + "/" + fileName + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileSystem.Error("create \(tmp)") }
+        let file = try FileWriter(path: tmp)
         var ok = false
-        defer { if !ok { close(fd); unlink(tmp) } }
-
-        var buf: [UInt8] = []
-        buf.reserveCapacity(1 << 20)
-        func flush() throws {
-            try buf.withUnsafeBytes { p in
-                var off = 0
-                while off < p.count {
-                    let n = Glibc.write(fd, p.baseAddress! + off, p.count - off)
-                    if n < 0 { if errno == EINTR { continue }; throw FileSystem.Error("write \(tmp)") }
-                    off += n
-                }
-            }
-            buf.removeAll(keepingCapacity: true)
-        }
-        buf += magic
-        buf.append(1)
-        Varint.appendBE64(&buf, UInt64(walSegment))
-        Varint.appendBE64(&buf, UInt64(head.numSeries))
-        Varint.appendBE32(&buf, buf.withUnsafeBytes { CRC32C.checksum($0) })
+        defer { if !ok { try? FileSystem.remove(tmp) } }
 
         var body: [UInt8] = []
+        var entry: [UInt8] = []
         var count = 0
+        try file.write(header(walSegment: walSegment, series: head.numSeries))
         // From the hash stripes: a series becomes visible there under the same lock that logs its
         // series record, so every series whose record is in a segment up to `walSegment` is here.
         // In ref order: loading then appends to the postings lists instead of inserting into them.
-        var all: [MemSeries] = []
-        all.reserveCapacity(head.numSeries)
-        for hs in head.hashStripes {
-            hs.lock.withLock {
-                all.append(contentsOf: hs.byHash.values)
-                for more in hs.collisions.values { all.append(contentsOf: more) }
-            }
+        for s in head.allSeries().sorted(by: { $0.ref < $1.ref }) {
+            body.removeAll(keepingCapacity: true)
+            head.stripe(of: s).lock.withLock { encode(s, into: &body) }
+            entry.removeAll(keepingCapacity: true)
+            Varint.appendUvarint(&entry, UInt64(body.count))
+            entry += body
+            Varint.appendBE32(&entry, body.withUnsafeBytes { CRC32C.checksum($0) })
+            try file.write(entry)
+            count += 1
         }
-        all.sort { $0.ref < $1.ref }
-        do {
-            for s in all {
-                body.removeAll(keepingCapacity: true)
-                head.stripe(of: s).lock.withLock { encode(s, into: &body) }
-                Varint.appendUvarint(&buf, UInt64(body.count))
-                buf += body
-                Varint.appendBE32(&buf, body.withUnsafeBytes { CRC32C.checksum($0) })
-                count += 1
-                if buf.count > 1 << 20 { try flush() }
-            }
-        }
-        try flush()
         // Patch the series count (series created while writing are not in the snapshot's count).
-        var header: [UInt8] = magic + [1]
-        Varint.appendBE64(&header, UInt64(walSegment))
-        Varint.appendBE64(&header, UInt64(count))
-        Varint.appendBE32(&header, header.withUnsafeBytes { CRC32C.checksum($0) })
-        guard header.withUnsafeBytes({ pwrite(fd, $0.baseAddress!, $0.count, 0) }) == header.count else {
-            throw FileSystem.Error("write \(tmp)")
-        }
-        guard fsync(fd) == 0 else { throw FileSystem.Error("fsync \(tmp)") }
-        close(fd)
+        try file.patch(at: 0, header(walSegment: walSegment, series: count))
+        try file.close()
         ok = true
-        guard rename(tmp, dir + "/" + fileName) == 0 else { throw FileSystem.Error("rename \(tmp)") }
+        try FileSystem.rename(tmp, dir + "/" + fileName)
         try FileSystem.syncDir(dir)
         return count
+    }
+
+    /// `"STRHSNAP" | version 1 | walSegment BE64 | series BE64 | CRC32C of the 25 bytes before it`.
+    static func header(walSegment: Int, series: Int) -> [UInt8] {
+        var h: [UInt8] = magic + [1]
+        Varint.appendBE64(&h, UInt64(walSegment))
+        Varint.appendBE64(&h, UInt64(series))
+        Varint.appendBE32(&h, h.withUnsafeBytes { CRC32C.checksum($0) })
+        return h
     }
 
     static func encode(_ s: MemSeries, into b: inout [UInt8]) {

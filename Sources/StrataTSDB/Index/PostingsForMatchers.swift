@@ -1,4 +1,5 @@
 import StrataModel
+import StrataStorage
 
 /// An inverted index that can list series refs by label: the head's postings and a block's index.
 protocol PostingsIndex {
@@ -34,3 +35,19 @@ extension PostingsIndex {
 
 extension MemPostings: PostingsIndex {}
 extension IndexReader: PostingsIndex {}
+
+extension Querier {
+    /// Label names of the series `select` returns (for queriers whose index cannot filter names).
+    func labelNamesOfSelected(_ matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws -> [String] {
+        var names = Set<String>()
+        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { s.labels.forEach { n, _ in names.insert(n) } }
+        return names.sortedBytewise()
+    }
+
+    /// Values of `name` among the series `select` returns.
+    func labelValuesOfSelected(_ name: String, _ matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws -> [String] {
+        var values = Set<String>()
+        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { if let v = s.labels.get(name) { values.insert(v) } }
+        return values.sortedBytewise()
+    }
+}

@@ -58,6 +58,9 @@ public final class DB: Sendable {
             guard ULID.isValid(name), FileSystem.isDirectory(path) else { continue }
             if let b = known[name] { found.append(b); continue }
             do { found.append(try Block(dir: path)) } catch {
+                // A reader beside a running server may see a block vanish (merged or expired)
+                // between listing and opening it.
+                if readOnly && !FileSystem.exists(path) { continue }
                 throw BlockError("opening block \(name): \(error)")
             }
         }

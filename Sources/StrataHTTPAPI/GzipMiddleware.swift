@@ -1,3 +1,4 @@
+import Dispatch
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -27,7 +28,16 @@ public struct GzipMiddleware<Context: RequestContext>: RouterMiddleware {
             out.body = ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
             return out
         }
-        let compressed = try Gzip.compress(bytes, level: 1)
+        let compressed: [UInt8]
+        if bytes.count >= 1 << 16 {
+            // Large bodies (query results, series lists) are compressed off the executor that
+            // serves requests, so one big response does not stall remote write.
+            compressed = try await withCheckedThrowingContinuation { cont in
+                DispatchQueue.global().async { cont.resume(with: Result { try Gzip.compress(bytes, level: 1) }) }
+            }
+        } else {
+            compressed = try Gzip.compress(bytes, level: 1)
+        }
         out.headers[.contentEncoding] = "gzip"
         out.headers[.vary] = "Accept-Encoding"
         out.headers[.contentLength] = nil

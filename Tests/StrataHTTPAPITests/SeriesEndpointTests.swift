@@ -164,6 +164,24 @@ import Testing
                 #expect(res.headers[.contentEncoding] == nil)
             }
         }
+        // A large body (compressed off the request executor) round-trips too.
+        let head = Head()
+        let app = head.appender()
+        for i in 0 ..< 3000 {
+            let l = Labels([("__name__", "big"), ("i", "value-\(i)-padding-padding")])
+            var smp = Sample(t: 1000, v: Double(i))
+            _ = l.bytes.withUnsafeBytes { lb in withUnsafePointer(to: &smp) { app.append(labels: lb, samples: UnsafeBufferPointer(start: $0, count: 1)) } }
+        }
+        try app.commit()
+        try await makeApp(head).test(.router) { client in
+            let plainBig = try await client.execute(uri: "/api/v1/series?match[]=big", method: .get) { res in String(buffer: res.body) }
+            #expect(plainBig.utf8.count > 1 << 16)
+            try await client.execute(uri: "/api/v1/series?match[]=big", method: .get, headers: [.acceptEncoding: "gzip"]) { res in
+                #expect(res.headers[.contentEncoding] == "gzip")
+                let unzipped = try Gzip.decompress(Array(res.body.readableBytesView))
+                #expect(unzipped == Array(plainBig.utf8))
+            }
+        }
     }
 
     @Test(arguments: [

@@ -151,6 +151,7 @@ public final class DB: Sendable {
                     if failed.contains(m.ulid) { m.compaction.failed = true }
                     return m
                 }
+                // (Blocks opened with `failed` in their meta.json carry it already.)
                 let plan = CompactionPlanner.plan(metas, ranges: ranges)
                 if plan.isEmpty { break }
                 let ids = Set(plan.map(\.ulid))
@@ -159,8 +160,14 @@ public final class DB: Sendable {
                 let meta: BlockMeta
                 do { meta = try BlockCompactor.compact(inputs, into: dir) } catch {
                     stats.compactionsFailed.add(1, ordering: .relaxed)
-                    // Not retried every interval in front of every other merge.
+                    // Not retried every interval in front of every other merge, nor after a
+                    // restart: marked in the inputs' meta.json, as Prometheus' setCompactionFailed.
                     failedCompactions.withLock { $0.formUnion(ids) }
+                    for b in inputs {
+                        var m = b.meta
+                        m.compaction.failed = true
+                        try? m.write(dir: b.dir)
+                    }
                     throw error
                 }
                 stats.compactions.add(1, ordering: .relaxed)

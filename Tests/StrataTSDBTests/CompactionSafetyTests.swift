@@ -89,6 +89,10 @@ import Testing
         #expect { try db.compactBlocks() } throws: { "\($0)".contains("native histograms") }
         #expect(try db.compactBlocks().isEmpty)
         #expect(db.blocks.count == 2)
+        // Marked in meta.json, so a restart does not try again either.
+        let reopened = try DB(dir: dir.path, head: Head())
+        #expect(reopened.blocks.allSatisfy { $0.meta.compaction.failed == true })
+        #expect(try reopened.compactBlocks().isEmpty)
     }
 
     /// Label values that are canonically equivalent Unicode but different bytes stay different.

@@ -51,7 +51,7 @@ final class MetricsEndpoint: Sendable {
         let blocks = db.blocks
         metric("strata_blocks_loaded", "gauge", "Blocks open for queries.", [("", Double(blocks.count))])
         metric("strata_blocks_bytes", "gauge", "Bytes of the open blocks on disk.", [("", Double(blocks.reduce(0) { $0 + $1.sizeBytes }))])
-        metric("strata_compactions_total", "counter", "Blocks written by head compaction.", [("", Double(db.stats.compactions.load(ordering: .relaxed)))])
+        metric("strata_compactions_total", "counter", "Blocks written by compaction (cut from the head or merged from blocks).", [("", Double(db.stats.compactions.load(ordering: .relaxed)))])
         metric("strata_compactions_failed_total", "counter", "Head compactions that failed.", [("", Double(db.stats.compactionsFailed.load(ordering: .relaxed)))])
         metric("strata_compaction_last_duration_seconds", "gauge", "How long writing the last block took.",
                [("", Double(db.stats.lastCompactionNanos.load(ordering: .relaxed)) / 1e9)])

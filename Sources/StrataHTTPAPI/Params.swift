@@ -1,3 +1,5 @@
+import StrataModel
+
 /// Query-string and `application/x-www-form-urlencoded` parameters, with repeated keys kept
 /// (`match[]`). Form values take precedence the way Go's `r.FormValue` merges them: body first.
 public struct Params: Sendable {
@@ -29,18 +31,10 @@ public struct Params: Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(s.utf8.count)
         var it = s.utf8.makeIterator()
-        func hexVal(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0") ... UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a") ... UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A") ... UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-        }
         while let c = it.next() {
             if c == UInt8(ascii: "+") { bytes.append(UInt8(ascii: " ")) }
             else if c == UInt8(ascii: "%") {
-                if let h = it.next(), let l = it.next(), let hv = hexVal(h), let lv = hexVal(l) { bytes.append(hv << 4 | lv) }
+                if let h = it.next(), let l = it.next(), let hv = hexDigitValue(h), let lv = hexDigitValue(l) { bytes.append(hv << 4 | lv) }
                 else { bytes.append(c) }
             } else { bytes.append(c) }
         }
@@ -161,5 +155,3 @@ public enum APITime {
         return secs * 1000 + Int64(ms)
     }
 }
-
-import StrataModel

@@ -97,15 +97,6 @@ public func goQuoteString(_ s: String) -> String {
     return out
 }
 
-func hexDigitValue(_ c: UInt8) -> UInt8? {
-    switch c {
-    case UInt8(ascii: "0") ... UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-    case UInt8(ascii: "a") ... UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A") ... UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-    default: return nil
-    }
-}
-
 /// Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
 func isGoPrintable(_ r: Unicode.Scalar) -> Bool {
     if r == " " { return true }

@@ -1,3 +1,5 @@
+import StrataModel
+
 /// Number, duration and string tokens, scanned as Prometheus' lexer does: only the shape is
 /// checked here (the parser converts the text and reports bad values).
 extension Lexer {

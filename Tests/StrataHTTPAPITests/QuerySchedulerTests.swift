@@ -9,6 +9,11 @@ import Testing
 import Glibc
 #endif
 
+final class HogFlags: Sendable {
+    let started = Atomic<Bool>(false)
+    let release = Atomic<Bool>(false)
+}
+
 final class Gauge: Sendable {
     let running = Atomic<Int>(0)
     let peak = Atomic<Int>(0)
@@ -25,6 +30,11 @@ final class Gauge: Sendable {
                     await scheduler.run {
                         let now = gauge.running.add(1, ordering: .relaxed).newValue
                         _ = gauge.peak.max(now, ordering: .relaxed)
+                        // Wait (up to 2 s) for a second job to run beside this one, so the peak
+                        // does not depend on how fast a loaded machine starts threads.
+                        var waited = 0
+                        while gauge.running.load(ordering: .relaxed) < 2 && waited < 2000 { usleep(1000); waited += 1 }
+                        _ = gauge.peak.max(gauge.running.load(ordering: .relaxed), ordering: .relaxed)
                         usleep(30_000)
                         gauge.running.subtract(1, ordering: .relaxed)
                         return i
@@ -47,10 +57,22 @@ final class Gauge: Sendable {
         let api = PrometheusAPI<BasicRequestContext>(storage: Head(), options: options)
         let router = Router()
         api.register(on: router)
-        // Hold the only slot for longer than the timeout.
-        let started = Atomic<Bool>(false)
-        let hog = Task { await api.scheduler.run { started.store(true, ordering: .relaxed); usleep(600_000); return 0 } }
-        while !started.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+        // Hold the only slot until the query has waited in line longer than its timeout: the
+        // hog lets go only after the query has been queued for 300 ms (no race with test speed).
+        let flags = HogFlags()
+        let hog = Task {
+            await api.scheduler.run {
+                flags.started.store(true, ordering: .relaxed)
+                while !flags.release.load(ordering: .relaxed) { usleep(1000) }
+                return 0
+            }
+        }
+        while !flags.started.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+        let releaser = Task {
+            while api.scheduler.load.waiting == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            try await Task.sleep(for: .milliseconds(300))
+            flags.release.store(true, ordering: .relaxed)
+        }
         try await Application(router: router).test(.router) { client in
             try await client.execute(uri: "/api/v1/query?query=1", method: .get) { res in
                 #expect(res.status == .serviceUnavailable)
@@ -59,6 +81,7 @@ final class Gauge: Sendable {
                 #expect(body.contains("query timed out in query queue"))
             }
         }
+        try await releaser.value
         _ = await hog.value
         // Remote read has a gate of its own: a read does not wait for the query slot.
         #expect(api.readScheduler !== api.scheduler)

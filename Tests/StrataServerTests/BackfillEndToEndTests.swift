@@ -42,12 +42,8 @@ import Testing
         try FileManager.default.copyItem(atPath: dir.file("blocks"), toPath: dir.file("prom"))
         try FileManager.default.copyItem(atPath: dir.file("blocks"), toPath: dir.file("strata"))
 
-        try "global:\n  scrape_interval: 1m\n".write(toFile: dir.file("prometheus.yml"), atomically: true, encoding: .utf8)
-        let promPort = try Tools.freePort()
-        let prom = try ChildProcess(prometheus, [
-            "--config.file=\(dir.file("prometheus.yml"))", "--storage.tsdb.path=\(dir.file("prom"))",
-            "--web.listen-address=127.0.0.1:\(promPort)", "--log.level=warn",
-        ], logPath: dir.file("prometheus.log"))
+        // Prometheus serves the copy in dir/prom.
+        let (prom, promPort) = try await startPrometheus(prometheus, dir: dir) { _ in "global:\n  scrape_interval: 1m\n" }
         defer { prom.stop() }
         let (strata, strataPort) = try await startStrata(binary, dataDir: dir.file("strata"), log: dir.file("strata.log"))
         defer { strata.stop() }
@@ -103,22 +99,11 @@ import Testing
     func strataServesABlockWrittenByPrometheus() async throws {
         guard let binary = strataBinary(), let promtool = requiredTool("promtool"), let prometheus = requiredTool("prometheus") else { return }
         let dir = try TempDir("prom-block-e2e"); defer { dir.remove() }
-        try "global:\n  scrape_interval: 1m\n".write(toFile: dir.file("prometheus.yml"), atomically: true, encoding: .utf8)
-        let promPort = try Tools.freePort()
-        let prom = try ChildProcess(prometheus, [
-            "--config.file=\(dir.file("prometheus.yml"))", "--storage.tsdb.path=\(dir.file("prom"))",
-            "--web.listen-address=127.0.0.1:\(promPort)", "--web.enable-remote-write-receiver", "--web.enable-admin-api",
-            "--log.level=warn",
-        ], logPath: dir.file("prometheus.log"))
+        let (prom, promPort) = try await startPrometheus(prometheus, dir: dir, extra: ["--web.enable-remote-write-receiver", "--web.enable-admin-api"]) { _ in
+            "global:\n  scrape_interval: 1m\n"
+        }
         defer { prom.stop() }
         let promURL = "http://127.0.0.1:\(promPort)"
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            var req = HTTPClientRequest(url: promURL + "/-/ready")
-            req.method = .GET
-            if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
         // 30 minutes of samples ending a minute ago (Prometheus refuses samples far in the past).
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let first = now - 31 * 60_000

@@ -45,8 +45,7 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
         try await withStrata { strataPort in
             let dir = try TempDir("prometheus-e2e")
             defer { dir.remove() }
-            let promPort = try Tools.freePort()
-            let config = """
+            let (prom, promPort) = try await startPrometheus(prometheus, dir: dir) { promPort in """
                 global:
                   scrape_interval: 1s
                   evaluation_interval: 1s
@@ -60,12 +59,7 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
                       batch_send_deadline: 1s
                       min_backoff: 50ms
                       max_backoff: 1s
-                """
-            try config.write(toFile: dir.file("prometheus.yml"), atomically: true, encoding: .utf8)
-            let prom = try ChildProcess(prometheus, [
-                "--config.file=\(dir.file("prometheus.yml"))", "--storage.tsdb.path=\(dir.file("tsdb"))",
-                "--web.listen-address=127.0.0.1:\(promPort)", "--log.level=warn",
-            ], logPath: dir.file("prometheus.log"))
+                """ }
             defer { prom.stop() }
 
             let strata = "http://127.0.0.1:\(strataPort)"

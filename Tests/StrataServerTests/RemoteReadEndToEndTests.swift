@@ -21,18 +21,13 @@ import Testing
 
             let dir = try TempDir("prometheus-remote-read")
             defer { dir.remove() }
-            let promPort = try Tools.freePort()
-            try """
+            let (prom, promPort) = try await startPrometheus(prometheus, dir: dir) { _ in """
                 global:
                   scrape_interval: 1m
                 remote_read:
                   - url: http://127.0.0.1:\(strataPort)/api/v1/read
                     read_recent: true
-                """.write(toFile: dir.file("prometheus.yml"), atomically: true, encoding: .utf8)
-            let prom = try ChildProcess(prometheus, [
-                "--config.file=\(dir.file("prometheus.yml"))", "--storage.tsdb.path=\(dir.file("tsdb"))",
-                "--web.listen-address=127.0.0.1:\(promPort)", "--log.level=warn",
-            ], logPath: dir.file("prometheus.log"))
+                """ }
             defer { prom.stop() }
 
             let promURL = "http://127.0.0.1:\(promPort)"

@@ -41,6 +41,27 @@ func startStrata(_ binary: String, dataDir: String, log: String, extra: [String]
     throw StrataTestError("strata did not become ready:\n\(p.log)")
 }
 
+/// Starts a real Prometheus with `config` (prometheus.yml text, given the port it will listen on)
+/// and its TSDB in `dir/prom`, on a free port, and waits until it is ready.
+func startPrometheus(_ binary: String, dir: TempDir, extra: [String] = [], config: (_ port: Int) -> String) async throws -> (ChildProcess, Int) {
+    let port = try Tools.freePort()
+    try config(port).write(toFile: dir.file("prometheus.yml"), atomically: true, encoding: .utf8)
+    let p = try ChildProcess(binary, [
+        "--config.file=\(dir.file("prometheus.yml"))", "--storage.tsdb.path=\(dir.file("prom"))",
+        "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+    ] + extra, logPath: dir.file("prometheus.log"))
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/-/ready")
+        req.method = .GET
+        if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { return (p, port) }
+        if !p.process.isRunning { break }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    p.stop()
+    throw StrataTestError("prometheus did not become ready:\n\(p.log)")
+}
+
 /// POSTs a remote-write body; nil when the request failed before a response (server killed).
 func postWrite(port: Int, _ body: [UInt8]) async -> HTTPResponseStatus? {
     var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/write")

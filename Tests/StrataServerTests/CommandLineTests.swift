@@ -62,4 +62,43 @@ import Testing
         let missing = try await Tools.runAsync(binary, ["tsdb", "wal-inspect", dir.file("nope")])
         #expect(missing.status != 0 && missing.stderr.contains("No such file or directory"))
     }
+
+    /// `strata tsdb import openmetrics`, then `list`, `analyze` and `dump` on what it wrote; and
+    /// each of them refusing bad input with a message and a non-zero exit, writing nothing.
+    @Test(.timeLimit(.minutes(2)))
+    func tsdbCommandsWorkAndRefuseBadInput() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("strata-tsdb-cli"); defer { dir.remove() }
+        try "# TYPE m gauge\nm{a=\"x\"} 1 1700000000\nm{a=\"x\"} 2 1700000015\nm{a=\"y\"} 3 1700007300\n# EOF\n"
+            .write(toFile: dir.file("good.om"), atomically: true, encoding: .utf8)
+        let imported = try await Tools.runAsync(binary, ["tsdb", "import", "openmetrics", dir.file("good.om"), dir.file("data")])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("wrote 2 blocks with 3 samples"))
+
+        let list = try await Tools.runAsync(binary, ["tsdb", "list", dir.file("data")])
+        #expect(list.status == 0 && list.stdout.split(separator: "\n").count == 3, "\(list.stdout)\(list.stderr)")
+        let analyze = try await Tools.runAsync(binary, ["tsdb", "analyze", "--limit", "5", dir.file("data")])
+        #expect(analyze.status == 0 && analyze.stdout.contains("Series: 1"), "\(analyze.stdout)\(analyze.stderr)")
+        let dump = try await Tools.runAsync(binary, ["tsdb", "dump", "--match", "m{a=\"x\"}", dir.file("data")])
+        #expect(dump.stdout == "{__name__=\"m\", a=\"x\"} 1 1700000000000\n{__name__=\"m\", a=\"x\"} 2 1700000015000\n", "\(dump.stdout)\(dump.stderr)")
+
+        for (args, message) in [
+            (["list", dir.file("nope")], "nope"),
+            (["analyze", dir.file("data"), "01HQ00000000000000000000ZZ"], "block 01HQ00000000000000000000ZZ not found"),
+            (["analyze", "--limit", "0", dir.file("data")], "--limit must be positive"),
+            (["dump", "--match", "m{", dir.file("data")], "invalid --match"),
+            (["import", "openmetrics", "--block-duration", "soon", dir.file("good.om"), dir.file("out")], "--block-duration"),
+        ] {
+            let r = try await Tools.runAsync(binary, ["tsdb"] + args)
+            #expect(r.status != 0 && r.stderr.contains(message), "tsdb \(args): \(r.stderr)")
+        }
+        try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: true)
+        let none = try await Tools.runAsync(binary, ["tsdb", "analyze", dir.file("empty")])
+        #expect(none.status != 0 && none.stderr.contains("no blocks found"))
+        // A bad file names its line, exits non-zero and writes no block.
+        try "m 1 1700000000\nm 0 1699999999\n# EOF\n".write(toFile: dir.file("bad.om"), atomically: true, encoding: .utf8)
+        let bad = try await Tools.runAsync(binary, ["tsdb", "import", "openmetrics", dir.file("bad.om"), dir.file("out")])
+        #expect(bad.status != 0 && bad.stderr.contains("line 2") && bad.stderr.contains("out of order"), "\(bad.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir.file("out"))) ?? []).isEmpty)
+    }
 }

@@ -29,6 +29,13 @@ func filledHead(series: Int, from: Int64, to: Int64, step: Int64 = 15_000, range
     return (head, expected)
 }
 
+/// Rewrites a file with some of its bytes changed (to damage a block on purpose).
+func damage(_ path: String, _ edit: (inout [UInt8]) -> Void) throws {
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    edit(&bytes)
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
 func readAll(_ storage: any Queryable, mint: Int64 = .min, maxt: Int64 = .max) throws -> [Labels: [Sample]] {
     var out: [Labels: [Sample]] = [:]
     for (l, s) in try read(storage, [try LabelMatcher(.regexMatch, "__name__", ".+")], mint: mint, maxt: maxt) where !s.isEmpty {
@@ -126,10 +133,7 @@ func readAll(_ storage: any Queryable, mint: Int64 = .min, maxt: Int64 = .max) t
         let dir = try TempDir("block"); defer { dir.remove() }
         let (head, _) = filledHead(series: 3, from: 0, to: 600_000)
         let meta = try BlockWriter.write(parentDir: dir.path, mint: 0, maxt: hour, series: try head.blockSeries(mint: 0, maxt: hour))
-        let index = dir.file(meta.ulid + "/index")
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: index)))
-        bytes[bytes.count - 10] ^= 0xff // inside the TOC
-        try Data(bytes).write(to: URL(fileURLWithPath: index))
+        try damage(dir.file(meta.ulid + "/index")) { $0[$0.count - 10] ^= 0xff } // inside the TOC
         #expect { try Block(dir: dir.file(meta.ulid)) } throws: { "\($0)".contains("index") && "\($0)".contains("checksum") }
     }
 }

@@ -114,10 +114,8 @@ import Testing
         let dir = try TempDir("damaged"); defer { dir.remove() }
         let (head, _) = filledHead(series: 2, from: 0, to: 600_000)
         let meta = try BlockWriter.write(parentDir: dir.path, mint: 0, maxt: hour, series: try head.blockSeries(mint: 0, maxt: hour))
-        let seg = dir.file(meta.ulid + "/chunks/000001")
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: seg)))
-        for i in 8 ..< 18 { bytes[i] = 0xFF } // the first chunk's length: a 10-byte uvarint beyond Int.max
-        try Data(bytes).write(to: URL(fileURLWithPath: seg))
+        // The first chunk's length: a 10-byte uvarint beyond Int.max.
+        try damage(dir.file(meta.ulid + "/chunks/000001")) { for i in 8 ..< 18 { $0[i] = 0xFF } }
         let db = try DB(dir: dir.path, head: Head())
         #expect(throws: (any Error).self) { try readAll(db) }
     }

@@ -45,7 +45,10 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
         try await withStrata { strataPort in
             let dir = try TempDir("prometheus-e2e")
             defer { dir.remove() }
-            let (prom, promPort) = try await startPrometheus(prometheus, dir: dir) { promPort in """
+            // No readiness polling: it would add `/-/ready` counter series that start inside the
+            // compared rate windows, where 2.42 and 3.x extrapolate differently. The wait for
+            // scraped data below covers startup.
+            let (prom, promPort) = try await startPrometheus(prometheus, dir: dir, waitReady: false) { promPort in """
                 global:
                   scrape_interval: 1s
                   evaluation_interval: 1s
@@ -73,7 +76,15 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
                 try await Task.sleep(for: .milliseconds(500))
             }
             #expect(!seen.isEmpty, "no data reached Strata; prometheus log:\n\(prom.log)")
-            try await Task.sleep(for: .seconds(3))
+            // Wait for 35 scrapes in Strata, so every rate window compared below (10 s windows,
+            // the range query reaching 30.5 s back) lies after the series' first samples: where a
+            // series starts inside a window, 2.42 and 3.x extrapolate differently.
+            let enough = Date().addingTimeInterval(90)
+            while Date() < enough {
+                let r = try await Tools.runAsync(promtool, ["query", "instant", strata, #"count_over_time(up{job="prometheus"}[1m])"#])
+                if let v = r.stdout.components(separatedBy: "=> ").last?.split(separator: " ").first.flatMap({ Double($0) }), v >= 35 { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
 
             let t = String(format: "%.3f", Date().timeIntervalSince1970 - 1.5)
             for query in ["up", "prometheus_build_info", #"{__name__=~"prometheus_build_info|up", job="prometheus"}"#] {

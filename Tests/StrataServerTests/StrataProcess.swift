@@ -29,37 +29,37 @@ func strataBinary() -> String? {
 func startStrata(_ binary: String, dataDir: String, log: String, extra: [String] = []) async throws -> (ChildProcess, Int) {
     let port = try Tools.freePort()
     let p = try ChildProcess(binary, ["serve", "--http-address", "127.0.0.1:\(port)", "--tsdb.path", dataDir] + extra, logPath: log)
-    let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline {
-        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/-/ready")
-        req.method = .GET
-        if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { return (p, port) }
-        if !p.process.isRunning { break }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    p.stop()
-    throw StrataTestError("strata did not become ready:\n\(p.log)")
+    try await waitUntilReady(p, port: port, name: "strata")
+    return (p, port)
 }
 
 /// Starts a real Prometheus with `config` (prometheus.yml text, given the port it will listen on)
-/// and its TSDB in `dir/prom`, on a free port, and waits until it is ready.
-func startPrometheus(_ binary: String, dir: TempDir, extra: [String] = [], config: (_ port: Int) -> String) async throws -> (ChildProcess, Int) {
+/// and its TSDB in `dir/prom`, on a free port, and (unless `waitReady` is false) waits until it is
+/// ready. A Prometheus that scrapes itself counts those `/-/ready` calls in new series.
+func startPrometheus(_ binary: String, dir: TempDir, extra: [String] = [], waitReady: Bool = true,
+                     config: (_ port: Int) -> String) async throws -> (ChildProcess, Int) {
     let port = try Tools.freePort()
     try config(port).write(toFile: dir.file("prometheus.yml"), atomically: true, encoding: .utf8)
     let p = try ChildProcess(binary, [
         "--config.file=\(dir.file("prometheus.yml"))", "--storage.tsdb.path=\(dir.file("prom"))",
         "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
     ] + extra, logPath: dir.file("prometheus.log"))
+    if waitReady { try await waitUntilReady(p, port: port, name: "prometheus") }
+    return (p, port)
+}
+
+/// Polls `/-/ready` for up to a minute; stops the process and throws with its log if it never is.
+func waitUntilReady(_ p: ChildProcess, port: Int, name: String) async throws {
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline {
         var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/-/ready")
         req.method = .GET
-        if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { return (p, port) }
+        if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { return }
         if !p.process.isRunning { break }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: .milliseconds(50))
     }
     p.stop()
-    throw StrataTestError("prometheus did not become ready:\n\(p.log)")
+    throw StrataTestError("\(name) did not become ready:\n\(p.log)")
 }
 
 /// POSTs a remote-write body; nil when the request failed before a response (server killed).

@@ -27,7 +27,12 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
         g.addTask { try await group.run() }
         var it = ports.makeAsyncIterator()
         let port = try #require(await it.next())
-        do { try await body(port) } catch {
+        do {
+            // The listener is bound before the WAL replay finishes; until then everything but
+            // the health endpoints answers 503, so wait as a client would.
+            try await waitUntilReady(port: port)
+            try await body(port)
+        } catch {
             await group.triggerGracefulShutdown()
             throw error
         }

@@ -50,16 +50,28 @@ func startPrometheus(_ binary: String, dir: TempDir, extra: [String] = [], waitR
 
 /// Polls `/-/ready` for up to a minute; stops the process and throws with its log if it never is.
 func waitUntilReady(_ p: ChildProcess, port: Int, name: String) async throws {
+    if try await pollReady(port: port, while: { p.process.isRunning }) { return }
+    p.stop()
+    throw StrataTestError("\(name) did not become ready:\n\(p.log)")
+}
+
+/// Polls `/-/ready` of an in-process server for up to a minute.
+func waitUntilReady(port: Int) async throws {
+    if try await pollReady(port: port, while: { true }) { return }
+    throw StrataTestError("the server on port \(port) did not become ready")
+}
+
+/// True once `/-/ready` answers 200; false after a minute or when `alive` turns false.
+private func pollReady(port: Int, while alive: () -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline {
         var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/-/ready")
         req.method = .GET
-        if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { return }
-        if !p.process.isRunning { break }
+        if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { return true }
+        if !alive() { return false }
         try await Task.sleep(for: .milliseconds(50))
     }
-    p.stop()
-    throw StrataTestError("\(name) did not become ready:\n\(p.log)")
+    return false
 }
 
 /// POSTs a remote-write body; nil when the request failed before a response (server killed).

@@ -60,22 +60,29 @@ public enum Tools {
                          stderr: String(decoding: errData.get(), as: UTF8.self))
     }
 
-    /// A free TCP port on 127.0.0.1 (bind to 0, read it back, close). For programs that cannot
-    /// report the port they bound themselves.
+    /// A free TCP port on 127.0.0.1, for programs that cannot report the port they bound
+    /// themselves. Drawn at random below Linux's ephemeral range (32768+), so no listener bound
+    /// to port 0 and no client connection of a parallel test can take it before the program
+    /// binds it; checked free by binding it once.
     public static func freePort() throws -> Int {
+        for _ in 0 ..< 200 {
+            let port = Int.random(in: 20_000 ..< 32_768)
+            if canBind(port) { return port }
+        }
+        throw POSIXError(.EADDRINUSE)
+    }
+
+    private static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
+        addr.sin_port = UInt16(port).bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        return withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard ok else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

@@ -175,7 +175,8 @@ import Testing
         // Enough data for one block cut from the head, the rest stays in the head.
         var more = WriteRequestBuilder()
         more.add([("__name__", "m"), ("s", "1")], (0 ..< 40).map { (Int64($0) * 5000, Double($0)) })
-        #expect(await postWrite(port: port, more.snappyBody()) == .noContent)
+        let st = await postWrite(port: port, more.snappyBody())
+        #expect(st == .noContent, "write answered \(String(describing: st)); server log:\n\(proc.log)")
         let deadline = Date().addingTimeInterval(20)
         while Self.blockDirs(data).isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         let (bad, badJSON) = try await Self.post(port, "/api/v1/admin/tsdb/snapshot?skip_head=maybe")

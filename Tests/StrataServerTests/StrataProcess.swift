@@ -25,12 +25,33 @@ func strataBinary() -> String? {
     return nil
 }
 
-/// Starts `strata serve` on a free port and waits until it is ready.
+/// Starts `strata serve` on port 0 and waits until it is ready. The port is read from the log
+/// line the server writes once bound: picking a free port first and passing it races with the
+/// other tests' listeners and clients, which run in parallel.
 func startStrata(_ binary: String, dataDir: String, log: String, extra: [String] = []) async throws -> (ChildProcess, Int) {
-    let port = try Tools.freePort()
-    let p = try ChildProcess(binary, ["serve", "--http-address", "127.0.0.1:\(port)", "--tsdb.path", dataDir] + extra, logPath: log)
-    try await waitUntilReady(p, port: port, name: "strata")
-    return (p, port)
+    let p = try ChildProcess(binary, ["serve", "--http-address", "127.0.0.1:0", "--tsdb.path", dataDir] + extra, logPath: log)
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+        if let port = boundPort(inLog: p.log) {
+            try await waitUntilReady(p, port: port, name: "strata")
+            return (p, port)
+        }
+        if !p.process.isRunning { break }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    p.stop()
+    throw StrataTestError("strata did not start listening:\n\(p.log)")
+}
+
+/// The port in the HTTP server's "listening on 127.0.0.1:PORT" log line.
+private func boundPort(inLog log: String) -> Int? {
+    let marker = "listening on 127.0.0.1:"
+    guard let r = log.range(of: marker) else { return nil }
+    let rest = log[r.upperBound...]
+    let digits = rest.prefix(while: \.isNumber)
+    // Only a whole line counts: the log may be read while the line is half written.
+    guard rest.dropFirst(digits.count).first?.isNewline == true else { return nil }
+    return Int(digits)
 }
 
 /// Starts a real Prometheus with `config` (prometheus.yml text, given the port it will listen on)

@@ -78,9 +78,9 @@ extension PrometheusAPI {
     /// (the storage answers that from its index without selecting series).
     func unionOverMatchers(_ sets: [[LabelMatcher]], _ lookup: ([LabelMatcher]) throws -> [String]) throws -> [String] {
         if sets.isEmpty { return try lookup([]) }
-        var all = Set<String>()
-        for m in sets { all.formUnion(try lookup(m)) }
-        return all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var all: [String] = []
+        for m in sets { all += try lookup(m) }
+        return all.uniqueSortedBytewise()
     }
 
     func querier(_ start: Int64, _ end: Int64) throws(APIError) -> any Querier {

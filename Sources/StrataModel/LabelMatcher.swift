@@ -26,8 +26,8 @@ public struct LabelMatcher: Sendable, CustomStringConvertible {
     /// Whether a label value (empty when the label is absent) satisfies the matcher.
     public func matches(_ s: String) -> Bool {
         switch kind {
-        case .equal: return s == value
-        case .notEqual: return s != value
+        case .equal: return s.utf8.elementsEqual(value.utf8)
+        case .notEqual: return !s.utf8.elementsEqual(value.utf8)
         case .regexMatch: return regex!.matches(s)
         case .regexNoMatch: return !regex!.matches(s)
         }
@@ -49,7 +49,7 @@ final class AnchoredRegex: @unchecked Sendable {
     private enum Plan {
         case any                 // .*
         case nonEmpty            // .+
-        case literals(Set<String>) // a|b|c (no metacharacters)
+        case literals(Set<ByteString>) // a|b|c (no metacharacters)
         case prefix(String)      // foo.*
         case engine
     }
@@ -64,7 +64,7 @@ final class AnchoredRegex: @unchecked Sendable {
         if pattern == ".*" { plan = .any }
         else if pattern == ".+" { plan = .nonEmpty }
         else if pattern.split(separator: "|", omittingEmptySubsequences: false).allSatisfy(isLiteral) {
-            plan = .literals(Set(pattern.split(separator: "|", omittingEmptySubsequences: false).map(String.init)))
+            plan = .literals(Set(pattern.split(separator: "|", omittingEmptySubsequences: false).map { ByteString(String($0)) }))
         } else if pattern.hasSuffix(".*"), isLiteral(pattern.dropLast(2)) {
             plan = .prefix(String(pattern.dropLast(2)))
         } else {
@@ -74,7 +74,9 @@ final class AnchoredRegex: @unchecked Sendable {
             throw MatcherError("error parsing regexp: invalid or unsupported Perl syntax: `\(why)`")
         }
         do {
-            compiled = try Regex("^(?:" + pattern + ")$").dotMatchesNewlines()
+            // Go's regexp steps through code points; Swift's default steps through grapheme clusters
+            // (so `.` would swallow "e" plus a combining accent, and "é" would equal its NFD form).
+            compiled = try Regex("^(?:" + pattern + ")$").dotMatchesNewlines().matchingSemantics(.unicodeScalar)
         } catch {
             throw MatcherError("error parsing regexp: \(error): `\(pattern)`")
         }
@@ -117,7 +119,7 @@ final class AnchoredRegex: @unchecked Sendable {
         switch plan {
         case .any: return true
         case .nonEmpty: return !s.isEmpty
-        case .literals(let set): return set.contains(s)
+        case .literals(let set): return set.contains(ByteString(s))
         case .prefix(let p): return s.utf8.starts(with: p.utf8)
         case .engine: return (try? compiled!.wholeMatch(in: s)) != nil
         }

@@ -74,8 +74,9 @@ public struct Labels: Sendable, Hashable {
 
     /// A copy without the named labels.
     public func dropping(_ names: Set<String>) -> Labels {
+        let names = Set(names.map(ByteString.init))
         var b = LabelsBuilder()
-        forEach { n, v in if !names.contains(n) { b.set(n, v) } }
+        forEach { n, v in if !names.contains(ByteString(n)) { b.set(n, v) } }
         return b.labels()
     }
 
@@ -245,7 +246,3 @@ public enum LabelBlob {
     }
 }
 
-extension Sequence where Element == String {
-    /// Sorted in Go's string order (bytewise UTF-8), not Swift's Unicode order.
-    public func sortedBytewise() -> [String] { sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
-}

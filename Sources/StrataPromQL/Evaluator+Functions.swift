@@ -352,11 +352,11 @@ func absentLabels(_ e: Expr) -> Labels {
     default: return .empty
     }
     var b = LabelsBuilder()
-    var has = Set<String>()
+    var has = Set<ByteString>()
     for m in matchers where m.name != "__name__" {
-        if m.kind == .equal, !has.contains(m.name) {
+        if m.kind == .equal, !has.contains(ByteString(m.name)) {
             b.set(m.name, m.value)
-            has.insert(m.name)
+            has.insert(ByteString(m.name))
         } else {
             b.delete(m.name)
         }

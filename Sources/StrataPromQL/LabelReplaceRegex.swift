@@ -5,7 +5,8 @@ struct LabelReplaceRegex {
     private let groupNames: [String?]
 
     init(_ pattern: String) throws {
-        regex = try Regex("(?s:" + pattern + ")")
+        // Code-point semantics, as Go's regexp (Swift's default matches grapheme clusters).
+        regex = try Regex("(?s:" + pattern + ")").matchingSemantics(.unicodeScalar)
         // Group names in order of their opening parenthesis, index 0 being the whole match.
         groupNames = [nil] + LabelReplaceRegex.captureNames(pattern)
     }

@@ -43,15 +43,15 @@ public struct MergeQuerier: Querier {
     }
 
     public func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
-        var all = Set<String>()
-        for q in queriers { all.formUnion(try q.labelNames(matchers)) }
-        return all.sortedBytewise()
+        var all: [String] = []
+        for q in queriers { all += try q.labelNames(matchers) }
+        return all.uniqueSortedBytewise()
     }
 
     public func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
-        var all = Set<String>()
-        for q in queriers { all.formUnion(try q.labelValues(name, matchers)) }
-        return all.sortedBytewise()
+        var all: [String] = []
+        for q in queriers { all += try q.labelValues(name, matchers) }
+        return all.uniqueSortedBytewise()
     }
 }
 

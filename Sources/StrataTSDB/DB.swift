@@ -291,18 +291,18 @@ struct DBQuerier: Querier {
         let fromHead = try head.labelNames(matchers)
         let blocks = try blockQueriers()
         if blocks.isEmpty { return fromHead }
-        var all = Set(fromHead)
-        for b in blocks { all.formUnion(try b.labelNames(matchers)) }
-        return all.sortedBytewise()
+        var all = fromHead
+        for b in blocks { all += try b.labelNames(matchers) }
+        return all.uniqueSortedBytewise()
     }
 
     func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
         let fromHead = try head.labelValues(name, matchers)
         let blocks = try blockQueriers()
         if blocks.isEmpty { return fromHead }
-        var all = Set(fromHead)
-        for b in blocks { all.formUnion(try b.labelValues(name, matchers)) }
-        return all.sortedBytewise()
+        var all = fromHead
+        for b in blocks { all += try b.labelValues(name, matchers) }
+        return all.uniqueSortedBytewise()
     }
 }
 

@@ -1,15 +1,16 @@
 import StrataModel
 
 /// The head's inverted index: label name → value → sorted series refs.
-/// Keys are Strings (one per distinct name and value, not per series); lists are plain sorted arrays.
+/// Keys are compared by their bytes, as Prometheus does (one per distinct name and value, not per
+/// series); lists are plain sorted arrays.
 final class MemPostings: @unchecked Sendable {
     private let lock = RWLock()
-    private var index: [String: [String: [SeriesRef]]] = [:]
+    private var index: [ByteString: [ByteString: [SeriesRef]]] = [:]
     private var all: [SeriesRef] = []
 
     func add(_ ref: SeriesRef, _ labels: Labels) {
-        var pairs: [(String, String)] = []
-        labels.forEach { pairs.append(($0, $1)) }
+        var pairs: [(ByteString, ByteString)] = []
+        labels.forEach { pairs.append((ByteString($0), ByteString($1))) }
         lock.withWriteLock {
             Self.insertSorted(&all, ref)
             for (n, v) in pairs {
@@ -28,7 +29,7 @@ final class MemPostings: @unchecked Sendable {
 
     func allPostings() -> [SeriesRef] { lock.withReadLock { all } }
 
-    func remove(refs: Set<SeriesRef>, byPair: [String: [String: Set<SeriesRef>]]) {
+    func remove(refs: Set<SeriesRef>, byPair: [ByteString: [ByteString: Set<SeriesRef>]]) {
         lock.withWriteLock {
             all.removeAll { refs.contains($0) }
             for (name, values) in byPair {
@@ -42,21 +43,23 @@ final class MemPostings: @unchecked Sendable {
     }
 
     func postings(_ name: String, _ value: String) -> [SeriesRef] {
-        lock.withReadLock { index[name]?[value] ?? [] }
+        lock.withReadLock { index[ByteString(name)]?[ByteString(value)] ?? [] }
     }
 
     /// Union of the lists of every value of `name` for which `keep(value)` is true.
     func postings(_ name: String, where keep: (String) -> Bool) -> [SeriesRef] {
         let lists: [[SeriesRef]] = lock.withReadLock {
-            guard let values = index[name] else { return [] }
-            return values.compactMap { keep($0.key) ? $0.value : nil }
+            guard let values = index[ByteString(name)] else { return [] }
+            return values.compactMap { keep($0.key.string) ? $0.value : nil }
         }
         return Postings.union(lists)
     }
 
-    func labelNames() -> [String] { lock.withReadLock { Array(index.keys) } }
+    func labelNames() -> [String] { lock.withReadLock { index.keys.map(\.string) } }
 
-    func labelValues(_ name: String) -> [String] { lock.withReadLock { index[name].map { Array($0.keys) } ?? [] } }
+    func labelValues(_ name: String) -> [String] {
+        lock.withReadLock { index[ByteString(name)].map { $0.keys.map(\.string) } ?? [] }
+    }
 
     /// Sizes for the status page: distinct values and their bytes per label name, series per
     /// `name=value` pair, and the number of pairs.
@@ -65,13 +68,14 @@ final class MemPostings: @unchecked Sendable {
             var values: [String: Int] = [:], bytes: [String: Int] = [:]
             var pairs: [(String, Int)] = []
             for (name, byValue) in index {
-                values[name] = byValue.count
                 var b = 0
                 for (value, refs) in byValue {
-                    b += value.utf8.count * refs.count
-                    pairs.append((name + "=" + value, refs.count))
+                    b += value.string.utf8.count * refs.count
+                    pairs.append((name.string + "=" + value.string, refs.count))
                 }
-                bytes[name] = b
+                // Names differing only in Unicode normalization share a row here, as in a report.
+                values[name.string, default: 0] += byValue.count
+                bytes[name.string, default: 0] += b
             }
             return (values, bytes, pairs, pairs.count)
         }
@@ -123,8 +127,8 @@ extension MemPostings {
     /// Removes series (refs with their labels) from every list they are in.
     func delete(_ series: [(ref: SeriesRef, labels: Labels)]) {
         if series.isEmpty { return }
-        var byPair: [String: [String: Set<SeriesRef>]] = [:]
-        for (ref, labels) in series { labels.forEach { byPair[$0, default: [:]][$1, default: []].insert(ref) } }
+        var byPair: [ByteString: [ByteString: Set<SeriesRef>]] = [:]
+        for (ref, labels) in series { labels.forEach { byPair[ByteString($0), default: [:]][ByteString($1), default: []].insert(ref) } }
         let refs = Set(series.map(\.ref))
         remove(refs: refs, byPair: byPair)
     }

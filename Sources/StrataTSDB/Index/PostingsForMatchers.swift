@@ -39,15 +39,15 @@ extension IndexReader: PostingsIndex {}
 extension Querier {
     /// Label names of the series `select` returns (for queriers whose index cannot filter names).
     func labelNamesOfSelected(_ matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws -> [String] {
-        var names = Set<String>()
-        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { s.labels.forEach { n, _ in names.insert(n) } }
-        return names.sortedBytewise()
+        var names = Set<ByteString>()
+        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { s.labels.forEach { n, _ in names.insert(ByteString(n)) } }
+        return names.map(\.string).sortedBytewise()
     }
 
     /// Values of `name` among the series `select` returns.
     func labelValuesOfSelected(_ name: String, _ matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws -> [String] {
-        var values = Set<String>()
-        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { if let v = s.labels.get(name) { values.insert(v) } }
-        return values.sortedBytewise()
+        var values = Set<ByteString>()
+        for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { if let v = s.labels.get(name) { values.insert(ByteString(v)) } }
+        return values.map(\.string).sortedBytewise()
     }
 }

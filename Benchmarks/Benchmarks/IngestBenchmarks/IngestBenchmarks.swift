@@ -107,6 +107,20 @@ let benchmarks: @Sendable () -> Void = {
             try appender.commit()
         }
     }
+
+    // Series creation: 1000 new node-exporter-like series (10 labels) into an empty head per
+    // iteration, one sample each; covers the series map and the postings index.
+    Benchmark("head-new-series-1000") { b in
+        let labelSets = makeRequest(series: 1000, samplesPerSeries: 1, start: 0).series.map { Labels($0.labels) }
+        b.startMeasurement()
+        for _ in b.scaledIterations {
+            let head = Head()
+            let appender = head.appender()
+            for l in labelSets { _ = appendVia(appender, l, 1_700_000_000_000, 1) }
+            try appender.commit()
+            blackHole(head)
+        }
+    }
 }
 
 @inline(__always)

@@ -12,6 +12,12 @@ public final class APIStats: Sendable {
     public let instantQueries = Atomic<Int>(0)
     public let rangeQueries = Atomic<Int>(0)
     public let queryErrors = Atomic<Int>(0)
+    /// Queries dropped from the queue or stopped because their client went away.
+    public let queriesCanceled = Atomic<Int>(0)
+    /// Queries running and waiting for a slot now.
+    public var queryLoad: @Sendable () -> (running: Int, waiting: Int) { loadSource.withLock { $0 } }
+    private let loadSource = Mutex<@Sendable () -> (running: Int, waiting: Int)>({ (0, 0) })
+    func setQueryLoad(_ f: @escaping @Sendable () -> (running: Int, waiting: Int)) { loadSource.withLock { $0 = f } }
 
     public init() {}
 

@@ -1,4 +1,3 @@
-import Dispatch
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -30,11 +29,9 @@ public struct GzipMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let compressed: [UInt8]
         if bytes.count >= 1 << 16 {
-            // Large bodies (query results, series lists) are compressed off the executor that
-            // serves requests, so one big response does not stall remote write.
-            compressed = try await withCheckedThrowingContinuation { cont in
-                DispatchQueue.global().async { cont.resume(with: Result { try Gzip.compress(bytes, level: 1) }) }
-            }
+            // Large bodies (query results, series lists) are compressed on a thread of their
+            // own, so one big response does not stall remote write.
+            compressed = try await BlockingThread.run { try Gzip.compress(bytes, level: 1) }
         } else {
             compressed = try Gzip.compress(bytes, level: 1)
         }

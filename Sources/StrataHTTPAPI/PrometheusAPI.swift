@@ -73,6 +73,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         self.admin = admin
         self.options = options
         self.scheduler = QueryScheduler(maxConcurrency: options.maxConcurrentQueries)
+        stats.setQueryLoad { [scheduler] in scheduler.load }
         self.readScheduler = QueryScheduler(maxConcurrency: options.remoteReadConcurrentLimit > 0 ? options.remoteReadConcurrentLimit : Int.max)
         self.startup = startup
     }
@@ -94,8 +95,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         }
         for path in ["/api/v1/query", "/api/v1/query_range"] {
             let isRange = path.hasSuffix("range")
-            router.get(RouterPath(path)) { req, _ in await self.query(req, range: isRange) }
-            router.post(RouterPath(path)) { req, _ in await self.query(req, range: isRange) }
+            router.get(RouterPath(path)) { req, ctx in await self.query(req, ctx, range: isRange) }
+            router.post(RouterPath(path)) { req, ctx in await self.query(req, ctx, range: isRange) }
         }
         registerSeriesEndpoints(on: router)
         registerRemoteRead(on: router)
@@ -178,16 +179,18 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
 
     // MARK: queries
 
-    func query(_ req: Request, range: Bool) async -> Response {
+    func query(_ req: Request, _ context: Context, range: Bool) async -> Response {
         if range { stats.rangeQueries.add(1, ordering: .relaxed) } else { stats.instantQueries.add(1, ordering: .relaxed) }
         let started = ContinuousClock.now
-        let res = await evaluateQuery(req, range: range)
+        let clientGone = await (context as? any DisconnectAwareRequestContext)?.clientGone
+        let res = await evaluateQuery(req, range: range, clientGone: clientGone)
         if res.status.code >= 400 { stats.queryErrors.add(1, ordering: .relaxed) }
+        if res.status.code == 499 { stats.queriesCanceled.add(1, ordering: .relaxed) }
         options.observeQuery?(range ? "range" : "instant", ContinuousClock.now - started, res.status.code >= 400)
         return res
     }
 
-    func evaluateQuery(_ req: Request, range: Bool) async -> Response {
+    func evaluateQuery(_ req: Request, range: Bool, clientGone: QueryCancellation?) async -> Response {
         if !startup.isReady {
             return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); try again shortly"))
         }
@@ -195,7 +198,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         do {
             let params = try await Self.params(req)
             query = params["query"] ?? ""
-            let requested = try requestedEngineOptions(params)
+            let requested = try requestedEngineOptions(params, cancellation: clientGone)
             let expr: Expr
             do { expr = try PromQLParser.parse(query, options: options.parser) } catch {
                 throw APIError.badData("invalid parameter \"query\": \(error)")
@@ -222,7 +225,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             // Time spent waiting for a slot counts against the query's timeout, as in Prometheus.
             let queued = ContinuousClock.now
             let storage = self.storage
-            let outcome: Result<QueryResult, QueryError> = await scheduler.run {
+            let queuedOutcome: Result<QueryResult, QueryError>? = await scheduler.run(unless: clientGone) {
                 var opts = requested
                 opts.timeout -= ContinuousClock.now - queued
                 guard opts.timeout > .zero else { return .failure(QueryError(.timeout, "query timed out in query queue")) }
@@ -234,6 +237,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
                     }
                 } catch { return .failure(error) }
             }
+            let outcome = queuedOutcome ?? .failure(QueryError(.canceled, "query was canceled in query queue"))
             let result = try Self.mapQueryError { () throws(QueryError) in try outcome.get() }
             var w = JSONWriter()
             w.queryResult(result, query: query)
@@ -246,8 +250,9 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     }
 
     /// The engine options with this request's `timeout` and `lookback_delta` applied.
-    func requestedEngineOptions(_ params: Params) throws(APIError) -> EngineOptions {
+    func requestedEngineOptions(_ params: Params, cancellation: QueryCancellation? = nil) throws(APIError) -> EngineOptions {
         var opts = options.engine
+        opts.cancellation = cancellation
         if let t = params["timeout"], !t.isEmpty {
             let d = try Self.param("timeout") { () throws(APIError) in try APITime.parseDuration(t) }
             opts.timeout = min(opts.timeout, .milliseconds(d))

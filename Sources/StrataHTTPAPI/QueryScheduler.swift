@@ -1,15 +1,22 @@
-import Dispatch
+import StrataPromQL
 import Synchronization
 
-/// Runs queries off Swift's cooperative thread pool, at most `maxConcurrency` at a time; the rest
-/// wait in arrival order (Prometheus' `--query.max-concurrency`). Queries are CPU-bound and
-/// synchronous, so running them on the cooperative pool would stall remote write and health
-/// checks on a small machine.
+/// Runs queries on threads of their own (`BlockingThread`), at most `maxConcurrency` at a time;
+/// the rest wait in arrival order (Prometheus' `--query.max-concurrency`). Queries are CPU-bound
+/// and synchronous, so running them where Swift's tasks run would stall remote write and health
+/// checks on a small machine. A query whose client went away leaves the queue at once.
 final class QueryScheduler: Sendable {
+    private struct Waiter {
+        let id: UInt64
+        let resume: CheckedContinuation<Bool, Never>
+    }
+
     private struct State {
         var running = 0
-        var waiting: [CheckedContinuation<Void, Never>] = []
-        var head = 0 // index of the next waiter (amortized FIFO without Deque)
+        var queue: [Waiter?] = [] // nil: left the queue (cancelled)
+        var head = 0              // index of the next waiter (amortized FIFO without Deque)
+        var waiting = 0
+        var nextID: UInt64 = 0
     }
 
     let maxConcurrency: Int
@@ -19,40 +26,75 @@ final class QueryScheduler: Sendable {
 
     /// Waits for a slot, runs `work` on a dispatch thread, frees the slot.
     func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await acquire()
-        let result: T = await withCheckedContinuation { cont in
-            DispatchQueue.global().async { cont.resume(returning: work()) }
+        _ = await acquire(nil)
+        return await runHoldingSlot(work)
+    }
+
+    /// As `run`, but nil without running `work` when `cancellation` fires (or the calling task is
+    /// cancelled) while it waits for a slot.
+    func run<T: Sendable>(unless cancellation: QueryCancellation?, _ work: @escaping @Sendable () -> T) async -> T? {
+        let cancellation = cancellation ?? QueryCancellation()
+        let granted = await withTaskCancellationHandler {
+            await acquire(cancellation)
+        } onCancel: {
+            cancellation.cancel()
         }
+        guard granted else { return nil }
+        if cancellation.isCancelled { release(); return nil }
+        return await runHoldingSlot(work)
+    }
+
+    private func runHoldingSlot<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        let result = await BlockingThread.run(work)
         release()
         return result
     }
 
     /// Queries running and waiting now (for `/metrics`).
     var load: (running: Int, waiting: Int) {
-        state.withLock { ($0.running, $0.waiting.count - $0.head) }
+        state.withLock { ($0.running, $0.waiting) }
     }
 
-    private func acquire() async {
-        await withCheckedContinuation { (cont: CheckedContinuation<Void, Never>) in
-            let runNow: Bool = state.withLock { s in
+    /// True with a slot held; false when `cancellation` fired first (no slot held).
+    private func acquire(_ cancellation: QueryCancellation?) async -> Bool {
+        let id = state.withLock { s in s.nextID += 1; return s.nextID }
+        let key = cancellation?.onCancel { [self] in leaveQueue(id) }
+        defer { cancellation?.removeHandler(key) }
+        return await withCheckedContinuation { (cont: CheckedContinuation<Bool, Never>) in
+            let now: Bool? = state.withLock { s in
+                // Checked under the lock: a cancel after this point finds the waiter queued.
+                if cancellation?.isCancelled == true { return false }
                 if s.running < maxConcurrency { s.running += 1; return true }
-                s.waiting.append(cont)
-                return false
+                s.queue.append(Waiter(id: id, resume: cont))
+                s.waiting += 1
+                return nil
             }
-            if runNow { cont.resume() }
+            if let now { cont.resume(returning: now) }
         }
+    }
+
+    private func leaveQueue(_ id: UInt64) {
+        let waiter: Waiter? = state.withLock { s in
+            guard let i = s.queue[s.head...].firstIndex(where: { $0?.id == id }) else { return nil }
+            defer { s.queue[i] = nil; s.waiting -= 1 }
+            return s.queue[i]
+        }
+        waiter?.resume.resume(returning: false)
     }
 
     private func release() {
-        let next: CheckedContinuation<Void, Never>? = state.withLock { s in
-            guard s.head < s.waiting.count else { s.running -= 1; return nil }
-            let c = s.waiting[s.head]
-            s.head += 1
-            if s.head > 64 && s.head * 2 > s.waiting.count {
-                s.waiting.removeFirst(s.head); s.head = 0
+        let next: Waiter? = state.withLock { s in
+            while s.head < s.queue.count {
+                let w = s.queue[s.head]
+                s.head += 1
+                if s.head > 64 && s.head * 2 > s.queue.count {
+                    s.queue.removeFirst(s.head); s.head = 0
+                }
+                if let w { s.waiting -= 1; return w } // the slot passes straight to the next waiter
             }
-            return c // the slot passes straight to the next waiter
+            s.running -= 1
+            return nil
         }
-        next?.resume()
+        next?.resume.resume(returning: true)
     }
 }

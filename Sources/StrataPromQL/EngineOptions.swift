@@ -15,6 +15,8 @@ public struct EngineOptions: Sendable {
     /// the engine, so `label_replace` and `by (__name__)` still see it. Off by default, as in
     /// Prometheus; the conformance corpus runs with it on.
     public var delayedNameRemoval = false
+    /// Stops the query with a `canceled` error when set (its client went away).
+    public var cancellation: QueryCancellation?
 
     public init() {}
 }

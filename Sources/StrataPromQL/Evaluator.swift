@@ -92,10 +92,15 @@ final class QueryContext {
     /// Samples a node has finished with (its inputs, a range window it streamed through).
     func releaseSamples(_ n: Int) { currentSamples -= n }
 
-    /// Enforces `--query.timeout`; cheap enough to call per series and per step.
+    /// Enforces `--query.timeout` and stops a cancelled query; cheap enough to call per series
+    /// and per step.
     func checkDeadline() throws {
         checks &+= 1
-        if checks & 63 == 0, ContinuousClock.now > deadline {
+        guard checks & 63 == 0 else { return }
+        if options.cancellation?.isCancelled == true {
+            throw QueryError(.canceled, "query was canceled in expression evaluation")
+        }
+        if ContinuousClock.now > deadline {
             throw QueryError(.timeout, "query timed out in expression evaluation")
         }
     }

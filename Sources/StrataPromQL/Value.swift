@@ -61,7 +61,7 @@ public struct QueryError: Error, CustomStringConvertible, Sendable {
         case badData       // 400: the query cannot be run as written
         case execution     // 422: it failed while running
         case timeout       // 503
-        case canceled      // 503
+        case canceled      // 499: the client went away
         case tooManySamples // 422, Prometheus' "query processing would load too many samples into memory"
         case storage       // 500
     }

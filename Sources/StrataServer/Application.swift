@@ -56,9 +56,9 @@ public func buildApplication(
 
     // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.
     let startup = StartupState(ready: false)
-    let router = Router()
+    let router = Router(context: StrataRequestContext.self)
     router.add(middleware: HTTPMetricsMiddleware(metrics: httpMetrics))
-    let api = PrometheusAPI<BasicRequestContext>(storage: db, metadata: db, cardinality: db,
+    let api = PrometheusAPI<StrataRequestContext>(storage: db, metadata: db, cardinality: db,
                                                  admin: config.enableAdminAPI ? db : nil,
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
@@ -71,6 +71,8 @@ public func buildApplication(
     ])
     return Application(
         router: router,
+        // A watcher per connection tells queries when their client went away.
+        server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectWatcher()])),
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "Strata"),
         services: [
             WALReplayService(db: db, wal: wal, walDir: walDir, snapshotDir: config.tsdbPath, startup: startup,

@@ -1,4 +1,3 @@
-import Dispatch
 import Logging
 import ServiceLifecycle
 import StrataHTTPAPI
@@ -25,40 +24,37 @@ struct CompactionService: Service {
 
     func runOnce() async {
         let (db, logger) = (self.db, self.logger)
-        await withCheckedContinuation { (cont: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global(qos: .utility).async {
-                let start = ContinuousClock.now
-                do {
-                    let r = try db.compact()
-                    for b in r.blocks {
-                        logger.info("block written", metadata: [
-                            "ulid": "\(b.ulid)", "mint": "\(b.minTime)", "maxt": "\(b.maxTime)", "series": "\(b.stats.numSeries)",
-                            "samples": "\(b.stats.numSamples)", "chunks": "\(b.stats.numChunks)",
-                        ])
-                    }
-                    for b in r.merged {
-                        logger.info("blocks merged", metadata: [
-                            "ulid": "\(b.ulid)", "level": "\(b.compaction.level)", "parents": "\((b.compaction.parents ?? []).map(\.ulid))",
-                            "mint": "\(b.minTime)", "maxt": "\(b.maxTime)", "series": "\(b.stats.numSeries)", "samples": "\(b.stats.numSamples)",
-                        ])
-                    }
-                    if !r.blocks.isEmpty {
-                        logger.info("head compacted", metadata: [
-                            "blocks": "\(r.blocks.count)", "chunks_removed": "\(r.truncate.chunksRemoved)",
-                            "series_removed": "\(r.truncate.seriesRemoved)", "seconds": "\(ContinuousClock.now - start)",
-                            "checkpoint_series_kept": "\(r.checkpoint?.seriesKept ?? 0)", "checkpoint_samples_kept": "\(r.checkpoint?.samplesKept ?? 0)",
-                        ])
-                    }
-                } catch {
-                    logger.error("head compaction failed; it is retried at the next interval", metadata: ["error": "\(error)"])
+        await BlockingThread.run {
+            let start = ContinuousClock.now
+            do {
+                let r = try db.compact()
+                for b in r.blocks {
+                    logger.info("block written", metadata: [
+                        "ulid": "\(b.ulid)", "mint": "\(b.minTime)", "maxt": "\(b.maxTime)", "series": "\(b.stats.numSeries)",
+                        "samples": "\(b.stats.numSamples)", "chunks": "\(b.stats.numChunks)",
+                    ])
                 }
-                do {
-                    let deleted = try db.applyRetention()
-                    if !deleted.isEmpty { logger.info("retention deleted blocks", metadata: ["blocks": "\(deleted)"]) }
-                } catch {
-                    logger.error("applying retention failed", metadata: ["error": "\(error)"])
+                for b in r.merged {
+                    logger.info("blocks merged", metadata: [
+                        "ulid": "\(b.ulid)", "level": "\(b.compaction.level)", "parents": "\((b.compaction.parents ?? []).map(\.ulid))",
+                        "mint": "\(b.minTime)", "maxt": "\(b.maxTime)", "series": "\(b.stats.numSeries)", "samples": "\(b.stats.numSamples)",
+                    ])
                 }
-                cont.resume()
+                if !r.blocks.isEmpty {
+                    logger.info("head compacted", metadata: [
+                        "blocks": "\(r.blocks.count)", "chunks_removed": "\(r.truncate.chunksRemoved)",
+                        "series_removed": "\(r.truncate.seriesRemoved)", "seconds": "\(ContinuousClock.now - start)",
+                        "checkpoint_series_kept": "\(r.checkpoint?.seriesKept ?? 0)", "checkpoint_samples_kept": "\(r.checkpoint?.samplesKept ?? 0)",
+                    ])
+                }
+            } catch {
+                logger.error("head compaction failed; it is retried at the next interval", metadata: ["error": "\(error)"])
+            }
+            do {
+                let deleted = try db.applyRetention()
+                if !deleted.isEmpty { logger.info("retention deleted blocks", metadata: ["blocks": "\(deleted)"]) }
+            } catch {
+                logger.error("applying retention failed", metadata: ["error": "\(error)"])
             }
         }
     }

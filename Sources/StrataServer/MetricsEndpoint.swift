@@ -38,6 +38,11 @@ final class MetricsEndpoint: Sendable {
             ("{kind=\"range\"}", Double(api.rangeQueries.load(ordering: .relaxed))),
         ])
         metric("strata_query_errors_total", "counter", "Queries answered with an error.", [("", Double(api.queryErrors.load(ordering: .relaxed)))])
+        metric("strata_queries_canceled_total", "counter", "Queries dropped from the queue or stopped because their client went away.",
+               [("", Double(api.queriesCanceled.load(ordering: .relaxed)))])
+        let load = api.queryLoad()
+        metric("strata_queries_running", "gauge", "Queries being evaluated now (at most --query.max-concurrency).", [("", Double(load.running))])
+        metric("strata_queries_waiting", "gauge", "Queries waiting for a slot.", [("", Double(load.waiting))])
         metric("strata_head_series", "gauge", "Series in the head.", [("", Double(head.numSeries))])
         metric("strata_head_samples_appended_total", "counter", "Samples appended to the head (including WAL replay).",
                [("", Double(head.numSamplesAppended))])
@@ -75,7 +80,7 @@ final class MetricsEndpoint: Sendable {
         return out
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: self.render())))

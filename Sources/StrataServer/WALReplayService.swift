@@ -1,4 +1,3 @@
-import Dispatch
 import Logging
 import ServiceLifecycle
 import StrataHTTPAPI
@@ -19,19 +18,12 @@ struct WALReplayService: Service {
     func run() async throws {
         let (head, wal, walDir, snapshotDir, startup, logger) = (self.head, self.wal, self.walDir, self.snapshotDir, self.startup, self.logger)
         logger.info("replaying WAL", metadata: ["dir": "\(walDir)"])
-        let replay: WALReplayStats = try await withCheckedThrowingContinuation { cont in
-            DispatchQueue.global(qos: .userInitiated).async {
-                do {
-                    let stats = try head.replayWAL(dir: walDir, below: wal.segmentIndex, snapshotDir: snapshotDir,
-                                                   progress: { logger.info("\($0)") },
-                                                   segmentDone: { done, all in
-                                                       startup.setWALReplay(.init(min: all.first ?? 0, max: all.last ?? 0, current: done))
-                                                   })
-                    cont.resume(returning: stats)
-                } catch {
-                    cont.resume(throwing: error)
-                }
-            }
+        let replay: WALReplayStats = try await BlockingThread.run {
+            try head.replayWAL(dir: walDir, below: wal.segmentIndex, snapshotDir: snapshotDir,
+                               progress: { logger.info("\($0)") },
+                               segmentDone: { done, all in
+                                   startup.setWALReplay(.init(min: all.first ?? 0, max: all.last ?? 0, current: done))
+                               })
         }
         logger.info("WAL replay done", metadata: [
             "segments": "\(replay.segments)", "snapshot_series": "\(replay.snapshotSeries)", "series": "\(head.numSeries)", "samples": "\(replay.samples)",

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import StrataTSDB
 import Synchronization
+import StrataPromQL
 import Testing
 @testable import StrataHTTPAPI
 #if canImport(Glibc)
@@ -85,5 +86,58 @@ final class Gauge: Sendable {
         _ = await hog.value
         // Remote read has a gate of its own: a read does not wait for the query slot.
         #expect(api.readScheduler !== api.scheduler)
+    }
+
+    /// A waiting query whose client went away leaves the queue without running; the slot it
+    /// would have had goes to the next one in line.
+    @Test func aCancelledWaiterLeavesTheQueueAndNeverRuns() async throws {
+        let scheduler = QueryScheduler(maxConcurrency: 1)
+        let flags = HogFlags()
+        let hog = Task {
+            await scheduler.run {
+                flags.started.store(true, ordering: .relaxed)
+                while !flags.release.load(ordering: .relaxed) { usleep(1000) }
+                return 0
+            }
+        }
+        while !flags.started.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+        let counter = Gauge()
+        let gone = QueryCancellation()
+        let cancelled = Task { await scheduler.run(unless: gone) { counter.running.add(1, ordering: .relaxed); return 1 } }
+        while scheduler.load.waiting < 1 { try await Task.sleep(for: .milliseconds(2)) }
+        let next = Task { await scheduler.run(unless: QueryCancellation()) { counter.running.add(10, ordering: .relaxed); return 2 } }
+        while scheduler.load.waiting < 2 { try await Task.sleep(for: .milliseconds(2)) }
+        gone.cancel()
+        #expect(await cancelled.value == nil)   // answered while the slot is still held
+        #expect(scheduler.load.waiting == 1)
+        flags.release.store(true, ordering: .relaxed)
+        #expect(await hog.value == 0)
+        #expect(await next.value == 2)
+        #expect(counter.running.load(ordering: .relaxed) == 10)
+        #expect(scheduler.load.running == 0 && scheduler.load.waiting == 0)
+        // Already cancelled: never queued, never run.
+        #expect(await scheduler.run(unless: gone) { counter.running.add(100, ordering: .relaxed); return 3 } == nil)
+        #expect(counter.running.load(ordering: .relaxed) == 10)
+    }
+
+    /// Cancelling the calling task also takes a waiting query out of the queue.
+    @Test func cancellingTheTaskLeavesTheQueue() async throws {
+        let scheduler = QueryScheduler(maxConcurrency: 1)
+        let flags = HogFlags()
+        let hog = Task {
+            await scheduler.run {
+                flags.started.store(true, ordering: .relaxed)
+                while !flags.release.load(ordering: .relaxed) { usleep(1000) }
+                return 0
+            }
+        }
+        while !flags.started.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+        let waiter = Task { await scheduler.run(unless: nil) { 1 } }
+        while scheduler.load.waiting < 1 { try await Task.sleep(for: .milliseconds(2)) }
+        waiter.cancel()
+        #expect(await waiter.value == nil)
+        flags.release.store(true, ordering: .relaxed)
+        _ = await hog.value
+        #expect(scheduler.load.running == 0 && scheduler.load.waiting == 0)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import StrataModel
 import StrataPromQL
 import StrataPromQLParser
@@ -50,6 +51,32 @@ import Testing
         #expect(v.count == 5 && v.allSatisfy { $0.v == 40 })
         o.maxSamples = 40
         #expect(errorKind { try instant("max_over_time(x_total[1h])", options: o) } == .tooManySamples)
+    }
+
+    /// A cancelled query stops at the next check with `canceled`, even from another thread
+    /// while it runs, and long before its timeout.
+    @Test func cancellationStopsAQuery() async throws {
+        var o = EngineOptions()
+        o.cancellation = QueryCancellation()
+        o.cancellation!.cancel()
+        let heavy = "max_over_time((max_over_time(vector(1)[10m:1ms]))[10m:1ms])"
+        #expect(errorKind { try instant(heavy, options: o) } == .canceled)
+        o.cancellation = QueryCancellation()
+        o.timeout = .seconds(600)
+        // On a thread of its own, as the server runs queries: a task would hold one of the few
+        // threads Swift's tasks share, and the sleep below could wait for it.
+        let (outcome, finish) = AsyncStream.makeStream(of: QueryError.Kind?.self)
+        Thread { [o] in
+            do { _ = try Engine(options: o).instantQuery(Self.storage(), try! PromQLParser.parse(heavy), at: 600_000); finish.yield(nil) }
+            catch let e as QueryError { finish.yield(e.kind) } catch { finish.yield(nil) }
+            finish.finish()
+        }.start()
+        try await Task.sleep(for: .milliseconds(200))
+        let cancelledAt = ContinuousClock.now
+        o.cancellation!.cancel()
+        var it = outcome.makeAsyncIterator()
+        #expect(await it.next() == .some(.canceled))
+        #expect(ContinuousClock.now - cancelledAt < .seconds(30))
     }
 
     @Test func timeoutStopsAQuery() {

@@ -1,0 +1,106 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import StrataServer
+import StrataTestSupport
+import Testing
+
+/// Queries nobody waits for any more stop, and running queries never hold up the rest of the
+/// server: a client that disconnects frees its slot or leaves the queue (as Prometheus cancels
+/// a request's context), and health checks and remote write answer while queries run.
+@Suite struct QueryCancellationTests {
+    /// Runs until its timeout on an empty database: a subquery inside a subquery, 600k steps each.
+    static func heavy(timeout: String) -> String {
+        "/api/v1/query?time=1000&timeout=\(timeout)&query=" +
+            "max_over_time((max_over_time(vector(1)%5B10m%3A1ms%5D))%5B10m%3A1ms%5D)"
+    }
+
+    static func get(_ port: Int, _ path: String, timeout: Int64 = 120) async throws -> (Int, String) {
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        req.method = .GET
+        let res = try await HTTPClient.shared.execute(req, timeout: .seconds(timeout))
+        return (Int(res.status.code), String(buffer: try await res.body.collect(upTo: 1 << 20)))
+    }
+
+    /// A value of Strata's own /metrics.
+    static func metric(_ port: Int, _ name: String) async throws -> Double {
+        let (_, body) = try await get(port, "/metrics")
+        let line = body.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return Double(line?.split(separator: " ").last ?? "") ?? -1
+    }
+
+    static func waitFor(_ port: Int, _ name: String, _ value: Double) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await metric(port, name) != value {
+            if ContinuousClock.now > deadline { throw StrataTestError("\(name) never reached \(value)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    static func time<T>(_ body: () async throws -> T) async rethrows -> (T, Duration) {
+        let start = ContinuousClock.now
+        let r = try await body()
+        return (r, ContinuousClock.now - start)
+    }
+
+    /// One slot: a running query whose client hangs up stops, and the next query gets the slot at
+    /// once instead of after the first one's 5-minute timeout.
+    @Test(.timeLimit(.minutes(2)))
+    func aRunningQueryStopsWhenItsClientLeaves() async throws {
+        var config = ServerConfig()
+        config.queryMaxConcurrency = 1
+        config.queryTimeout = 5 * 60 * 1000
+        try await withStrata(config) { port in
+            let abandoned = Task { try await Self.get(port, Self.heavy(timeout: "5m")) }
+            try await Self.waitFor(port, "strata_queries_running", 1)
+            abandoned.cancel() // the HTTP client closes its connection
+            let ((status, body), took) = try await Self.time { try await Self.get(port, "/api/v1/query?query=1%2B1&time=1") }
+            #expect(status == 200 && body.contains(#""result":[1,"2"]"#), "\(body)")
+            #expect(took < .seconds(60), "the slot was freed after \(took)")
+            try await Self.waitFor(port, "strata_queries_running", 0)
+            #expect(try await Self.metric(port, "strata_queries_canceled_total") == 1)
+        }
+    }
+
+    /// One slot, held by a query that times out after 3 s: a second query waits, its client
+    /// leaves, and a third waits only for the first (not for the second's 5 minutes).
+    @Test(.timeLimit(.minutes(2)))
+    func aWaitingQueryWhoseClientLeftNeverRuns() async throws {
+        var config = ServerConfig()
+        config.queryMaxConcurrency = 1
+        config.queryTimeout = 5 * 60 * 1000
+        try await withStrata(config) { port in
+            let first = Task { try await Self.get(port, Self.heavy(timeout: "3s")) }
+            try await Self.waitFor(port, "strata_queries_running", 1)
+            let abandoned = Task { try await Self.get(port, Self.heavy(timeout: "5m")) }
+            try await Self.waitFor(port, "strata_queries_waiting", 1)
+            abandoned.cancel()
+            try await Self.waitFor(port, "strata_queries_waiting", 0)
+            let ((status, body), took) = try await Self.time { try await Self.get(port, "/api/v1/query?query=1%2B1&time=1") }
+            #expect(status == 200 && body.contains(#""result":[1,"2"]"#), "\(body)")
+            #expect(took < .seconds(60), "the third query waited \(took)")
+            let (firstStatus, firstBody) = try await first.value
+            #expect(firstStatus == 503 && firstBody.contains(#""errorType":"timeout""#), "\(firstBody)")
+            #expect(try await Self.metric(port, "strata_queries_canceled_total") == 1)
+        }
+    }
+
+    /// Two CPU-bound queries on a 2-core machine: health checks and remote write still answer
+    /// at once (queries run on threads of their own, not where request handlers run).
+    @Test(.timeLimit(.minutes(2)))
+    func healthAndWritesAnswerWhileQueriesRun() async throws {
+        try await withStrata { port in
+            let queries = (0 ..< 2).map { _ in Task { try await Self.get(port, Self.heavy(timeout: "30s")) } }
+            try await Self.waitFor(port, "strata_queries_running", 2)
+            let ((health, _), healthTook) = try await Self.time { try await Self.get(port, "/-/healthy") }
+            var b = WriteRequestBuilder()
+            b.add([("__name__", "m")], [(1000, 1)])
+            let (written, writeTook) = await Self.time { await postWrite(port: port, b.snappyBody()) }
+            #expect(health == 200 && written == .noContent)
+            // Without own threads both waited for the queries to end (30 s).
+            #expect(healthTook < .seconds(10) && writeTook < .seconds(10), "health \(healthTook), write \(writeTook)")
+            for q in queries { q.cancel() }
+            try await Self.waitFor(port, "strata_queries_running", 0)
+        }
+    }
+}

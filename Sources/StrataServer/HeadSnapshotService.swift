@@ -22,8 +22,12 @@ struct HeadSnapshotService: Service {
             guard startup.isReady else { continue }
             let start = ContinuousClock.now
             do {
-                let segment = try wal.rotate()
-                let n = try HeadSnapshot.write(head, dir: dir, walSegment: segment)
+                // Seconds for a large head: on a thread of its own, not one that serves requests.
+                let (head, wal, dir) = (self.head, self.wal, self.dir)
+                let (segment, n) = try await BlockingThread.run {
+                    let segment = try wal.rotate()
+                    return (segment, try HeadSnapshot.write(head, dir: dir, walSegment: segment))
+                }
                 logger.info("periodic head snapshot written", metadata: [
                     "series": "\(n)", "wal_segment": "\(segment)", "seconds": "\(ContinuousClock.now - start)",
                 ])

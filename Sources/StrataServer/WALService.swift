@@ -18,7 +18,10 @@ struct WALService: Service {
             // Sleep until shutdown; each wake-up fsyncs whatever was written since the last one.
             while !Task.isCancelledOrShuttingDown {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(ms)) }
-                do { try wal.sync() } catch { logger.error("WAL fsync failed", metadata: ["error": "\(error)"]) }
+                // An fsync can take long on a busy disk; keep it off the threads that serve requests.
+                do { try await BlockingThread.run { [wal] in try wal.sync() } } catch {
+                    logger.error("WAL fsync failed", metadata: ["error": "\(error)"])
+                }
             }
         } else {
             try? await gracefulShutdown()

@@ -21,7 +21,16 @@ public struct StrataRequestContext: DisconnectAwareRequestContext {
     }
 
     public var clientGone: QueryCancellation? {
-        get async { try? await channel.pipeline.handler(type: ClientDisconnectWatcher.self).get().gone }
+        get async {
+            if let watcher = try? await channel.pipeline.handler(type: ClientDisconnectWatcher.self).get() {
+                return watcher.gone
+            }
+            // The pipeline's handlers are removed when the connection closes: the client is gone.
+            guard !channel.isActive else { return nil }
+            let gone = QueryCancellation()
+            gone.cancel()
+            return gone
+        }
     }
 }
 

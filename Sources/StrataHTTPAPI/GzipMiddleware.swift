@@ -7,6 +7,9 @@ import Synchronization
 /// Compresses JSON and text responses with gzip (zlib) when the client sends
 /// `Accept-Encoding: gzip`, as Prometheus does. Small bodies are left alone: the gzip header
 /// would make them larger.
+/// Large bodies are compressed at most one per core at a time, each on a thread of its own.
+private let compressionGate = QueryScheduler(maxConcurrency: System.coreCount)
+
 public struct GzipMiddleware<Context: RequestContext>: RouterMiddleware {
     let minimumBytes: Int
 
@@ -31,7 +34,7 @@ public struct GzipMiddleware<Context: RequestContext>: RouterMiddleware {
         if bytes.count >= 1 << 16 {
             // Large bodies (query results, series lists) are compressed on a thread of their
             // own, so one big response does not stall remote write.
-            compressed = try await BlockingThread.run { try Gzip.compress(bytes, level: 1) }
+            compressed = try await compressionGate.run { Result { try Gzip.compress(bytes, level: 1) } }.get()
         } else {
             compressed = try Gzip.compress(bytes, level: 1)
         }

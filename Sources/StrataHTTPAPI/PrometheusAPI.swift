@@ -182,15 +182,20 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     func query(_ req: Request, _ context: Context, range: Bool) async -> Response {
         if range { stats.rangeQueries.add(1, ordering: .relaxed) } else { stats.instantQueries.add(1, ordering: .relaxed) }
         let started = ContinuousClock.now
+        // This request's own token, fired by the connection's: cancelling the request (its task)
+        // must not mark the whole keep-alive connection as gone.
+        let cancellation = QueryCancellation()
         let clientGone = await (context as? any DisconnectAwareRequestContext)?.clientGone
-        let res = await evaluateQuery(req, range: range, clientGone: clientGone)
+        let link = clientGone?.onCancel { cancellation.cancel() }
+        defer { clientGone?.removeHandler(link) }
+        let res = await evaluateQuery(req, range: range, cancellation: cancellation)
         if res.status.code >= 400 { stats.queryErrors.add(1, ordering: .relaxed) }
         if res.status.code == 499 { stats.queriesCanceled.add(1, ordering: .relaxed) }
         options.observeQuery?(range ? "range" : "instant", ContinuousClock.now - started, res.status.code >= 400)
         return res
     }
 
-    func evaluateQuery(_ req: Request, range: Bool, clientGone: QueryCancellation?) async -> Response {
+    func evaluateQuery(_ req: Request, range: Bool, cancellation: QueryCancellation) async -> Response {
         if !startup.isReady {
             return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); try again shortly"))
         }
@@ -198,7 +203,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         do {
             let params = try await Self.params(req)
             query = params["query"] ?? ""
-            let requested = try requestedEngineOptions(params, cancellation: clientGone)
+            let requested = try requestedEngineOptions(params, cancellation: cancellation)
             let expr: Expr
             do { expr = try PromQLParser.parse(query, options: options.parser) } catch {
                 throw APIError.badData("invalid parameter \"query\": \(error)")
@@ -225,7 +230,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             // Time spent waiting for a slot counts against the query's timeout, as in Prometheus.
             let queued = ContinuousClock.now
             let storage = self.storage
-            let queuedOutcome: Result<QueryResult, QueryError>? = await scheduler.run(unless: clientGone) {
+            let queuedOutcome: Result<QueryResult, QueryError>? = await scheduler.run(unless: cancellation) {
                 var opts = requested
                 opts.timeout -= ContinuousClock.now - queued
                 guard opts.timeout > .zero else { return .failure(QueryError(.timeout, "query timed out in query queue")) }

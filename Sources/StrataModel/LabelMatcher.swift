@@ -44,6 +44,34 @@ public struct MatcherError: Error, CustomStringConvertible, Sendable {
     public init(_ d: String) { description = d }
 }
 
+public enum GoRegexSource {
+    /// `pattern` with every non-ASCII code point written as `\u{…}`. Go reads a pattern code point
+    /// by code point; Swift's parser reads characters and refuses a metacharacter followed by a
+    /// combining mark (`.` + U+0301) as "confusable". Escaped sequences and `\Q…\E` stay as they are.
+    public static func swift(_ pattern: String) -> String {
+        var out = ""
+        var escaped = false, quoted = false
+        var previous: Unicode.Scalar = " "
+        for c in pattern.unicodeScalars {
+            defer { previous = c }
+            if quoted {
+                if previous == "\\" && c == "E" { quoted = false }
+                out.unicodeScalars.append(c)
+                continue
+            }
+            if escaped {
+                escaped = false
+                if c == "Q" { quoted = true }
+                out.unicodeScalars.append(c)
+                continue
+            }
+            if c == "\\" { escaped = true; out.unicodeScalars.append(c); continue }
+            if c.isASCII { out.unicodeScalars.append(c) } else { out += "\\u{" + String(c.value, radix: 16) + "}" }
+        }
+        return out
+    }
+}
+
 /// An anchored regex with fast paths for the shapes Grafana and users write most.
 final class AnchoredRegex: @unchecked Sendable {
     private enum Plan {
@@ -59,14 +87,19 @@ final class AnchoredRegex: @unchecked Sendable {
     private let compiled: Regex<AnyRegexOutput>?
 
     init(_ pattern: String) throws {
-        let meta: Set<Character> = ["\\", ".", "+", "*", "?", "(", ")", "|", "[", "]", "{", "}", "^", "$"]
-        func isLiteral(_ s: Substring) -> Bool { !s.contains(where: { meta.contains($0) }) }
-        if pattern == ".*" { plan = .any }
-        else if pattern == ".+" { plan = .nonEmpty }
-        else if pattern.split(separator: "|", omittingEmptySubsequences: false).allSatisfy(isLiteral) {
-            plan = .literals(Set(pattern.split(separator: "|", omittingEmptySubsequences: false).map { ByteString(String($0)) }))
-        } else if pattern.hasSuffix(".*"), isLiteral(pattern.dropLast(2)) {
-            plan = .prefix(String(pattern.dropLast(2)))
+        // Classified by code point, as Go reads a pattern: by Character, a metacharacter followed
+        // by a combining mark would hide inside one grapheme and pass for a literal.
+        let meta: Set<Unicode.Scalar> = ["\\", ".", "+", "*", "?", "(", ")", "|", "[", "]", "{", "}", "^", "$"]
+        func isLiteral(_ s: Substring.UnicodeScalarView) -> Bool { !s.contains(where: { meta.contains($0) }) }
+        func string(_ s: Substring.UnicodeScalarView) -> String { String(Substring(s)) }
+        let scalars = pattern.unicodeScalars[...]
+        let alternatives = scalars.split(separator: "|", omittingEmptySubsequences: false)
+        if pattern.utf8.elementsEqual(".*".utf8) { plan = .any }
+        else if pattern.utf8.elementsEqual(".+".utf8) { plan = .nonEmpty }
+        else if alternatives.allSatisfy(isLiteral) {
+            plan = .literals(Set(alternatives.map { ByteString(string($0)) }))
+        } else if pattern.utf8.count >= 2, pattern.utf8.suffix(2).elementsEqual(".*".utf8), isLiteral(scalars.dropLast(2)) {
+            plan = .prefix(string(scalars.dropLast(2)))
         } else {
             plan = .engine
         }
@@ -76,7 +109,7 @@ final class AnchoredRegex: @unchecked Sendable {
         do {
             // Go's regexp steps through code points; Swift's default steps through grapheme clusters
             // (so `.` would swallow "e" plus a combining accent, and "é" would equal its NFD form).
-            compiled = try Regex("^(?:" + pattern + ")$").dotMatchesNewlines().matchingSemantics(.unicodeScalar)
+            compiled = try Regex("^(?:" + GoRegexSource.swift(pattern) + ")$").dotMatchesNewlines().matchingSemantics(.unicodeScalar)
         } catch {
             throw MatcherError("error parsing regexp: \(error): `\(pattern)`")
         }

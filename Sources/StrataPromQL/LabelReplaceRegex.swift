@@ -1,3 +1,4 @@
+import StrataModel
 /// The regex of `label_replace`: fully anchored, `.` matches newlines, and the replacement
 /// expanded with Go's `Regexp.Expand` rules (`$1`, `${1}`, `$name`, `${name}`, `$$`).
 struct LabelReplaceRegex {
@@ -6,7 +7,7 @@ struct LabelReplaceRegex {
 
     init(_ pattern: String) throws {
         // Code-point semantics, as Go's regexp (Swift's default matches grapheme clusters).
-        regex = try Regex("(?s:" + pattern + ")").matchingSemantics(.unicodeScalar)
+        regex = try Regex("(?s:" + GoRegexSource.swift(pattern) + ")").matchingSemantics(.unicodeScalar)
         // Group names in order of their opening parenthesis, index 0 being the whole match.
         groupNames = [nil] + LabelReplaceRegex.captureNames(pattern)
     }

@@ -57,4 +57,31 @@ import Testing
         let all = try readAll(db)
         #expect(all.count == 2 && all.values.allSatisfy { $0.count == 120 })
     }
+
+    /// Label names too (UTF-8 names are allowed since Prometheus 3): the block index keeps the
+    /// two spellings of a name apart, as the head does.
+    @Test func labelNamesStayApartInBlocksAndTheHead() throws {
+        let dir = try TempDir("unicode-names"); defer { dir.remove() }
+        var options = HeadOptions()
+        options.chunkRange = hour
+        let head = Head(options: options)
+        for t in stride(from: Int64(0), to: 2 * hour, by: 60_000) {
+            _ = append(head, Labels([("__name__", "m"), (Self.nfd, "x")]), [(t, 1)])
+            _ = append(head, Labels([("__name__", "m"), (Self.nfc, "y")]), [(t, 2)])
+        }
+        let db = try DB(dir: dir.path, head: head)
+        #expect(try db.compactHead().blocks.count == 1)
+        for (mint, maxt) in [(Int64(0), hour - 1), (hour, 2 * hour)] { // the block, then the head
+            let q = try db.querier(mint: mint, maxt: maxt)
+            #expect(Self.bytes(try q.labelNames([])) == Self.bytes(["__name__", Self.nfd, Self.nfc]))
+            #expect(Self.bytes(try q.labelValues(Self.nfd, [])) == [Array("x".utf8)])
+            #expect(Self.bytes(try q.labelValues(Self.nfc, [])) == [Array("y".utf8)])
+            let hints = SelectHints(mint: mint, maxt: maxt)
+            for (name, value) in [(Self.nfd, "x"), (Self.nfc, "y")] {
+                let got = try q.select([try LabelMatcher(.equal, name, value)], hints: hints)
+                #expect(got.count == 1 && got.first?.labels.get(name).map { Array($0.utf8) } == Array(value.utf8))
+            }
+            #expect(try q.select([try LabelMatcher(.equal, Self.nfc, "x")], hints: hints).isEmpty)
+        }
+    }
 }

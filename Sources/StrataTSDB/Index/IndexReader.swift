@@ -9,7 +9,7 @@ final class IndexReader: @unchecked Sendable {
     private var buf: UnsafeRawBufferPointer { file.bytes }
     private(set) var symbolOffsets: [UInt32] = []
     /// Label name → (entry offsets in the postings offset table, postings list offsets), by value order.
-    private var names: [String: NameEntries] = [:]
+    private var names: [ByteString: NameEntries] = [:] // by bytes, as Prometheus compares names
     private var allPostingsOffset: UInt64 = 0
     let toc: IndexWriter.TOC
 
@@ -88,7 +88,7 @@ final class IndexReader: @unchecked Sendable {
             let off = try r.uvarint()
             if i == 0 && name.isEmpty { allPostingsOffset = off; continue }
             if lastName == nil || !lastName!.elementsEqual(name) {
-                if lastName != nil { names[currentName] = current }
+                if lastName != nil { names[ByteString(currentName)] = current }
                 current = NameEntries()
                 currentName = String(decoding: name, as: UTF8.self)
                 lastName = name
@@ -96,7 +96,7 @@ final class IndexReader: @unchecked Sendable {
             current.valueOffsets.append(UInt64(valueOffset))
             current.postingsOffsets.append(off)
         }
-        if lastName != nil { names[currentName] = current }
+        if lastName != nil { names[ByteString(currentName)] = current }
     }
 
     // MARK: symbols and strings
@@ -117,10 +117,10 @@ final class IndexReader: @unchecked Sendable {
     /// Every symbol's bytes, in table order (sorted bytewise).
     func allSymbolBytes() -> [[UInt8]] { symbolOffsets.map { Array(string(at: Int($0))) } }
 
-    func labelNames() -> [String] { Array(names.keys) }
+    func labelNames() -> [String] { names.keys.map(\.string) }
 
     func labelValues(_ name: String) -> [String] {
-        guard let e = names[name] else { return [] }
+        guard let e = names[ByteString(name)] else { return [] }
         return e.valueOffsets.map { String(decoding: string(at: Int($0)), as: UTF8.self) }
     }
 
@@ -142,7 +142,7 @@ final class IndexReader: @unchecked Sendable {
     func allPostings() throws -> [SeriesRef] { try postingsList(at: allPostingsOffset) }
 
     func postings(_ name: String, _ value: String) throws -> [SeriesRef] {
-        guard let e = names[name] else { return [] }
+        guard let e = names[ByteString(name)] else { return [] }
         var lo = 0, hi = e.valueOffsets.count
         var value = value
         let c: Int = value.withUTF8 { v in
@@ -160,7 +160,7 @@ final class IndexReader: @unchecked Sendable {
 
     /// Union of the postings of every value of `name` that `keep` accepts.
     func postings(_ name: String, where keep: (String) -> Bool) throws -> [SeriesRef] {
-        guard let e = names[name] else { return [] }
+        guard let e = names[ByteString(name)] else { return [] }
         var lists: [[SeriesRef]] = []
         for (i, vo) in e.valueOffsets.enumerated() where keep(String(decoding: string(at: Int(vo)), as: UTF8.self)) {
             lists.append(try postingsList(at: e.postingsOffsets[i]))

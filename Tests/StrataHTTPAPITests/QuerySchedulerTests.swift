@@ -13,6 +13,21 @@ import Glibc
 final class HogFlags: Sendable {
     let started = Atomic<Bool>(false)
     let release = Atomic<Bool>(false)
+
+    /// Takes a slot of `scheduler` with a job that holds it until `release` is set; returns once
+    /// the job runs.
+    static func holdSlot(of scheduler: QueryScheduler) async throws -> (Task<Int, Never>, HogFlags) {
+        let flags = HogFlags()
+        let hog = Task {
+            await scheduler.run {
+                flags.started.store(true, ordering: .relaxed)
+                while !flags.release.load(ordering: .relaxed) { usleep(1000) }
+                return 0
+            }
+        }
+        while !flags.started.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+        return (hog, flags)
+    }
 }
 
 final class Gauge: Sendable {
@@ -60,15 +75,7 @@ final class Gauge: Sendable {
         api.register(on: router)
         // Hold the only slot until the query has waited in line longer than its timeout: the
         // hog lets go only after the query has been queued for 300 ms (no race with test speed).
-        let flags = HogFlags()
-        let hog = Task {
-            await api.scheduler.run {
-                flags.started.store(true, ordering: .relaxed)
-                while !flags.release.load(ordering: .relaxed) { usleep(1000) }
-                return 0
-            }
-        }
-        while !flags.started.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+        let (hog, flags) = try await HogFlags.holdSlot(of: api.scheduler)
         let releaser = Task {
             while api.scheduler.load.waiting == 0 { try await Task.sleep(for: .milliseconds(2)) }
             try await Task.sleep(for: .milliseconds(300))
@@ -92,15 +99,7 @@ final class Gauge: Sendable {
     /// would have had goes to the next one in line.
     @Test func aCancelledWaiterLeavesTheQueueAndNeverRuns() async throws {
         let scheduler = QueryScheduler(maxConcurrency: 1)
-        let flags = HogFlags()
-        let hog = Task {
-            await scheduler.run {
-                flags.started.store(true, ordering: .relaxed)
-                while !flags.release.load(ordering: .relaxed) { usleep(1000) }
-                return 0
-            }
-        }
-        while !flags.started.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+        let (hog, flags) = try await HogFlags.holdSlot(of: scheduler)
         let counter = Gauge()
         let gone = QueryCancellation()
         let cancelled = Task { await scheduler.run(unless: gone) { counter.running.add(1, ordering: .relaxed); return 1 } }
@@ -123,15 +122,7 @@ final class Gauge: Sendable {
     /// Cancelling the calling task also takes a waiting query out of the queue.
     @Test func cancellingTheTaskLeavesTheQueue() async throws {
         let scheduler = QueryScheduler(maxConcurrency: 1)
-        let flags = HogFlags()
-        let hog = Task {
-            await scheduler.run {
-                flags.started.store(true, ordering: .relaxed)
-                while !flags.release.load(ordering: .relaxed) { usleep(1000) }
-                return 0
-            }
-        }
-        while !flags.started.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+        let (hog, flags) = try await HogFlags.holdSlot(of: scheduler)
         let waiter = Task { await scheduler.run(unless: nil) { 1 } }
         while scheduler.load.waiting < 1 { try await Task.sleep(for: .milliseconds(2)) }
         waiter.cancel()

@@ -37,6 +37,14 @@ import Testing
         }
     }
 
+    /// One query at a time, with a timeout far beyond the tests' own limits.
+    static var oneSlot: ServerConfig {
+        var config = ServerConfig()
+        config.queryMaxConcurrency = 1
+        config.queryTimeout = 5 * 60 * 1000
+        return config
+    }
+
     static func time<T>(_ body: () async throws -> T) async rethrows -> (T, Duration) {
         let start = ContinuousClock.now
         let r = try await body()
@@ -47,10 +55,7 @@ import Testing
     /// once instead of after the first one's 5-minute timeout.
     @Test(.timeLimit(.minutes(2)))
     func aRunningQueryStopsWhenItsClientLeaves() async throws {
-        var config = ServerConfig()
-        config.queryMaxConcurrency = 1
-        config.queryTimeout = 5 * 60 * 1000
-        try await withStrata(config) { port in
+        try await withStrata(Self.oneSlot) { port in
             let abandoned = Task { try await Self.get(port, Self.heavy(timeout: "5m")) }
             try await Self.waitFor(port, "strata_queries_running", 1)
             abandoned.cancel() // the HTTP client closes its connection
@@ -66,10 +71,7 @@ import Testing
     /// leaves, and a third waits only for the first (not for the second's 5 minutes).
     @Test(.timeLimit(.minutes(2)))
     func aWaitingQueryWhoseClientLeftNeverRuns() async throws {
-        var config = ServerConfig()
-        config.queryMaxConcurrency = 1
-        config.queryTimeout = 5 * 60 * 1000
-        try await withStrata(config) { port in
+        try await withStrata(Self.oneSlot) { port in
             let first = Task { try await Self.get(port, Self.heavy(timeout: "3s")) }
             try await Self.waitFor(port, "strata_queries_running", 1)
             let abandoned = Task { try await Self.get(port, Self.heavy(timeout: "5m")) }

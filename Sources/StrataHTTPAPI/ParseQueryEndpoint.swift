@@ -8,8 +8,8 @@ import StrataPromQLParser
 extension PrometheusAPI {
     func registerParseQuery(on router: Router<Context>) {
         for method in [HTTPRequest.Method.get, .post] {
-            router.on("/api/v1/parse_query", method: method) { req, _ in
-                await self.respond(req) { p in
+            router.on("/api/v1/parse_query", method: method) { req, ctx in
+                await self.respond(req, ctx) { p in
                     let expr: Expr
                     do { expr = try PromQLParser.parse(p["query"] ?? "", options: self.options.parser) } catch {
                         throw APIError.badData("invalid parameter \"query\": \(error)")

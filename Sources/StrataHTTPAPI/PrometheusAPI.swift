@@ -182,17 +182,22 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     func query(_ req: Request, _ context: Context, range: Bool) async -> Response {
         if range { stats.rangeQueries.add(1, ordering: .relaxed) } else { stats.instantQueries.add(1, ordering: .relaxed) }
         let started = ContinuousClock.now
-        // This request's own token, fired by the connection's: cancelling the request (its task)
-        // must not mark the whole keep-alive connection as gone.
-        let cancellation = QueryCancellation()
-        let clientGone = await (context as? any DisconnectAwareRequestContext)?.clientGone
-        let link = clientGone?.onCancel { cancellation.cancel() }
-        defer { clientGone?.removeHandler(link) }
-        let res = await evaluateQuery(req, range: range, cancellation: cancellation)
+        let res = await withRequestCancellation(context) { await evaluateQuery(req, range: range, cancellation: $0) }
         if res.status.code >= 400 { stats.queryErrors.add(1, ordering: .relaxed) }
         if res.status.code == 499 { stats.queriesCanceled.add(1, ordering: .relaxed) }
         options.observeQuery?(range ? "range" : "instant", ContinuousClock.now - started, res.status.code >= 400)
         return res
+    }
+
+    /// Calls `body` with this request's cancellation token, fired when its client disconnects.
+    /// The request has a token of its own, linked to the connection's: cancelling one request
+    /// (its task) must not mark the whole keep-alive connection as gone.
+    func withRequestCancellation<T>(_ context: Context, _ body: (QueryCancellation) async -> T) async -> T {
+        let cancellation = QueryCancellation()
+        let clientGone = await (context as? any DisconnectAwareRequestContext)?.clientGone
+        let link = clientGone?.onCancel { cancellation.cancel() }
+        defer { clientGone?.removeHandler(link) }
+        return await body(cancellation)
     }
 
     func evaluateQuery(_ req: Request, range: Bool, cancellation: QueryCancellation) async -> Response {

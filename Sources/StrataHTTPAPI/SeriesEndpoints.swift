@@ -9,32 +9,35 @@ import StrataStorage
 extension PrometheusAPI {
     func registerSeriesEndpoints(on router: Router<Context>) {
         for method in [HTTPRequest.Method.get, .post] {
-            router.on("/api/v1/labels", method: method) { req, _ in await self.respond(req) { p in try self.labels(p) } }
-            router.on("/api/v1/series", method: method) { req, _ in await self.respond(req) { p in try self.series(p) } }
-            router.on("/api/v1/query_exemplars", method: method) { req, _ in await self.respond(req) { p in try self.exemplars(p) } }
-            router.on("/api/v1/format_query", method: method) { req, _ in await self.respond(req) { p in try self.formatQuery(p) } }
+            router.on("/api/v1/labels", method: method) { req, ctx in await self.respond(req, ctx) { p in try self.labels(p) } }
+            router.on("/api/v1/series", method: method) { req, ctx in await self.respond(req, ctx) { p in try self.series(p) } }
+            router.on("/api/v1/query_exemplars", method: method) { req, ctx in await self.respond(req, ctx) { p in try self.exemplars(p) } }
+            router.on("/api/v1/format_query", method: method) { req, ctx in await self.respond(req, ctx) { p in try self.formatQuery(p) } }
         }
         router.get("/api/v1/label/:name/values") { req, ctx in
             let name = ctx.parameters.get("name") ?? ""
-            return await self.respond(req) { p in try self.labelValues(name, p) }
+            return await self.respond(req, ctx) { p in try self.labelValues(name, p) }
         }
-        router.get("/api/v1/metadata") { req, _ in await self.respond(req) { p in try self.metadata(p) } }
+        router.get("/api/v1/metadata") { req, ctx in await self.respond(req, ctx) { p in try self.metadata(p) } }
     }
 
     /// Runs `body` with the request's parameters on a query thread (these endpoints scan the
-    /// index, so they share the query slots); API errors become Prometheus' error envelope.
-    func respond(_ req: Request, _ body: @escaping @Sendable (Params) throws -> [UInt8]) async -> Response {
+    /// index, so they share the query slots; a request whose client left gives up its place in
+    /// line); API errors become Prometheus' error envelope.
+    func respond(_ req: Request, _ context: Context, _ body: @escaping @Sendable (Params) throws -> [UInt8]) async -> Response {
         if !startup.isReady {
             return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); try again shortly"))
         }
         let params: Params
         do { params = try await Self.params(req) } catch { return Self.error(APIError(.badData, "\(error)")) }
-        let outcome: Result<[UInt8], APIError> = await scheduler.run {
-            do { return .success(try body(params)) } catch let e as APIError { return .failure(e) } catch {
-                return .failure(APIError(.internal, "\(error)"))
+        let queued: Result<[UInt8], APIError>? = await withRequestCancellation(context) { cancellation in
+            await scheduler.run(unless: cancellation) {
+                do { return .success(try body(params)) } catch let e as APIError { return .failure(e) } catch {
+                    return .failure(APIError(.internal, "\(error)"))
+                }
             }
         }
-        switch outcome {
+        switch queued ?? .failure(APIError(.canceled, "request was canceled in query queue")) {
         case .success(let bytes): return Self.json(.ok, bytes)
         case .failure(let e): return Self.error(e)
         }

@@ -13,7 +13,7 @@ extension PrometheusAPI {
         router.get("/api/v1/alerts") { _, _ in Self.json(.ok, Array(#"{"status":"success","data":{"alerts":[]}}"#.utf8)) }
         router.get("/api/v1/status/runtimeinfo") { _, _ in self.runtimeInfo() }
         router.get("/api/v1/status/flags") { _, _ in self.flags() }
-        router.get("/api/v1/status/tsdb") { req, _ in await self.respond(req) { p in try self.tsdbStatus(p) } }
+        router.get("/api/v1/status/tsdb") { req, ctx in await self.respond(req, ctx) { p in try self.tsdbStatus(p) } }
         router.get("/api/v1/status/config") { _, _ in
             var w = JSONWriter()
             w.raw("{\"status\":\"success\",\"data\":{\"yaml\":"); w.string(self.options.configYAML); w.raw("}}")

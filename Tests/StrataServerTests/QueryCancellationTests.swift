@@ -67,16 +67,22 @@ import Testing
         }
     }
 
-    /// One slot, held by a query that times out after 3 s: a second query waits, its client
-    /// leaves, and a third waits only for the first (not for the second's 5 minutes).
+    /// One slot, held by a query that times out after 5 s: a second query (and then a labels
+    /// request) waits, its client leaves, and a third waits only for the first (not for the
+    /// second's 5 minutes).
     @Test(.timeLimit(.minutes(2)))
     func aWaitingQueryWhoseClientLeftNeverRuns() async throws {
         try await withStrata(Self.oneSlot) { port in
-            let first = Task { try await Self.get(port, Self.heavy(timeout: "3s")) }
+            let first = Task { try await Self.get(port, Self.heavy(timeout: "5s")) }
             try await Self.waitFor(port, "strata_queries_running", 1)
             let abandoned = Task { try await Self.get(port, Self.heavy(timeout: "5m")) }
             try await Self.waitFor(port, "strata_queries_waiting", 1)
             abandoned.cancel()
+            try await Self.waitFor(port, "strata_queries_waiting", 0)
+            // The index endpoints wait in the same line and leave it the same way.
+            let abandonedLabels = Task { try await Self.get(port, "/api/v1/labels") }
+            try await Self.waitFor(port, "strata_queries_waiting", 1)
+            abandonedLabels.cancel()
             try await Self.waitFor(port, "strata_queries_waiting", 0)
             let ((status, body), took) = try await Self.time { try await Self.get(port, "/api/v1/query?query=1%2B1&time=1") }
             #expect(status == 200 && body.contains(#""result":[1,"2"]"#), "\(body)")

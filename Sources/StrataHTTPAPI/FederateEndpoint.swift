@@ -8,13 +8,16 @@ import StrataStorage
 /// families, as Prometheus' federation endpoint answers it.
 extension PrometheusAPI {
     func registerFederate(on router: Router<Context>) {
-        router.get("/federate") { req, _ in
+        router.get("/federate") { req, ctx in
             if !self.startup.isReady { return Self.text(.serviceUnavailable, "Service Unavailable\n") }
             do {
                 let params = try await Self.params(req)
-                let result: Result<String, any Error> = await self.scheduler.run {
-                    do { return .success(try self.federate(params)) } catch { return .failure(error) }
+                let queued: Result<String, any Error>? = await self.withRequestCancellation(ctx) { cancellation in
+                    await self.scheduler.run(unless: cancellation) {
+                        do { return .success(try self.federate(params)) } catch { return .failure(error) }
+                    }
                 }
+                guard let result = queued else { return Self.text(.init(code: 499), "request was canceled in query queue\n") }
                 return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                                 body: .init(byteBuffer: ByteBuffer(string: try result.get())))
             } catch let e as APIError {

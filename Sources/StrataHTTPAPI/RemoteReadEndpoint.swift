@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import StrataEncoding
 import StrataModel
+import StrataPromQL
 import StrataRemote
 import StrataStorage
 
@@ -11,10 +12,12 @@ import StrataStorage
 /// series per frame.
 extension PrometheusAPI {
     func registerRemoteRead(on router: Router<Context>) {
-        router.post("/api/v1/read") { req, _ in await self.remoteRead(req) }
+        router.post("/api/v1/read") { req, ctx in
+            await self.withRequestCancellation(ctx) { await self.remoteRead(req, cancellation: $0) }
+        }
     }
 
-    func remoteRead(_ req: Request) async -> Response {
+    func remoteRead(_ req: Request, cancellation: QueryCancellation? = nil) async -> Response {
         if !startup.isReady {
             return Self.text(.serviceUnavailable, "Strata is starting (replaying the write-ahead log); retry later\n")
         }
@@ -34,7 +37,7 @@ extension PrometheusAPI {
         let storage = self.storage
         let sampleLimit = options.remoteReadSampleLimit > 0 ? options.remoteReadSampleLimit : Int.max
         let frameBytes = max(1, options.remoteReadMaxBytesInFrame)
-        let outcome: Result<Response, APIError> = await readScheduler.run {
+        let queued: Result<Response, APIError>? = await readScheduler.run(unless: cancellation) {
             do {
                 switch request.preferredResponse {
                 case .samples: return .success(try Self.readSamples(storage, request, sampleLimit: sampleLimit))
@@ -46,10 +49,10 @@ extension PrometheusAPI {
                 return .failure(APIError(.internal, "\(error)"))
             }
         }
-        switch outcome {
+        switch queued ?? .failure(APIError(.canceled, "request was canceled in the remote-read queue")) {
         case .success(let r): return r
         case .failure(let e):
-            return Self.text(e.kind == .badData ? .badRequest : .internalServerError, e.message + "\n")
+            return Self.text(e.kind == .badData ? .badRequest : e.kind == .canceled ? .init(code: 499) : .internalServerError, e.message + "\n")
         }
     }
 

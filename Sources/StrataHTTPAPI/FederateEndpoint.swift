@@ -44,14 +44,14 @@ extension PrometheusAPI {
         // Families by name, series in label order.
         let ordered = latest.keys.sorted { a, b in
             let na = a.metricName ?? "", nb = b.metricName ?? ""
-            return na != nb ? na.utf8.lexicographicallyPrecedes(nb.utf8) : Labels.compare(a, b) < 0
+            return !na.utf8.elementsEqual(nb.utf8) ? na.utf8.lexicographicallyPrecedes(nb.utf8) : Labels.compare(a, b) < 0
         }
         var out = ""
         var family: String? = nil
         for labels in ordered {
             // Nameless series cannot be written in the text format; Prometheus skips them too.
             guard let name = labels.metricName, !name.isEmpty else { continue }
-            if name != family { out += "# TYPE \(name) untyped\n"; family = name }
+            if family.map({ !$0.utf8.elementsEqual(name.utf8) }) ?? true { out += "# TYPE \(name) untyped\n"; family = name }
             out += name
             var pairs: [String] = []
             labels.forEach { n, v in if n != "__name__" { pairs.append(n + "=\"" + Self.escapeLabelValue(v) + "\"") } }

@@ -163,16 +163,14 @@ extension PrometheusAPI {
         }
         let limit = try signedLimit("limit")
         _ = try signedLimit("limit_per_metric")
-        var all = metadata?.metricMetadata ?? [:]
-        if let metric = p["metric"], !metric.isEmpty { all = all.filter { $0.key == metric } }
-        var names = all.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        if limit >= 0 { names = Array(names.prefix(limit)) }
+        var all = metadata?.metricMetadata ?? []
+        if let metric = p["metric"], !metric.isEmpty { all = all.filter { $0.metricFamilyName.utf8.elementsEqual(metric.utf8) } }
+        if limit >= 0 { all = Array(all.prefix(limit)) }
         return envelope(truncated: false) { w in
             w.byte(UInt8(ascii: "{"))
-            for (i, n) in names.enumerated() {
-                let m = all[n]!
+            for (i, m) in all.enumerated() {
                 if i > 0 { w.byte(UInt8(ascii: ",")) }
-                w.string(n)
+                w.string(m.metricFamilyName)
                 w.raw(":[{\"type\":"); w.string(m.type.apiName)
                 w.raw(",\"help\":"); w.string(m.help)
                 w.raw(",\"unit\":"); w.string(m.unit)

@@ -311,7 +311,7 @@ extension DB: Appendable {
 }
 
 extension DB: MetadataSource {
-    public var metricMetadata: [String: MetricMetadata] { head.metricMetadata }
+    public var metricMetadata: [MetricMetadata] { head.metricMetadata }
 }
 
 extension DB: CardinalitySource {

@@ -39,7 +39,7 @@ import Testing
         #expect(got[#"{__name__="up", job="a"}"#]?.map(\.t) == [1000, 2000, 3000])
         #expect(got[#"{__name__="up", job="a"}"#]?[2].v.bitPattern == StaleNaN.bits)
         #expect(got[#"{__name__="temp", room="k"}"#] == [Sample(t: -5, v: 2), Sample(t: 0, v: -3.5)])
-        #expect(head.metricMetadata["up"] == MetricMetadata(metricFamilyName: "up", type: .gauge, help: "Up.", unit: ""))
+        #expect(head.metricMetadata.first { $0.metricFamilyName == "up" } == MetricMetadata(metricFamilyName: "up", type: .gauge, help: "Up.", unit: ""))
     }
 
     @Test func existingSeriesAreFoundByTheirBytes() throws {

@@ -84,4 +84,16 @@ import Testing
             #expect(try q.select([try LabelMatcher(.equal, Self.nfc, "x")], hints: hints).isEmpty)
         }
     }
+
+    /// Metric metadata is kept per metric name as bytes too, sorted bytewise.
+    @Test func metadataOfBothSpellingsIsKept() throws {
+        let head = Head()
+        let app = head.appender()
+        app.appendMetadata(MetricMetadata(metricFamilyName: "m_" + Self.nfc, type: .gauge, help: "one", unit: ""))
+        app.appendMetadata(MetricMetadata(metricFamilyName: "m_" + Self.nfd, type: .counter, help: "two", unit: ""))
+        try app.commit()
+        let got = head.metricMetadata
+        #expect(Self.bytes(got.map(\.metricFamilyName)) == Self.bytes(["m_" + Self.nfd, "m_" + Self.nfc]))
+        #expect(got.map(\.help) == ["two", "one"])
+    }
 }

@@ -190,15 +190,17 @@ extension Head: Queryable {
 /// Latest metadata per metric family, from remote write.
 final class MetadataStore: @unchecked Sendable {
     private let lock = Lock()
-    private var byName: [String: MetricMetadata] = [:]
+    private var byName: [ByteString: MetricMetadata] = [:]
 
-    func set(_ m: MetricMetadata) { lock.withLock { byName[m.metricFamilyName] = m } }
-    func all() -> [String: MetricMetadata] { lock.withLock { byName } }
+    func set(_ m: MetricMetadata) { lock.withLock { byName[ByteString(m.metricFamilyName)] = m } }
+    func all() -> [MetricMetadata] {
+        lock.withLock { Array(byName.values) }.sorted { $0.metricFamilyName.utf8.lexicographicallyPrecedes($1.metricFamilyName.utf8) }
+    }
 }
 
 extension Head {
-    /// Metric metadata received so far, by metric family name (serves `/api/v1/metadata`).
-    public var metricMetadata: [String: MetricMetadata] { metadata.all() }
+    /// Metric metadata received so far, sorted by metric family name (serves `/api/v1/metadata`).
+    public var metricMetadata: [MetricMetadata] { metadata.all() }
 }
 
 extension Head: MetadataSource {}

@@ -17,7 +17,10 @@ extension PrometheusAPI {
                         do { return .success(try self.federate(params)) } catch { return .failure(error) }
                     }
                 }
-                guard let result = queued else { return Self.text(.init(code: 499), "request was canceled in query queue\n") }
+                guard let result = queued else {
+                    self.stats.queriesCanceled.add(1, ordering: .relaxed)
+                    return Self.text(.init(code: 499), "request was canceled in query queue\n")
+                }
                 return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                                 body: .init(byteBuffer: ByteBuffer(string: try result.get())))
             } catch let e as APIError {

@@ -49,6 +49,7 @@ extension PrometheusAPI {
                 return .failure(APIError(.internal, "\(error)"))
             }
         }
+        if queued == nil { stats.queriesCanceled.add(1, ordering: .relaxed) }
         switch queued ?? .failure(APIError(.canceled, "request was canceled in the remote-read queue")) {
         case .success(let r): return r
         case .failure(let e):

@@ -37,6 +37,7 @@ extension PrometheusAPI {
                 }
             }
         }
+        if queued == nil { stats.queriesCanceled.add(1, ordering: .relaxed) }
         switch queued ?? .failure(APIError(.canceled, "request was canceled in query queue")) {
         case .success(let bytes): return Self.json(.ok, bytes)
         case .failure(let e): return Self.error(e)

@@ -38,7 +38,7 @@ final class MetricsEndpoint: Sendable {
             ("{kind=\"range\"}", Double(api.rangeQueries.load(ordering: .relaxed))),
         ])
         metric("strata_query_errors_total", "counter", "Queries answered with an error.", [("", Double(api.queryErrors.load(ordering: .relaxed)))])
-        metric("strata_queries_canceled_total", "counter", "Queries dropped from the queue or stopped because their client went away.",
+        metric("strata_queries_canceled_total", "counter", "Queries and index, federation or remote-read requests dropped from the queue, or queries stopped, because their client went away.",
                [("", Double(api.queriesCanceled.load(ordering: .relaxed)))])
         let load = api.queryLoad()
         metric("strata_queries_running", "gauge", "Queries being evaluated now (at most --query.max-concurrency).", [("", Double(load.running))])

@@ -14,10 +14,6 @@ public final class APIStats: Sendable {
     public let queryErrors = Atomic<Int>(0)
     /// Queries dropped from the queue or stopped because their client went away.
     public let queriesCanceled = Atomic<Int>(0)
-    /// Queries running and waiting for a slot now.
-    public var queryLoad: @Sendable () -> (running: Int, waiting: Int) { loadSource.withLock { $0 } }
-    private let loadSource = Mutex<@Sendable () -> (running: Int, waiting: Int)>({ (0, 0) })
-    func setQueryLoad(_ f: @escaping @Sendable () -> (running: Int, waiting: Int)) { loadSource.withLock { $0 = f } }
 
     public init() {}
 

@@ -63,6 +63,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let readScheduler: QueryScheduler
     let startup: StartupState
     public let stats = APIStats()
+    /// Queries (and index scans) running and waiting for a slot now, for `/metrics`.
+    public var queryLoad: (running: Int, waiting: Int) { scheduler.load }
 
     public init(storage: any Queryable & Appendable, metadata: (any MetadataSource)? = nil,
                 cardinality: (any CardinalitySource)? = nil, admin: (any TSDBAdmin)? = nil,
@@ -73,7 +75,6 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         self.admin = admin
         self.options = options
         self.scheduler = QueryScheduler(maxConcurrency: options.maxConcurrentQueries)
-        stats.setQueryLoad { [scheduler] in scheduler.load }
         self.readScheduler = QueryScheduler(maxConcurrency: options.remoteReadConcurrentLimit > 0 ? options.remoteReadConcurrentLimit : Int.max)
         self.startup = startup
     }

@@ -62,7 +62,7 @@ public func buildApplication(
                                                  admin: config.enableAdminAPI ? db : nil,
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
-    let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, registry: registry)
+    let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, queryLoad: { api.queryLoad }, registry: registry)
     metrics.register(on: router)
 
     logger.info("starting Strata", metadata: [

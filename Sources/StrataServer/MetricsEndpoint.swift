@@ -13,11 +13,13 @@ final class MetricsEndpoint: Sendable {
     var head: Head { db.head }
     let wal: WAL
     let api: APIStats
+    let queryLoad: @Sendable () -> (running: Int, waiting: Int)
     let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
-    init(db: DB, wal: WAL, api: APIStats, registry: PrometheusCollectorRegistry) {
-        self.db = db; self.wal = wal; self.api = api; self.registry = registry
+    init(db: DB, wal: WAL, api: APIStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
+         registry: PrometheusCollectorRegistry) {
+        self.db = db; self.wal = wal; self.api = api; self.queryLoad = queryLoad; self.registry = registry
     }
 
     func render() -> String {
@@ -40,7 +42,7 @@ final class MetricsEndpoint: Sendable {
         metric("strata_query_errors_total", "counter", "Queries answered with an error.", [("", Double(api.queryErrors.load(ordering: .relaxed)))])
         metric("strata_queries_canceled_total", "counter", "Queries and index, federation or remote-read requests dropped from the queue, or queries stopped, because their client went away.",
                [("", Double(api.queriesCanceled.load(ordering: .relaxed)))])
-        let load = api.queryLoad()
+        let load = queryLoad()
         metric("strata_queries_running", "gauge", "Queries being evaluated now (at most --query.max-concurrency).", [("", Double(load.running))])
         metric("strata_queries_waiting", "gauge", "Queries waiting for a slot.", [("", Double(load.waiting))])
         metric("strata_head_series", "gauge", "Series in the head.", [("", Double(head.numSeries))])

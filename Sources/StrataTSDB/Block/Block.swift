@@ -92,7 +92,7 @@ struct BlockSeries: ChunkedStorageSeries {
     }
 }
 
-struct BlockQuerier: Querier {
+struct BlockQuerier: IndexedQuerier {
     let block: Block
     let mint: Int64
     let maxt: Int64
@@ -111,13 +111,5 @@ struct BlockQuerier: Querier {
         return out
     }
 
-    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
-        if matchers.isEmpty { return block.index.labelNames().sortedBytewise() }
-        return try labelNamesOfSelected(matchers, mint: mint, maxt: maxt)
-    }
-
-    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
-        if matchers.isEmpty { return block.index.labelValues(name) }
-        return try labelValuesOfSelected(name, matchers, mint: mint, maxt: maxt)
-    }
+    var postingsIndex: any PostingsIndex { block.index }
 }

@@ -19,7 +19,7 @@ struct HeadSeries: ChunkedStorageSeries {
     }
 }
 
-struct HeadQuerier: Querier {
+struct HeadQuerier: IndexedQuerier {
     let head: Head
     let mint: Int64
     let maxt: Int64
@@ -38,13 +38,5 @@ struct HeadQuerier: Querier {
         return out
     }
 
-    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
-        if matchers.isEmpty { return head.postings.labelNames().sortedBytewise() }
-        return try labelNamesOfSelected(matchers, mint: mint, maxt: maxt)
-    }
-
-    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
-        if matchers.isEmpty { return head.postings.labelValues(name).sortedBytewise() }
-        return try labelValuesOfSelected(name, matchers, mint: mint, maxt: maxt)
-    }
+    var postingsIndex: any PostingsIndex { head.postings }
 }

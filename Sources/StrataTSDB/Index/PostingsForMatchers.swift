@@ -7,6 +7,9 @@ protocol PostingsIndex {
     func postings(_ name: String, _ value: String) throws -> [SeriesRef]
     /// Union of the lists of every value of `name` that `keep` accepts.
     func postings(_ name: String, where keep: (String) -> Bool) throws -> [SeriesRef]
+    /// Every label name, and every value of `name`, in no particular order.
+    func labelNames() -> [String]
+    func labelValues(_ name: String) -> [String]
 }
 
 extension PostingsIndex {
@@ -36,16 +39,25 @@ extension PostingsIndex {
 extension MemPostings: PostingsIndex {}
 extension IndexReader: PostingsIndex {}
 
-extension Querier {
-    /// Label names of the series `select` returns (for queriers whose index cannot filter names).
-    func labelNamesOfSelected(_ matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws -> [String] {
+/// A querier over one postings index (the head's or a block's). Label lists come straight from
+/// the index without matchers, and from the series the matchers select otherwise, as Prometheus
+/// answers them.
+protocol IndexedQuerier: Querier {
+    var postingsIndex: any PostingsIndex { get }
+    var mint: Int64 { get }
+    var maxt: Int64 { get }
+}
+
+extension IndexedQuerier {
+    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
+        if matchers.isEmpty { return postingsIndex.labelNames().sortedBytewise() }
         var names = Set<ByteString>()
         for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { s.labels.forEach { n, _ in names.insert(ByteString(n)) } }
         return names.map(\.string).sortedBytewise()
     }
 
-    /// Values of `name` among the series `select` returns.
-    func labelValuesOfSelected(_ name: String, _ matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws -> [String] {
+    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
+        if matchers.isEmpty { return postingsIndex.labelValues(name).sortedBytewise() }
         var values = Set<ByteString>()
         for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { if let v = s.labels.get(name) { values.insert(ByteString(v)) } }
         return values.map(\.string).sortedBytewise()

@@ -134,12 +134,7 @@ import Testing
         let r = try await Tools.runAsync(promtool, ["tsdb", "dump", data], timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
         var seen: [Int64: [Int: Double]] = [:]  // t → s → v
-        for line in r.stdout.split(separator: "\n") where line.hasPrefix("{__name__=\"crash_blocks\"") {
-            // {__name__="crash_blocks", s="12"} 1234 1700000000000
-            let parts = line.split(separator: " ")
-            let s = Int(line.split(separator: "\"")[3])!
-            seen[Int64(parts[parts.count - 1])!, default: [:]][s] = Double(parts[parts.count - 2])!
-        }
+        for (_, s, v, t) in dumpedSamples(r.stdout, metric: "crash_blocks") { seen[t, default: [:]][s] = v }
         var missing = 0
         for r in acked {
             let got = seen[base + Int64(r) * 10_000] ?? [:]

@@ -71,14 +71,10 @@ import Testing
         let dump = try await Tools.runAsync(promtool, ["tsdb", "dump", data])
         #expect(dump.status == 0, "\(dump.stderr)")
         var seen: [String: Int] = [:]
-        for line in dump.stdout.split(separator: "\n") {
-            // {__name__="crash_test", s="3"} 123 1700000001000
-            let parts = line.split(separator: " ")
-            guard parts.count >= 3, let t = Int64(parts[parts.count - 1]), let v = Double(parts[parts.count - 2]) else {
-                Issue.record("unexpected dump line: \(line)"); continue
-            }
+        let dumped = dumpedSamples(dump.stdout, metric: "crash_test")
+        #expect(dumped.count == dump.stdout.split(separator: "\n").count, "a series other than crash_test in the dump")
+        for (line, s, v, t) in dumped {
             let r = Int((t - base) / 1000)
-            let s = Int(line.split(separator: "\"")[3])!
             #expect(v == Double(r * series + s), "sample altered: \(line)")
             #expect(r < attempted, "sample that was never sent: \(line)")
             seen["\(r)/\(s)", default: 0] += 1
@@ -129,10 +125,10 @@ import Testing
             let dump = try await Tools.runAsync(promtool, ["tsdb", "dump", data])
             #expect(dump.status == 0, "\(dump.stderr)")
             var present = Set<Int>()
-            for line in dump.stdout.split(separator: "\n") {
-                let parts = line.split(separator: " ")
-                let t = Int64(parts[parts.count - 1])!, v = Double(parts[parts.count - 2])!
-                let r = Int((t - base) / 1000), s = Int(line.split(separator: "\"")[3])!
+            let dumped = dumpedSamples(dump.stdout, metric: "damage")
+            #expect(dumped.count == dump.stdout.split(separator: "\n").count, "a series other than damage in the dump")
+            for (line, s, v, t) in dumped {
+                let r = Int((t - base) / 1000)
                 #expect(v == Double(r * 10 + s), "altered sample \(line)")
                 present.insert(r)
             }

@@ -105,6 +105,22 @@ func postWrite(port: Int, _ body: [UInt8]) async -> HTTPResponseStatus? {
     return try? await HTTPClient.shared.execute(req, timeout: .seconds(5)).status
 }
 
+/// The samples of `metric` in `promtool tsdb dump` output, whose series carry one label `s` (the
+/// series number the crash tests write): lines like `{__name__="m", s="3"} 123 1700000001000`.
+/// A line of that metric that does not parse is recorded as a test failure.
+func dumpedSamples(_ dump: String, metric: String) -> [(line: Substring, s: Int, v: Double, t: Int64)] {
+    var out: [(line: Substring, s: Int, v: Double, t: Int64)] = []
+    for line in dump.split(separator: "\n") where line.hasPrefix("{__name__=\"\(metric)\"") {
+        let parts = line.split(separator: " "), quoted = line.split(separator: "\"")
+        guard parts.count >= 3, quoted.count > 3, let t = Int64(parts[parts.count - 1]),
+              let v = Double(parts[parts.count - 2]), let s = Int(quoted[3]) else {
+            Issue.record("unexpected dump line: \(line)"); continue
+        }
+        out.append((line, s, v, t))
+    }
+    return out
+}
+
 struct StrataTestError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }

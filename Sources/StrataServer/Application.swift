@@ -24,6 +24,7 @@ public func buildApplication(
 
     var headOptions = HeadOptions()
     headOptions.chunkRange = config.blockDuration
+    headOptions.tooFarInFutureWindow = config.tooFarInFutureWindow
     var walOptions = WALOptions()
     walOptions.fsync = config.walFsync
     walOptions.compress = config.walCompression
@@ -65,6 +66,9 @@ public func buildApplication(
     let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, queryLoad: { api.queryLoad }, registry: registry)
     metrics.register(on: router)
 
+    for (ulid, reason) in db.skippedBlocks {
+        logger.error("skipping block: its meta.json cannot be read; the other blocks are served", metadata: ["block": "\(ulid)", "err": "\(reason)"])
+    }
     logger.info("starting Strata", metadata: [
         "version": "\(StrataVersion.current)", "http": "\(config.httpHost):\(config.httpPort)",
         "tsdb.path": "\(config.tsdbPath)", "blocks": "\(db.blocks.count)",

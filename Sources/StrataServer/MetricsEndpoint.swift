@@ -57,6 +57,7 @@ final class MetricsEndpoint: Sendable {
         metric("strata_head_max_time_seconds", "gauge", "Newest sample in the head.", [("", head.numSeries == 0 ? 0 : Double(head.maxt) / 1000)])
         let blocks = db.blocks
         metric("strata_blocks_loaded", "gauge", "Blocks open for queries.", [("", Double(blocks.count))])
+        metric("strata_blocks_skipped", "gauge", "Block directories left out because their meta.json cannot be read.", [("", Double(db.skippedBlocks.count))])
         metric("strata_blocks_bytes", "gauge", "Bytes of the open blocks on disk.", [("", Double(blocks.reduce(0) { $0 + $1.sizeBytes }))])
         metric("strata_compactions_total", "counter", "Blocks written by compaction (cut from the head or merged from blocks).", [("", Double(db.stats.compactions.load(ordering: .relaxed)))])
         metric("strata_compactions_failed_total", "counter", "Head compactions that failed.", [("", Double(db.stats.compactionsFailed.load(ordering: .relaxed)))])
@@ -66,6 +67,7 @@ final class MetricsEndpoint: Sendable {
                [("", Double(db.stats.blocksDeleted.load(ordering: .relaxed)))])
         let s = wal.stats
         metric("strata_wal_written_bytes_total", "counter", "Bytes written to WAL segments.", [("", Double(s.bytesWritten.load(ordering: .relaxed)))])
+        metric("strata_wal_write_failures_total", "counter", "WAL writes that failed (disk full, I/O error) and were cut back out of the log; their requests got a 5xx.", [("", Double(s.writeFailures.load(ordering: .relaxed)))])
         metric("strata_wal_fsyncs_total", "counter", "WAL fsync calls.", [("", Double(s.fsyncs.load(ordering: .relaxed)))])
         metric("strata_wal_fsync_seconds_total", "counter", "Time spent in WAL fsync.", [("", Double(s.fsyncNanos.load(ordering: .relaxed)) / 1e9)])
         metric("strata_wal_segment_current", "gauge", "Index of the WAL segment being written.", [("", Double(wal.segmentIndex))])

@@ -11,6 +11,8 @@ public struct ServerConfig: Sendable {
     public var maxRequestBytes = 32 << 20
     /// Block range in ms; chunks never cross it. Tests shorten it.
     public var blockDuration: Int64 = 2 * 3600 * 1000
+    /// Remote-write samples newer than the clock plus this are refused (ms; 0 = no limit).
+    public var tooFarInFutureWindow: Int64 = 10 * 60 * 1000
     public var lookbackDelta: Int64 = 5 * 60 * 1000
     /// Most samples one query may hold (`--query.max-samples`).
     public var queryMaxSamples = 50_000_000

@@ -5,6 +5,7 @@ public enum AppendFailure: Sendable, Equatable {
     case outOfOrder          // older than the series' newest sample
     case duplicate           // same timestamp as the newest sample, different value
     case outOfBounds         // older than the head accepts
+    case tooFarInFuture      // newer than the server's clock plus `--tsdb.too-far-in-future.time-window`
     case invalidLabels(String)
     case unsupported(String)
 
@@ -13,6 +14,7 @@ public enum AppendFailure: Sendable, Equatable {
         case .outOfOrder: return "out of order sample"
         case .duplicate: return "duplicate sample for timestamp"
         case .outOfBounds: return "out of bounds"
+        case .tooFarInFuture: return "out of bounds: timestamp is too far in the future (beyond the server's clock plus --tsdb.too-far-in-future.time-window)"
         case .invalidLabels(let why): return "invalid labels: \(why)"
         case .unsupported(let why): return why
         }
@@ -36,8 +38,10 @@ public struct AppendResult: Sendable, Equatable {
     }
 }
 
-/// Receives decoded writes. One appender serves one request; `commit` makes its samples durable
-/// (in the WAL, once there is one) and must be called before the write is acknowledged.
+/// Receives decoded writes. One appender serves one request. `append` checks and stages samples;
+/// nothing is visible to readers until `commit`, which makes them durable (in the WAL, when there
+/// is one) and then applies them all: a request is all-or-nothing, and a commit that throws
+/// applied nothing. `rollback` (or dropping the appender) discards what was staged.
 ///
 /// The API is per series, not per sample, so a decoder crosses this protocol boundary once per
 /// series: `labels` is a canonical label blob (see `Labels`), valid only during the call.
@@ -45,6 +49,7 @@ public protocol Appender: AnyObject {
     func append(labels: UnsafeRawBufferPointer, samples: UnsafeBufferPointer<Sample>) -> AppendResult
     func appendMetadata(_ metadata: MetricMetadata)
     func commit() throws
+    func rollback()
 }
 
 public protocol Appendable: Sendable {

@@ -44,10 +44,18 @@ public final class DB: Sendable {
 
     public var blocks: [Block] { openBlocks.withLock { $0 } }
 
+    /// Block directories left out because their `meta.json` is missing or unreadable, with why
+    /// (as Prometheus skips them; the server logs them and counts them on `/metrics`).
+    public var skippedBlocks: [(ulid: String, reason: String)] { skipped.withLock { $0 } }
+    private let skipped = Mutex<[(ulid: String, reason: String)]>([])
+
     /// Removes leftovers of interrupted writes and deletions, then opens every block directory.
-    /// A directory that is not a readable block makes this throw: it would be data silently missing.
+    /// A block whose `meta.json` cannot be read is skipped and reported (`skippedBlocks`), as
+    /// Prometheus does; any other unreadable block makes this throw: it would be data silently
+    /// missing.
     public func reloadBlocks() throws {
         var found: [Block] = []
+        var skippedNow: [(ulid: String, reason: String)] = []
         let known = Dictionary(uniqueKeysWithValues: blocks.map { ($0.ulid, $0) })
         for name in try FileSystem.list(dir).sorted() {
             let path = dir + "/" + name
@@ -57,6 +65,11 @@ public final class DB: Sendable {
             }
             guard ULID.isValid(name), FileSystem.isDirectory(path) else { continue }
             if let b = known[name] { found.append(b); continue }
+            do { _ = try BlockMeta.read(dir: path) } catch {
+                if readOnly && !FileSystem.exists(path) { continue }
+                skippedNow.append((name, "\(error)"))
+                continue
+            }
             do { found.append(try Block(dir: path)) } catch {
                 // A reader beside a running server may see a block vanish (merged or expired)
                 // between listing and opening it.
@@ -71,6 +84,7 @@ public final class DB: Sendable {
         if !readOnly { try delete(compacted) }
         found.sort { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
         openBlocks.withLock { $0 = found }
+        skipped.withLock { $0 = skippedNow }
         if let newest = found.map(\.maxTime).max() { head.setMinValidTime(newest) }
     }
 
@@ -109,7 +123,14 @@ public final class DB: Sendable {
                 let mint = head.compactionStart
                 let maxt = MemSeries.rangeForTimestamp(mint, head.options.chunkRange)
                 // From here on no writer may add samples below maxt: the block would miss them.
+                // Samples staged below maxt become visible only when their appender commits. An
+                // appender that stays open leaves this range for the next run.
+                guard head.waitForPendingAppends(below: maxt, timeout: .seconds(1)) else { break }
                 head.setMinValidTime(maxt)
+                // One that announced itself just before the new minimum is committing now.
+                guard head.waitForPendingAppends(below: maxt, timeout: .seconds(30)) else {
+                    throw BlockError("head compaction of [\(mint), \(maxt)): appends below \(maxt) did not commit in 30s")
+                }
                 let series = try head.blockSeries(mint: mint, maxt: maxt)
                 if !series.isEmpty {
                     let started = ContinuousClock.now

@@ -99,6 +99,8 @@ final class MemoryAppender: Appender {
         for (labels, samples) in pending { storage.add(labels, samples) }
         pending.removeAll()
     }
+
+    func rollback() { pending.removeAll() }
 }
 
 /// Reads a snapshot taken when the querier was created.

@@ -76,6 +76,10 @@ struct Serve: AsyncParsableCommand {
             help: "Block range (Prometheus duration). Head chunks never cross a multiple of it; samples older than half of it behind the newest sample are out of bounds.")
     var blockDuration = "2h"
 
+    @Option(name: .customLong("tsdb.too-far-in-future.time-window"),
+            help: "Remote-write samples more than this ahead of the server's clock are refused as out of bounds, so one client with a wrong clock cannot make every later write out of bounds (Prometheus duration; 0 = accept any future time).")
+    var tooFarInFuture = "10m"
+
     @Option(name: .customLong("tsdb.retention.time"),
             help: "How long blocks are kept: a block is deleted once it ends this long before the newest block ends (Prometheus duration; 0 = keep all).")
     var retentionTime = "15d"
@@ -143,6 +147,12 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --tsdb.block-duration \"\(blockDuration)\" (at least 1m)")
         }
         config.blockDuration = bd
+        if tooFarInFuture == "0" || tooFarInFuture == "0s" { config.tooFarInFutureWindow = 0 } else {
+            guard let w = DurationFlag.parse(tooFarInFuture), w > 0 else {
+                throw ValidationError("invalid --tsdb.too-far-in-future.time-window \"\(tooFarInFuture)\"")
+            }
+            config.tooFarInFutureWindow = w
+        }
         if retentionTime == "0" { config.retentionTime = 0 } else {
             guard let rt = DurationFlag.parse(retentionTime), rt > 0 else {
                 throw ValidationError("invalid --tsdb.retention.time \"\(retentionTime)\"")
@@ -187,6 +197,7 @@ struct Serve: AsyncParsableCommand {
             "storage.remote.read-sample-limit": String(remoteReadSampleLimit),
             "storage.remote.read-max-bytes-in-frame": String(remoteReadMaxBytesInFrame),
             "enable-feature": enableFeature.joined(separator: ","), "tsdb.block-duration": blockDuration,
+            "tsdb.too-far-in-future.time-window": tooFarInFuture,
             "tsdb.retention.time": retentionTime, "tsdb.retention.size": retentionSize,
             "tsdb.compaction-interval": compactionInterval, "web.enable-admin-api": String(enableAdminAPI),
             "tsdb.wal-fsync": walFsync, "tsdb.wal-fsync-interval": walFsyncInterval,

@@ -85,9 +85,19 @@ import Testing
         #expect(db2.blocks.count == 2)
         #expect(!FileSystem.exists(dir.file("01HQ00000000000000000000AA.tmp-for-creation")))
         #expect(!FileSystem.exists(dir.file("01HQ00000000000000000000AB.tmp-for-deletion")))
-        // A block directory without meta.json is an error, not silently missing data.
+        // A block directory whose meta.json is missing or broken is skipped and reported, as
+        // Prometheus does; the other blocks are served.
         try FileSystem.mkdirAll(dir.file("01HQ00000000000000000000AC"))
-        #expect { try DB(dir: dir.path, head: Head()) } throws: { "\($0)".contains("01HQ00000000000000000000AC") }
+        try FileSystem.mkdirAll(dir.file("01HQ00000000000000000000AD"))
+        try "{\"version\": 1, \"ulid\": ".write(toFile: dir.file("01HQ00000000000000000000AD/meta.json"), atomically: false, encoding: .utf8)
+        let db3 = try DB(dir: dir.path, head: Head())
+        #expect(db3.blocks.count == 2)
+        #expect(db3.skippedBlocks.map(\.ulid) == ["01HQ00000000000000000000AC", "01HQ00000000000000000000AD"])
+        #expect(db3.skippedBlocks.allSatisfy { $0.reason.contains("meta.json") })
+        // Any other unreadable part of a block is an error, not silently missing data.
+        let good = db3.blocks[0].ulid
+        try FileSystem.removeAll(dir.file(good + "/index"))
+        #expect { try DB(dir: dir.path, head: Head()) } throws: { "\($0)".contains(good) }
     }
 
     @Test func timeRetentionDeletesOldBlocksThroughARename() throws {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataModel
 import StrataStorage
 
@@ -6,10 +9,24 @@ extension Head {
     /// (Prometheus' `compactable`): by then no sample in that range can still be appended.
     public var compactable: Bool {
         let lo = mint, hi = maxt
-        return lo != .max && hi != .min && hi - lo > options.chunkRange / 2 * 3
+        guard lo != .max && hi != .min else { return false }
+        let (span, overflow) = hi.subtractingReportingOverflow(lo)
+        return overflow || span > options.chunkRange / 2 * 3
     }
 
-    /// Where the next block starts: the head's start, or lower if an appender has stored (but not
+    /// Waits (up to `timeout`) until no open appender may stage a sample older than `t`.
+    /// Compaction calls it around raising the minimum valid time to `t`, so the block it then
+    /// cuts below `t` misses no sample that is about to be applied.
+    func waitForPendingAppends(below t: Int64, timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while (pendingMinTimes.withLock { $0.values.min() } ?? .max) < t {
+            if ContinuousClock.now > deadline { return false }
+            usleep(500)
+        }
+        return true
+    }
+
+    /// Where the next block starts: the head's start, or lower if an appender has staged (but not
     /// yet committed) an older sample; never inside a range already written as a block.
     var compactionStart: Int64 {
         let pending = pendingMinTimes.withLock { $0.values.min() } ?? .max
@@ -75,6 +92,7 @@ extension Head {
         setMinValidTime(mint)
         var stats = TruncateStats()
         var removed: [MemSeries] = []
+        var oldestLeft: Int64? = nil // a chunk may start at Int64.max itself
         for s in allSeries() {
             let hs = stripe(of: s)
             let gone: Bool = hs.lock.withLock {
@@ -85,7 +103,10 @@ extension Head {
                     s.dropHeadChunk()
                     stats.chunksRemoved += 1
                 }
-                guard s.closed.isEmpty && s.headBytes.isEmpty else { return false }
+                if let first = s.closed.first { oldestLeft = min(oldestLeft ?? .max, first.mint) }
+                else if !s.headBytes.isEmpty { oldestLeft = min(oldestLeft ?? .max, s.headMint) }
+                // A series with staged samples is about to receive them.
+                guard s.closed.isEmpty && s.headBytes.isEmpty && s.stagedT == .min else { return false }
                 if s.lastT == .min {
                     // No sample yet: a writer may be creating it right now. Removed at the next
                     // truncation if still empty (all its samples were refused).
@@ -120,7 +141,13 @@ extension Head {
         }
         stats.seriesRemoved = removed.count
         seriesCount.subtract(removed.count, ordering: .relaxed)
-        resetMinTime(to: mint)
+        // Past a gap the head starts at its oldest chunk, so the next compaction does not walk
+        // the empty ranges one by one (a sample years ahead would make that billions of steps).
+        if let oldestLeft {
+            resetMinTime(to: max(mint, MemSeries.rangeForTimestamp(oldestLeft, options.chunkRange) &- options.chunkRange))
+        } else {
+            resetMinTime(to: mint)
+        }
         return stats
     }
 }

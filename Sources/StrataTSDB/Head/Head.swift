@@ -10,6 +10,11 @@ public struct HeadOptions: Sendable {
     public var samplesPerChunk = 120
     /// Number of lock stripes (power of two).
     public var stripeCount = 4096
+    /// Appends refuse samples newer than the wall clock plus this (ms; 0 = no limit), so one
+    /// client with a bad clock cannot push the head's time ahead and make every later write out
+    /// of bounds (Thanos' `--tsdb.too-far-in-future.time-window`). Off for the library; the
+    /// server turns it on.
+    public var tooFarInFutureWindow: Int64 = 0
 
     public init() {}
 }
@@ -37,6 +42,10 @@ public final class Head: Sendable {
     let refStripes: [RefStripe]
     let stripeMask: Int
     let postings = MemPostings()
+    /// Makes a request's samples appear at once: a commit applies them holding this exclusively,
+    /// a querier copies out its series' chunks holding it shared, so no reader sees half of a
+    /// request. Writers go first, so queries cannot hold ingestion back for long.
+    let visibility = RWLock(preferWriters: true)
     let metadata = MetadataStore()
     /// Where appends are logged before they are acknowledged; nil runs the head in memory only.
     public let wal: WAL?

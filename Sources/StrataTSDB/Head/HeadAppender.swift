@@ -1,27 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataEncoding
 import StrataModel
 import StrataStorage
 
-/// Appends one request's series to the head. Samples are checked and stored series by series;
-/// a rejected sample leaves its series exactly as it was, and the rest of the request goes on.
+/// Stages one request's samples and, at `commit`, logs them to the WAL and only then applies
+/// them to the head (Prometheus' `headAppender`): a write the WAL refused is never readable, and
+/// a reader never sees half of a request.
+///
+/// `append` checks every sample against its series (newest committed sample, samples other
+/// appenders have staged, bounds) under the series' stripe lock, so the answer to the sender is
+/// decided there; `commit` re-takes each lock once to apply.
 final class HeadAppender: Appender {
     let head: Head
-    private(set) var appended = 0
-    // Time range of this request's samples, published to the head once at commit.
+    /// Newest timestamp accepted: the wall clock at the start of the request plus the window.
+    private let maxValidTime: Int64
+    /// Staged samples in series order, as the WAL logs them.
+    private var staged: [WALSample] = []
+    /// Per staged series: its object, the end of its run in `staged`, and its newest staged time.
+    private var stagedSeries: [(series: MemSeries, end: Int, lastT: Int64)] = []
+    private var alreadyStored = 0
+    /// Oldest sample time this appender may stage, announced to compaction (`pendingMinTimes`).
+    private var announced = Int64.max
+    // Time range of the staged samples.
     private var lo = Int64.max, hi = Int64.min
-    /// Accepted samples, logged to the WAL at commit.
-    private var pending: [WALSample] = []
     private var failure: (any Error)?
 
-    init(head: Head) { self.head = head }
-
-    deinit {
-        if lo != .max { head.pendingMinTimes.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) } }
+    init(head: Head) {
+        self.head = head
+        let window = head.options.tooFarInFutureWindow
+        maxValidTime = window > 0 ? Self.nowMillis() &+ window : .max
     }
 
+    deinit { rollback() }
+
     func append(labels: UnsafeRawBufferPointer, samples: UnsafeBufferPointer<Sample>) -> AppendResult {
-        var result = AppendResult()
-        if samples.isEmpty { return result }
+        if samples.isEmpty { return AppendResult() }
+        var oldest = Int64.max, newest = Int64.min
+        for i in 0 ..< samples.count {
+            let t = samples[i].t
+            if t < oldest { oldest = t }
+            if t > newest { newest = t }
+        }
+        // Announce the oldest time before bounds are checked: a head compaction raises the
+        // minimum valid time first and reads the announcements after, so either it sees this
+        // one (and waits for the commit) or this append sees its new minimum.
+        if oldest < announced {
+            announced = oldest
+            head.pendingMinTimes.withLock { $0[ObjectIdentifier(self)] = oldest }
+        }
         let hash = XXH64.hash(labels)
         let stripe = head.hashStripes[Int(truncatingIfNeeded: hash) & head.stripeMask]
 
@@ -31,11 +59,11 @@ final class HeadAppender: Appender {
         while series == nil || series!.removed {
             stripe.lock.unlock()
             // A new series whose samples are all out of bounds is not created at all.
-            let minValid = head.minValidTime
-            var newest = Int64.min
-            for i in 0 ..< samples.count where samples[i].t > newest { newest = samples[i].t }
-            if newest < minValid {
+            if newest < head.minValidTime {
                 return AppendResult(accepted: 0, rejected: samples.count, firstFailure: (0, .outOfBounds))
+            }
+            if oldest > maxValidTime {
+                return AppendResult(accepted: 0, rejected: samples.count, firstFailure: (0, .tooFarInFuture))
             }
             if let why = LabelValidation.validate(labels) {
                 return AppendResult(accepted: 0, rejected: samples.count, firstFailure: (0, .invalidLabels(why)))
@@ -48,59 +76,112 @@ final class HeadAppender: Appender {
         }
         let s = series!
         let minValid = head.minValidTime
-        let range = head.options.chunkRange
-        let perChunk = head.options.samplesPerChunk
-        let logging = head.wal != nil
-        var lo = self.lo, hi = self.hi
+        let maxValid = maxValidTime
+        var result = AppendResult()
+        // In order after the newest sample committed or staged (by this or another appender).
+        let committedT = s.lastT, committedBits = s.lastValueBits
+        var lastT = committedT, lastBits = committedBits
+        if s.stagedT > lastT { lastT = s.stagedT; lastBits = s.stagedValueBits }
+        let runStart = staged.count
         for i in 0 ..< samples.count {
-            let sample = samples[i]
-            switch s.appendable(t: sample.t, v: sample.v, minValidTime: minValid) {
-            case .append:
-                s.append(t: sample.t, v: sample.v, chunkRange: range, samplesPerChunk: perChunk)
-                if logging { pending.append(WALSample(ref: s.ref, t: sample.t, v: sample.v)) }
-                if sample.t < lo { lo = sample.t }
-                if sample.t > hi { hi = sample.t }
+            let t = samples[i].t, bits = samples[i].v.bitPattern
+            let why: AppendFailure
+            if t > maxValid { why = .tooFarInFuture }
+            else if t < minValid { why = .outOfBounds }
+            else if lastT == .min || t > lastT {
+                staged.append(WALSample(ref: s.ref, t: t, v: samples[i].v))
+                if t < lo { lo = t }
+                lastT = t; lastBits = bits
                 result.accepted += 1
-            case .alreadyStored:
+                continue
+            } else if t == lastT && bits == lastBits {
+                // Exact duplicates are allowed (federation, retries). One already committed is
+                // stored once; one only staged is staged again, in case its appender fails.
+                if t == committedT && bits == committedBits { alreadyStored += 1 }
+                else { staged.append(WALSample(ref: s.ref, t: t, v: samples[i].v)) }
                 result.accepted += 1
-            case .reject(let why):
-                if result.firstFailure == nil { result.firstFailure = (i, why) }
-                result.rejected += 1
+                continue
+            } else {
+                why = t == lastT ? .duplicate : .outOfOrder
             }
+            if result.firstFailure == nil { result.firstFailure = (i, why) }
+            result.rejected += 1
+        }
+        if staged.count > runStart {
+            if lastT > s.stagedT { s.stagedT = lastT; s.stagedValueBits = lastBits }
+            stagedSeries.append((s, staged.count, lastT))
+            if lastT > hi { hi = lastT }
         }
         stripe.lock.unlock()
-        // Tell compaction about older samples stored but not yet committed (once per new low).
-        if lo < self.lo { head.pendingMinTimes.withLock { $0[ObjectIdentifier(self)] = lo } }
-        self.lo = lo; self.hi = hi
-        appended += result.accepted
         return result
     }
 
     func appendMetadata(_ metadata: MetricMetadata) { head.metadata.set(metadata) }
 
-    /// Logs the accepted samples to the WAL (in the kernel, and fsynced under the `always` policy)
-    /// before the write may be acknowledged.
+    /// Logs the staged samples to the WAL (in the kernel, and fsynced under the `always` policy),
+    /// then applies them. If the WAL refuses them nothing is applied and the error is thrown.
     func commit() throws {
-        defer { pending.removeAll(keepingCapacity: true) }
-        if let failure { self.failure = nil; throw failure }
-        if let wal = head.wal, !pending.isEmpty {
+        if let failure { self.failure = nil; rollback(); throw failure }
+        if staged.isEmpty { finish(); return }
+        if let wal = head.wal {
             var records: [[UInt8]] = []
             var start = 0
             // Keep records modest so replay works through them with bounded buffers.
-            while start < pending.count {
-                let end = min(start + 10_000, pending.count)
+            while start < staged.count {
+                let end = min(start + 10_000, staged.count)
                 var rec: [UInt8] = []
-                pending.withUnsafeBufferPointer { WALRecordEncoder.samples(UnsafeBufferPointer(rebasing: $0[start ..< end]), into: &rec) }
+                staged.withUnsafeBufferPointer { WALRecordEncoder.samples(UnsafeBufferPointer(rebasing: $0[start ..< end]), into: &rec) }
                 records.append(rec)
                 start = end
             }
-            try wal.log(records)
+            do { try wal.log(records) } catch { rollback(); throw error }
+        }
+        let range = head.options.chunkRange
+        let perChunk = head.options.samplesPerChunk
+        var applied = 0
+        var start = 0
+        head.visibility.withWriteLock {
+            staged.withUnsafeBufferPointer { smp in
+                for (s, end, last) in stagedSeries {
+                    let stripe = head.stripe(of: s)
+                    stripe.lock.lock()
+                    for i in start ..< end where s.lastT == .min || smp[i].t > s.lastT {
+                        s.append(t: smp[i].t, v: smp[i].v, chunkRange: range, samplesPerChunk: perChunk)
+                        applied += 1
+                    }
+                    if s.stagedT == last { s.stagedT = .min }
+                    stripe.lock.unlock()
+                    start = end
+                }
+            }
         }
         if hi != .min { head.noteTimes(min: lo, max: hi) }
-        if lo != .max { head.pendingMinTimes.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) } }
-        head.samplesAppended.add(appended, ordering: .relaxed)
-        appended = 0
+        head.samplesAppended.add(applied + alreadyStored, ordering: .relaxed)
+        finish()
+    }
+
+    /// Discards everything staged.
+    func rollback() {
+        for (s, _, last) in stagedSeries {
+            let stripe = head.stripe(of: s)
+            stripe.lock.withLock { if s.stagedT == last { s.stagedT = .min } }
+        }
+        finish()
+    }
+
+    private func finish() {
+        staged.removeAll(keepingCapacity: true)
+        stagedSeries.removeAll(keepingCapacity: true)
+        alreadyStored = 0
+        if announced != .max { head.pendingMinTimes.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) } }
+        announced = .max
         lo = .max; hi = .min
+    }
+
+    static func nowMillis() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 

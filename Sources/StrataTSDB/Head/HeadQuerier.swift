@@ -27,12 +27,16 @@ struct HeadQuerier: IndexedQuerier {
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
         var out: [HeadSeries] = []
-        for ref in try head.postings.postings(for: matchers) {
-            guard let s = head.series(ref: ref) else { continue }
-            let stripe = head.stripe(of: s)
-            let chunks = stripe.lock.withLock { s.chunks(mint: lo, maxt: hi) }
-            if chunks.isEmpty { continue }
-            out.append(HeadSeries(labels: s.labels, chunks: chunks))
+        let refs = try head.postings.postings(for: matchers, interrupt: hints.interrupt)
+        // All chunks are copied out between two commits (see `Head.visibility`).
+        head.visibility.withReadLock {
+            for ref in refs {
+                guard let s = head.series(ref: ref) else { continue }
+                let stripe = head.stripe(of: s)
+                let chunks = stripe.lock.withLock { s.chunks(mint: lo, maxt: hi) }
+                if chunks.isEmpty { continue }
+                out.append(HeadSeries(labels: s.labels, chunks: chunks))
+            }
         }
         out.sort { Labels.compare($0.labels, $1.labels) < 0 }
         return out

@@ -47,10 +47,19 @@ final class MemPostings: @unchecked Sendable {
     }
 
     /// Union of the lists of every value of `name` for which `keep(value)` is true.
-    func postings(_ name: String, where keep: (String) -> Bool) -> [SeriesRef] {
-        let lists: [[SeriesRef]] = lock.withReadLock {
-            guard let values = index[ByteString(name)] else { return [] }
-            return values.compactMap { keep($0.key.string) ? $0.value : nil }
+    ///
+    /// The values are copied out under the lock and matched after releasing it (Prometheus'
+    /// `PostingsForLabelMatching`): a slow regex over many values must not hold back the new
+    /// series, which need the write lock. `interrupt` runs every 1024 values so a query that
+    /// timed out or was cancelled stops matching.
+    func postings(_ name: String, where keep: (String) -> Bool, interrupt: (() throws -> Void)? = nil) throws -> [SeriesRef] {
+        let values: [(key: ByteString, value: [SeriesRef])] = lock.withReadLock {
+            index[ByteString(name)].map { Array($0) } ?? []
+        }
+        var lists: [[SeriesRef]] = []
+        for (i, entry) in values.enumerated() {
+            if i & 1023 == 0 { try interrupt?() }
+            if keep(entry.key.string) { lists.append(entry.value) }
         }
         return Postings.union(lists)
     }

@@ -8,12 +8,6 @@ public struct ClosedChunk: Sendable {
     public let bytes: [UInt8]
 }
 
-enum Appendability {
-    case append
-    case alreadyStored
-    case reject(AppendFailure)
-}
-
 /// One series in the head. All mutable state is guarded by the lock of the hash stripe the
 /// series lives in; nothing here is touched without it.
 final class MemSeries: @unchecked Sendable {
@@ -30,6 +24,10 @@ final class MemSeries: @unchecked Sendable {
     /// Newest sample; `.min` when the series has none.
     var lastT: Int64 = .min
     var lastValueBits: UInt64 = 0
+    /// Newest sample an appender has staged but not yet applied (`.min`: none). Appends check
+    /// order against it too, and truncation keeps a series with staged samples.
+    var stagedT: Int64 = .min
+    var stagedValueBits: UInt64 = 0
     /// Set when truncation removed the series from the head; a writer holding it looks it up again.
     var removed = false
     /// Set when a truncation found the series without any sample: the next one removes it if it
@@ -41,18 +39,6 @@ final class MemSeries: @unchecked Sendable {
     }
 
     var hasHeadChunk: Bool { !headBytes.isEmpty }
-
-    /// Checks a sample against the series' state, as `memSeries.appendable` does.
-    @inline(__always)
-    func appendable(t: Int64, v: Double, minValidTime: Int64) -> Appendability {
-        if t < minValidTime { return .reject(.outOfBounds) }
-        if lastT == .min || t > lastT { return .append }
-        if t == lastT {
-            // Exact duplicates are allowed (federation, retries) and stored once.
-            return v.bitPattern == lastValueBits ? .alreadyStored : .reject(.duplicate)
-        }
-        return .reject(.outOfOrder)
-    }
 
     /// Appends an in-order sample, cutting chunks with Prometheus 2.42's rules.
     @inline(__always)
@@ -92,12 +78,21 @@ final class MemSeries: @unchecked Sendable {
     }
 
     /// End of the block range that contains `t` (Go integer division truncates like Swift's).
-    static func rangeForTimestamp(_ t: Int64, _ width: Int64) -> Int64 { (t / width) * width + width }
+    /// Saturates at `Int64.max` for the last range instead of trapping (a sample at 2^63-1 is legal).
+    static func rangeForTimestamp(_ t: Int64, _ width: Int64) -> Int64 {
+        let (end, overflow) = ((t / width) * width).addingReportingOverflow(width)
+        return overflow ? .max : end
+    }
 
     static func computeChunkEndTime(start: Int64, cur: Int64, max: Int64) -> Int64 {
-        let n = (max - start) / ((cur - start + 1) * 4)
+        // Timestamps may be anywhere in Int64 (a hostile client sends 2^63-1): no arithmetic may trap.
+        let (span, o1) = cur.subtractingReportingOverflow(start)
+        let (total, o2) = max.subtractingReportingOverflow(start)
+        let (quarter, o3) = (span &+ 1).multipliedReportingOverflow(by: 4)
+        if o1 || o2 || o3 || quarter <= 0 { return max }
+        let n = total / quarter
         if n <= 1 { return max }
-        return start + (max - start) / n
+        return start + total / n
     }
 
     /// The chunks overlapping [mint, maxt], copied out for a reader (arrays are shared, not copied).

@@ -30,10 +30,18 @@ public final class Lock: @unchecked Sendable {
 public final class RWLock: @unchecked Sendable {
     private let l: UnsafeMutablePointer<pthread_rwlock_t>
 
-    public init() {
+    /// `preferWriters`: a waiting writer goes before new readers, so a stream of readers cannot
+    /// starve it (glibc's default lets readers in while any reader holds the lock).
+    public init(preferWriters: Bool = false) {
         l = .allocate(capacity: 1)
         l.initialize(to: pthread_rwlock_t())
-        pthread_rwlock_init(l, nil)
+        var attr = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attr)
+        #if canImport(Glibc)
+        if preferWriters { pthread_rwlockattr_setkind_np(&attr, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP)) }
+        #endif
+        pthread_rwlock_init(l, &attr)
+        pthread_rwlockattr_destroy(&attr)
     }
 
     deinit { pthread_rwlock_destroy(l); l.deallocate() }

@@ -57,6 +57,17 @@ public final class WAL: @unchecked Sendable {
     private var flushedSeq: UInt64 = 0 // the last `log` call whose bytes are all in the kernel
     private var syncedSeq: UInt64 = 0  // what the last fsync covered
     private var closed = false
+    // Failure handling. After a failed write (a full disk) the file may end inside a record and
+    // the buffer holds records nobody will acknowledge. The next `log` first cuts the segment back
+    // to the last point where every record was whole, so the log never holds a torn record ahead
+    // of later ones (replay would stop there and drop everything after it).
+    private var broken = false
+    private var goodSegment = -1      // segment and offset of the last whole-record flush
+    private var goodOffset = 0
+    private var epoch: UInt64 = 0     // bumps on every cut: records buffered before it are gone
+    /// Series records buffered since the last whole-record flush: a cut must write them again,
+    /// since their series exist in the head whether or not the write that created them failed.
+    private var unflushedSeries: [(bytes: [UInt8], compressed: Bool)] = []
 
     /// Counters for /metrics (read without the lock: approximate while writes go on).
     public let stats = WALStats()
@@ -90,24 +101,58 @@ public final class WAL: @unchecked Sendable {
         if records.isEmpty { return }
         // Compress before taking the lock, so concurrent requests compress in parallel.
         let prepared = records.map(prepare)
-        let mine: UInt64 = try lock.withLock {
+        let (mine, myEpoch): (UInt64, UInt64) = try lock.withLock {
             guard !closed else { throw WALError("WAL is closed") }
-            for (bytes, compressed) in prepared { try bytes.withUnsafeBytes { try logRecord($0, compressed: compressed) } }
+            try recoverIfBroken()
+            do {
+                for (bytes, compressed) in prepared { try bytes.withUnsafeBytes { try logRecord($0, compressed: compressed) } }
+            } catch { broken = true; throw error }
             appendSeq &+= 1
-            return appendSeq
+            return (appendSeq, epoch)
         }
         // Group write: whoever gets here first writes every request's buffered bytes in one
         // write(2); the others find theirs already written and return without a syscall.
         let seq: UInt64 = try flushLock.withLock {
             try lock.withLock {
+                if epoch != myEpoch { throw WALError("write-ahead log: an earlier write failed and this one was discarded") }
                 if flushedSeq < mine {
-                    if pageAlloc > pageFlushed { try flushPage(clear: false) }
+                    do { if pageAlloc > pageFlushed { try flushPage(clear: false) } } catch { broken = true; throw error }
                     flushedSeq = appendSeq
+                    // Every buffered record was whole (appends hold `lock`), so this is a safe point.
+                    goodSegment = segmentIndex
+                    goodOffset = donePages * Self.pageSize + pageFlushed
+                    unflushedSeries.removeAll()
                 }
                 return writeSeq
             }
         }
         if case .always = options.fsync { try sync(upTo: seq) }
+    }
+
+    /// After a failed write: cuts the segment back to the last whole-record point (or opens the
+    /// segment a failed rotation could not), drops what was buffered after it, and buffers the
+    /// series records of that span again. Throws, staying broken, while the disk still refuses.
+    private func recoverIfBroken() throws {
+        guard broken else { return }
+        if fd < 0 {
+            try openSegment(segmentIndex)
+        } else {
+            let target = goodSegment == segmentIndex ? goodOffset : 0
+            guard ftruncate(fd, off_t(target)) == 0, lseek(fd, off_t(target), SEEK_SET) == off_t(target) else {
+                throw WALError.errno("cut WAL segment \(segmentIndex) back after a failed write")
+            }
+        }
+        let target = goodSegment == segmentIndex ? goodOffset : 0
+        donePages = target / Self.pageSize
+        pageAlloc = target % Self.pageSize
+        pageFlushed = pageAlloc
+        for i in pageAlloc ..< Self.pageSize { page[i] = 0 }
+        epoch &+= 1
+        broken = false
+        stats.writeFailures.add(1, ordering: .relaxed)
+        do {
+            for r in unflushedSeries { try r.bytes.withUnsafeBytes { try logRecord($0, compressed: r.compressed) } }
+        } catch { broken = true; throw error }
     }
 
     /// The record as it will be stored: snappy-compressed when enabled and smaller.
@@ -123,7 +168,9 @@ public final class WAL: @unchecked Sendable {
         let (bytes, compressed) = prepare(Array(record))
         try lock.withLock {
             guard !closed else { throw WALError("WAL is closed") }
-            try bytes.withUnsafeBytes { try logRecord($0, compressed: compressed) }
+            try recoverIfBroken()
+            do { try bytes.withUnsafeBytes { try logRecord($0, compressed: compressed) } } catch { broken = true; throw error }
+            unflushedSeries.append((bytes, compressed))
         }
     }
 
@@ -198,6 +245,7 @@ public final class WAL: @unchecked Sendable {
         try stats.timedFsync(orThrow: WALError.errno("fsync WAL segment \(segmentIndex)")) { fsync(fd) == 0 }
         stats.segmentsCreated.add(1, ordering: .relaxed)
         _ = Glibc.close(fd)
+        fd = -1 // until the next segment opens: a failed open must not leave a stale descriptor
         syncedSeq = writeSeq
         segmentIndex += 1
         donePages = 0
@@ -209,9 +257,13 @@ public final class WAL: @unchecked Sendable {
     public func rotate() throws -> Int {
         try lock.withLock {
             guard !closed else { throw WALError("WAL is closed") }
+            try recoverIfBroken()
             let closedIndex = segmentIndex
-            try nextSegment()
+            do { try nextSegment() } catch { broken = true; throw error }
             flushedSeq = appendSeq
+            goodSegment = segmentIndex
+            goodOffset = 0
+            unflushedSeries.removeAll()
             return closedIndex
         }
     }
@@ -241,6 +293,8 @@ public final class WAL: @unchecked Sendable {
         try lock.withLock {
             if closed { return }
             closed = true
+            try recoverIfBroken()
+            guard fd >= 0 else { return }
             if pageAlloc > pageFlushed { try flushPage(clear: false) }
             if fsync(fd) != 0 { throw WALError.errno("fsync WAL") }
             Glibc.close(fd)
@@ -256,6 +310,8 @@ public final class WALStats: Sendable {
     /// Total fsync time in nanoseconds.
     public let fsyncNanos = Atomic<Int>(0)
     public let segmentsCreated = Atomic<Int>(0)
+    /// Writes that failed (a full disk, an I/O error) and were cut back out of the log.
+    public let writeFailures = Atomic<Int>(0)
 
     func timedFsync(orThrow error: @autoclosure () -> WALError, _ op: () -> Bool) throws {
         let start = ContinuousClock.now

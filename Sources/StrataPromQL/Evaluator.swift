@@ -92,6 +92,16 @@ final class QueryContext {
     /// Samples a node has finished with (its inputs, a range window it streamed through).
     func releaseSamples(_ n: Int) { currentSamples -= n }
 
+    /// For storage: stops a long index scan (a regex over many label values) of this query once
+    /// it timed out or was cancelled.
+    var storageInterrupt: @Sendable () throws -> Void {
+        let deadline = self.deadline, cancellation = options.cancellation
+        return {
+            if cancellation?.isCancelled == true { throw QueryError(.canceled, "query was canceled in expression evaluation") }
+            if ContinuousClock.now > deadline { throw QueryError(.timeout, "query timed out in expression evaluation") }
+        }
+    }
+
     /// Enforces `--query.timeout` and stops a cancelled query; cheap enough to call per series
     /// and per step.
     func checkDeadline() throws {
@@ -245,8 +255,9 @@ final class Evaluator {
                 } else {
                     outputIndex[el.labels] = output.count
                     lastStepOf.append(ts)
+                    // No room reserved for every step: a series may get one point only
+                    // (count_values makes one per distinct value).
                     var s = Series(labels: el.labels, points: [], dropName: el.dropName)
-                    s.points.reserveCapacity(Swift.min(numSteps, 5000))
                     s.points.append(Sample(t: ts, v: el.v))
                     output.append(s)
                 }

@@ -11,7 +11,12 @@ public protocol StorageSeries: Sendable {
 public struct SelectHints: Sendable {
     public var mint: Int64
     public var maxt: Int64
-    public init(mint: Int64, maxt: Int64) { self.mint = mint; self.maxt = maxt }
+    /// Called every few thousand steps of a long index scan (a regex over many label values);
+    /// throws to stop it when the query timed out or was cancelled.
+    public var interrupt: (@Sendable () throws -> Void)?
+    public init(mint: Int64, maxt: Int64, interrupt: (@Sendable () throws -> Void)? = nil) {
+        self.mint = mint; self.maxt = maxt; self.interrupt = interrupt
+    }
 }
 
 /// Reads series in a time range. `select` returns series sorted by labels (`Labels.compare`).

@@ -102,7 +102,7 @@ struct BlockQuerier: IndexedQuerier {
         var out: [any StorageSeries] = []
         var metas: [ChunkMeta] = []
         // Index order is label order, and refs ascend with it: the result is sorted already.
-        for ref in try block.index.postings(for: matchers) {
+        for ref in try block.index.postings(for: matchers, interrupt: hints.interrupt) {
             let labels = try block.index.series(ref, chunks: &metas)
             let inRange = metas.filter { $0.maxt >= lo && $0.mint <= hi }
             if inRange.isEmpty { continue }

@@ -159,11 +159,12 @@ final class IndexReader: @unchecked Sendable {
     }
 
     /// Union of the postings of every value of `name` that `keep` accepts.
-    func postings(_ name: String, where keep: (String) -> Bool) throws -> [SeriesRef] {
+    func postings(_ name: String, where keep: (String) -> Bool, interrupt: (() throws -> Void)?) throws -> [SeriesRef] {
         guard let e = names[ByteString(name)] else { return [] }
         var lists: [[SeriesRef]] = []
-        for (i, vo) in e.valueOffsets.enumerated() where keep(String(decoding: string(at: Int(vo)), as: UTF8.self)) {
-            lists.append(try postingsList(at: e.postingsOffsets[i]))
+        for (i, vo) in e.valueOffsets.enumerated() {
+            if i & 1023 == 0 { try interrupt?() }
+            if keep(String(decoding: string(at: Int(vo)), as: UTF8.self)) { lists.append(try postingsList(at: e.postingsOffsets[i])) }
         }
         return Postings.union(lists)
     }

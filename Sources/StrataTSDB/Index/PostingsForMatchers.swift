@@ -5,8 +5,9 @@ import StrataStorage
 protocol PostingsIndex {
     func allPostings() throws -> [SeriesRef]
     func postings(_ name: String, _ value: String) throws -> [SeriesRef]
-    /// Union of the lists of every value of `name` that `keep` accepts.
-    func postings(_ name: String, where keep: (String) -> Bool) throws -> [SeriesRef]
+    /// Union of the lists of every value of `name` that `keep` accepts; `interrupt` is called
+    /// every few thousand values and may throw to stop the scan.
+    func postings(_ name: String, where keep: (String) -> Bool, interrupt: (() throws -> Void)?) throws -> [SeriesRef]
     /// Every label name, and every value of `name`, in no particular order.
     func labelNames() -> [String]
     func labelValues(_ name: String) -> [String]
@@ -15,17 +16,17 @@ protocol PostingsIndex {
 extension PostingsIndex {
     /// Refs of the series matching all matchers, with Prometheus' rules for matchers that match
     /// the empty string (they also select series without the label), sorted ascending.
-    func postings(for matchers: [LabelMatcher]) throws -> [SeriesRef] {
+    func postings(for matchers: [LabelMatcher], interrupt: (() throws -> Void)? = nil) throws -> [SeriesRef] {
         var result: [SeriesRef]?
         var subtractions: [[SeriesRef]] = []
         for m in matchers {
             if m.matchesEmpty {
                 // Remove series whose value for the label does not match.
-                subtractions.append(try postings(m.name) { !m.matches($0) })
+                subtractions.append(try postings(m.name, where: { !m.matches($0) }, interrupt: interrupt))
             } else {
                 let p: [SeriesRef]
                 if m.kind == .equal { p = try postings(m.name, m.value) }
-                else { p = try postings(m.name) { m.matches($0) } }
+                else { p = try postings(m.name, where: { m.matches($0) }, interrupt: interrupt) }
                 result = result.map { Postings.intersect($0, p) } ?? p
             }
             if result?.isEmpty == true { return [] }

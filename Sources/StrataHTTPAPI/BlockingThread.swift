@@ -10,12 +10,17 @@ import Glibc
 /// kept `/-/healthy` and remote write waiting 6.7 s on a 2-core machine. A thread costs tens of
 /// microseconds to start, nothing beside a query.
 public enum BlockingThread {
-    public static func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { cont in start { cont.resume(returning: work()) } }
+    /// Stack of a thread that parses or evaluates PromQL: parsing, type checking, printing and
+    /// evaluation recurse once per level of the expression, up to `PromQLParser.maxDepth`
+    /// levels. Only the pages a query touches are ever backed by memory.
+    public static let queryStackBytes = 512 << 20
+
+    public static func run<T: Sendable>(stackBytes: Int = 8 << 20, _ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { cont in start(stackBytes: stackBytes) { cont.resume(returning: work()) } }
     }
 
-    public static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { cont in start { cont.resume(with: Result { try work() }) } }
+    public static func run<T: Sendable>(stackBytes: Int = 8 << 20, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { cont in start(stackBytes: stackBytes) { cont.resume(with: Result { try work() }) } }
     }
 
     private final class Job {
@@ -23,13 +28,13 @@ public enum BlockingThread {
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
-    /// Starts a detached thread with an 8 MiB stack (deeply nested queries recurse).
-    public static func start(_ body: @escaping @Sendable () -> Void) {
+    /// Starts a detached thread with a stack of `stackBytes`.
+    public static func start(stackBytes: Int = 8 << 20, _ body: @escaping @Sendable () -> Void) {
         let job = Unmanaged.passRetained(Job(body)).toOpaque()
         var attr = pthread_attr_t()
         pthread_attr_init(&attr)
         defer { pthread_attr_destroy(&attr) }
-        pthread_attr_setstacksize(&attr, 8 << 20)
+        pthread_attr_setstacksize(&attr, stackBytes)
         pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
         var thread = pthread_t()
         let rc = pthread_create(&thread, &attr, { arg in

@@ -45,7 +45,7 @@ final class QueryScheduler: Sendable {
     }
 
     private func runHoldingSlot<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        let result = await BlockingThread.run(work)
+        let result = await BlockingThread.run(stackBytes: BlockingThread.queryStackBytes, work)
         release()
         return result
     }

@@ -24,7 +24,7 @@ extension Evaluator {
                 _ body: (_ labels: Labels, _ samples: [Sample]) throws -> Void) throws {
         let series: [any StorageSeries]
         do {
-            series = try ctx.querier.select(vs.matchers, hints: SelectHints(mint: mint, maxt: maxt))
+            series = try ctx.querier.select(vs.matchers, hints: SelectHints(mint: mint, maxt: maxt, interrupt: ctx.storageInterrupt))
         } catch let e as QueryError {
             throw e
         } catch {
@@ -60,23 +60,41 @@ extension Evaluator {
         var out: Matrix = []
         try select(vs, mint: firstRef - lookback + 1, maxt: lastRef) { labels, samples in
             var points: [Sample] = []
+            var counted = 0 // points already charged against --query.max-samples
             var next = 0 // first sample newer than the current ref
             var ts = start
             while ts <= end {
+                // A subquery can ask for billions of steps (`m[1y:1ms]`): check the deadline
+                // as the steps go, and jump over stretches where the series has no sample.
+                try ctx.checkDeadline()
                 let ref = (vs.timestamp ?? ts) - vs.originalOffset
                 while next < samples.count, samples[next].t <= ref { next += 1 }
-                if next > 0 {
+                if next > 0, samples[next - 1].t > ref - lookback {
                     let s = samples[next - 1]
-                    if s.t > ref - lookback, !StaleNaN.isStale(s.v) {
+                    if !StaleNaN.isStale(s.v) {
                         if points.isEmpty { points.reserveCapacity(Swift.min(numSteps, 5000)) }
                         points.append(Sample(t: ts, v: value(s)))
+                        if points.count - counted >= 4096 { try ctx.addSamples(points.count - counted); counted = points.count }
+                    }
+                } else if vs.timestamp == nil {
+                    // Nothing in the lookback window: no point until the step that reaches the next sample.
+                    guard next < samples.count else { break }
+                    let due = samples[next].t + vs.originalOffset
+                    if due > ts + interval {
+                        let skip = (due - ts) / interval
+                        let (jumped, overflow) = ts.addingReportingOverflow(skip * interval)
+                        if overflow || jumped > end { break }
+                        ts = jumped
+                        continue
                     }
                 }
                 ts += interval
             }
             if !points.isEmpty {
-                try ctx.addSamples(points.count)
+                try ctx.addSamples(points.count - counted)
                 out.append(Series(labels: labels, points: points, dropName: dropName))
+            } else if counted > 0 {
+                ctx.releaseSamples(counted)
             }
         }
         return out

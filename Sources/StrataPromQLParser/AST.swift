@@ -51,7 +51,7 @@ public indirect enum Expr: Sendable {
         case .matrixSelector, .subquery: return .matrix
         case .call(let c): return c.function.returnType
         case .aggregate: return .vector
-        case .binary(let b): return (b.lhs.type == .scalar && b.rhs.type == .scalar) ? .scalar : .vector
+        case .binary(let b): return b.isScalar ? .scalar : .vector
         case .unary(let u): return u.expr.type
         case .paren(let p): return p.expr.type
         }
@@ -67,7 +67,7 @@ public indirect enum Expr: Sendable {
         case .subquery(let s): return PositionRange(start: s.expr.positionRange.start, end: s.endPosition)
         case .call(let c): return c.position
         case .aggregate(let a): return a.position
-        case .binary(let b): return PositionRange(start: b.lhs.positionRange.start, end: b.rhs.positionRange.end)
+        case .binary(let b): return b.position
         case .unary(let u): return PositionRange(start: u.startPosition, end: u.expr.positionRange.end)
         case .paren(let p): return p.position
         }
@@ -231,9 +231,15 @@ public struct BinaryExpr: Sendable {
     /// Present when both sides are vectors.
     public var matching: VectorMatching?
     public var returnBool: Bool
+    /// Worked out once here, so that asking a long chain `a + b + c …` for them does not walk
+    /// the whole chain at every node (quadratic time for a 10,000-term sum).
+    public let position: PositionRange
+    public let isScalar: Bool
 
     public init(op: BinaryOp, lhs: Expr, rhs: Expr, matching: VectorMatching?, returnBool: Bool) {
         self.op = op; self.lhs = lhs; self.rhs = rhs; self.matching = matching; self.returnBool = returnBool
+        position = PositionRange(start: lhs.positionRange.start, end: rhs.positionRange.end)
+        isScalar = lhs.type == .scalar && rhs.type == .scalar
     }
 }
 
@@ -250,4 +256,36 @@ public struct ParenExpr: Sendable {
     public var expr: Expr
     public var position: PositionRange
     public init(expr: Expr, position: PositionRange) { self.expr = expr; self.position = position }
+}
+
+extension Expr {
+    /// The expressions directly below this one, in the order they appear in the query.
+    public var children: [Expr] {
+        switch self {
+        case .number, .string, .vectorSelector, .matrixSelector: return []
+        case .subquery(let s): return [s.expr]
+        case .call(let c): return c.args
+        case .aggregate(let a): return a.param.map { [$0, a.expr] } ?? [a.expr]
+        case .binary(let b): return [b.lhs, b.rhs]
+        case .unary(let u): return [u.expr]
+        case .paren(let p): return [p.expr]
+        }
+    }
+
+    /// Visits every node, parents before children, without recursion (so a tree of any depth
+    /// is safe to walk on any thread). `visit` gets each node and its depth (the root is 1).
+    public func walk(_ visit: (_ node: Expr, _ depth: Int) throws -> Void) rethrows {
+        var stack: [(Expr, Int)] = [(self, 1)]
+        while let (node, depth) = stack.popLast() {
+            try visit(node, depth)
+            for c in node.children.reversed() { stack.append((c, depth + 1)) }
+        }
+    }
+
+    /// Length of the longest path from this node down to a leaf (a leaf is 1).
+    public var depth: Int {
+        var deepest = 0
+        walk { _, d in deepest = Swift.max(deepest, d) }
+        return deepest
+    }
 }

@@ -6,6 +6,12 @@
 /// bind tighter than everything.
 extension Parser {
     mutating func parseExpression(minPrecedence: Int = 1) throws(ParseError) -> Expr {
+        nesting += 1
+        defer { nesting -= 1 }
+        if nesting > PromQLParser.maxDepth {
+            let at = index < tokens.count ? tokens[index].range : PositionRange(start: query.utf8.count, end: query.utf8.count)
+            throw tooDeep(at: at)
+        }
         var lhs = try parseUnary()
         while true {
             let token = try peek()

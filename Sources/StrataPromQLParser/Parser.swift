@@ -23,10 +23,18 @@ public struct ParseError: Error, CustomStringConvertible, Sendable {
 }
 
 public enum PromQLParser {
-    /// Parses and type-checks a PromQL expression.
+    /// Deepest expression tree accepted. Parsing, checking, printing and evaluating recurse once
+    /// per level; query threads have stacks sized for this depth (`QueryStack`). Prometheus
+    /// has no limit (Go stacks grow), and answers 5,000 nested parentheses; so does Strata.
+    public static let maxDepth = 10_000
+
+    /// Parses and type-checks a PromQL expression. Expressions nested deeper than `maxDepth`
+    /// are refused with a parse error rather than risking the thread's stack.
     public static func parse(_ input: String, options: ParserOptions = .init()) throws(ParseError) -> Expr {
         var parser = Parser(query: input, options: options)
         var expr = try parser.parseQuery()
+        // Left-deep chains (`a + b + c …`) are built by a loop, not by recursion; measure them.
+        if expr.depth > maxDepth { throw parser.tooDeep(at: expr.positionRange) }
         // Types are checked only once the syntax is valid, as Prometheus does.
         _ = try TypeChecker(query: input).check(&expr)
         return expr
@@ -48,12 +56,14 @@ public enum PromQLParser {
 struct Parser {
     let query: String
     let options: ParserOptions
-    private let tokens: [Token]
+    let tokens: [Token]
     private let lexFailure: Lexer.Failure?
-    private var index = 0
+    private(set) var index = 0
     /// Inside the arguments of an aggregation, where Prometheus reports syntax errors that have
     /// no more specific rule as "unexpected … in aggregation".
     var aggregationDepth = 0
+    /// Current recursion depth of `parseExpression`, bounded by `PromQLParser.maxDepth`.
+    var nesting = 0
 
     init(query: String, options: ParserOptions) {
         self.query = query
@@ -76,6 +86,10 @@ struct Parser {
     mutating func advance() -> Token {
         defer { index += 1 }
         return tokens[index]
+    }
+
+    func tooDeep(at range: PositionRange) -> ParseError {
+        error("expression nested more than \(PromQLParser.maxDepth) levels deep", at: range)
     }
 
     func error(_ message: String, at range: PositionRange) -> ParseError {

@@ -114,7 +114,7 @@ struct TypeChecker {
         let lt = try check(&binary.lhs)
         let rt = try check(&binary.rhs)
         let op = binary.op
-        let whole = PositionRange(start: binary.lhs.positionRange.start, end: binary.rhs.positionRange.end)
+        let whole = binary.position
 
         if binary.returnBool && !op.isComparison {
             throw error("bool modifier can only be used on comparison operators", at: operatorRange(binary))

@@ -108,10 +108,11 @@ public final class WriteRequestDecoder {
         var r = ByteReader(buf)
         while !r.isAtEnd {
             let (field, wire) = try Proto.tag(&r)
-            if field == 1 && wire == 2 {
+            if field == 1 || field == 3 { try Proto.expect(wire, 2, field, "WriteRequest") }
+            if field == 1 {
                 let msg = try r.bytes(try Proto.length(&r))
                 try parseTimeSeries(msg, &summary)
-            } else if field == 3 && wire == 2 {
+            } else if field == 3 {
                 let msg = try r.bytes(try Proto.length(&r))
                 metadata.append(try parseMetadata(msg))
             } else {
@@ -127,6 +128,7 @@ public final class WriteRequestDecoder {
                                 sampleStart: Int32(samples.count), sampleEnd: 0, histograms: 0)
         while !r.isAtEnd {
             let (field, wire) = try Proto.tag(&r)
+            if field <= 4 { try Proto.expect(wire, 2, field, "TimeSeries") }
             switch (field, wire) {
             case (1, 2):
                 let label = try r.bytes(try Proto.length(&r))
@@ -158,6 +160,7 @@ public final class WriteRequestDecoder {
         var value = UnsafeRawBufferPointer(start: nil, count: 0)
         while !r.isAtEnd {
             let (field, wire) = try Proto.tag(&r)
+            if field <= 2 { try Proto.expect(wire, 2, field, "Label") }
             if wire == 2 && field == 1 { name = try r.bytes(try Proto.length(&r)) }
             else if wire == 2 && field == 2 { value = try r.bytes(try Proto.length(&r)) }
             else { try Proto.skip(&r, wire) }
@@ -175,6 +178,9 @@ public final class WriteRequestDecoder {
         var s = Sample(t: 0, v: 0)
         while !r.isAtEnd {
             let (field, wire) = try Proto.tag(&r)
+            // A value or timestamp of another wire type is a broken client, not a zero.
+            if field == 1 { try Proto.expect(wire, 1, field, "Sample") }
+            else if field == 2 { try Proto.expect(wire, 0, field, "Sample") }
             if field == 1 && wire == 1 { s.v = Double(bitPattern: try r.le64()) }
             else if field == 2 && wire == 0 { s.t = Int64(bitPattern: try r.uvarint()) }
             else { try Proto.skip(&r, wire) }
@@ -260,6 +266,13 @@ enum Proto {
         let n = try r.uvarint()
         guard n <= UInt64(r.remaining) else { throw .truncated }
         return Int(n)
+    }
+
+    /// Known fields must come with their declared wire type, as generated Go decoders insist
+    /// ("proto: wrong wireType = 0 for field 1 in Sample").
+    @inline(__always)
+    static func expect(_ wire: UInt64, _ declared: UInt64, _ field: UInt64, _ message: StaticString) throws(DecodeError) {
+        if wire != declared { throw .invalid("wrong wireType = \(wire) for field \(field) in \(message)") }
     }
 
     static func skip(_ r: inout ByteReader, _ wire: UInt64) throws(DecodeError) {

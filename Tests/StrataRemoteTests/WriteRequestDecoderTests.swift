@@ -94,7 +94,8 @@ import Testing
             (Array(good.dropLast(3)), "unexpected end"),
             (good + [0x0A, 0x05, 0x01], "unexpected end"),       // length past the end
             (good + [0x00], "illegal tag 0"),
-            (good + [0x0B], "unsupported wire type 3"),
+            (good + [0x2B], "unsupported wire type 3"),
+            (good + [0x0B], "wrong wireType = 3 for field 1 in WriteRequest"),
             (good + [0x0A] + [UInt8](repeating: 0xFF, count: 11), "varint overflow"),
         ]
         for (raw, why) in cases {

@@ -20,8 +20,15 @@ public struct APIError: Error, Sendable {
 
     public let kind: Kind
     public let message: String
+    /// The HTTP status: the kind's, unless a more precise one applies (413 for a body too large,
+    /// which Prometheus reports as `bad_data`).
+    public let status: Int
 
-    public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
+    public init(_ kind: Kind, _ message: String, status: Int? = nil) {
+        self.kind = kind; self.message = message; self.status = status ?? kind.status
+    }
+
+    public static func tooLarge(_ m: String) -> APIError { APIError(.badData, m, status: 413) }
 
     public static func badData(_ m: String) -> APIError { APIError(.badData, m) }
 }

@@ -5,7 +5,7 @@ import StrataStorage
 extension PrometheusAPI {
     /// Prometheus' TSDB admin API (only `snapshot` so far). Off unless the server was started with
     /// `--web.enable-admin-api`, answering as Prometheus does then: 503 "admin APIs disabled".
-    func registerAdmin(on router: Router<Context>) {
+    func registerAdmin(on router: APIRouter<Context>) {
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/api/v1/admin/tsdb/snapshot", method: method) { req, _ in
                 guard let admin = self.admin else { return Self.error(APIError(.unavailable, "admin APIs disabled")) }

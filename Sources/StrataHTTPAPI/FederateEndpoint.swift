@@ -7,7 +7,7 @@ import StrataStorage
 /// matching series in the Prometheus text format, grouped by metric name as `untyped`
 /// families, as Prometheus' federation endpoint answers it.
 extension PrometheusAPI {
-    func registerFederate(on router: Router<Context>) {
+    func registerFederate(on router: APIRouter<Context>) {
         router.get("/federate") { req, ctx in
             if !self.startup.isReady { return Self.text(.serviceUnavailable, "Service Unavailable\n") }
             do {

@@ -6,7 +6,7 @@ import StrataPromQLParser
 /// `translateAST` (used by Prometheus' UI to explain a query). Object keys are sorted, as Go's
 /// JSON encoder writes maps.
 extension PrometheusAPI {
-    func registerParseQuery(on router: Router<Context>) {
+    func registerParseQuery(on router: APIRouter<Context>) {
         for method in [HTTPRequest.Method.get, .post] {
             router.on("/api/v1/parse_query", method: method) { req, ctx in
                 await self.respond(req, ctx) { p in

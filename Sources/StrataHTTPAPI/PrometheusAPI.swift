@@ -79,8 +79,11 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         self.startup = startup
     }
 
-    public func register(on router: Router<Context>) {
-        router.add(middleware: GzipMiddleware<Context>())
+    public func register(on hummingbird: Router<Context>) {
+        let table = RouteTable()
+        hummingbird.add(middleware: APIMethodsMiddleware<Context>(table: table))
+        hummingbird.add(middleware: GzipMiddleware<Context>())
+        let router = APIRouter(router: hummingbird, table: table)
         for path in ["/api/v1/write", "/api/v1/receive"] {
             router.post(RouterPath(path)) { req, _ in
                 let res = try await self.remoteWrite(req)
@@ -107,10 +110,10 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         registerAdmin(on: router)
         router.get("/api/v1/status/buildinfo") { _, _ in self.buildInfo() }
         router.get("/api/v1/status/walreplay") { _, _ in self.walReplay() }
-        router.on("/-/healthy", method: .get) { _, _ in Self.text(.ok, "Strata is Healthy.\n") }
-        router.on("/-/healthy", method: .head) { _, _ in Self.text(.ok, "") }
-        router.on("/-/ready", method: .get) { _, _ in self.ready() }
-        router.on("/-/ready", method: .head) { _, _ in self.ready() }
+        hummingbird.on("/-/healthy", method: .get) { _, _ in Self.text(.ok, "Strata is Healthy.\n") }
+        hummingbird.on("/-/healthy", method: .head) { _, _ in Self.text(.ok, "") }
+        hummingbird.on("/-/ready", method: .get) { _, _ in self.ready() }
+        hummingbird.on("/-/ready", method: .head) { _, _ in self.ready() }
     }
 
     // MARK: remote write
@@ -210,10 +213,6 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             let params = try await Self.params(req)
             query = params["query"] ?? ""
             let requested = try requestedEngineOptions(params, cancellation: cancellation)
-            let expr: Expr
-            do { expr = try PromQLParser.parse(query, options: options.parser) } catch {
-                throw APIError.badData("invalid parameter \"query\": \(error)")
-            }
             let run: QueryRun
             if range {
                 guard let s = params["start"] else { throw APIError.badData("invalid parameter \"start\": cannot parse \"\" to a valid timestamp") }
@@ -234,22 +233,30 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
                 run = .instant(t)
             }
             // Time spent waiting for a slot counts against the query's timeout, as in Prometheus.
+            // The query is parsed on the query thread too: a deeply nested one needs its stack.
             let queued = ContinuousClock.now
             let storage = self.storage
-            let queuedOutcome: Result<QueryResult, QueryError>? = await scheduler.run(unless: cancellation) {
+            let parserOptions = options.parser
+            let queuedOutcome: Result<QueryResult, APIError>? = await scheduler.run(unless: cancellation) { [query] in
+                let expr: Expr
+                do { expr = try PromQLParser.parse(query, options: parserOptions) } catch {
+                    return .failure(APIError.badData("invalid parameter \"query\": \(error)"))
+                }
                 var opts = requested
                 opts.timeout -= ContinuousClock.now - queued
-                guard opts.timeout > .zero else { return .failure(QueryError(.timeout, "query timed out in query queue")) }
+                guard opts.timeout > .zero else { return .failure(APIError(.timeout, "query timed out in query queue")) }
                 let engine = Engine(options: opts)
-                do throws(QueryError) {
-                    switch run {
-                    case .instant(let t): return .success(try engine.instantQuery(storage, expr, at: t))
-                    case .range(let s, let e, let st): return .success(try engine.rangeQuery(storage, expr, start: s, end: e, step: st))
+                return Result { () throws(APIError) in
+                    try Self.mapQueryError { () throws(QueryError) in
+                        switch run {
+                        case .instant(let t): return try engine.instantQuery(storage, expr, at: t)
+                        case .range(let s, let e, let st): return try engine.rangeQuery(storage, expr, start: s, end: e, step: st)
+                        }
                     }
-                } catch { return .failure(error) }
+                }
             }
-            let outcome = queuedOutcome ?? .failure(QueryError(.canceled, "query was canceled in query queue"))
-            let result = try Self.mapQueryError { () throws(QueryError) in try outcome.get() }
+            let outcome = queuedOutcome ?? .failure(APIError(.canceled, "query was canceled in query queue"))
+            let result = try outcome.get()
             var w = JSONWriter()
             w.queryResult(result, query: query)
             return Self.json(.ok, w.bytes)
@@ -291,12 +298,18 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         do { return try body() } catch { throw APIError(error.kind, "invalid parameter \(goQuote(name)): \(error.message)") }
     }
 
+    /// Largest form-encoded body read for parameters (Go's `ParseForm` stops at 10 MB).
+    static var maxFormBytes: Int { 16 << 20 }
+
     /// URL query parameters merged with a form-encoded POST body (body values first, as Go's FormValue).
     static func params(_ req: Request) async throws -> Params {
         var p = Params()
         if req.method == .post,
            let ct = req.headers[.contentType], ct.lowercased().hasPrefix("application/x-www-form-urlencoded") {
-            let body = try await req.body.collect(upTo: 16 << 20)
+            let body: ByteBuffer
+            do { body = try await req.body.collect(upTo: maxFormBytes) } catch {
+                throw APIError.tooLarge("request body is larger than the limit of \(maxFormBytes >> 20) MiB for form parameters")
+            }
             p.add(encoded: String(buffer: body))
         }
         if let q = req.uri.query { p.add(encoded: q) }
@@ -358,7 +371,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         var w = JSONWriter(capacity: 256)
         w.raw("{\"status\":\"error\",\"errorType\":"); w.string(e.kind.rawValue)
         w.raw(",\"error\":"); w.string(e.message); w.raw("}")
-        return json(HTTPResponse.Status(code: e.kind.status), w.bytes)
+        return json(HTTPResponse.Status(code: e.status), w.bytes)
     }
 }
 

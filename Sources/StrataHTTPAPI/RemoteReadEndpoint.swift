@@ -11,7 +11,7 @@ import StrataStorage
 /// snappy-compressed `ReadResponse`; STREAMED_XOR_CHUNKS sends the head's chunks as stored, one
 /// series per frame.
 extension PrometheusAPI {
-    func registerRemoteRead(on router: Router<Context>) {
+    func registerRemoteRead(on router: APIRouter<Context>) {
         router.post("/api/v1/read") { req, ctx in
             await self.withRequestCancellation(ctx) { await self.remoteRead(req, cancellation: $0) }
         }

@@ -7,7 +7,7 @@ import StrataStorage
 /// `/api/v1/query_exemplars`, `/api/v1/format_query`: what Grafana's query editor and metric
 /// browser call, answered as Prometheus answers them.
 extension PrometheusAPI {
-    func registerSeriesEndpoints(on router: Router<Context>) {
+    func registerSeriesEndpoints(on router: APIRouter<Context>) {
         for method in [HTTPRequest.Method.get, .post] {
             router.on("/api/v1/labels", method: method) { req, ctx in await self.respond(req, ctx) { p in try self.labels(p) } }
             router.on("/api/v1/series", method: method) { req, ctx in await self.respond(req, ctx) { p in try self.series(p) } }

@@ -5,7 +5,7 @@ import StrataStorage
 /// Status and the parts of Prometheus' API Strata has nothing behind yet (targets, rules,
 /// alerts): answered with Prometheus' shapes so Grafana and promtool work.
 extension PrometheusAPI {
-    func registerStatusEndpoints(on router: Router<Context>) {
+    func registerStatusEndpoints(on router: APIRouter<Context>) {
         router.get("/api/v1/targets") { _, _ in
             Self.json(.ok, Array(#"{"status":"success","data":{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}}"#.utf8))
         }

@@ -42,9 +42,10 @@ public final class Head: Sendable {
     let refStripes: [RefStripe]
     let stripeMask: Int
     let postings = MemPostings()
-    /// Makes a request's samples appear at once: a commit applies them holding this exclusively,
-    /// a querier copies out its series' chunks holding it shared, so no reader sees half of a
-    /// request. Writers go first, so queries cannot hold ingestion back for long.
+    /// Makes a request's samples appear at once. Commits apply holding it shared (they touch
+    /// disjoint series under their stripe locks, so they need not exclude each other); a querier
+    /// copies out its series' chunks holding it exclusively, so it never sees half of a request.
+    /// The exclusive side goes first, so a stream of commits cannot starve queries.
     let visibility = RWLock(preferWriters: true)
     let metadata = MetadataStore()
     /// Where appends are logged before they are acknowledged; nil runs the head in memory only.
@@ -61,8 +62,8 @@ public final class Head: Sendable {
     /// removed by truncation and created again gets a second record). A checkpoint must keep
     /// them while their series lives: later segments still log samples under the old ref.
     let walAliases = Mutex<[SeriesRef: SeriesRef]>([:])
-    /// Lowest sample time each open appender has appended but not yet committed; compaction
-    /// must not cut a block above it.
+    /// Lowest sample time each open appender may stage (announced before its bounds check) and
+    /// has not yet committed: compaction must not cut a block above a staged sample.
     let pendingMinTimes = Mutex<[ObjectIdentifier: Int64]>([:])
 
     public init(options: HeadOptions = HeadOptions(), wal: WAL? = nil) {

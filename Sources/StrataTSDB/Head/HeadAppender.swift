@@ -140,7 +140,7 @@ final class HeadAppender: Appender {
         let perChunk = head.options.samplesPerChunk
         var applied = 0
         var start = 0
-        head.visibility.withWriteLock {
+        head.visibility.withReadLock {
             staged.withUnsafeBufferPointer { smp in
                 for (s, end, last) in stagedSeries {
                     let stripe = head.stripe(of: s)

@@ -29,7 +29,7 @@ struct HeadQuerier: IndexedQuerier {
         var out: [HeadSeries] = []
         let refs = try head.postings.postings(for: matchers, interrupt: hints.interrupt)
         // All chunks are copied out between two commits (see `Head.visibility`).
-        head.visibility.withReadLock {
+        head.visibility.withWriteLock {
             for ref in refs {
                 guard let s = head.series(ref: ref) else { continue }
                 let stripe = head.stripe(of: s)

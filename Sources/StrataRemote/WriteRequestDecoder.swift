@@ -54,10 +54,12 @@ public final class WriteRequestDecoder {
     private var series: [SeriesEntry] = []
     private var metadata: [MetricMetadata] = []
 
+    /// Offsets into `labelBytes` and `samples`: full `Int`s, since a body may be as large as
+    /// `--receive.max-request-bytes` allows (2 GiB would trap 32-bit offsets).
     struct SeriesEntry {
-        var labelStart: Int32, labelEnd: Int32
-        var sampleStart: Int32, sampleEnd: Int32
-        var histograms: Int32
+        var labelStart: Int, labelEnd: Int
+        var sampleStart: Int, sampleEnd: Int
+        var histograms: Int
     }
 
     public init() {}
@@ -124,8 +126,8 @@ public final class WriteRequestDecoder {
     @inline(__always)
     private func parseTimeSeries(_ buf: UnsafeRawBufferPointer, _ summary: inout WriteSummary) throws(DecodeError) {
         var r = ByteReader(buf)
-        var entry = SeriesEntry(labelStart: Int32(labelBytes.count), labelEnd: 0,
-                                sampleStart: Int32(samples.count), sampleEnd: 0, histograms: 0)
+        var entry = SeriesEntry(labelStart: labelBytes.count, labelEnd: 0,
+                                sampleStart: samples.count, sampleEnd: 0, histograms: 0)
         while !r.isAtEnd {
             let (field, wire) = try Proto.tag(&r)
             if field <= 4 { try Proto.expect(wire, 2, field, "TimeSeries") }
@@ -146,8 +148,8 @@ public final class WriteRequestDecoder {
                 try Proto.skip(&r, wire)
             }
         }
-        entry.labelEnd = Int32(labelBytes.count)
-        entry.sampleEnd = Int32(samples.count)
+        entry.labelEnd = labelBytes.count
+        entry.sampleEnd = samples.count
         series.append(entry)
     }
 
@@ -211,16 +213,16 @@ public final class WriteRequestDecoder {
         labelBytes.withUnsafeBytes { lb in
             samples.withUnsafeBufferPointer { sb in
                 for e in series {
-                    let labels = UnsafeRawBufferPointer(rebasing: lb[Int(e.labelStart) ..< Int(e.labelEnd)])
+                    let labels = UnsafeRawBufferPointer(rebasing: lb[e.labelStart ..< e.labelEnd])
                     if e.histograms > 0 {
-                        summary.histogramsRejected += Int(e.histograms)
+                        summary.histogramsRejected += e.histograms
                         if summary.firstFailure == nil {
                             summary.firstFailure = (Self.printLabels(labels),
                                                     .unsupported("native histograms are not supported yet"))
                         }
                     }
                     if e.sampleEnd == e.sampleStart { continue }
-                    let s = UnsafeBufferPointer(rebasing: sb[Int(e.sampleStart) ..< Int(e.sampleEnd)])
+                    let s = UnsafeBufferPointer(rebasing: sb[e.sampleStart ..< e.sampleEnd])
                     let res = appender.append(labels: labels, samples: s)
                     summary.samplesAccepted += res.accepted
                     summary.samplesRejected += res.rejected

@@ -9,7 +9,12 @@ import Testing
     static let corpus = "/work/shared/conformance/promql"
 
     @Test func everyEvalQueryParses() throws {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: Self.corpus) else { return }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: Self.corpus) else {
+            // A developer's machine may lack it; CI (CI=true) must not pass without it.
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("PromQL conformance corpus not found at \(Self.corpus)") }
+            else { print("PromQL conformance corpus not found at \(Self.corpus); skipping") }
+            return
+        }
         var parsed = 0
         var skipped: [String: Int] = [:]
         var failures: [String] = []

@@ -37,10 +37,17 @@ public enum BlockingThread {
         pthread_attr_setstacksize(&attr, stackBytes)
         pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
         var thread = pthread_t()
-        let rc = pthread_create(&thread, &attr, { arg in
+        let entry: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { arg in
             Unmanaged<Job>.fromOpaque(arg!).takeRetainedValue().body()
             return nil
-        }, job)
+        }
+        var rc = pthread_create(&thread, &attr, entry, job)
+        if rc != 0 && stackBytes > 8 << 20 {
+            // The reservation was refused (strict overcommit, an address-space limit): a
+            // smaller stack still beats running on the caller's.
+            pthread_attr_setstacksize(&attr, 8 << 20)
+            rc = pthread_create(&thread, &attr, entry, job)
+        }
         // Out of threads: run it here rather than lose it (the caller is waiting for it).
         if rc != 0 { Unmanaged<Job>.fromOpaque(job).takeRetainedValue().body() }
     }

@@ -324,6 +324,36 @@ import Testing
         #expect(stats.snapshotError != nil)
         #expect(!FileSystem.exists(path))
     }
+
+    /// Label bytes whose checksum is right but whose structure is not (a length past the end)
+    /// are refused before anything reaches the head.
+    @Test func aSnapshotWithMalformedLabelsIsRefusedEvenWithAGoodChecksum() throws {
+        let dir = try TempDir("snapshot-labels"); defer { dir.remove() }
+        let a = Head()
+        for i in 0 ..< 3 { _ = append(a, Labels([("__name__", "m"), ("i", String(i))]), [(1000, 1)]) }
+        _ = try HeadSnapshot.write(a, dir: dir.path, walSegment: 1)
+        let path = dir.file(HeadSnapshot.fileName)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        // Last entry: header (25) + CRC (4), then per entry `uvarint len | entry | CRC32C`; the
+        // entry starts with ref (8) and the label blob's uvarint length, then the blob, whose
+        // first byte is the length of "__name__".
+        var off = 29
+        var entryStart = 0, entryLen = 0
+        for _ in 0 ..< 3 {
+            entryLen = Int(bytes[off]); entryStart = off + 1 // entries here are < 128 bytes
+            off = entryStart + entryLen + 4
+        }
+        #expect(off == bytes.count)
+        let blob = entryStart + 8 + 1
+        #expect(bytes[blob] == 8)
+        bytes[blob] = 0x7F
+        let crc = bytes[entryStart ..< entryStart + entryLen].withUnsafeBytes { CRC32C.checksum($0) }
+        for k in 0 ..< 4 { bytes[entryStart + entryLen + k] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * k)) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let b = Head()
+        #expect { _ = try HeadSnapshot.load(into: b, dir: dir.path) } throws: { "\($0)".contains("malformed label set") }
+        #expect(b.numSeries == 0)
+    }
 }
 
 @Suite struct WALToolingTests {

@@ -185,10 +185,11 @@ final class HeadAppender: Appender {
     }
 }
 
-/// Checks a canonical label blob for a new series: names non-empty, strictly sorted (so no
-/// duplicates), valid UTF-8, and a metric name present. Returns why it is invalid, or nil.
+/// Checks a canonical label blob for a new series: well-formed lengths, names non-empty,
+/// strictly sorted (so no duplicates), valid UTF-8, and (unless told otherwise) a metric name
+/// present. Returns why it is invalid, or nil.
 public enum LabelValidation {
-    public static func validate(_ blob: UnsafeRawBufferPointer) -> String? {
+    public static func validate(_ blob: UnsafeRawBufferPointer, requireMetricName: Bool = true) -> String? {
         var i = 0
         var prevName: UnsafeRawBufferPointer?
         var hasName = false
@@ -210,7 +211,7 @@ public enum LabelValidation {
             if nl == 8 && name.elementsEqual("__name__".utf8) { hasName = vl > 0 }
             prevName = name
         }
-        if !hasName { return "missing metric name (__name__ label)" }
+        if requireMetricName && !hasName { return "missing metric name (__name__ label)" }
         return nil
     }
 

@@ -109,8 +109,9 @@ public enum HeadSnapshot {
         let path = dir + "/" + fileName
         guard FileSystem.exists(path) else { return nil }
         return try FileSystem.withMappedFile(path) { buf -> Loaded in
-            // Two passes: verify every checksum first, so a damaged snapshot changes nothing.
-            let (seg, n) = try walk(buf) { _ in }
+            // Two passes: verify every checksum and label set first, so a damaged snapshot
+            // changes nothing.
+            let (seg, n) = try walk(buf) { try verifyLabels($0) }
             var samples = 0
             _ = try walk(buf) { body in samples += try decode(body, into: head) }
             return Loaded(walSegment: seg, series: n, samples: samples)
@@ -137,6 +138,19 @@ public enum HeadSnapshot {
             return (seg, n)
         } catch let e as DecodeError {
             throw SnapshotError("truncated or malformed: \(e)")
+        }
+    }
+
+    /// A checksum only proves the bytes are the ones that were written; the head indexes and
+    /// compares label blobs by their structure, so that is checked before they are trusted.
+    static func verifyLabels(_ body: UnsafeRawBufferPointer) throws {
+        var r = ByteReader(body)
+        do {
+            let ref = try r.be64()
+            let labels = try r.bytes(Int(try r.uvarint()))
+            if let why = LabelValidation.validate(labels, requireMetricName: false) { throw SnapshotError("series \(ref): \(why)") }
+        } catch let e as DecodeError {
+            throw SnapshotError("truncated or malformed series entry: \(e)")
         }
     }
 

@@ -33,6 +33,15 @@ final class QueryScheduler: Sendable {
     /// As `run`, but nil without running `work` when `cancellation` fires (or the calling task is
     /// cancelled) while it waits for a slot.
     func run<T: Sendable>(unless cancellation: QueryCancellation?, _ work: @escaping @Sendable () -> T) async -> T? {
+        guard let slot = await hold(unless: cancellation) else { return nil }
+        defer { slot.release() }
+        return await BlockingThread.run(stackBytes: BlockingThread.queryStackBytes, work)
+    }
+
+    /// Waits for a slot and hands it over as a `Slot`, for work that outlives a handler (a
+    /// streamed response body): the slot is freed by `Slot.release()` or, failing that, when the
+    /// token is dropped. Nil when `cancellation` fires first.
+    func hold(unless cancellation: QueryCancellation?) async -> Slot? {
         let cancellation = cancellation ?? QueryCancellation()
         let granted = await withTaskCancellationHandler {
             await acquire(cancellation)
@@ -41,7 +50,15 @@ final class QueryScheduler: Sendable {
         }
         guard granted else { return nil }
         if cancellation.isCancelled { release(); return nil }
-        return await runHoldingSlot(work)
+        return Slot { [self] in release() }
+    }
+
+    /// A held slot; released once, explicitly or on deinit.
+    final class Slot: Sendable {
+        private let free: Mutex<(@Sendable () -> Void)?>
+        init(_ free: @escaping @Sendable () -> Void) { self.free = Mutex(free) }
+        func release() { free.withLock { f in let g = f; f = nil; return g }?() }
+        deinit { release() }
     }
 
     private func runHoldingSlot<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {

@@ -37,17 +37,30 @@ extension PrometheusAPI {
         let storage = self.storage
         let sampleLimit = options.remoteReadSampleLimit > 0 ? options.remoteReadSampleLimit : Int.max
         let frameBytes = max(1, options.remoteReadMaxBytesInFrame)
-        let queued: Result<Response, APIError>? = await readScheduler.run(unless: cancellation) {
-            do {
-                switch request.preferredResponse {
-                case .samples: return .success(try Self.readSamples(storage, request, sampleLimit: sampleLimit))
-                case .streamedXORChunks: return .success(try Self.readChunks(storage, request, maxFrameBytes: frameBytes))
+        // The slot is held until the body is written: a streamed body is produced after the
+        // handler returns, and unbounded concurrent streams each pin their series' chunks.
+        let slot = await readScheduler.hold(unless: cancellation)
+        let queued: Result<Response, APIError>?
+        if let slot {
+            queued = await BlockingThread.run(stackBytes: BlockingThread.queryStackBytes) { () -> Result<Response, APIError> in
+                do {
+                    switch request.preferredResponse {
+                    case .samples:
+                        defer { slot.release() }
+                        return .success(try Self.readSamples(storage, request, sampleLimit: sampleLimit))
+                    case .streamedXORChunks:
+                        return .success(try Self.readChunks(storage, request, maxFrameBytes: frameBytes, slot: slot))
+                    }
+                } catch let e as APIError {
+                    slot.release()
+                    return .failure(e)
+                } catch {
+                    slot.release()
+                    return .failure(APIError(.internal, "\(error)"))
                 }
-            } catch let e as APIError {
-                return .failure(e)
-            } catch {
-                return .failure(APIError(.internal, "\(error)"))
             }
+        } else {
+            queued = nil
         }
         if queued == nil { stats.queriesCanceled.add(1, ordering: .relaxed) }
         switch queued ?? .failure(APIError(.canceled, "request was canceled in the remote-read queue")) {
@@ -83,7 +96,9 @@ extension PrometheusAPI {
 
     /// Selects the series on the query thread (the head's series hold references to their
     /// chunks, not copies), then streams one series' frames at a time while writing the body.
-    static func readChunks(_ storage: any Queryable, _ request: ReadRequest, maxFrameBytes: Int) throws -> Response {
+    /// `slot` is released once the body has been written (or its writing failed).
+    static func readChunks(_ storage: any Queryable, _ request: ReadRequest, maxFrameBytes: Int,
+                           slot: QueryScheduler.Slot? = nil) throws -> Response {
         var selected: [(query: Int, mint: Int64, maxt: Int64, series: [any ChunkedStorageSeries])] = []
         for (i, q) in request.queries.enumerated() where !q.matchers.isEmpty {
             let querier = try storage.querier(mint: q.start, maxt: q.end)
@@ -98,6 +113,7 @@ extension PrometheusAPI {
         }
         let plan = selected
         let body = ResponseBody { writer in
+            defer { slot?.release() }
             for q in plan {
                 for s in q.series {
                     let chunks = try s.chunks(mint: q.mint, maxt: q.maxt)

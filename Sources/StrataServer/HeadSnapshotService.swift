@@ -25,7 +25,8 @@ struct HeadSnapshotService: Service {
                 // Seconds for a large head: on a thread of its own, not one that serves requests.
                 let (head, wal, dir) = (self.head, self.wal, self.dir)
                 let (segment, n) = try await BlockingThread.run {
-                    let segment = try wal.rotate()
+                    // Every commit logged into the closed segment has applied once this returns.
+                    let segment = try head.withCommitsPaused { try wal.rotate() }
                     return (segment, try HeadSnapshot.write(head, dir: dir, walSegment: segment))
                 }
                 logger.info("periodic head snapshot written", metadata: [

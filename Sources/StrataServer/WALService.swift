@@ -26,7 +26,8 @@ struct WALService: Service {
         } else {
             try? await gracefulShutdown()
         }
-        do { try wal.close() } catch {
+        // No commit may be between its WAL write and its apply when the snapshot below is taken.
+        do { try head.withCommitsPaused { try wal.close() } } catch {
             logger.error("closing the WAL failed", metadata: ["error": "\(error)"])
             return
         }

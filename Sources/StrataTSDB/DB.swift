@@ -225,7 +225,7 @@ public final class DB: Sendable {
         guard let first = try WALSegments.list(wal.dir).first?.index else { return nil }
         let current = wal.segmentIndex
         // A new segment, so a slowly written WAL does not keep old samples for long.
-        _ = try wal.rotate()
+        _ = try head.withCommitsPaused { try wal.rotate() }
         // The segment being written is never folded; of the rest, the older two thirds are
         // mostly samples now in blocks. Fewer than two segments are not worth a checkpoint.
         let last = first + (current - 1 - first) * 2 / 3

@@ -36,6 +36,28 @@ final class Gauge: Sendable {
 }
 
 @Suite struct QuerySchedulerTests {
+    /// A held slot (a streamed remote-read body) keeps others waiting until it is released,
+    /// once, explicitly or by dropping the token.
+    @Test func aHeldSlotIsFreedOnceByReleaseOrWhenDropped() async throws {
+        let scheduler = QueryScheduler(maxConcurrency: 1)
+        var slot = await scheduler.hold(unless: nil)
+        #expect(slot != nil && scheduler.load.running == 1)
+        let waiter = Task { await scheduler.run { 7 } }
+        while scheduler.load.waiting < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        slot?.release()
+        slot?.release() // a second release must not free a slot someone else holds
+        #expect(await waiter.value == 7)
+        #expect(scheduler.load.running == 0 && scheduler.load.waiting == 0)
+        slot = await scheduler.hold(unless: nil)
+        #expect(scheduler.load.running == 1)
+        slot = nil // dropped without release: freed all the same
+        #expect(scheduler.load.running == 0)
+        let cancelled = QueryCancellation()
+        cancelled.cancel()
+        #expect(await scheduler.hold(unless: cancelled) == nil)
+        #expect(scheduler.load.running == 0)
+    }
+
     /// Six blocking queries through a limit of two: never more than two at once, all finish.
     @Test func limitsConcurrencyAndQueuesTheRest() async {
         let scheduler = QueryScheduler(maxConcurrency: 2)

@@ -98,6 +98,51 @@ import Glibc
         #expect(try readAll(db)[upA] == [Sample(t: 0, v: 1), Sample(t: hour, v: 2), Sample(t: Int64.max, v: 3)])
     }
 
+    /// Head snapshots taken right after a WAL rotation while commits run: snapshot plus the later
+    /// segments must hold every committed sample. A commit that logged into the closed segment
+    /// but had not applied yet would otherwise be in neither.
+    @Test func snapshotsWhileWritingMissNoCommittedSample() async throws {
+        let dir = try TempDir("snapshot-race"); defer { dir.remove() }
+        // fsync on every commit widens the gap between a commit's WAL write and its apply.
+        var opts = WALOptions(); opts.fsync = .always
+        let wal = try WAL(dir: dir.file("wal"), options: opts)
+        let head = Head(wal: wal)
+        // Large requests: their apply takes long enough to overlap a snapshot.
+        let series = (0 ..< 2000).map { Labels([("__name__", "m"), ("i", String($0))]) }
+        let writer = Task.detached { () -> [Labels: [Sample]] in
+            var acked: [Labels: [Sample]] = [:]
+            for k in 1 ... 60 {
+                let app = head.appender()
+                // After the first request (which creates the series in ref order), newest series
+                // first: the commit applies them in the opposite order to the snapshot's (by ref),
+                // so the two cross when they overlap.
+                for l in k == 1 ? series : series.reversed() { _ = Self.stage(app, l, [(Int64(k), Double(k))]) }
+                try app.commit()
+                for l in series { acked[l, default: []].append(Sample(t: Int64(k), v: Double(k))) }
+            }
+            return acked
+        }
+        // Each snapshot goes to a folder of its own; every one of them, with the WAL segments
+        // after it, must give back all the committed samples.
+        var snapshotDirs: [String] = []
+        while snapshotDirs.count < 15 {
+            let snapDir = dir.file("snap-\(snapshotDirs.count)")
+            try FileManager.default.createDirectory(atPath: snapDir, withIntermediateDirectories: true)
+            let segment = try head.withCommitsPaused { try wal.rotate() }
+            _ = try HeadSnapshot.write(head, dir: snapDir, walSegment: segment)
+            snapshotDirs.append(snapDir)
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        let acked = try await writer.value
+        try wal.close()
+        for snapDir in snapshotDirs {
+            let replayed = Head()
+            let stats = try replayed.replayWAL(dir: dir.file("wal"), snapshotDir: snapDir)
+            #expect(stats.snapshotError == nil && stats.snapshotSegment != nil)
+            #expect(try readAll(replayed) == acked, "snapshot in \(snapDir) plus the later segments lost samples")
+        }
+    }
+
     /// A full disk: the write that hit it answers an error and is not readable, later writes work
     /// once space returns, and a restart finds exactly the acknowledged samples (none of the
     /// refused write's, and no torn record hiding the ones after it). Needs root for a small

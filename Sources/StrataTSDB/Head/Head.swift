@@ -47,6 +47,11 @@ public final class Head: Sendable {
     /// copies out its series' chunks holding it exclusively, so it never sees half of a request.
     /// The exclusive side goes first, so a stream of commits cannot starve queries.
     let visibility = RWLock(preferWriters: true)
+    /// Held shared by a commit from its WAL write until its samples are applied, and exclusively
+    /// around WAL rotation (`withCommitsPaused`): a head snapshot or checkpoint that takes
+    /// "everything logged up to segment N" from the head must not miss a commit that logged into
+    /// N but has not applied yet.
+    let commitsInFlight = RWLock(preferWriters: true)
     let metadata = MetadataStore()
     /// Where appends are logged before they are acknowledged; nil runs the head in memory only.
     public let wal: WAL?
@@ -73,6 +78,12 @@ public final class Head: Sendable {
         hashStripes = (0 ..< options.stripeCount).map { _ in HashStripe() }
         refStripes = (0 ..< options.stripeCount).map { _ in RefStripe() }
         stripeMask = options.stripeCount - 1
+    }
+
+    /// Runs `body` (a WAL rotation or close) while no commit is between its WAL write and its
+    /// apply, so once it returns, everything logged so far is in the head.
+    public func withCommitsPaused<T>(_ body: () throws -> T) rethrows -> T {
+        try commitsInFlight.withWriteLock(body)
     }
 
     public var numSeries: Int { seriesCount.load(ordering: .relaxed) }

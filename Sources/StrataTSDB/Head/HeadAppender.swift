@@ -123,8 +123,8 @@ final class HeadAppender: Appender {
     func commit() throws {
         if let failure { self.failure = nil; rollback(); throw failure }
         if staged.isEmpty { finish(); return }
-        if let wal = head.wal {
-            var records: [[UInt8]] = []
+        var records: [[UInt8]] = []
+        if head.wal != nil {
             var start = 0
             // Keep records modest so replay works through them with bounded buffers.
             while start < staged.count {
@@ -134,6 +134,11 @@ final class HeadAppender: Appender {
                 records.append(rec)
                 start = end
             }
+        }
+        // Logged and applied with no WAL rotation in between (see `Head.commitsInFlight`).
+        head.commitsInFlight.lockShared()
+        defer { head.commitsInFlight.unlock() }
+        if let wal = head.wal {
             do { try wal.log(records) } catch { rollback(); throw error }
         }
         let range = head.options.chunkRange

@@ -46,6 +46,9 @@ public final class RWLock: @unchecked Sendable {
 
     deinit { pthread_rwlock_destroy(l); l.deallocate() }
 
+    @inline(__always) public func lockShared() { pthread_rwlock_rdlock(l) }
+    @inline(__always) public func unlock() { pthread_rwlock_unlock(l) }
+
     @inline(__always)
     public func withReadLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_rwlock_rdlock(l); defer { pthread_rwlock_unlock(l) }

@@ -316,11 +316,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         return p
     }
 
-    static func nowMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func nowMillis() -> Int64 { WallClock.nowMillis() }
 
     // MARK: status and health
 
@@ -386,9 +382,3 @@ extension Substring {
         return s
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

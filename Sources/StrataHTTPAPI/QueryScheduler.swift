@@ -27,7 +27,8 @@ final class QueryScheduler: Sendable {
     /// Waits for a slot, runs `work` on a dispatch thread, frees the slot.
     func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         _ = await acquire(nil)
-        return await runHoldingSlot(work)
+        defer { release() }
+        return await BlockingThread.run(stackBytes: BlockingThread.queryStackBytes, work)
     }
 
     /// As `run`, but nil without running `work` when `cancellation` fires (or the calling task is
@@ -59,12 +60,6 @@ final class QueryScheduler: Sendable {
         init(_ free: @escaping @Sendable () -> Void) { self.free = Mutex(free) }
         func release() { free.withLock { f in let g = f; f = nil; return g }?() }
         deinit { release() }
-    }
-
-    private func runHoldingSlot<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        let result = await BlockingThread.run(stackBytes: BlockingThread.queryStackBytes, work)
-        release()
-        return result
     }
 
     /// Queries running and waiting now (for `/metrics`).

@@ -39,28 +39,23 @@ extension PrometheusAPI {
         let frameBytes = max(1, options.remoteReadMaxBytesInFrame)
         // The slot is held until the body is written: a streamed body is produced after the
         // handler returns, and unbounded concurrent streams each pin their series' chunks.
-        let slot = await readScheduler.hold(unless: cancellation)
-        let queued: Result<Response, APIError>?
-        if let slot {
-            queued = await BlockingThread.run(stackBytes: BlockingThread.queryStackBytes) { () -> Result<Response, APIError> in
+        var queued: Result<Response, APIError>?
+        if let slot = await readScheduler.hold(unless: cancellation) {
+            let result = await BlockingThread.run(stackBytes: BlockingThread.queryStackBytes) { () -> Result<Response, APIError> in
                 do {
                     switch request.preferredResponse {
-                    case .samples:
-                        defer { slot.release() }
-                        return .success(try Self.readSamples(storage, request, sampleLimit: sampleLimit))
-                    case .streamedXORChunks:
-                        return .success(try Self.readChunks(storage, request, maxFrameBytes: frameBytes, slot: slot))
+                    case .samples: return .success(try Self.readSamples(storage, request, sampleLimit: sampleLimit))
+                    case .streamedXORChunks: return .success(try Self.readChunks(storage, request, maxFrameBytes: frameBytes, slot: slot))
                     }
                 } catch let e as APIError {
-                    slot.release()
                     return .failure(e)
                 } catch {
-                    slot.release()
                     return .failure(APIError(.internal, "\(error)"))
                 }
             }
-        } else {
-            queued = nil
+            // A streamed body took the slot along; anything else is done with it now.
+            if case .success = result, request.preferredResponse == .streamedXORChunks {} else { slot.release() }
+            queued = result
         }
         if queued == nil { stats.queriesCanceled.add(1, ordering: .relaxed) }
         switch queued ?? .failure(APIError(.canceled, "request was canceled in the remote-read queue")) {

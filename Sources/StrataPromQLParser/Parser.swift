@@ -24,7 +24,7 @@ public struct ParseError: Error, CustomStringConvertible, Sendable {
 
 public enum PromQLParser {
     /// Deepest expression tree accepted. Parsing, checking, printing and evaluating recurse once
-    /// per level; query threads have stacks sized for this depth (`QueryStack`). Prometheus
+    /// per level; query threads have stacks sized for this depth (`BlockingThread.queryStackBytes`). Prometheus
     /// has no limit (Go stacks grow), and answers 5,000 nested parentheses; so does Strata.
     public static let maxDepth = 10_000
 

@@ -11,8 +11,8 @@ public protocol StorageSeries: Sendable {
 public struct SelectHints: Sendable {
     public var mint: Int64
     public var maxt: Int64
-    /// Called every few thousand steps of a long index scan (a regex over many label values);
-    /// throws to stop it when the query timed out or was cancelled.
+    /// Called every 1,024 label values of an index scan (a regex over many values); throws to
+    /// stop it when the query timed out or was cancelled.
     public var interrupt: (@Sendable () throws -> Void)?
     public init(mint: Int64, maxt: Int64, interrupt: (@Sendable () throws -> Void)? = nil) {
         self.mint = mint; self.maxt = maxt; self.interrupt = interrupt

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import StrataModel
 
 /// Block names: ULIDs (48-bit millisecond time + 80 random bits, Crockford base32, 26 characters),
 /// as Prometheus and Thanos name blocks. Lexical order of the strings is creation-time order.
@@ -54,9 +50,5 @@ public enum ULID {
         return alphabet.firstIndex(of: c).map { UInt8($0) }
     }
 
-    public static func nowMillis() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
-    }
+    public static func nowMillis() -> UInt64 { UInt64(WallClock.nowMillis()) }
 }

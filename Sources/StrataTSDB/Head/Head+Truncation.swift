@@ -141,13 +141,10 @@ extension Head {
         }
         stats.seriesRemoved = removed.count
         seriesCount.subtract(removed.count, ordering: .relaxed)
-        // Past a gap the head starts at its oldest chunk, so the next compaction does not walk
-        // the empty ranges one by one (a sample years ahead would make that billions of steps).
-        if let oldestLeft {
-            resetMinTime(to: max(mint, MemSeries.rangeForTimestamp(oldestLeft, options.chunkRange) &- options.chunkRange))
-        } else {
-            resetMinTime(to: mint)
-        }
+        // Past a gap the head starts at the range of its oldest chunk, so the next compaction does
+        // not walk the empty ranges one by one (a sample years ahead would make that billions).
+        let oldestRange = oldestLeft.map { $0 / options.chunkRange * options.chunkRange } ?? mint
+        resetMinTime(to: max(mint, oldestRange))
         return stats
     }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import StrataEncoding
 import StrataModel
 import StrataStorage
@@ -30,7 +27,7 @@ final class HeadAppender: Appender {
     init(head: Head) {
         self.head = head
         let window = head.options.tooFarInFutureWindow
-        maxValidTime = window > 0 ? Self.nowMillis() &+ window : .max
+        maxValidTime = window > 0 ? WallClock.nowMillis() &+ window : .max
     }
 
     deinit { rollback() }
@@ -181,12 +178,6 @@ final class HeadAppender: Appender {
         if announced != .max { head.pendingMinTimes.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) } }
         announced = .max
         lo = .max; hi = .min
-    }
-
-    static func nowMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 

@@ -6,7 +6,7 @@ protocol PostingsIndex {
     func allPostings() throws -> [SeriesRef]
     func postings(_ name: String, _ value: String) throws -> [SeriesRef]
     /// Union of the lists of every value of `name` that `keep` accepts; `interrupt` is called
-    /// every few thousand values and may throw to stop the scan.
+    /// every 1,024 values and may throw to stop the scan.
     func postings(_ name: String, where keep: (String) -> Bool, interrupt: (() throws -> Void)?) throws -> [SeriesRef]
     /// Every label name, and every value of `name`, in no particular order.
     func labelNames() -> [String]

@@ -134,15 +134,15 @@ public final class WAL: @unchecked Sendable {
     /// series records of that span again. Throws, staying broken, while the disk still refuses.
     private func recoverIfBroken() throws {
         guard broken else { return }
+        // A failed rotation leaves no descriptor and a segment with nothing good in it yet.
+        let target = goodSegment == segmentIndex ? goodOffset : 0
         if fd < 0 {
             try openSegment(segmentIndex)
         } else {
-            let target = goodSegment == segmentIndex ? goodOffset : 0
             guard ftruncate(fd, off_t(target)) == 0, lseek(fd, off_t(target), SEEK_SET) == off_t(target) else {
                 throw WALError.errno("cut WAL segment \(segmentIndex) back after a failed write")
             }
         }
-        let target = goodSegment == segmentIndex ? goodOffset : 0
         donePages = target / Self.pageSize
         pageAlloc = target % Self.pageSize
         pageFlushed = pageAlloc

@@ -189,4 +189,32 @@ import Testing
         let (skip, _) = try await Self.post(port, "/api/v1/admin/tsdb/snapshot?skip_head=true")
         #expect(skip == 200)
     }
+
+    /// A block whose meta.json is broken is skipped at start, logged and counted on `/metrics`;
+    /// the server starts and serves the rest (as Prometheus).
+    @Test(.timeLimit(.minutes(2)))
+    func aBlockWithABrokenMetaIsSkippedAndReported() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("strata-bad-meta"); defer { dir.remove() }
+        let data = dir.file("data")
+        var (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("1.log"), extra: Self.fastBlocks)
+        var b = WriteRequestBuilder()
+        b.add([("__name__", "m"), ("s", "0")], (0 ..< 40).map { (Int64($0) * 5000, Double($0)) })
+        #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
+        let deadline = Date().addingTimeInterval(20)
+        while Self.blockDirs(data).isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        proc.stop()
+        let block = try #require(Self.blockDirs(data).first)
+        try "{\"ulid\": ".write(toFile: data + "/" + block + "/meta.json", atomically: false, encoding: .utf8)
+
+        (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("2.log"), extra: Self.fastBlocks)
+        defer { proc.stop() }
+        #expect(proc.log.contains("skipping block") && proc.log.contains(block), "\(proc.log)")
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics")
+        req.method = .GET
+        let text = String(buffer: try await HTTPClient.shared.execute(req, timeout: .seconds(10)).body.collect(upTo: 1 << 20))
+        #expect(text.contains("strata_blocks_skipped 1\n"), "\(text)")
+        // The head (from the WAL) still answers for the newest samples.
+        #expect(try await Self.query(port, "m", time: 195)["0"] == 39)
+    }
 }

@@ -29,6 +29,7 @@ import Testing
         (["--query.max-concurrency", "0"], "--query.max-concurrency"),
         (["--tsdb.block-duration", "10s"], "--tsdb.block-duration"),
         (["--tsdb.retention.time", "a while"], "--tsdb.retention.time"),
+        (["--tsdb.too-far-in-future.time-window", "tomorrow"], "--tsdb.too-far-in-future.time-window"),
         (["--tsdb.retention.size", "10 parsecs"], "--tsdb.retention.size"),
         (["--tsdb.compaction-interval", "0s"], "--tsdb.compaction-interval"),
         (["--storage.remote.read-sample-limit", "-1"], "--storage.remote.read-sample-limit"),

@@ -35,6 +35,7 @@ import Testing
             #"strata_remote_write_requests_total{code="204"} 1"#, #"strata_remote_write_requests_total{code="400"} 1"#,
             #"strata_remote_write_samples_total{outcome="accepted"} 20"#, #"strata_remote_write_samples_total{outcome="rejected"} 1"#,
             "strata_head_series 10", "strata_head_samples_appended_total 20", "strata_wal_replay_samples 0",
+            "strata_blocks_skipped 0", "strata_wal_write_failures_total 0",
         ] {
             #expect(text.contains(line + "\n"), "missing \(line) in:\n\(text)")
         }

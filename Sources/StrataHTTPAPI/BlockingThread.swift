@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Runs long, blocking work (a PromQL evaluation, a compaction, a WAL replay, compressing a large

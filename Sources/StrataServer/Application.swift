@@ -1,11 +1,13 @@
-import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
+import Foundation
 import Hummingbird
-import Prometheus
 import Logging
 import NIOCore
+import Prometheus
 import StrataHTTPAPI
 import StrataTSDB
 

@@ -30,7 +30,39 @@ public protocol Queryable: Sendable {
     func querier(mint: Int64, maxt: Int64) throws -> any Querier
 }
 
+/// An error from reading or writing stored data, typed so that callers (compaction, a shipper,
+/// a store gateway) can tell data that is damaged from data that is absent or a disk that failed.
 public struct StorageError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: String, Sendable {
+        /// Bytes that fail a checksum, a magic number or a structural check.
+        case corrupt
+        /// A file, block or object that does not exist.
+        case notFound
+        /// The operating system refused a read or write (ENOSPC, EIO, permissions).
+        case io
+        /// Well-formed data in a version or encoding Strata does not read (native histograms).
+        case unsupported
+        /// Input or arguments that break the format's rules (out-of-order series, a bad import line).
+        case invalid
+        /// An operation that gave up waiting for another one (e.g. an appender that does not commit).
+        case timeout
+    }
+
+    public let kind: Kind
     public let description: String
-    public init(_ d: String) { description = d }
+
+    public init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
+
+    /// The same error with context (a path, a block) in front of its message, kind kept.
+    public func prefixed(_ context: String) -> StorageError { StorageError(kind, context + ": " + description) }
+
+    /// `error` as a storage error with `context` in front: storage errors keep their kind,
+    /// anything else becomes `fallback`.
+    public static func wrapping(_ error: any Error, _ context: String, fallback: Kind = .io) -> StorageError {
+        if let e = error as? StorageError { return e.prefixed(context) }
+        return StorageError(fallback, context + ": \(error)")
+    }
 }

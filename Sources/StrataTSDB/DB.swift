@@ -1,3 +1,4 @@
+import StrataBlock
 import StrataModel
 import StrataStorage
 import Synchronization
@@ -74,7 +75,7 @@ public final class DB: Sendable {
                 // A reader beside a running server may see a block vanish (merged or expired)
                 // between listing and opening it.
                 if readOnly && !FileSystem.exists(path) { continue }
-                throw BlockError("opening block \(name): \(error)")
+                throw StorageError.wrapping(error, "opening block \(name)")
             }
         }
         // A block that is the parent of another was compacted into it; a crash stopped its deletion.
@@ -129,7 +130,7 @@ public final class DB: Sendable {
                 head.setMinValidTime(maxt)
                 // One that announced itself just before the new minimum is committing now.
                 guard head.waitForPendingAppends(below: maxt, timeout: .seconds(30)) else {
-                    throw BlockError("head compaction of [\(mint), \(maxt)): appends below \(maxt) did not commit in 30s")
+                    throw StorageError(.timeout, "head compaction of [\(mint), \(maxt)): appends below \(maxt) did not commit in 30s")
                 }
                 let series = try head.blockSeries(mint: mint, maxt: maxt)
                 if !series.isEmpty {

@@ -6,6 +6,7 @@ import StrataModel
 import StrataPromQLParser
 import StrataServer
 import StrataTSDB
+import StrataTools
 
 @main
 struct Strata: AsyncParsableCommand {
@@ -237,8 +238,7 @@ struct WALInspect: ParsableCommand {
     var dir: String
 
     func run() throws {
-        let walDir = FileSystem.exists(dir + "/wal") ? dir + "/wal" : dir
-        print(try WALInspection.inspect(walDir: walDir).report(), terminator: "")
+        print(try WALInspection.inspect(dataOrWALDir: dir).report(), terminator: "")
     }
 }
 
@@ -340,8 +340,7 @@ struct ImportOpenMetrics: ParsableCommand {
 
     func run() throws {
         guard let bd = DurationFlag.parse(blockDuration), bd > 0 else { throw ValidationError("invalid --block-duration \"\(blockDuration)\"") }
-        let text = try FileSystem.withMappedFile(file) { String(decoding: $0, as: UTF8.self) }
-        let r = try OpenMetricsImport.run(text: text, outputDir: dir, blockDuration: bd)
+        let r = try OpenMetricsImport.run(file: file, outputDir: dir, blockDuration: bd)
         print("wrote \(r.blocks.count) blocks with \(r.samples) samples to \(dir)")
         if !r.blocks.isEmpty { print(try BlockInspection.list(dir: dir), terminator: "") }
     }

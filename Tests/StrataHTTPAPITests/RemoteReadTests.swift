@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import StrataBlock
 import StrataEncoding
 import StrataHTTPAPI
 import StrataModel

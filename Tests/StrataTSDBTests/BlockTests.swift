@@ -3,6 +3,7 @@ import StrataModel
 import StrataStorage
 import StrataTestSupport
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
 
 let hour: Int64 = 3600 * 1000
@@ -87,13 +88,78 @@ func readAll(_ storage: any Queryable, mint: Int64 = .min, maxt: Int64 = .max) t
         #expect(try BlockMeta.read(dir: dir.path) == meta)
     }
 
+    /// Thanos adds a `thanos` section (and a newer Prometheus may add fields): rewriting the
+    /// file, as compaction's deletable mark or a shipper does, must keep them as they were.
+    @Test func metaKeepsFieldsItDoesNotKnow() throws {
+        let dir = try TempDir("meta"); defer { dir.remove() }
+        let thanos = """
+        {
+        \t\t"labels": {
+        \t\t\t"tenant_id": "team-a",
+        \t\t\t"replica": "r\\"1"
+        \t\t},
+        \t\t"downsample": {
+        \t\t\t"resolution": 0
+        \t\t},
+        \t\t"source": "receive",
+        \t\t"segment_files": [
+        \t\t\t"000001"
+        \t\t],
+        \t\t"files": [
+        \t\t\t{
+        \t\t\t\t"rel_path": "index",
+        \t\t\t\t"size_in_bytes": 9007199254740993
+        \t\t\t}
+        \t\t]
+        \t}
+        """
+        let text = """
+        {
+        \t"ulid": "01HQ00000000000000000000AA",
+        \t"minTime": 0,
+        \t"maxTime": 7200000,
+        \t"stats": {
+        \t\t"numSamples": 3
+        \t},
+        \t"compaction": {
+        \t\t"level": 1,
+        \t\t"sources": [
+        \t\t\t"01HQ00000000000000000000AA"
+        \t\t]
+        \t},
+        \t"version": 1,
+        \t"thanos": \(thanos),
+        \t"future": [1, {"a": "}"}]
+        }
+        """
+        try text.write(toFile: dir.file("meta.json"), atomically: true, encoding: .utf8)
+        var meta = try BlockMeta.read(dir: dir.path)
+        #expect(meta.extraFields == [BlockMeta.ExtraField(key: "thanos", json: thanos),
+                                     BlockMeta.ExtraField(key: "future", json: #"[1, {"a": "}"}]"#)])
+        // Written back byte for byte (this file is already in Go's layout), and after a change
+        // the unknown fields are still there.
+        try meta.write(dir: dir.path)
+        #expect(try String(contentsOfFile: dir.file("meta.json"), encoding: .utf8) == text)
+        meta.compaction.deletable = true
+        try meta.write(dir: dir.path)
+        let again = try BlockMeta.read(dir: dir.path)
+        #expect(again.compaction.deletable == true && again.extraFields == meta.extraFields)
+    }
+
     @Test func metaWithAnotherVersionOrBrokenJSONIsRefused() throws {
         let dir = try TempDir("meta"); defer { dir.remove() }
         try #"{"ulid":"x","minTime":0,"maxTime":1,"stats":{},"compaction":{"level":1,"sources":[]},"version":2}"#
             .write(toFile: dir.file("meta.json"), atomically: true, encoding: .utf8)
-        #expect(throws: BlockError.self) { try BlockMeta.read(dir: dir.path) }
+        #expect(Self.errorKind { try BlockMeta.read(dir: dir.path) } == .unsupported)
         try "{".write(toFile: dir.file("meta.json"), atomically: true, encoding: .utf8)
-        #expect(throws: BlockError.self) { try BlockMeta.read(dir: dir.path) }
+        #expect(Self.errorKind { try BlockMeta.read(dir: dir.path) } == .corrupt)
+        try FileManager.default.removeItem(atPath: dir.file("meta.json"))
+        #expect(Self.errorKind { try BlockMeta.read(dir: dir.path) } == .notFound)
+    }
+
+    /// The kind of storage error `body` throws (nil when it throws nothing or something else).
+    static func errorKind(_ body: () throws -> Void) -> StorageError.Kind? {
+        do { try body(); return nil } catch { return (error as? StorageError)?.kind }
     }
 
     @Test func aWrittenBlockReadsBackWithEveryMatcherKind() throws {

@@ -3,6 +3,7 @@ import StrataModel
 import StrataStorage
 import StrataTestSupport
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
 
 /// The edge cases a review of head compaction turned up, each pinned by a test.

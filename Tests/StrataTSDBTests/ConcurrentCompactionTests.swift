@@ -5,6 +5,7 @@ import StrataStorage
 import StrataTestSupport
 import Synchronization
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
 
 /// Appends, head compaction, block merges and queries all at once: every query sees every

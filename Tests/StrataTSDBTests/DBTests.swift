@@ -3,6 +3,7 @@ import StrataModel
 import StrataStorage
 import StrataTestSupport
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
 
 @Suite struct DBCompactionTests {

@@ -1,6 +1,7 @@
 import StrataModel
 import StrataStorage
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
 
 /// Appends through the public Appender API, as the remote-write decoder does.

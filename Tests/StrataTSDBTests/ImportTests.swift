@@ -3,7 +3,9 @@ import StrataModel
 import StrataStorage
 import StrataTestSupport
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
+@testable import StrataTools
 
 @Suite struct OpenMetricsImportTests {
     static func sampleFile() -> (String, [Labels: [Sample]]) {

@@ -3,7 +3,9 @@ import StrataModel
 import StrataStorage
 import StrataTestSupport
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
+@testable import StrataTools
 
 /// Prometheus 2.42's own tools read Strata's blocks, and Strata reads theirs.
 @Suite struct PromtoolBlockCompatTests {

@@ -4,6 +4,7 @@ import StrataModel
 import StrataStorage
 import StrataTestSupport
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
 
 /// Byte equality with Prometheus 2.42: the same samples written by `promtool tsdb

@@ -2,6 +2,7 @@ import Foundation
 import StrataModel
 import StrataTestSupport
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
 
 /// `promtool tsdb dump` (Prometheus 2.42) on a data directory whose data is only in Strata's WAL

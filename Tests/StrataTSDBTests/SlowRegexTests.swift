@@ -4,6 +4,7 @@ import StrataPromQL
 import StrataPromQLParser
 import StrataStorage
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
 
 /// A regex that backtracks over many label values must neither hold back new series (which need

@@ -2,6 +2,7 @@ import StrataModel
 import StrataStorage
 import StrataTestSupport
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
 
 /// Label values are compared as bytes, as Prometheus compares Go strings: "é" as one code point

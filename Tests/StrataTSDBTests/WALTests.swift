@@ -4,7 +4,9 @@ import StrataModel
 import StrataStorage
 import StrataTestSupport
 import Testing
+@testable import StrataBlock
 @testable import StrataTSDB
+@testable import StrataTools
 
 @Suite struct WALRecordTests {
     @Test func seriesAndSamplesRoundTrip() throws {

@@ -1,3 +1,4 @@
+import StrataBlock
 import StrataModel
 import StrataStorage
 
@@ -42,7 +43,7 @@ public enum BlockCompactor {
             for m in metas {
                 let (enc, bytes) = try block.chunkBytes(m.ref)
                 if enc != XORChunk.encoding {
-                    throw BlockError("block \(block.ulid): chunk encoding \(enc) (native histograms) cannot be compacted by Strata")
+                    throw StorageError(.unsupported, "block \(block.ulid): chunk encoding \(enc) (native histograms) cannot be compacted by Strata")
                 }
                 chunks.append((EncodedChunk(encoding: enc, minTime: m.mint, maxTime: m.maxt, bytes: bytes), i))
             }
@@ -57,7 +58,7 @@ public enum BlockCompactor {
             let deleted = parts[i].2
             var decoded: [Sample] = []
             do { try XORDecoder.samples(c.bytes, into: &decoded) } catch {
-                throw BlockError("block \(parts[i].0.ulid): corrupt chunk: \(error)")
+                throw StorageError(.corrupt, "block \(parts[i].0.ulid): corrupt chunk: \(error)")
             }
             for s in decoded where !deleted.contains(where: { $0.mint <= s.t && s.t <= $0.maxt }) { samples.append((s, i)) }
         }

@@ -1,4 +1,5 @@
 import Dispatch
+import StrataBlock
 import StrataEncoding
 import StrataModel
 

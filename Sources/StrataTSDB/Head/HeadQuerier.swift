@@ -1,3 +1,4 @@
+import StrataBlock
 import StrataModel
 import StrataStorage
 
@@ -14,7 +15,7 @@ struct HeadSeries: ChunkedStorageSeries {
     func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         for c in chunks where c.maxt >= mint && c.mint <= maxt {
             do { try XORDecoder.samples(c.bytes, mint: mint, maxt: maxt, into: &out) }
-            catch { throw StorageError("corrupt chunk in series \(labels): \(error)") }
+            catch { throw StorageError(.corrupt, "corrupt chunk in series \(labels): \(error)") }
         }
     }
 }

@@ -1,3 +1,4 @@
+import StrataBlock
 import StrataModel
 
 /// The head's inverted index: label name → value → sorted series refs.
@@ -92,46 +93,6 @@ final class MemPostings: @unchecked Sendable {
 }
 
 /// Set operations on sorted ref lists.
-enum Postings {
-    static func intersect(_ a: [SeriesRef], _ b: [SeriesRef]) -> [SeriesRef] {
-        var out: [SeriesRef] = []
-        out.reserveCapacity(min(a.count, b.count))
-        var i = 0, j = 0
-        while i < a.count && j < b.count {
-            if a[i] == b[j] { out.append(a[i]); i += 1; j += 1 }
-            else if a[i] < b[j] { i += 1 } else { j += 1 }
-        }
-        return out
-    }
-
-    static func subtract(_ a: [SeriesRef], _ b: [SeriesRef]) -> [SeriesRef] {
-        if b.isEmpty { return a }
-        var out: [SeriesRef] = []
-        out.reserveCapacity(a.count)
-        var j = 0
-        for x in a {
-            while j < b.count && b[j] < x { j += 1 }
-            if j < b.count && b[j] == x { continue }
-            out.append(x)
-        }
-        return out
-    }
-
-    static func union(_ lists: [[SeriesRef]]) -> [SeriesRef] {
-        switch lists.count {
-        case 0: return []
-        case 1: return lists[0]
-        default:
-            var out = lists.flatMap { $0 }
-            out.sort()
-            var w = 0
-            for r in 0 ..< out.count where r == 0 || out[r] != out[r - 1] { out[w] = out[r]; w += 1 }
-            out.removeLast(out.count - w)
-            return out
-        }
-    }
-}
-
 extension MemPostings {
     /// Removes series (refs with their labels) from every list they are in.
     func delete(_ series: [(ref: SeriesRef, labels: Labels)]) {
@@ -142,3 +103,5 @@ extension MemPostings {
         remove(refs: refs, byPair: byPair)
     }
 }
+
+extension MemPostings: PostingsIndex {}

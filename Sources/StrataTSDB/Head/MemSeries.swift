@@ -1,3 +1,4 @@
+import StrataBlock
 import StrataModel
 import StrataStorage
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import StrataBlock
 
 /// A plain mutex (pthread). Used where a closure-based lock would get in the way of the hot path.
 public final class Lock: @unchecked Sendable {

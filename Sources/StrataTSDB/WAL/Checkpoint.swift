@@ -3,8 +3,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import StrataBlock
 import StrataEncoding
 import StrataModel
+import StrataStorage
 
 /// WAL checkpoints in Prometheus' format (`tsdb/wlog/checkpoint.go`): a directory
 /// `checkpoint.NNNNNNNN` holding WAL segments with what is still needed from segments up to N:
@@ -92,7 +94,7 @@ public enum Checkpoint {
         try out.close()
         try FileSystem.syncDir(tmpDir)
         try removeAll(finalDir)
-        guard rename(tmpDir, finalDir) == 0 else { throw FileSystem.Error("rename \(tmpDir)") }
+        guard rename(tmpDir, finalDir) == 0 else { throw FileSystem.error("rename \(tmpDir)") }
         try FileSystem.syncDir(walDir)
         // Older checkpoints are now redundant.
         for name in try FileSystem.list(walDir) where name.hasPrefix("checkpoint.") {
@@ -113,6 +115,6 @@ public enum Checkpoint {
     static func removeAll(_ path: String) throws {
         guard FileSystem.exists(path) else { return }
         for name in (try? FileSystem.list(path)) ?? [] { try FileSystem.remove(path + "/" + name) }
-        if rmdir(path) != 0 && errno != ENOENT { throw FileSystem.Error("remove \(path)") }
+        if rmdir(path) != 0 && errno != ENOENT { throw FileSystem.error("remove \(path)") }
     }
 }

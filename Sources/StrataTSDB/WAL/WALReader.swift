@@ -1,3 +1,4 @@
+import StrataBlock
 import StrataEncoding
 
 /// Where and why reading the WAL stopped early. `offset` is the end of the last complete record in

@@ -1,19 +1,20 @@
 import StrataEncoding
 import StrataModel
+import StrataStorage
 
 /// A block's `tombstones` file (tsdb/tombstones/tombstones.go): deleted time ranges per series.
 /// `magic 0x0130BA30 BE32 | version 1 | (seriesRef uvarint, mint varint, maxt varint)* | CRC32C`,
 /// the CRC covering the entries only. Strata writes it empty and honours what it reads.
 public enum Tombstones {
     public static let fileName = "tombstones"
-    static let magic: UInt32 = 0x0130_BA30
+    public static let magic: UInt32 = 0x0130_BA30
 
     public struct Interval: Sendable, Equatable {
         public var mint: Int64
         public var maxt: Int64
     }
 
-    static func encode(_ entries: [(ref: SeriesRef, Interval)]) -> [UInt8] {
+    public static func encode(_ entries: [(ref: SeriesRef, Interval)]) -> [UInt8] {
         var b: [UInt8] = []
         Varint.appendBE32(&b, magic)
         b.append(1)
@@ -28,24 +29,24 @@ public enum Tombstones {
         return b
     }
 
-    static func write(dir: String, _ entries: [(ref: SeriesRef, Interval)] = []) throws {
+    public static func write(dir: String, _ entries: [(ref: SeriesRef, Interval)] = []) throws {
         let w = try FileWriter(path: dir + "/" + fileName)
         try w.write(encode(entries))
         try w.close()
     }
 
     /// Reads the file; a missing file means no tombstones.
-    static func read(dir: String) throws -> [SeriesRef: [Interval]] {
+    public static func read(dir: String) throws -> [SeriesRef: [Interval]] {
         let path = dir + "/" + fileName
         guard FileSystem.exists(path) else { return [:] }
         return try FileSystem.withMappedFile(path) { buf in
-            guard buf.count >= 9 else { throw BlockError("\(path): too short") }
+            guard buf.count >= 9 else { throw StorageError(.corrupt, "\(path): too short") }
             var r = ByteReader(buf)
-            guard (try? r.be32()) == magic else { throw BlockError("\(path): bad magic") }
-            guard buf[4] == 1 else { throw BlockError("\(path): unsupported version \(buf[4])") }
+            guard (try? r.be32()) == magic else { throw StorageError(.corrupt, "\(path): bad magic") }
+            guard buf[4] == 1 else { throw StorageError(.unsupported, "\(path): unsupported version \(buf[4])") }
             let body = UnsafeRawBufferPointer(rebasing: buf[5 ..< buf.count - 4])
             var c = ByteReader(buf, offset: buf.count - 4)
-            guard CRC32C.checksum(body) == (try? c.be32()) else { throw BlockError("\(path): checksum mismatch") }
+            guard CRC32C.checksum(body) == (try? c.be32()) else { throw StorageError(.corrupt, "\(path): checksum mismatch") }
             var out: [SeriesRef: [Interval]] = [:]
             var e = ByteReader(body)
             do {
@@ -53,7 +54,7 @@ public enum Tombstones {
                     let ref = try e.uvarint()
                     out[ref, default: []].append(Interval(mint: try e.varint(), maxt: try e.varint()))
                 }
-            } catch { throw BlockError("\(path): malformed entry") }
+            } catch { throw StorageError(.corrupt, "\(path): malformed entry") }
             return out
         }
     }

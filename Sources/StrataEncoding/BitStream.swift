@@ -4,21 +4,20 @@
 /// writing a whole byte at a byte boundary leaves an empty trailing byte (`freeBits == 8`), so a
 /// chunk that ends that way carries one zero byte more than its bits need. Chunks must match
 /// Prometheus' byte for byte, so the writer keeps that quirk.
-@usableFromInline
-struct BitWriter: Sendable {
-    @usableFromInline var freeBits: Int
+public struct BitWriter: Sendable {
+    public var freeBits: Int
 
-    @inlinable init(freeBits: Int = 0) { self.freeBits = freeBits }
+    @inlinable public init(freeBits: Int = 0) { self.freeBits = freeBits }
 
     @inlinable @inline(__always)
-    mutating func writeBit(_ bit: Bool, _ out: inout [UInt8]) {
+    public mutating func writeBit(_ bit: Bool, _ out: inout [UInt8]) {
         if freeBits == 0 { out.append(0); freeBits = 8 }
         freeBits -= 1
         if bit { out[out.count - 1] |= UInt8(1) << UInt8(freeBits) }
     }
 
     @inlinable @inline(__always)
-    mutating func writeByte(_ b: UInt8, _ out: inout [UInt8]) { writeBits(UInt64(b), 8, &out) }
+    public mutating func writeByte(_ b: UInt8, _ out: inout [UInt8]) { writeBits(UInt64(b), 8, &out) }
 
     /// Writes the low `n` bits of `value` (1...64), most significant first.
     ///
@@ -26,7 +25,7 @@ struct BitWriter: Sendable {
     /// bits), computed in one step: the free bits afterwards follow bstream's rules, and the bits
     /// are OR-ed into zeroed bytes through one buffer access instead of one array append per byte.
     @inlinable
-    mutating func writeBits(_ value: UInt64, _ n: Int, _ out: inout [UInt8]) {
+    public mutating func writeBits(_ value: UInt64, _ n: Int, _ out: inout [UInt8]) {
         let f = freeBits
         var g = f
         if n >= 8 && g == 0 { g = 8 }         // writeByte at a boundary leaves an empty byte

@@ -1,5 +1,7 @@
+import StrataBlock
 import StrataModel
 import StrataStorage
+import StrataTSDB
 
 /// `strata tsdb list|analyze|dump`: the same reports as `promtool tsdb …`, laid out the same way,
 /// so the two can be compared line by line.
@@ -25,10 +27,10 @@ public enum BlockInspection {
     /// promtool's `tsdb analyze`: label and churn statistics of one block (the newest by default).
     public static func analyze(dir: String, blockID: String? = nil, limit: Int = 20) throws -> String {
         let blocks = try DB(dir: dir, head: Head(), readOnly: true).blocks
-        guard !blocks.isEmpty else { throw BlockError("no blocks found in \(dir)") }
+        guard !blocks.isEmpty else { throw StorageError(.notFound, "no blocks found in \(dir)") }
         let block: Block
         if let blockID {
-            guard let b = blocks.first(where: { $0.ulid == blockID }) else { throw BlockError("block \(blockID) not found in \(dir)") }
+            guard let b = blocks.first(where: { $0.ulid == blockID }) else { throw StorageError(.notFound, "block \(blockID) not found in \(dir)") }
             block = b
         } else {
             block = blocks[blocks.count - 1]

@@ -1,5 +1,6 @@
 import StrataEncoding
 import StrataModel
+import StrataStorage
 
 /// Writes a block `index` in Prometheus' format V2 (tsdb/index/index.go, docs/format/index.md):
 /// header, symbol table, 16-byte aligned series, postings lists, postings offset table, TOC.
@@ -7,9 +8,9 @@ import StrataModel
 ///
 /// Series must be added in label order (`Labels.compare`); their ids are `offset / 16`, so ids
 /// ascend in the same order and postings lists come out sorted without sorting.
-final class IndexWriter {
-    static let magic: UInt32 = 0xBAAA_D700
-    static let formatV2: UInt8 = 2
+public final class IndexWriter {
+    public static let magic: UInt32 = 0xBAAA_D700
+    public static let formatV2: UInt8 = 2
 
     private let file: FileWriter
     /// Symbols as bytes: Swift `String` equality is Unicode-canonical ("é" NFC == NFD), which
@@ -24,13 +25,13 @@ final class IndexWriter {
     private var body: [UInt8] = []
     private var entry: [UInt8] = []
 
-    struct TOC {
+    public struct TOC {
         var symbols: UInt64 = 0, series: UInt64 = 0, labelIndices: UInt64 = 0
         var labelIndicesTable: UInt64 = 0, postings: UInt64 = 0, postingsTable: UInt64 = 0
     }
 
     /// `symbols`: every label name and value used, deduplicated and sorted bytewise.
-    init(path: String, symbols: [[UInt8]]) throws {
+    public init(path: String, symbols: [[UInt8]]) throws {
         file = try FileWriter(path: path)
         self.symbols = symbols
         var index: [[UInt8]: UInt32] = [:]
@@ -59,15 +60,15 @@ final class IndexWriter {
         try file.write(b)
     }
 
-    func addSeries(_ labels: Labels, chunks: [ChunkMeta]) throws {
+    public func addSeries(_ labels: Labels, chunks: [ChunkMeta]) throws {
         if let last = lastLabels, Labels.compare(last, labels) >= 0 {
-            throw BlockError("index: series \(labels) added after \(last) (out of order or duplicate)")
+            throw StorageError(.invalid, "index: series \(labels) added after \(last) (out of order or duplicate)")
         }
         lastLabels = labels
         if toc.series == 0 { try file.pad(to: 16); toc.series = UInt64(file.position) }
         try file.pad(to: 16)
         let offset = file.position
-        guard offset / 16 <= Int(UInt32.max) else { throw BlockError("index: series section exceeds 64 GiB") }
+        guard offset / 16 <= Int(UInt32.max) else { throw StorageError(.invalid, "index: series section exceeds 64 GiB") }
         let id = UInt32(offset / 16)
 
         body.removeAll(keepingCapacity: true)
@@ -80,17 +81,17 @@ final class IndexWriter {
             Varint.appendUvarint(&body, UInt64(v))
             postings[UInt64(n) << 32 | UInt64(v), default: []].append(id)
         }
-        if let missing { throw BlockError("index: symbol \(goQuote(String(decoding: missing, as: UTF8.self))) not in the symbol table") }
+        if let missing { throw StorageError(.invalid, "index: symbol \(goQuote(String(decoding: missing, as: UTF8.self))) not in the symbol table") }
         allSeries.append(id)
 
         Varint.appendUvarint(&body, UInt64(chunks.count))
         var prevMaxt: Int64 = 0, prevRef: UInt64 = 0
         for (i, c) in chunks.enumerated() {
-            guard c.maxt >= c.mint else { throw BlockError("index: chunk of \(labels) ends (\(c.maxt)) before it starts (\(c.mint))") }
+            guard c.maxt >= c.mint else { throw StorageError(.invalid, "index: chunk of \(labels) ends (\(c.maxt)) before it starts (\(c.mint))") }
             if i == 0 {
                 Varint.appendVarint(&body, c.mint)
             } else {
-                guard c.mint > prevMaxt, c.ref > prevRef else { throw BlockError("index: chunks of \(labels) overlap or are out of order") }
+                guard c.mint > prevMaxt, c.ref > prevRef else { throw StorageError(.invalid, "index: chunks of \(labels) overlap or are out of order") }
                 Varint.appendUvarint(&body, UInt64(c.mint - prevMaxt))
             }
             Varint.appendUvarint(&body, UInt64(c.maxt - c.mint))
@@ -105,7 +106,7 @@ final class IndexWriter {
     }
 
     /// Writes postings, the postings offset table and the TOC, then fsyncs and closes the file.
-    func close() throws {
+    public func close() throws {
         if toc.series == 0 { try file.pad(to: 16); toc.series = UInt64(file.position) }
         try file.pad(to: 4)
         toc.postings = UInt64(file.position)

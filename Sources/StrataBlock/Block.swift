@@ -7,9 +7,9 @@ import StrataStorage
 public final class Block: Sendable {
     public let dir: String
     public let meta: BlockMeta
-    let index: IndexReader
-    let chunkReader: ChunkSegmentReader
-    let tombstones: [SeriesRef: [Tombstones.Interval]]
+    public let index: IndexReader
+    public let chunkReader: ChunkSegmentReader
+    public let tombstones: [SeriesRef: [Tombstones.Interval]]
     /// Bytes on disk (index + chunk segments + meta + tombstones).
     public let sizeBytes: Int
 
@@ -29,10 +29,10 @@ public final class Block: Sendable {
     public var maxTime: Int64 { meta.maxTime }
 
     /// Whether the block holds samples in `[mint, maxt]` (its own maxTime is exclusive).
-    func overlaps(mint: Int64, maxt: Int64) -> Bool { meta.minTime <= maxt && meta.maxTime > mint }
+    public func overlaps(mint: Int64, maxt: Int64) -> Bool { meta.minTime <= maxt && meta.maxTime > mint }
 
     /// Every series with all its chunks, in label order (for compaction and `strata tsdb dump`).
-    func forEachSeries(_ body: (Labels, [ChunkMeta]) throws -> Void) throws {
+    public func forEachSeries(_ body: (Labels, [ChunkMeta]) throws -> Void) throws {
         var chunks: [ChunkMeta] = []
         for ref in try index.allPostings() {
             let labels = try index.series(ref, chunks: &chunks)
@@ -41,7 +41,7 @@ public final class Block: Sendable {
     }
 
     /// The bytes of one chunk, copied out of the map.
-    func chunkBytes(_ ref: UInt64) throws -> (encoding: UInt8, bytes: [UInt8]) {
+    public func chunkBytes(_ ref: UInt64) throws -> (encoding: UInt8, bytes: [UInt8]) {
         let (enc, data) = try chunkReader.chunk(ref)
         return (enc, Array(data))
     }
@@ -53,17 +53,17 @@ extension Block: Queryable {
 
 /// A series read from a block: labels, the metas of its chunks in the query range, and the
 /// block (whose maps hold the chunk bytes).
-struct BlockSeries: ChunkedStorageSeries {
-    let labels: Labels
-    let chunks: [ChunkMeta]
-    let block: Block
-    let deleted: [Tombstones.Interval]
+public struct BlockSeries: ChunkedStorageSeries {
+    public let labels: Labels
+    public let chunks: [ChunkMeta]
+    public let block: Block
+    public let deleted: [Tombstones.Interval]
 
-    func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
+    public func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         for c in chunks where c.maxt >= mint && c.mint <= maxt {
             let (enc, data) = try block.chunkReader.chunk(c.ref)
             guard enc == XORChunk.encoding else {
-                throw StorageError("block \(block.ulid): series \(labels) has a chunk in encoding \(enc); only float (XOR) chunks are supported, native histograms are not")
+                throw StorageError(.unsupported, "block \(block.ulid): series \(labels) has a chunk in encoding \(enc); only float (XOR) chunks are supported, native histograms are not")
             }
             let deleted = self.deleted
             do {
@@ -74,11 +74,11 @@ struct BlockSeries: ChunkedStorageSeries {
                     }
                     return true
                 }
-            } catch { throw StorageError("block \(block.ulid): corrupt chunk in series \(labels): \(error)") }
+            } catch { throw StorageError(.corrupt, "block \(block.ulid): corrupt chunk in series \(labels): \(error)") }
         }
     }
 
-    func chunks(mint: Int64, maxt: Int64) throws -> [EncodedChunk] {
+    public func chunks(mint: Int64, maxt: Int64) throws -> [EncodedChunk] {
         if !deleted.isEmpty {
             // Deleted ranges must not reach the client: re-encode what is left.
             var samples: [Sample] = []
@@ -92,12 +92,12 @@ struct BlockSeries: ChunkedStorageSeries {
     }
 }
 
-struct BlockQuerier: IndexedQuerier {
-    let block: Block
-    let mint: Int64
-    let maxt: Int64
+public struct BlockQuerier: IndexedQuerier {
+    public let block: Block
+    public let mint: Int64
+    public let maxt: Int64
 
-    func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
+    public func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
         var out: [any StorageSeries] = []
         var metas: [ChunkMeta] = []
@@ -111,5 +111,5 @@ struct BlockQuerier: IndexedQuerier {
         return out
     }
 
-    var postingsIndex: any PostingsIndex { block.index }
+    public var postingsIndex: any PostingsIndex { block.index }
 }

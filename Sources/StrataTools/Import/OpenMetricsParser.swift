@@ -1,4 +1,6 @@
+import StrataBlock
 import StrataModel
+import StrataTSDB
 
 /// A line-by-line parser for the OpenMetrics text format, enough for backfilling: sample lines
 /// with labels, value and timestamp; `# HELP`/`# TYPE`/`# UNIT` lines are checked and skipped;

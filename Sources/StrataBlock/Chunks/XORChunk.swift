@@ -21,14 +21,14 @@ public enum XORChunk {
 /// Appends samples to an XOR chunk held by the caller. The state is kept out of the byte array so
 /// a series stores it inline, without another object.
 public struct XORAppender: Sendable {
-    @usableFromInline var _count: Int = 0
+    public var _count: Int = 0
     public var count: Int { _count }
-    @usableFromInline var t: Int64 = 0
-    @usableFromInline var vBits: UInt64 = 0
-    @usableFromInline var tDelta: UInt64 = 0
-    @usableFromInline var leading: UInt8 = 0xff
-    @usableFromInline var trailing: UInt8 = 0
-    @usableFromInline var writer = BitWriter(freeBits: 0)
+    public var t: Int64 = 0
+    public var vBits: UInt64 = 0
+    public var tDelta: UInt64 = 0
+    public var leading: UInt8 = 0xff
+    public var trailing: UInt8 = 0
+    public var writer = BitWriter(freeBits: 0)
 
     public init() {}
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import StrataStorage
 
 /// A block's `meta.json` (Prometheus' `BlockMeta`, format version 1).
 public struct BlockMeta: Sendable, Codable, Equatable {
@@ -22,6 +23,17 @@ public struct BlockMeta: Sendable, Codable, Equatable {
         public var ulid: String
         public var minTime: Int64
         public var maxTime: Int64
+        public init(ulid: String, minTime: Int64, maxTime: Int64) {
+            self.ulid = ulid; self.minTime = minTime; self.maxTime = maxTime
+        }
+    }
+
+    /// A top-level field this type does not model (Thanos' `thanos` section, or a field a newer
+    /// Prometheus adds), kept as its JSON text so that rewriting `meta.json` does not drop it.
+    public struct ExtraField: Sendable, Equatable {
+        public var key: String
+        public var json: String
+        public init(key: String, json: String) { self.key = key; self.json = json }
     }
 
     public struct Compaction: Sendable, Codable, Equatable {
@@ -51,6 +63,10 @@ public struct BlockMeta: Sendable, Codable, Equatable {
     public var stats: Stats
     public var compaction: Compaction
     public var version: Int
+    /// Unknown top-level fields in file order; written back after `version`.
+    public var extraFields: [ExtraField] = []
+
+    private enum CodingKeys: String, CodingKey { case ulid, minTime, maxTime, stats, compaction, version }
 
     public init(ulid: String, minTime: Int64, maxTime: Int64, stats: Stats = Stats(), compaction: Compaction = Compaction()) {
         self.ulid = ulid; self.minTime = minTime; self.maxTime = maxTime
@@ -62,11 +78,18 @@ public struct BlockMeta: Sendable, Codable, Equatable {
     public static func read(dir: String) throws -> BlockMeta {
         let path = dir + "/" + fileName
         let bytes = try FileSystem.withMappedFile(path) { Data($0) }
-        let meta: BlockMeta
+        return try parse(bytes, path: path)
+    }
+
+    /// Decodes `meta.json` bytes (`path` names them in errors).
+    public static func parse(_ bytes: Data, path: String) throws -> BlockMeta {
+        var meta: BlockMeta
         do { meta = try JSONDecoder().decode(BlockMeta.self, from: bytes) } catch {
-            throw BlockError("\(path): \(error)")
+            throw StorageError(.corrupt, "\(path): \(error)")
         }
-        guard meta.version == 1 else { throw BlockError("\(path): unexpected meta file version \(meta.version)") }
+        let known = Set(["ulid", "minTime", "maxTime", "stats", "compaction", "version"])
+        meta.extraFields = TopLevelJSON.fields(Array(bytes)).filter { !known.contains($0.key) }
+        guard meta.version == 1 else { throw StorageError(.unsupported, "\(path): unexpected meta file version \(meta.version)") }
         return meta
     }
 
@@ -103,7 +126,7 @@ public struct BlockMeta: Sendable, Codable, Equatable {
         \t"maxTime": \(maxTime),
         \t"stats": \(Self.object(stat, indent: 1)),
         \t"compaction": \(Self.object(comp, indent: 1)),
-        \t"version": \(version)
+        \t"version": \(version)\(extraFields.map { ",\n\t\"\($0.key)\": \($0.json)" }.joined())
         }
         """
     }
@@ -121,7 +144,54 @@ public struct BlockMeta: Sendable, Codable, Equatable {
     }
 }
 
-public struct BlockError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ d: String) { description = d }
+/// The top-level fields of a JSON object as raw text, in order. Only called on bytes that
+/// `JSONDecoder` has already accepted, so it need not validate.
+enum TopLevelJSON {
+    static func fields(_ b: [UInt8]) -> [BlockMeta.ExtraField] {
+        var out: [BlockMeta.ExtraField] = []
+        var i = 0
+        func skipSpace() { while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 } }
+        /// Moves past the string starting at `i` (a quote) and returns its raw contents.
+        func string() -> String {
+            let start = i + 1
+            i += 1
+            while i < b.count, b[i] != UInt8(ascii: "\"") { i += b[i] == UInt8(ascii: "\\") ? 2 : 1 }
+            i += 1
+            return String(decoding: b[start ..< min(i - 1, b.count)], as: UTF8.self)
+        }
+        /// Moves past one value and returns its text.
+        func value() -> String {
+            let start = i
+            var depth = 0
+            while i < b.count {
+                let c = b[i]
+                if c == UInt8(ascii: "\"") { _ = string(); if depth == 0 { break }; continue }
+                if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") { depth += 1 }
+                else if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
+                    if depth == 0 { break }
+                    depth -= 1
+                    if depth == 0 { i += 1; break }
+                } else if c == UInt8(ascii: ","), depth == 0 { break }
+                i += 1
+            }
+            var end = i
+            while end > start, b[end - 1] == 0x20 || b[end - 1] == 0x0A || b[end - 1] == 0x0D || b[end - 1] == 0x09 { end -= 1 }
+            return String(decoding: b[start ..< end], as: UTF8.self)
+        }
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: "{") else { return [] }
+        i += 1
+        while true {
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { return out }
+            let key = string()
+            skipSpace()
+            i += 1 // ':'
+            skipSpace()
+            out.append(BlockMeta.ExtraField(key: key, json: value()))
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: ",") else { return out }
+            i += 1
+        }
+    }
 }

@@ -1,5 +1,7 @@
+import StrataBlock
 import StrataModel
 import StrataStorage
+import StrataTSDB
 
 /// `strata tsdb import openmetrics`: writes blocks from an OpenMetrics text file the way
 /// `promtool tsdb create-blocks-from openmetrics` does: one block per aligned `blockDuration`
@@ -12,6 +14,12 @@ public enum OpenMetricsImport {
         public var samples = 0
     }
 
+    /// Imports the OpenMetrics text file at `path`.
+    public static func run(file path: String, outputDir: String, blockDuration: Int64 = 2 * 3600 * 1000) throws -> Result {
+        let text = try FileSystem.withMappedFile(path) { String(decoding: $0, as: UTF8.self) }
+        return try run(text: text, outputDir: outputDir, blockDuration: blockDuration)
+    }
+
     public static func run(text: String, outputDir: String, blockDuration: Int64 = 2 * 3600 * 1000) throws -> Result {
         try FileSystem.mkdirAll(outputDir)
         // Pass 1: validate everything and find the time range, before writing anything.
@@ -22,7 +30,7 @@ public enum OpenMetricsImport {
             // Order within each series is checked here, so a bad file writes no block at all.
             if let prev = last[s.labels] {
                 if s.t < prev.t || (s.t == prev.t && s.v.bitPattern != prev.bits) {
-                    throw BlockError("line \(p.lineNumber): sample \(s.labels) at \(s.t): \(s.t < prev.t ? "out of order sample" : "duplicate sample for timestamp") (samples of a series must be in time order)")
+                    throw StorageError(.invalid, "line \(p.lineNumber): sample \(s.labels) at \(s.t): \(s.t < prev.t ? "out of order sample" : "duplicate sample for timestamp") (samples of a series must be in time order)")
                 }
             }
             last[s.labels] = (s.t, s.v.bitPattern)
@@ -46,7 +54,7 @@ public enum OpenMetricsImport {
                 var sample = StrataModel.Sample(t: s.t, v: s.v)
                 let r = s.labels.bytes.withUnsafeBytes { lb in withUnsafePointer(to: &sample) { app.append(labels: lb, samples: UnsafeBufferPointer(start: $0, count: 1)) } }
                 if let f = r.firstFailure {
-                    throw BlockError("sample \(s.labels) at \(s.t): \(f.failure.message) (samples of a series must be in time order)")
+                    throw StorageError(.invalid, "sample \(s.labels) at \(s.t): \(f.failure.message) (samples of a series must be in time order)")
                 }
                 n += 1
             }

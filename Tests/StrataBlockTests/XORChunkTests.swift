@@ -1,7 +1,8 @@
+import StrataEncoding
 import StrataModel
 import StrataTestSupport
 import Testing
-@testable import StrataTSDB
+@testable import StrataBlock
 
 @Suite struct XORChunkTests {
     static func encode(_ samples: [Sample]) -> [UInt8] {

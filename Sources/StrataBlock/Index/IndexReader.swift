@@ -1,31 +1,32 @@
 import StrataEncoding
 import StrataModel
+import StrataStorage
 
 /// Reads a block `index` (format V2) through a memory map. Kept in memory: the offset of every
 /// symbol and, per label name, the offsets of its postings-offset-table entries (4 bytes each);
 /// strings and lists are decoded from the map when asked for.
-final class IndexReader: @unchecked Sendable {
-    let file: MappedFile
+public final class IndexReader: @unchecked Sendable {
+    public let file: MappedFile
     private var buf: UnsafeRawBufferPointer { file.bytes }
     private(set) var symbolOffsets: [UInt32] = []
     /// Label name → (entry offsets in the postings offset table, postings list offsets), by value order.
     private var names: [ByteString: NameEntries] = [:] // by bytes, as Prometheus compares names
     private var allPostingsOffset: UInt64 = 0
-    let toc: IndexWriter.TOC
+    public let toc: IndexWriter.TOC
 
-    struct NameEntries {
+    public struct NameEntries {
         /// Offset of each value's uvarint-str in the file (the table may lie beyond 4 GiB).
         var valueOffsets: [UInt64] = []
         var postingsOffsets: [UInt64] = []
     }
 
-    init(path: String) throws {
+    public init(path: String) throws {
         file = try MappedFile(path: path)
         let buf = file.bytes
-        guard buf.count >= 5 + 52 else { throw BlockError("\(path): index too short (\(buf.count) bytes)") }
+        guard buf.count >= 5 + 52 else { throw StorageError(.corrupt, "\(path): index too short (\(buf.count) bytes)") }
         var r = ByteReader(buf)
-        guard (try? r.be32()) == IndexWriter.magic else { throw BlockError("\(path): not an index file (bad magic)") }
-        guard buf[4] == 2 else { throw BlockError("\(path): unsupported index format version \(buf[4]) (only V2)") }
+        guard (try? r.be32()) == IndexWriter.magic else { throw StorageError(.corrupt, "\(path): not an index file (bad magic)") }
+        guard buf[4] == 2 else { throw StorageError(.unsupported, "\(path): unsupported index format version \(buf[4]) (only V2)") }
 
         // TOC: six BE64 offsets and a CRC over them.
         let tocStart = buf.count - 52
@@ -36,26 +37,26 @@ final class IndexReader: @unchecked Sendable {
             t.labelIndicesTable = try r.be64(); t.postings = try r.be64(); t.postingsTable = try r.be64()
             let crc = try r.be32()
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[tocStart ..< tocStart + 48])) == crc else {
-                throw BlockError("\(path): TOC checksum mismatch")
+                throw StorageError(.corrupt, "\(path): TOC checksum mismatch")
             }
-        } catch let e as BlockError { throw e } catch { throw BlockError("\(path): truncated TOC") }
+        } catch let e as StorageError { throw e } catch { throw StorageError(.corrupt, "\(path): truncated TOC") }
         toc = t
         do {
             try readSymbols(path)
             try readPostingsTable(path)
-        } catch let e as BlockError { throw e } catch {
-            throw BlockError("\(path): malformed index: \(error)")
+        } catch let e as StorageError { throw e } catch {
+            throw StorageError(.corrupt, "\(path): malformed index: \(error)")
         }
     }
 
     /// Reads a `len BE32 | payload | CRC32` section at `offset`, checks the CRC, returns the payload.
     private func section(at offset: UInt64, _ path: String, _ what: String) throws -> UnsafeRawBufferPointer {
-        guard offset <= UInt64(buf.count), UInt64(buf.count) - offset >= 4 else { throw BlockError("\(path): \(what) offset out of range") }
+        guard offset <= UInt64(buf.count), UInt64(buf.count) - offset >= 4 else { throw StorageError(.corrupt, "\(path): \(what) offset out of range") }
         var r = ByteReader(buf, offset: Int(offset))
         let len = Int(try r.be32())
         let payload = try r.bytes(len)
         let crc = try r.be32()
-        guard CRC32C.checksum(payload) == crc else { throw BlockError("\(path): \(what) checksum mismatch") }
+        guard CRC32C.checksum(payload) == crc else { throw StorageError(.corrupt, "\(path): \(what) checksum mismatch") }
         return payload
     }
 
@@ -81,7 +82,7 @@ final class IndexReader: @unchecked Sendable {
         var current = NameEntries()
         var currentName = ""
         for i in 0 ..< n {
-            guard try r.uvarint() == 2 else { throw BlockError("\(path): postings offset table entry with key count other than 2") }
+            guard try r.uvarint() == 2 else { throw StorageError(.corrupt, "\(path): postings offset table entry with key count other than 2") }
             let name = try r.bytes(try r.uvarintInt())
             let valueOffset = base + r.offset
             _ = try r.bytes(try r.uvarintInt())
@@ -107,19 +108,19 @@ final class IndexReader: @unchecked Sendable {
         return UnsafeRawBufferPointer(rebasing: buf[i ..< i + len])
     }
 
-    func symbol(_ index: Int) throws -> UnsafeRawBufferPointer {
-        guard index < symbolOffsets.count else { throw BlockError("\(file.path): symbol \(index) out of range") }
+    public func symbol(_ index: Int) throws -> UnsafeRawBufferPointer {
+        guard index < symbolOffsets.count else { throw StorageError(.corrupt, "\(file.path): symbol \(index) out of range") }
         return string(at: Int(symbolOffsets[index]))
     }
 
-    var symbolCount: Int { symbolOffsets.count }
+    public var symbolCount: Int { symbolOffsets.count }
 
     /// Every symbol's bytes, in table order (sorted bytewise).
-    func allSymbolBytes() -> [[UInt8]] { symbolOffsets.map { Array(string(at: Int($0))) } }
+    public func allSymbolBytes() -> [[UInt8]] { symbolOffsets.map { Array(string(at: Int($0))) } }
 
-    func labelNames() -> [String] { names.keys.map(\.string) }
+    public func labelNames() -> [String] { names.keys.map(\.string) }
 
-    func labelValues(_ name: String) -> [String] {
+    public func labelValues(_ name: String) -> [String] {
         guard let e = names[ByteString(name)] else { return [] }
         return e.valueOffsets.map { String(decoding: string(at: Int($0)), as: UTF8.self) }
     }
@@ -127,21 +128,21 @@ final class IndexReader: @unchecked Sendable {
     // MARK: postings
 
     private func postingsList(at offset: UInt64) throws -> [SeriesRef] {
-        guard offset < UInt64(buf.count) else { throw BlockError("\(file.path): postings list offset \(offset) out of range") }
+        guard offset < UInt64(buf.count) else { throw StorageError(.corrupt, "\(file.path): postings list offset \(offset) out of range") }
         var r = ByteReader(buf, offset: Int(offset))
         let len = Int(try r.be32())
-        guard len >= 4 else { throw BlockError("\(file.path): postings list at \(offset) too short") }
+        guard len >= 4 else { throw StorageError(.corrupt, "\(file.path): postings list at \(offset) too short") }
         let n = Int(try r.be32())
-        guard n <= r.remaining / 4, n * 4 + 4 == len else { throw BlockError("\(file.path): postings list at \(offset) is malformed") }
+        guard n <= r.remaining / 4, n * 4 + 4 == len else { throw StorageError(.corrupt, "\(file.path): postings list at \(offset) is malformed") }
         var out = [SeriesRef](repeating: 0, count: n)
         let start = r.offset
         for i in 0 ..< n { out[i] = SeriesRef(UInt32(bigEndian: buf.loadUnaligned(fromByteOffset: start + 4 * i, as: UInt32.self))) }
         return out
     }
 
-    func allPostings() throws -> [SeriesRef] { try postingsList(at: allPostingsOffset) }
+    public func allPostings() throws -> [SeriesRef] { try postingsList(at: allPostingsOffset) }
 
-    func postings(_ name: String, _ value: String) throws -> [SeriesRef] {
+    public func postings(_ name: String, _ value: String) throws -> [SeriesRef] {
         guard let e = names[ByteString(name)] else { return [] }
         var lo = 0, hi = e.valueOffsets.count
         var value = value
@@ -159,7 +160,7 @@ final class IndexReader: @unchecked Sendable {
     }
 
     /// Union of the postings of every value of `name` that `keep` accepts.
-    func postings(_ name: String, where keep: (String) -> Bool, interrupt: (() throws -> Void)?) throws -> [SeriesRef] {
+    public func postings(_ name: String, where keep: (String) -> Bool, interrupt: (() throws -> Void)?) throws -> [SeriesRef] {
         guard let e = names[ByteString(name)] else { return [] }
         var lists: [[SeriesRef]] = []
         for (i, vo) in e.valueOffsets.enumerated() {
@@ -172,20 +173,20 @@ final class IndexReader: @unchecked Sendable {
     // MARK: series
 
     /// The labels and chunk metas of series `ref` (its offset / 16).
-    func series(_ ref: SeriesRef, chunks: inout [ChunkMeta]) throws -> Labels {
+    public func series(_ ref: SeriesRef, chunks: inout [ChunkMeta]) throws -> Labels {
         let offset = Int(ref) * 16
-        guard offset < buf.count else { throw BlockError("\(file.path): series \(ref) out of range") }
+        guard offset < buf.count else { throw StorageError(.corrupt, "\(file.path): series \(ref) out of range") }
         var r = ByteReader(buf, offset: offset)
         do {
             let len = try r.uvarintInt()
             let body = try r.bytes(len)
             let crc = try r.be32()
-            guard CRC32C.checksum(body) == crc else { throw BlockError("\(file.path): series \(ref) checksum mismatch") }
+            guard CRC32C.checksum(body) == crc else { throw StorageError(.corrupt, "\(file.path): series \(ref) checksum mismatch") }
             var b = ByteReader(body)
             let nLabels = try b.uvarintInt()
             var blob: [UInt8] = []
             blob.reserveCapacity(nLabels * 16)
-            guard nLabels <= body.count else { throw BlockError("\(file.path): series \(ref) is malformed") }
+            guard nLabels <= body.count else { throw StorageError(.corrupt, "\(file.path): series \(ref) is malformed") }
             for _ in 0 ..< nLabels * 2 {
                 let s = try symbol(try b.uvarintInt())
                 LabelBlob.appendUvarint(&blob, s.count)
@@ -195,17 +196,17 @@ final class IndexReader: @unchecked Sendable {
             let nChunks = try b.uvarintInt()
             var maxt: Int64 = 0
             var ref: UInt64 = 0
-            guard nChunks <= body.count else { throw BlockError("\(file.path): series \(ref) is malformed") }
+            guard nChunks <= body.count else { throw StorageError(.corrupt, "\(file.path): series \(ref) is malformed") }
             for i in 0 ..< nChunks {
                 let mint = i == 0 ? try b.varint() : maxt &+ Int64(bitPattern: try b.uvarint())
                 maxt = mint &+ Int64(bitPattern: try b.uvarint())
-                guard maxt >= mint else { throw BlockError("\(file.path): series \(ref) has a chunk that ends before it starts") }
+                guard maxt >= mint else { throw StorageError(.corrupt, "\(file.path): series \(ref) has a chunk that ends before it starts") }
                 ref = i == 0 ? try b.uvarint() : ref &+ UInt64(bitPattern: try b.varint())
                 chunks.append(ChunkMeta(mint: mint, maxt: maxt, ref: ref))
             }
             return Labels(canonicalBytes: blob)
-        } catch let e as BlockError { throw e } catch {
-            throw BlockError("\(file.path): series \(ref) is malformed")
+        } catch let e as StorageError { throw e } catch {
+            throw StorageError(.corrupt, "\(file.path): series \(ref) is malformed")
         }
     }
 }

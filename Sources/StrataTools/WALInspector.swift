@@ -1,4 +1,6 @@
+import StrataBlock
 import StrataEncoding
+import StrataTSDB
 
 /// What `strata tsdb wal-inspect` reports: per segment, records by type, series and samples, and
 /// the time range, without building a head.
@@ -15,6 +17,11 @@ public struct WALInspection: Sendable {
     }
 
     public var segments: [Segment] = []
+
+    /// Inspects `dir/wal` when `dir` is a data directory, else `dir` itself.
+    public static func inspect(dataOrWALDir dir: String) throws -> WALInspection {
+        try inspect(walDir: FileSystem.exists(dir + "/wal") ? dir + "/wal" : dir)
+    }
 
     public static func inspect(walDir: String) throws -> WALInspection {
         var result = WALInspection()

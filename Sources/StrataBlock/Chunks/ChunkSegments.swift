@@ -1,4 +1,5 @@
 import StrataEncoding
+import StrataStorage
 
 /// A chunk as a block's index points at it: time range (maxt inclusive) and `BlockChunkRef`.
 public struct ChunkMeta: Sendable, Equatable {
@@ -10,31 +11,31 @@ public struct ChunkMeta: Sendable, Equatable {
 
 /// Writes a block's `chunks/000001…` segment files (tsdb/chunks/chunks.go): an 8-byte header,
 /// then `len uvarint | encoding | data | CRC32C(encoding + data)` per chunk, 512 MiB per segment.
-final class ChunkSegmentWriter {
-    static let magic: UInt32 = 0x85BD_40DD
-    static let headerSize = 8
-    static let defaultSegmentSize = 512 << 20
+public final class ChunkSegmentWriter {
+    public static let magic: UInt32 = 0x85BD_40DD
+    public static let headerSize = 8
+    public static let defaultSegmentSize = 512 << 20
 
-    let dir: String
-    let segmentSize: Int
+    public let dir: String
+    public let segmentSize: Int
     private var file: FileWriter?
     private var segment = -1
     private(set) var segmentCount = 0
     private var scratch: [UInt8] = []
 
-    init(dir: String, segmentSize: Int = ChunkSegmentWriter.defaultSegmentSize) throws {
+    public init(dir: String, segmentSize: Int = ChunkSegmentWriter.defaultSegmentSize) throws {
         self.dir = dir
         self.segmentSize = segmentSize
         try FileSystem.mkdirAll(dir)
     }
 
-    static func segmentName(_ n: Int) -> String {
+    public static func segmentName(_ n: Int) -> String {
         let s = String(n)
         return String(repeating: "0", count: max(0, 6 - s.count)) + s
     }
 
     /// Writes one chunk and returns its ref.
-    func write(encoding: UInt8, data: UnsafeRawBufferPointer) throws -> UInt64 {
+    public func write(encoding: UInt8, data: UnsafeRawBufferPointer) throws -> UInt64 {
         scratch.removeAll(keepingCapacity: true)
         Varint.appendUvarint(&scratch, UInt64(data.count))
         let recordSize = scratch.count + 1 + data.count + 4
@@ -64,7 +65,7 @@ final class ChunkSegmentWriter {
     }
 
     /// Closes (and fsyncs) the last segment and the directory.
-    func close() throws {
+    public func close() throws {
         try file?.close()
         file = nil
         try FileSystem.syncDir(dir)
@@ -72,29 +73,29 @@ final class ChunkSegmentWriter {
 }
 
 /// Reads chunks of a block's segment files through memory maps.
-final class ChunkSegmentReader: @unchecked Sendable {
-    let segments: [MappedFile]
+public final class ChunkSegmentReader: @unchecked Sendable {
+    public let segments: [MappedFile]
 
-    init(dir: String) throws {
+    public init(dir: String) throws {
         let names = try FileSystem.list(dir).filter { $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }.sorted()
         segments = try names.map { try MappedFile(path: dir + "/" + $0) }
         for s in segments {
             var r = ByteReader(s.bytes)
             guard s.bytes.count >= ChunkSegmentWriter.headerSize, (try? r.be32()) == ChunkSegmentWriter.magic else {
-                throw BlockError("\(s.path): not a chunk segment (bad magic)")
+                throw StorageError(.corrupt, "\(s.path): not a chunk segment (bad magic)")
             }
-            guard s.bytes[4] == 1 else { throw BlockError("\(s.path): unsupported chunk segment version \(s.bytes[4])") }
+            guard s.bytes[4] == 1 else { throw StorageError(.unsupported, "\(s.path): unsupported chunk segment version \(s.bytes[4])") }
         }
     }
 
-    var totalBytes: Int { segments.reduce(0) { $0 + $1.bytes.count } }
+    public var totalBytes: Int { segments.reduce(0) { $0 + $1.bytes.count } }
 
     /// The chunk's encoding and data (a slice of the map: valid while this reader lives).
-    func chunk(_ ref: UInt64) throws -> (encoding: UInt8, data: UnsafeRawBufferPointer) {
+    public func chunk(_ ref: UInt64) throws -> (encoding: UInt8, data: UnsafeRawBufferPointer) {
         let seg = Int(ref >> 32), off = Int(ref & 0xFFFF_FFFF)
-        guard seg < segments.count else { throw BlockError("chunk ref \(ref): segment \(seg) does not exist") }
+        guard seg < segments.count else { throw StorageError(.notFound, "chunk ref \(ref): segment \(seg) does not exist") }
         let buf = segments[seg].bytes
-        guard off >= ChunkSegmentWriter.headerSize, off < buf.count else { throw BlockError("chunk ref \(ref): offset out of range") }
+        guard off >= ChunkSegmentWriter.headerSize, off < buf.count else { throw StorageError(.corrupt, "chunk ref \(ref): offset out of range") }
         var r = ByteReader(buf, offset: off)
         do {
             let len = try r.uvarintInt()
@@ -102,7 +103,7 @@ final class ChunkSegmentReader: @unchecked Sendable {
             let data = try r.bytes(len)
             return (enc, data)
         } catch {
-            throw BlockError("\(segments[seg].path): chunk at \(off) is truncated")
+            throw StorageError(.corrupt, "\(segments[seg].path): chunk at \(off) is truncated")
         }
     }
 }

@@ -2,7 +2,7 @@ import StrataModel
 import StrataStorage
 
 /// An inverted index that can list series refs by label: the head's postings and a block's index.
-protocol PostingsIndex {
+public protocol PostingsIndex {
     func allPostings() throws -> [SeriesRef]
     func postings(_ name: String, _ value: String) throws -> [SeriesRef]
     /// Union of the lists of every value of `name` that `keep` accepts; `interrupt` is called
@@ -16,7 +16,7 @@ protocol PostingsIndex {
 extension PostingsIndex {
     /// Refs of the series matching all matchers, with Prometheus' rules for matchers that match
     /// the empty string (they also select series without the label), sorted ascending.
-    func postings(for matchers: [LabelMatcher], interrupt: (() throws -> Void)? = nil) throws -> [SeriesRef] {
+    public func postings(for matchers: [LabelMatcher], interrupt: (() throws -> Void)? = nil) throws -> [SeriesRef] {
         var result: [SeriesRef]?
         var subtractions: [[SeriesRef]] = []
         for m in matchers {
@@ -37,27 +37,26 @@ extension PostingsIndex {
     }
 }
 
-extension MemPostings: PostingsIndex {}
 extension IndexReader: PostingsIndex {}
 
 /// A querier over one postings index (the head's or a block's). Label lists come straight from
 /// the index without matchers, and from the series the matchers select otherwise, as Prometheus
 /// answers them.
-protocol IndexedQuerier: Querier {
+public protocol IndexedQuerier: Querier {
     var postingsIndex: any PostingsIndex { get }
     var mint: Int64 { get }
     var maxt: Int64 { get }
 }
 
 extension IndexedQuerier {
-    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
+    public func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
         if matchers.isEmpty { return postingsIndex.labelNames().sortedBytewise() }
         var names = Set<ByteString>()
         for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { s.labels.forEach { n, _ in names.insert(ByteString(n)) } }
         return names.map(\.string).sortedBytewise()
     }
 
-    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
+    public func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
         if matchers.isEmpty { return postingsIndex.labelValues(name).sortedBytewise() }
         var values = Set<ByteString>()
         for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { if let v = s.labels.get(name) { values.insert(ByteString(v)) } }

@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "StrataModelTests", dependencies: ["StrataModel"], swiftSettings: settings),
         .testTarget(name: "StrataEncodingTests", dependencies: ["StrataEncoding", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataStorageTests", dependencies: ["StrataStorage", "StrataTestSupport"], swiftSettings: settings),
-        .testTarget(name: "StrataBlockTests", dependencies: ["StrataBlock", "StrataEncoding", "StrataTestSupport"], swiftSettings: settings),
+        .testTarget(name: "StrataBlockTests", dependencies: ["StrataBlock", "StrataEncoding", "StrataStorage", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataTSDBTests",
                     dependencies: ["StrataTSDB", "StrataBlock", "StrataTools", "StrataEncoding", "StrataTestSupport", "StrataPromQL", "StrataPromQLParser"],
                     swiftSettings: settings),

@@ -7,8 +7,8 @@ import StrataStorage
 public final class Block: Sendable {
     public let dir: String
     public let meta: BlockMeta
-    public let index: IndexReader
-    public let chunkReader: ChunkSegmentReader
+    public let index: IndexReader<MappedFile>
+    public let chunkReader: ChunkSegmentReader<MappedFile>
     public let tombstones: [SeriesRef: [Tombstones.Interval]]
     /// Bytes on disk (index + chunk segments + meta + tombstones).
     public let sizeBytes: Int
@@ -19,7 +19,7 @@ public final class Block: Sendable {
         index = try IndexReader(path: dir + "/index")
         chunkReader = try ChunkSegmentReader(dir: dir + "/chunks")
         tombstones = try Tombstones.read(dir: dir)
-        var size = index.file.bytes.count + chunkReader.totalBytes
+        var size = index.source.count + chunkReader.totalBytes
         for f in [BlockMeta.fileName, Tombstones.fileName] { size += (try? FileSystem.size(dir + "/" + f)) ?? 0 }
         sizeBytes = size
     }
@@ -42,8 +42,7 @@ public final class Block: Sendable {
 
     /// The bytes of one chunk, copied out of the map.
     public func chunkBytes(_ ref: UInt64) throws -> (encoding: UInt8, bytes: [UInt8]) {
-        let (enc, data) = try chunkReader.chunk(ref)
-        return (enc, Array(data))
+        try chunkReader.withChunk(ref) { enc, data in (enc, Array(data)) }
     }
 }
 
@@ -61,20 +60,21 @@ public struct BlockSeries: ChunkedStorageSeries {
 
     public func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         for c in chunks where c.maxt >= mint && c.mint <= maxt {
-            let (enc, data) = try block.chunkReader.chunk(c.ref)
-            guard enc == XORChunk.encoding else {
-                throw StorageError(.unsupported, "block \(block.ulid): series \(labels) has a chunk in encoding \(enc); only float (XOR) chunks are supported, native histograms are not")
-            }
             let deleted = self.deleted
-            do {
-                _ = try XORDecoder.decode(data) { t, v in
-                    if t > maxt { return false }
-                    if t >= mint && (deleted.isEmpty || !deleted.contains(where: { $0.mint <= t && t <= $0.maxt })) {
-                        out.append(Sample(t: t, v: v))
-                    }
-                    return true
+            try block.chunkReader.withChunk(c.ref) { enc, data in
+                guard enc == XORChunk.encoding else {
+                    throw StorageError(.unsupported, "block \(block.ulid): series \(labels) has a chunk in encoding \(enc); only float (XOR) chunks are supported, native histograms are not")
                 }
-            } catch { throw StorageError(.corrupt, "block \(block.ulid): corrupt chunk in series \(labels): \(error)") }
+                do {
+                    _ = try XORDecoder.decode(data) { t, v in
+                        if t > maxt { return false }
+                        if t >= mint && (deleted.isEmpty || !deleted.contains(where: { $0.mint <= t && t <= $0.maxt })) {
+                            out.append(Sample(t: t, v: v))
+                        }
+                        return true
+                    }
+                } catch { throw StorageError(.corrupt, "block \(block.ulid): corrupt chunk in series \(labels): \(error)") }
+            }
         }
     }
 

@@ -11,7 +11,31 @@ public struct DBOptions: Sendable {
     /// Ranges for leveled compaction; nil = Prometheus' (block range × 3^i, at most a tenth of
     /// the retention or 31 days). An empty list turns block compaction off.
     public var blockRanges: [Int64]?
+    /// How long head truncation waits for queriers that started before the block it just wrote
+    /// (longer than any query may run; a querier held past it reads a gap, never wrong data).
+    public var readerWaitTimeout: Duration = .seconds(150)
     public init() {}
+}
+
+/// A change to the set of blocks on disk, announced to `DB.onBlockEvent` subscribers (a shipper
+/// uploads written blocks; a catalog forgets deleted ones).
+public enum BlockEvent: Sendable {
+    public enum Origin: String, Sendable {
+        /// Cut from the head.
+        case head
+        /// Merged from other blocks.
+        case compaction
+    }
+    public enum Reason: String, Sendable {
+        /// Merged into a newer block (or found merged at start-up, after a crash stopped the deletion).
+        case compacted
+        /// Past the time or size retention.
+        case retention
+    }
+    /// The block is complete in `dir` (renamed into place, fsynced) and open for queries.
+    case written(BlockMeta, dir: String, origin: Origin)
+    /// The block's directory is gone and queries no longer see it.
+    case deleted(ulid: String, reason: Reason)
 }
 
 /// The time-series database of one data directory: the head (with its WAL) and the immutable
@@ -27,6 +51,17 @@ public final class DB: Sendable {
     /// Blocks whose merge failed: not planned again until restart (Prometheus marks them failed).
     private let failedCompactions = Mutex<Set<String>>([])
     public let stats = DBStats()
+    private let blockObservers = Mutex<[@Sendable (BlockEvent) -> Void]>([])
+
+    /// Calls `observer` after every block written or deleted from now on, on the thread that
+    /// did it, in order, while further compaction waits: keep it short (hand the work to a task).
+    public func onBlockEvent(_ observer: @escaping @Sendable (BlockEvent) -> Void) {
+        blockObservers.withLock { $0.append(observer) }
+    }
+
+    private func announce(_ event: BlockEvent) {
+        for observer in blockObservers.withLock({ $0 }) { observer(event) }
+    }
 
     /// Opens the blocks in `dir` (removing half-written and half-deleted leftovers of a crash)
     /// and tells the head not to accept samples older than the newest block's end.
@@ -82,7 +117,7 @@ public final class DB: Sendable {
         let parents = Set(found.flatMap { $0.meta.compaction.parents ?? [] }.map(\.ulid))
         let compacted = found.filter { parents.contains($0.ulid) }
         found.removeAll { parents.contains($0.ulid) }
-        if !readOnly { try delete(compacted) }
+        if !readOnly { try delete(compacted, reason: .compacted) }
         found.sort { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
         openBlocks.withLock { $0 = found }
         skipped.withLock { $0 = skippedNow }
@@ -148,6 +183,12 @@ public final class DB: Sendable {
                         all.sort { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
                     }
                     result.blocks.append(meta)
+                    announce(.written(meta, dir: block.dir, origin: .head))
+                }
+                // Queriers created before the block was published do not see it: they read
+                // this range from the head until they are done.
+                if !head.readers.waitForReaders(registeredBefore: head.readers.generation, below: maxt, timeout: options.readerWaitTimeout) {
+                    stats.readerWaitTimeouts.add(1, ordering: .relaxed)
                 }
                 let t = head.truncate(before: maxt)
                 result.truncate.chunksRemoved += t.chunksRemoved
@@ -200,7 +241,8 @@ public final class DB: Sendable {
                     all.append(block)
                     all.sort { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
                 }
-                try delete(inputs)
+                announce(.written(meta, dir: block.dir, origin: .compaction))
+                try delete(inputs, reason: .compacted)
                 written.append(meta)
             }
             return written
@@ -209,7 +251,7 @@ public final class DB: Sendable {
 
     /// Deletes block directories: renamed first, so a crash midway leaves a leftover the next
     /// start removes, never a half-deleted block that still looks like one.
-    func delete(_ doomed: [Block]) throws {
+    func delete(_ doomed: [Block], reason: BlockEvent.Reason) throws {
         if doomed.isEmpty { return }
         for b in doomed {
             let tmp = b.dir + BlockWriter.tmpForDeletion
@@ -217,6 +259,7 @@ public final class DB: Sendable {
             try FileSystem.removeAll(tmp)
         }
         try FileSystem.syncDir(dir)
+        for b in doomed { announce(.deleted(ulid: b.ulid, reason: reason)) }
     }
 
     /// Folds the older two thirds of the WAL segments into a checkpoint that keeps only live
@@ -259,7 +302,7 @@ public final class DB: Sendable {
             let ids = Set(doomed.map(\.ulid))
             openBlocks.withLock { $0.removeAll { ids.contains($0.ulid) } }
             stats.blocksDeleted.add(doomed.count, ordering: .relaxed)
-            try delete(doomed)
+            try delete(doomed, reason: .retention)
             return doomed.map(\.ulid)
         }
     }
@@ -283,49 +326,30 @@ public final class DB: Sendable {
 }
 
 extension DB: Queryable {
+    /// Head and the blocks overlapping `[mint, maxt]`, merged. The querier pins the block list
+    /// as it is now, so every selector of one query sees the same blocks however compaction
+    /// moves on; in exchange the head keeps what this list lacks until the querier is gone
+    /// (compaction waits for it before truncating, see `compactHead`).
     public func querier(mint: Int64, maxt: Int64) throws -> any Querier {
-        DBQuerier(db: self, head: try head.querier(mint: mint, maxt: maxt), mint: mint, maxt: maxt)
+        // Registered before the block list is read: a block published after this point is
+        // either in the list, or compaction waits for this reader before dropping its range.
+        let pin = head.readers.pin(mint: mint)
+        let blocks = try blocks.filter { $0.overlaps(mint: mint, maxt: maxt) }.map { try $0.querier(mint: mint, maxt: maxt) }
+        let sources = blocks + [try head.querier(mint: mint, maxt: maxt)]
+        return PinnedQuerier(MergeQuerier(sources, encodeChunks: { XORChunk.encodeChunks($0) }), pin: pin)
     }
 }
 
-/// Head and overlapping blocks, merged. The head is read first and the block list after it:
-/// compaction publishes a block before it drops the same data from the head, so whatever the
-/// head no longer has, the block list read afterwards has (data seen twice is merged once).
-struct DBQuerier: Querier {
-    let db: DB
-    let head: any Querier
-    let mint: Int64
-    let maxt: Int64
+/// A querier that keeps a head reader registered for as long as it lives.
+struct PinnedQuerier: Querier {
+    let base: MergeQuerier
+    let pin: HeadReaders.Pin
 
-    private func blockQueriers() throws -> [any Querier] {
-        try db.blocks.filter { $0.overlaps(mint: mint, maxt: maxt) }.map { try $0.querier(mint: mint, maxt: maxt) }
-    }
+    init(_ base: MergeQuerier, pin: HeadReaders.Pin) { self.base = base; self.pin = pin }
 
-    func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
-        let fromHead = try head.select(matchers, hints: hints)
-        let blocks = try blockQueriers()
-        if blocks.isEmpty { return fromHead }
-        let sets = try blocks.map { try $0.select(matchers, hints: hints) } + [fromHead]
-        return MergeQuerier.merge(sets, encodeChunks: { XORChunk.encodeChunks($0) })
-    }
-
-    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
-        let fromHead = try head.labelNames(matchers)
-        let blocks = try blockQueriers()
-        if blocks.isEmpty { return fromHead }
-        var all = fromHead
-        for b in blocks { all += try b.labelNames(matchers) }
-        return all.uniqueSortedBytewise()
-    }
-
-    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
-        let fromHead = try head.labelValues(name, matchers)
-        let blocks = try blockQueriers()
-        if blocks.isEmpty { return fromHead }
-        var all = fromHead
-        for b in blocks { all += try b.labelValues(name, matchers) }
-        return all.uniqueSortedBytewise()
-    }
+    func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] { try base.select(matchers, hints: hints) }
+    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] { try base.labelNames(matchers) }
+    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] { try base.labelValues(name, matchers) }
 }
 
 extension DB: Appendable {
@@ -346,6 +370,8 @@ public final class DBStats: Sendable {
     public let compactionsFailed = Atomic<Int>(0)
     public let lastCompactionNanos = Atomic<Int>(0)
     public let blocksDeleted = Atomic<Int>(0)
+    /// Head truncations that went ahead while a querier older than the new block was still open.
+    public let readerWaitTimeouts = Atomic<Int>(0)
 }
 
 extension Duration {

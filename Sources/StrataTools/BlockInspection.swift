@@ -65,8 +65,8 @@ public enum BlockInspection {
         top("Label names most involved in churning", labelsUncovered.map { ($0.key, perSpan($0.value)) })
         top("Most common label pairs", pairsCount.map { ($0.key, $0.value) })
         top("Label names with highest cumulative label value length",
-            names.map { ($0, UInt64(block.index.labelValues($0).reduce(0) { $0 + $1.utf8.count })) })
-        top("Highest cardinality labels", names.map { ($0, UInt64(block.index.labelValues($0).count)) })
+            try names.map { ($0, UInt64(try block.index.labelValues($0).reduce(0) { $0 + $1.utf8.count })) })
+        top("Highest cardinality labels", try names.map { ($0, UInt64(try block.index.labelValues($0).count)) })
         top("Highest cardinality metric names",
             try block.index.labelValues("__name__").map { ($0, UInt64(try block.index.postings("__name__", $0).count)) })
         return out

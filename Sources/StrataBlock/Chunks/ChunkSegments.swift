@@ -1,4 +1,5 @@
 import StrataEncoding
+import StrataModel
 import StrataStorage
 
 /// A chunk as a block's index points at it: time range (maxt inclusive) and `BlockChunkRef`.
@@ -72,38 +73,47 @@ public final class ChunkSegmentWriter {
     }
 }
 
-/// Reads chunks of a block's segment files through memory maps.
-public final class ChunkSegmentReader: @unchecked Sendable {
-    public let segments: [MappedFile]
+/// Reads chunks from a block's segment files, each a `ByteSource` (memory maps for a local
+/// block).
+public final class ChunkSegmentReader<Source: ByteSource>: @unchecked Sendable {
+    public let segments: [Source]
 
-    public init(dir: String) throws {
-        let names = try FileSystem.list(dir).filter { $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }.sorted()
-        segments = try names.map { try MappedFile(path: dir + "/" + $0) }
+    public init(segments: [Source]) throws {
+        self.segments = segments
         for s in segments {
-            var r = ByteReader(s.bytes)
-            guard s.bytes.count >= ChunkSegmentWriter.headerSize, (try? r.be32()) == ChunkSegmentWriter.magic else {
-                throw StorageError(.corrupt, "\(s.path): not a chunk segment (bad magic)")
-            }
-            guard s.bytes[4] == 1 else { throw StorageError(.unsupported, "\(s.path): unsupported chunk segment version \(s.bytes[4])") }
+            guard s.count >= ChunkSegmentWriter.headerSize else { throw StorageError(.corrupt, "\(s.name): not a chunk segment (too short)") }
+            let (magic, version) = try s.withBytes(0 ..< 5) { b in (UInt32(bigEndian: b.loadUnaligned(as: UInt32.self)), b[4]) }
+            guard magic == ChunkSegmentWriter.magic else { throw StorageError(.corrupt, "\(s.name): not a chunk segment (bad magic)") }
+            guard version == 1 else { throw StorageError(.unsupported, "\(s.name): unsupported chunk segment version \(version)") }
         }
     }
 
-    public var totalBytes: Int { segments.reduce(0) { $0 + $1.bytes.count } }
+    public var totalBytes: Int { segments.reduce(0) { $0 + $1.count } }
 
-    /// The chunk's encoding and data (a slice of the map: valid while this reader lives).
-    public func chunk(_ ref: UInt64) throws -> (encoding: UInt8, data: UnsafeRawBufferPointer) {
+    /// Calls `body` with the chunk's encoding and data (valid only during the call).
+    public func withChunk<R>(_ ref: UInt64, _ body: (UInt8, UnsafeRawBufferPointer) throws -> R) throws -> R {
         let seg = Int(ref >> 32), off = Int(ref & 0xFFFF_FFFF)
         guard seg < segments.count else { throw StorageError(.notFound, "chunk ref \(ref): segment \(seg) does not exist") }
-        let buf = segments[seg].bytes
-        guard off >= ChunkSegmentWriter.headerSize, off < buf.count else { throw StorageError(.corrupt, "chunk ref \(ref): offset out of range") }
-        var r = ByteReader(buf, offset: off)
-        do {
-            let len = try r.uvarintInt()
-            let enc = try r.byte()
-            let data = try r.bytes(len)
-            return (enc, data)
-        } catch {
-            throw StorageError(.corrupt, "\(segments[seg].path): chunk at \(off) is truncated")
+        let source = segments[seg]
+        guard off >= ChunkSegmentWriter.headerSize, off < source.count else { throw StorageError(.corrupt, "chunk ref \(ref): offset out of range") }
+        // `len uvarint | encoding | data`: the header is at most 5 + 1 bytes.
+        let (len, header) = try source.withBytes(off ..< min(off + 6, source.count)) { b -> (Int, Int) in
+            var i = 0
+            guard let len = LabelBlob.readUvarintChecked(b, &i), i < b.count else {
+                throw StorageError(.corrupt, "\(source.name): chunk at \(off) is truncated")
+            }
+            return (len, i)
         }
+        return try source.withChecked(off + header ..< off + header + 1 + len, "chunk") { b in
+            try body(b[0], UnsafeRawBufferPointer(rebasing: b[1...]))
+        }
+    }
+}
+
+extension ChunkSegmentReader where Source == MappedFile {
+    /// Maps every segment file (`000001`, `000002`, …) of a local block's `chunks/` directory.
+    public convenience init(dir: String) throws {
+        let names = try FileSystem.list(dir).filter { $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }.sorted()
+        try self.init(segments: names.map { try MappedFile(path: dir + "/" + $0) })
     }
 }

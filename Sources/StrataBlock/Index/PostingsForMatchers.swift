@@ -10,7 +10,7 @@ public protocol PostingsIndex {
     func postings(_ name: String, where keep: (String) -> Bool, interrupt: (() throws -> Void)?) throws -> [SeriesRef]
     /// Every label name, and every value of `name`, in no particular order.
     func labelNames() -> [String]
-    func labelValues(_ name: String) -> [String]
+    func labelValues(_ name: String) throws -> [String]
 }
 
 extension PostingsIndex {
@@ -57,7 +57,7 @@ extension IndexedQuerier {
     }
 
     public func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
-        if matchers.isEmpty { return postingsIndex.labelValues(name).sortedBytewise() }
+        if matchers.isEmpty { return try postingsIndex.labelValues(name).sortedBytewise() }
         var values = Set<ByteString>()
         for s in try select(matchers, hints: SelectHints(mint: mint, maxt: maxt)) { if let v = s.labels.get(name) { values.insert(ByteString(v)) } }
         return values.map(\.string).sortedBytewise()

@@ -15,7 +15,7 @@ public enum BlockCompactor {
         compaction.sources = Set(sorted.flatMap(\.meta.compaction.sources)).sorted()
         compaction.parents = sorted.map { BlockMeta.Parent(ulid: $0.ulid, minTime: $0.minTime, maxTime: $0.maxTime) }
         var symbols = Set<[UInt8]>()
-        for b in sorted { symbols.formUnion(b.index.allSymbolBytes()) }
+        for b in sorted { symbols.formUnion(try b.index.allSymbolBytes()) }
         let mint = sorted.map(\.minTime).min()!, maxt = sorted.map(\.maxTime).max()!
 
         return try BlockWriter.write(parentDir: parentDir, mint: mint, maxt: maxt, symbols: symbols.sorted { $0.lexicographicallyPrecedes($1) },

@@ -70,6 +70,8 @@ public final class Head: Sendable {
     let walAliases = Mutex<[SeriesRef: SeriesRef]>([:])
     /// Lowest sample time each open appender may stage (announced before its bounds check) and
     /// has not yet committed: compaction must not cut a block above a staged sample.
+    /// Open queriers, which head truncation waits for.
+    let readers = HeadReaders()
     let pendingMinTimes = Mutex<[ObjectIdentifier: Int64]>([:])
 
     public init(options: HeadOptions = HeadOptions(), wal: WAL? = nil) {

@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "StrataModel", targets: ["StrataModel"]),
         .library(name: "StrataEncoding", targets: ["StrataEncoding"]),
         .library(name: "StrataStorage", targets: ["StrataStorage"]),
+        .library(name: "StrataRuntime", targets: ["StrataRuntime"]),
         .library(name: "StrataBlock", targets: ["StrataBlock"]),
         .library(name: "StrataTSDB", targets: ["StrataTSDB"]),
         .library(name: "StrataPromQLParser", targets: ["StrataPromQLParser"]),
@@ -51,6 +52,9 @@ let package = Package(
                 dependencies: ["StrataModel", "CSnappy", "CZlib", "CStrataSupport"],
                 swiftSettings: settings),
         .target(name: "StrataStorage", dependencies: ["StrataModel"], swiftSettings: settings),
+        // What servers need besides HTTP: threads for blocking work, the concurrency gate,
+        // cancellation, start-up state. No dependencies, so the engine can use it too.
+        .target(name: "StrataRuntime", swiftSettings: settings),
         // The block format (Prometheus' tsdb/index, tsdb/chunks, meta.json): shared by the local
         // TSDB and, later, readers of blocks in a bucket.
         .target(name: "StrataBlock",
@@ -61,14 +65,14 @@ let package = Package(
                 swiftSettings: settings),
         .target(name: "StrataPromQLParser", dependencies: ["StrataModel"], swiftSettings: settings),
         .target(name: "StrataPromQL",
-                dependencies: ["StrataModel", "StrataStorage", "StrataPromQLParser"],
+                dependencies: ["StrataModel", "StrataStorage", "StrataPromQLParser", "StrataRuntime"],
                 swiftSettings: settings),
         .target(name: "StrataRemote",
                 dependencies: ["StrataModel", "StrataEncoding", "StrataStorage"],
                 swiftSettings: settings),
         .target(name: "StrataHTTPAPI",
                 dependencies: [
-                    "StrataModel", "StrataStorage", "StrataRemote", "StrataEncoding", "StrataPromQL", "StrataPromQLParser",
+                    "StrataModel", "StrataStorage", "StrataRemote", "StrataEncoding", "StrataPromQL", "StrataPromQLParser", "StrataRuntime",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),
                     .product(name: "Logging", package: "swift-log"),
@@ -77,7 +81,7 @@ let package = Package(
                 swiftSettings: settings),
         .target(name: "StrataServer",
                 dependencies: [
-                    "StrataModel", "StrataStorage", "StrataTSDB", "StrataRemote", "StrataHTTPAPI",
+                    "StrataModel", "StrataStorage", "StrataTSDB", "StrataRemote", "StrataHTTPAPI", "StrataRuntime",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "NIOCore", package: "swift-nio"),
@@ -106,6 +110,7 @@ let package = Package(
         .testTarget(name: "StrataModelTests", dependencies: ["StrataModel"], swiftSettings: settings),
         .testTarget(name: "StrataEncodingTests", dependencies: ["StrataEncoding", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataStorageTests", dependencies: ["StrataStorage", "StrataTestSupport"], swiftSettings: settings),
+        .testTarget(name: "StrataRuntimeTests", dependencies: ["StrataRuntime"], swiftSettings: settings),
         .testTarget(name: "StrataBlockTests", dependencies: ["StrataBlock", "StrataEncoding", "StrataStorage", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataTSDBTests",
                     dependencies: ["StrataTSDB", "StrataBlock", "StrataTools", "StrataEncoding", "StrataTestSupport", "StrataPromQL", "StrataPromQLParser"],

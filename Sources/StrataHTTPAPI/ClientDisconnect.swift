@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import StrataPromQL
+import StrataRuntime
 
 /// A request context that can tell when its client went away. Query endpoints pass this on to
 /// the scheduler and the engine, so a query nobody waits for any more leaves the queue or stops,

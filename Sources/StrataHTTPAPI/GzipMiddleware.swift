@@ -2,13 +2,14 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import StrataEncoding
+import StrataRuntime
 import Synchronization
 
 /// Compresses JSON and text responses with gzip (zlib) when the client sends
 /// `Accept-Encoding: gzip`, as Prometheus does. Small bodies are left alone: the gzip header
 /// would make them larger.
 /// Large bodies are compressed at most one per core at a time, each on a thread of its own.
-private let compressionGate = QueryScheduler(maxConcurrency: System.coreCount)
+private let compressionGate = ConcurrencyGate(maxConcurrency: System.coreCount)
 
 public struct GzipMiddleware<Context: RequestContext>: RouterMiddleware {
     let minimumBytes: Int

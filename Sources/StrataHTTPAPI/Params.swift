@@ -73,38 +73,8 @@ public enum APITime {
             guard Swift.abs(ms) < 9.2e18 else { throw .badData("cannot parse \(goQuote(s)) to a valid duration. It overflows int64") }
             return Int64(ms.rounded())
         }
-        if let d = parsePromDuration(s) { return d }
+        if let d = try? parsePrometheusDuration(s) { return d }
         throw .badData("cannot parse \(goQuote(s)) to a valid duration")
-    }
-
-    /// `[0-9]+(ms|s|m|h|d|w|y)` repeated, units in decreasing order.
-    public static func parsePromDuration(_ s: String) -> Int64? {
-        let units: [(String, Int64)] = [("y", 365 * 86_400_000), ("w", 7 * 86_400_000), ("d", 86_400_000),
-                                        ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
-        let b = Array(s.utf8)
-        guard !b.isEmpty else { return nil }
-        var i = 0, total: Int64 = 0, lastUnit = -1
-        while i < b.count {
-            var n: Int64 = 0, digits = 0
-            while i < b.count, b[i] >= 48, b[i] <= 57 {
-                let (m, o1) = n.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(Int64(b[i] - 48))
-                if o1 || o2 { return nil }
-                n = a; i += 1; digits += 1
-            }
-            guard digits > 0 else { return nil }
-            var unitEnd = i
-            while unitEnd < b.count, !(b[unitEnd] >= 48 && b[unitEnd] <= 57) { unitEnd += 1 }
-            let unit = String(decoding: b[i ..< unitEnd], as: UTF8.self)
-            guard let idx = units.firstIndex(where: { $0.0 == unit }), idx > lastUnit else { return nil }
-            lastUnit = idx
-            let (m, o) = n.multipliedReportingOverflow(by: units[idx].1)
-            let (sum, o3) = total.addingReportingOverflow(m)
-            if o || o3 { return nil }
-            total = sum
-            i = unitEnd
-        }
-        return total
     }
 
     /// RFC 3339 (`2006-01-02T15:04:05.999999999Z07:00`) → ms since the epoch.

@@ -6,6 +6,7 @@ import StrataModel
 import StrataPromQL
 import StrataPromQLParser
 import StrataRemote
+import StrataRuntime
 import StrataStorage
 
 /// Build information served at `/api/v1/status/buildinfo` (no `features` field: Grafana would
@@ -58,9 +59,9 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let admin: (any TSDBAdmin)?
     let options: APIOptions
     let decoders = DecoderPool()
-    let scheduler: QueryScheduler
+    let scheduler: ConcurrencyGate
     /// Remote read has its own gate, as in Prometheus, so bulk reads do not take query slots.
-    let readScheduler: QueryScheduler
+    let readScheduler: ConcurrencyGate
     let startup: StartupState
     public let stats = APIStats()
     /// Queries (and index scans) running and waiting for a slot now, for `/metrics`.
@@ -74,8 +75,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         self.cardinality = cardinality
         self.admin = admin
         self.options = options
-        self.scheduler = QueryScheduler(maxConcurrency: options.maxConcurrentQueries)
-        self.readScheduler = QueryScheduler(maxConcurrency: options.remoteReadConcurrentLimit > 0 ? options.remoteReadConcurrentLimit : Int.max)
+        self.scheduler = ConcurrencyGate(maxConcurrency: options.maxConcurrentQueries)
+        self.readScheduler = ConcurrencyGate(maxConcurrency: options.remoteReadConcurrentLimit > 0 ? options.remoteReadConcurrentLimit : Int.max)
         self.startup = startup
     }
 

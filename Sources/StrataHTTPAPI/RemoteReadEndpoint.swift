@@ -5,6 +5,7 @@ import StrataEncoding
 import StrataModel
 import StrataPromQL
 import StrataRemote
+import StrataRuntime
 import StrataStorage
 
 /// `POST /api/v1/read`: remote read 1.0 with both response types (FORMATS.md §6). SAMPLES sends
@@ -93,7 +94,7 @@ extension PrometheusAPI {
     /// chunks, not copies), then streams one series' frames at a time while writing the body.
     /// `slot` is released once the body has been written (or its writing failed).
     static func readChunks(_ storage: any Queryable, _ request: ReadRequest, maxFrameBytes: Int,
-                           slot: QueryScheduler.Slot? = nil) throws -> Response {
+                           slot: ConcurrencyGate.Slot? = nil) throws -> Response {
         var selected: [(query: Int, mint: Int64, maxt: Int64, series: [any ChunkedStorageSeries])] = []
         for (i, q) in request.queries.enumerated() where !q.matchers.isEmpty {
             let querier = try storage.querier(mint: q.start, maxt: q.end)

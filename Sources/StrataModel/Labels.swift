@@ -120,6 +120,21 @@ extension Labels: CustomStringConvertible {
     }
 }
 
+/// Double-quoted Go string literal, as `strconv.Quote` (the printer and error messages use it).
+///
+/// U+FFFD is written as `\ufffd`: in a Swift string it usually stands for bytes that were not
+/// UTF-8 (`"\xff"` in the query), and PromQL refuses it written out literally, so this keeps the
+/// printed query parseable.
+public func goQuoteString(_ s: String) -> String {
+    let quoted = goQuote(s)
+    guard quoted.unicodeScalars.contains("\u{FFFD}") else { return quoted }
+    var out = ""
+    for scalar in quoted.unicodeScalars {
+        if scalar == "\u{FFFD}" { out += "\\ufffd" } else { out.unicodeScalars.append(scalar) }
+    }
+    return out
+}
+
 /// Go-style double-quoted string with escapes.
 public func goQuote(_ s: String) -> String {
     var out = "\""

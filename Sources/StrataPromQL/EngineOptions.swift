@@ -1,3 +1,4 @@
+import StrataRuntime
 /// Engine limits and defaults; the server maps its `--query.*` flags onto these.
 public struct EngineOptions: Sendable {
     /// How far back an instant selector looks for a sample (`--query.lookback-delta`), ms.

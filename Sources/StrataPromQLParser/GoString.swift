@@ -82,21 +82,6 @@ public func unquoteGoString(_ quoted: String) throws -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// Double-quoted Go string literal, as `strconv.Quote` (the printer and error messages use it).
-///
-/// U+FFFD is written as `\ufffd`: in a Swift string it usually stands for bytes that were not
-/// UTF-8 (`"\xff"` in the query), and PromQL refuses it written out literally, so this keeps the
-/// printed query parseable.
-public func goQuoteString(_ s: String) -> String {
-    let quoted = goQuote(s)
-    guard quoted.unicodeScalars.contains("\u{FFFD}") else { return quoted }
-    var out = ""
-    for scalar in quoted.unicodeScalars {
-        if scalar == "\u{FFFD}" { out += "\\ufffd" } else { out.unicodeScalars.append(scalar) }
-    }
-    return out
-}
-
 /// Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
 func isGoPrintable(_ r: Unicode.Scalar) -> Bool {
     if r == " " { return true }

@@ -1,3 +1,5 @@
+import StrataModel
+
 /// Function calls, aggregations and the label lists of `by`, `without`, `on`, `ignoring` and
 /// `group_left`/`group_right`.
 extension Parser {

@@ -1,3 +1,5 @@
+import StrataModel
+
 /// Operators, unary signs, literals and parentheses.
 ///
 /// Precedence climbing reproduces the precedence declarations of Prometheus' grammar: `or` <

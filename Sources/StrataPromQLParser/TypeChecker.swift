@@ -1,3 +1,5 @@
+import StrataModel
+
 /// Prometheus' `checkAST`: type rules the grammar cannot express, checked children first and in
 /// the same order, so the first error reported is the one Prometheus reports.
 ///

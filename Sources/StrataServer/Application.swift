@@ -9,6 +9,7 @@ import Logging
 import NIOCore
 import Prometheus
 import StrataHTTPAPI
+import StrataRuntime
 import StrataTSDB
 
 /// Builds the whole server: storage opened from `config.tsdbPath`, and the HTTP API on top.

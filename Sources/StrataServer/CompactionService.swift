@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import StrataHTTPAPI
+import StrataRuntime
 import StrataTSDB
 
 /// Every interval (once the WAL is replayed): cuts blocks from the head when it spans more than

@@ -1,8 +1,9 @@
-import StrataHTTPAPI
+import StrataModel
 
-/// Prometheus-style durations for flags (`5m`, `2h`, `1h30m`) → milliseconds.
+/// Prometheus-style durations for flags (`5m`, `2h`, `1h30m`) → milliseconds, by the same parser
+/// as the API and PromQL (`model.ParseDuration`'s rules).
 public enum DurationFlag {
-    public static func parse(_ s: String) -> Int64? { APITime.parsePromDuration(s) }
+    public static func parse(_ s: String) -> Int64? { try? parsePrometheusDuration(s) }
 }
 
 /// Prometheus' byte sizes for flags (`512MB`, `10GB`, `1TiB`): powers of 1024, as

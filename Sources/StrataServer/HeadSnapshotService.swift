@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import StrataHTTPAPI
+import StrataRuntime
 import StrataTSDB
 
 /// Writes a head snapshot periodically, so a start after a crash loads the snapshot and replays

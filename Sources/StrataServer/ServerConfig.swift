@@ -1,4 +1,5 @@
 import StrataHTTPAPI
+import StrataModel
 import StrataTSDB
 
 /// Everything `strata serve` can be told; the defaults are the embedded single-machine setup.
@@ -57,7 +58,7 @@ public struct ServerConfig: Sendable {
     /// Parses `HOST:PORT` (`[::1]:PORT` for IPv6).
     public mutating func setHTTPAddress(_ s: String) throws {
         guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0 ... 65535).contains(port) else {
-            throw ConfigError("invalid --http-address \(goQuoteLocal(s)): want HOST:PORT")
+            throw ConfigError("invalid --http-address \(goQuote(s)): want HOST:PORT")
         }
         var host = String(s[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -71,4 +72,3 @@ public struct ConfigError: Error, CustomStringConvertible {
     public init(_ d: String) { description = d }
 }
 
-func goQuoteLocal(_ s: String) -> String { "\"" + s + "\"" }

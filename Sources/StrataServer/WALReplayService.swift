@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import StrataHTTPAPI
+import StrataRuntime
 import StrataTSDB
 
 /// Replays the WAL into the head on a thread of its own, reporting progress to the logs and to

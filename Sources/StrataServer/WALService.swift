@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import StrataHTTPAPI
+import StrataRuntime
 import StrataTSDB
 
 /// Runs the WAL's periodic fsync (for the `interval` policy) and closes the WAL on shutdown,

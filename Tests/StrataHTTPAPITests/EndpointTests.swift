@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import StrataEncoding
 import StrataModel
+import StrataRuntime
 import StrataStorage
 import StrataTestSupport
 import StrataTSDB
@@ -147,6 +148,35 @@ let invalidUTF8Request: [UInt8] = {
 func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
 
 @Suite struct QueryEndpointTests {
+    /// A query that waits for a slot longer than its timeout fails with 503 timeout, as in Prometheus.
+    @Test func aQueryTimingOutInTheQueueGets503() async throws {
+        var options = APIOptions()
+        options.maxConcurrentQueries = 1
+        options.engine.timeout = .milliseconds(150)
+        let api = PrometheusAPI<BasicRequestContext>(storage: Head(), options: options)
+        let router = Router()
+        api.register(on: router)
+        // Hold the only slot until the query has waited in line longer than its timeout: the
+        // hog lets go only after the query has been queued for 300 ms (no race with test speed).
+        let slot = try #require(await api.scheduler.hold(unless: nil))
+        let releaser = Task {
+            while api.scheduler.load.waiting == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            try await Task.sleep(for: .milliseconds(300))
+            slot.release()
+        }
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/api/v1/query?query=1", method: .get) { res in
+                #expect(res.status == .serviceUnavailable)
+                let body = String(buffer: res.body)
+                #expect(body.contains("\"errorType\":\"timeout\""))
+                #expect(body.contains("query timed out in query queue"))
+            }
+        }
+        try await releaser.value
+        // Remote read has a gate of its own: a read does not wait for the query slot.
+        #expect(api.readScheduler !== api.scheduler)
+    }
+
     static func seeded() -> Head {
         let head = Head()
         let app = head.appender()

@@ -2,6 +2,7 @@ import Foundation
 import StrataModel
 import StrataPromQL
 import StrataPromQLParser
+import StrataRuntime
 import StrataTestSupport
 import Testing
 

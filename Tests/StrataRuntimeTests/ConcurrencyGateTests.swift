@@ -1,11 +1,7 @@
 import Foundation
-import Hummingbird
-import HummingbirdTesting
-import StrataTSDB
 import Synchronization
-import StrataPromQL
 import Testing
-@testable import StrataHTTPAPI
+@testable import StrataRuntime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +12,7 @@ final class HogFlags: Sendable {
 
     /// Takes a slot of `scheduler` with a job that holds it until `release` is set; returns once
     /// the job runs.
-    static func holdSlot(of scheduler: QueryScheduler) async throws -> (Task<Int, Never>, HogFlags) {
+    static func holdSlot(of scheduler: ConcurrencyGate) async throws -> (Task<Int, Never>, HogFlags) {
         let flags = HogFlags()
         let hog = Task {
             await scheduler.run {
@@ -35,11 +31,11 @@ final class Gauge: Sendable {
     let peak = Atomic<Int>(0)
 }
 
-@Suite struct QuerySchedulerTests {
+@Suite struct ConcurrencyGateTests {
     /// A held slot (a streamed remote-read body) keeps others waiting until it is released,
     /// once, explicitly or by dropping the token.
     @Test func aHeldSlotIsFreedOnceByReleaseOrWhenDropped() async throws {
-        let scheduler = QueryScheduler(maxConcurrency: 1)
+        let scheduler = ConcurrencyGate(maxConcurrency: 1)
         var slot = await scheduler.hold(unless: nil)
         #expect(slot != nil && scheduler.load.running == 1)
         let waiter = Task { await scheduler.run { 7 } }
@@ -60,7 +56,7 @@ final class Gauge: Sendable {
 
     /// Six blocking queries through a limit of two: never more than two at once, all finish.
     @Test func limitsConcurrencyAndQueuesTheRest() async {
-        let scheduler = QueryScheduler(maxConcurrency: 2)
+        let scheduler = ConcurrencyGate(maxConcurrency: 2)
         let gauge = Gauge()
         await withTaskGroup(of: Int.self) { group in
             for i in 0 ..< 6 {
@@ -87,40 +83,10 @@ final class Gauge: Sendable {
         #expect(scheduler.load.running == 0 && scheduler.load.waiting == 0)
     }
 
-    /// A query that waits for a slot longer than its timeout fails with 503 timeout, as in Prometheus.
-    @Test func aQueryTimingOutInTheQueueGets503() async throws {
-        var options = APIOptions()
-        options.maxConcurrentQueries = 1
-        options.engine.timeout = .milliseconds(150)
-        let api = PrometheusAPI<BasicRequestContext>(storage: Head(), options: options)
-        let router = Router()
-        api.register(on: router)
-        // Hold the only slot until the query has waited in line longer than its timeout: the
-        // hog lets go only after the query has been queued for 300 ms (no race with test speed).
-        let (hog, flags) = try await HogFlags.holdSlot(of: api.scheduler)
-        let releaser = Task {
-            while api.scheduler.load.waiting == 0 { try await Task.sleep(for: .milliseconds(2)) }
-            try await Task.sleep(for: .milliseconds(300))
-            flags.release.store(true, ordering: .relaxed)
-        }
-        try await Application(router: router).test(.router) { client in
-            try await client.execute(uri: "/api/v1/query?query=1", method: .get) { res in
-                #expect(res.status == .serviceUnavailable)
-                let body = String(buffer: res.body)
-                #expect(body.contains("\"errorType\":\"timeout\""))
-                #expect(body.contains("query timed out in query queue"))
-            }
-        }
-        try await releaser.value
-        _ = await hog.value
-        // Remote read has a gate of its own: a read does not wait for the query slot.
-        #expect(api.readScheduler !== api.scheduler)
-    }
-
     /// A waiting query whose client went away leaves the queue without running; the slot it
     /// would have had goes to the next one in line.
     @Test func aCancelledWaiterLeavesTheQueueAndNeverRuns() async throws {
-        let scheduler = QueryScheduler(maxConcurrency: 1)
+        let scheduler = ConcurrencyGate(maxConcurrency: 1)
         let (hog, flags) = try await HogFlags.holdSlot(of: scheduler)
         let counter = Gauge()
         let gone = QueryCancellation()
@@ -143,7 +109,7 @@ final class Gauge: Sendable {
 
     /// Cancelling the calling task also takes a waiting query out of the queue.
     @Test func cancellingTheTaskLeavesTheQueue() async throws {
-        let scheduler = QueryScheduler(maxConcurrency: 1)
+        let scheduler = ConcurrencyGate(maxConcurrency: 1)
         let (hog, flags) = try await HogFlags.holdSlot(of: scheduler)
         let waiter = Task { await scheduler.run(unless: nil) { 1 } }
         while scheduler.load.waiting < 1 { try await Task.sleep(for: .milliseconds(2)) }

@@ -1,11 +1,10 @@
-import StrataPromQL
 import Synchronization
 
-/// Runs queries on threads of their own (`BlockingThread`), at most `maxConcurrency` at a time;
-/// the rest wait in arrival order (Prometheus' `--query.max-concurrency`). Queries are CPU-bound
-/// and synchronous, so running them where Swift's tasks run would stall remote write and health
-/// checks on a small machine. A query whose client went away leaves the queue at once.
-final class QueryScheduler: Sendable {
+/// Runs blocking work (queries, remote reads) on threads of their own (`BlockingThread`), at most
+/// `maxConcurrency` at a time; the rest wait in arrival order (Prometheus' `--query.max-concurrency`).
+/// The work is CPU-bound and synchronous, so running it where Swift's tasks run would stall remote
+/// write and health checks on a small machine. Work whose client went away leaves the queue at once.
+public final class ConcurrencyGate: Sendable {
     private struct Waiter {
         let id: UInt64
         let resume: CheckedContinuation<Bool, Never>
@@ -19,13 +18,13 @@ final class QueryScheduler: Sendable {
         var nextID: UInt64 = 0
     }
 
-    let maxConcurrency: Int
+    public let maxConcurrency: Int
     private let state = Mutex(State())
 
-    init(maxConcurrency: Int) { self.maxConcurrency = max(1, maxConcurrency) }
+    public init(maxConcurrency: Int) { self.maxConcurrency = max(1, maxConcurrency) }
 
     /// Waits for a slot, runs `work` on a dispatch thread, frees the slot.
-    func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         _ = await acquire(nil)
         defer { release() }
         return await BlockingThread.run(stackBytes: BlockingThread.queryStackBytes, work)
@@ -33,7 +32,7 @@ final class QueryScheduler: Sendable {
 
     /// As `run`, but nil without running `work` when `cancellation` fires (or the calling task is
     /// cancelled) while it waits for a slot.
-    func run<T: Sendable>(unless cancellation: QueryCancellation?, _ work: @escaping @Sendable () -> T) async -> T? {
+    public func run<T: Sendable>(unless cancellation: QueryCancellation?, _ work: @escaping @Sendable () -> T) async -> T? {
         guard let slot = await hold(unless: cancellation) else { return nil }
         defer { slot.release() }
         return await BlockingThread.run(stackBytes: BlockingThread.queryStackBytes, work)
@@ -42,7 +41,7 @@ final class QueryScheduler: Sendable {
     /// Waits for a slot and hands it over as a `Slot`, for work that outlives a handler (a
     /// streamed response body): the slot is freed by `Slot.release()` or, failing that, when the
     /// token is dropped. Nil when `cancellation` fires first.
-    func hold(unless cancellation: QueryCancellation?) async -> Slot? {
+    public func hold(unless cancellation: QueryCancellation?) async -> Slot? {
         let cancellation = cancellation ?? QueryCancellation()
         let granted = await withTaskCancellationHandler {
             await acquire(cancellation)
@@ -55,15 +54,15 @@ final class QueryScheduler: Sendable {
     }
 
     /// A held slot; released once, explicitly or on deinit.
-    final class Slot: Sendable {
+    public final class Slot: Sendable {
         private let free: Mutex<(@Sendable () -> Void)?>
         init(_ free: @escaping @Sendable () -> Void) { self.free = Mutex(free) }
-        func release() { free.withLock { f in let g = f; f = nil; return g }?() }
+        public func release() { free.withLock { f in let g = f; f = nil; return g }?() }
         deinit { release() }
     }
 
     /// Queries running and waiting now (for `/metrics`).
-    var load: (running: Int, waiting: Int) {
+    public var load: (running: Int, waiting: Int) {
         state.withLock { ($0.running, $0.waiting) }
     }
 

@@ -7,25 +7,17 @@ extension PrometheusAPI {
     /// `--web.enable-admin-api`, answering as Prometheus does then: 503 "admin APIs disabled".
     func registerAdmin(on router: APIRouter<Context>) {
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("/api/v1/admin/tsdb/snapshot", method: method) { req, _ in
-                guard let admin = self.admin else { return Self.error(APIError(.unavailable, "admin APIs disabled")) }
-                // The head is rebuilt without locks during WAL replay: nothing may read it yet.
-                guard self.startup.isReady else { return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); retry later")) }
-                do {
-                    let params = try await Self.params(req)
-                    let skipHead = try Self.parseBool(params["skip_head"], name: "skip_head")
-                    let result: Result<String, any Error> = await self.scheduler.run {
-                        do { return .success(try admin.snapshot(skipHead: skipHead)) } catch { return .failure(error) }
-                    }
+            router.on("/api/v1/admin/tsdb/snapshot", method: method) { req, ctx in
+                guard let admin = self.admin else { return APIResponses.error(APIError(.unavailable, "admin APIs disabled")) }
+                return await self.serve(req, ctx, gate: self.scheduler, errors: .json) { scope in
+                    let skipHead = try Self.parseBool(scope.params["skip_head"], name: "skip_head")
                     let name: String
-                    do { name = try result.get() } catch {
-                        return Self.error(APIError(.internal, "create snapshot: \(error)"))
+                    do { name = try admin.snapshot(skipHead: skipHead) } catch {
+                        throw APIError(.internal, "create snapshot: \(error)")
                     }
                     var w = JSONWriter(capacity: 96)
                     w.raw("{\"status\":\"success\",\"data\":{\"name\":"); w.string(name); w.raw("}}")
-                    return Self.json(.ok, w.bytes)
-                } catch let e as APIError {
-                    return Self.error(e)
+                    return APIResponses.json(.ok, w.bytes)
                 }
             }
         }

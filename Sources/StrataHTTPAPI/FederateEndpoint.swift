@@ -9,24 +9,9 @@ import StrataStorage
 extension PrometheusAPI {
     func registerFederate(on router: APIRouter<Context>) {
         router.get("/federate") { req, ctx in
-            if !self.startup.isReady { return Self.text(.serviceUnavailable, "Service Unavailable\n") }
-            do {
-                let params = try await Self.params(req)
-                let queued: Result<String, any Error>? = await self.withRequestCancellation(ctx) { cancellation in
-                    await self.scheduler.run(unless: cancellation) {
-                        do { return .success(try self.federate(params)) } catch { return .failure(error) }
-                    }
-                }
-                guard let result = queued else {
-                    self.stats.queriesCanceled.add(1, ordering: .relaxed)
-                    return Self.text(.init(code: 499), "request was canceled in query queue\n")
-                }
-                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                                body: .init(byteBuffer: ByteBuffer(string: try result.get())))
-            } catch let e as APIError {
-                return Self.text(e.kind == .badData ? .badRequest : .internalServerError, e.message + "\n")
-            } catch {
-                return Self.text(.internalServerError, "\(error)\n")
+            await self.serve(req, ctx, gate: self.scheduler, errors: .text) { scope in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(string: try self.federate(scope.params))))
             }
         }
     }

@@ -83,6 +83,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     public func register(on hummingbird: Router<Context>) {
         let table = RouteTable()
         hummingbird.add(middleware: APIMethodsMiddleware<Context>(table: table))
+        hummingbird.add(middleware: ReadinessMiddleware<Context>(startup: startup))
         hummingbird.add(middleware: GzipMiddleware<Context>())
         let router = APIRouter(router: hummingbird, table: table)
         for path in ["/api/v1/write", "/api/v1/receive"] {
@@ -94,7 +95,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             for m in [HTTPRequest.Method.get, .put, .delete, .patch] {
                 router.on(RouterPath(path), method: m) { _, _ in
                     self.stats.countWrite(405)
-                    return Self.text(.methodNotAllowed, "remote write only accepts POST requests\n")
+                    return APIResponses.text(.methodNotAllowed, "remote write only accepts POST requests\n")
                 }
             }
         }
@@ -111,8 +112,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         registerAdmin(on: router)
         router.get("/api/v1/status/buildinfo") { _, _ in self.buildInfo() }
         router.get("/api/v1/status/walreplay") { _, _ in self.walReplay() }
-        hummingbird.on("/-/healthy", method: .get) { _, _ in Self.text(.ok, "Strata is Healthy.\n") }
-        hummingbird.on("/-/healthy", method: .head) { _, _ in Self.text(.ok, "") }
+        hummingbird.on("/-/healthy", method: .get) { _, _ in APIResponses.text(.ok, "Strata is Healthy.\n") }
+        hummingbird.on("/-/healthy", method: .head) { _, _ in APIResponses.text(.ok, "") }
         hummingbird.on("/-/ready", method: .get) { _, _ in self.ready() }
         hummingbird.on("/-/ready", method: .head) { _, _ in self.ready() }
     }
@@ -120,22 +121,19 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     // MARK: remote write
 
     func remoteWrite(_ req: Request) async throws -> Response {
-        if !startup.isReady {
-            return Self.text(.serviceUnavailable, "Strata is starting (replaying the write-ahead log); retry later\n")
-        }
         if let enc = req.headers[.contentEncoding], !enc.isEmpty, enc.lowercased() != "snappy" {
-            return Self.text(.unsupportedMediaType, "unsupported Content-Encoding \(goQuote(enc)); remote write 1.0 requests must be snappy-compressed\n")
+            return APIResponses.text(.unsupportedMediaType, "unsupported Content-Encoding \(goQuote(enc)); remote write 1.0 requests must be snappy-compressed\n")
         }
         if let ct = req.headers[.contentType], !Self.isRemoteWriteV1(ct) {
-            return Self.text(.unsupportedMediaType, "unsupported Content-Type \(goQuote(ct)); expected application/x-protobuf (remote write 1.0)\n")
+            return APIResponses.text(.unsupportedMediaType, "unsupported Content-Type \(goQuote(ct)); expected application/x-protobuf (remote write 1.0)\n")
         }
         let limit = options.maxRequestBytes
         if let len = req.headers[.contentLength].flatMap(Int.init), len > limit {
-            return Self.text(.contentTooLarge, "request body is \(len) bytes, larger than the limit of \(limit) bytes\n")
+            return APIResponses.text(.contentTooLarge, "request body is \(len) bytes, larger than the limit of \(limit) bytes\n")
         }
         let body: ByteBuffer
         do { body = try await req.body.collect(upTo: limit) }
-        catch { return Self.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n") }
+        catch { return APIResponses.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n") }
 
         var commitError: (any Error)?
         let outcome: Result<WriteSummary, RemoteWriteError> = decoders.withDecoder { decoder in
@@ -153,7 +151,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         if let commitError {
             // Not durable, so not acknowledged: a 5xx makes the sender retry (re-sent samples that
             // did reach the head are accepted again as exact duplicates).
-            return Self.text(.internalServerError, "storing the write failed: \(commitError)\n")
+            return APIResponses.text(.internalServerError, "storing the write failed: \(commitError)\n")
         }
         if case .success(let s) = outcome {
             stats.samplesAccepted.add(s.samplesAccepted, ordering: .relaxed)
@@ -161,15 +159,15 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         }
         switch outcome {
         case .failure(let e):
-            if case .tooLarge = e { return Self.text(.contentTooLarge, e.message + "\n") }
-            return Self.text(.badRequest, e.message + "\n")
+            if case .tooLarge = e { return APIResponses.text(.contentTooLarge, e.message + "\n") }
+            return APIResponses.text(.badRequest, e.message + "\n")
         case .success(let s):
             guard let first = s.firstFailure else { return Response(status: .noContent) }
             var msg = "\(first.failure.message) for series \(first.labels)"
             let rejected = s.samplesRejected + s.histogramsRejected
             msg += "; \(rejected) of \(rejected + s.samplesAccepted) samples rejected in \(s.seriesRejected + (s.histogramsRejected > 0 ? 1 : 0)) series, "
             msg += "\(s.samplesAccepted) samples accepted\n"
-            return Self.text(.badRequest, msg)
+            return APIResponses.text(.badRequest, msg)
         }
     }
 
@@ -187,85 +185,52 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     func query(_ req: Request, _ context: Context, range: Bool) async -> Response {
         if range { stats.rangeQueries.add(1, ordering: .relaxed) } else { stats.instantQueries.add(1, ordering: .relaxed) }
         let started = ContinuousClock.now
-        let res = await withRequestCancellation(context) { await evaluateQuery(req, range: range, cancellation: $0) }
+        let res = await serve(req, context, gate: scheduler, errors: .json) { scope in try self.evaluateQuery(scope, range: range) }
         if res.status.code >= 400 { stats.queryErrors.add(1, ordering: .relaxed) }
-        if res.status.code == 499 { stats.queriesCanceled.add(1, ordering: .relaxed) }
         options.observeQuery?(range ? "range" : "instant", ContinuousClock.now - started, res.status.code >= 400)
         return res
     }
 
-    /// Calls `body` with this request's cancellation token, fired when its client disconnects.
-    /// The request has a token of its own, linked to the connection's: cancelling one request
-    /// (its task) must not mark the whole keep-alive connection as gone.
-    func withRequestCancellation<T>(_ context: Context, _ body: (QueryCancellation) async -> T) async -> T {
-        let cancellation = QueryCancellation()
-        let clientGone = await (context as? any DisconnectAwareRequestContext)?.clientGone
-        let link = clientGone?.onCancel { cancellation.cancel() }
-        defer { clientGone?.removeHandler(link) }
-        return await body(cancellation)
-    }
-
-    func evaluateQuery(_ req: Request, range: Bool, cancellation: QueryCancellation) async -> Response {
-        if !startup.isReady {
-            return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); try again shortly"))
-        }
-        var query = ""
-        do {
-            let params = try await Self.params(req)
-            query = params["query"] ?? ""
-            let requested = try requestedEngineOptions(params, cancellation: cancellation)
-            let run: QueryRun
-            if range {
-                guard let s = params["start"] else { throw APIError.badData("invalid parameter \"start\": cannot parse \"\" to a valid timestamp") }
-                let start = try Self.param("start") { () throws(APIError) in try APITime.parseTime(s) }
-                guard let e = params["end"] else { throw APIError.badData("invalid parameter \"end\": cannot parse \"\" to a valid timestamp") }
-                let end = try Self.param("end") { () throws(APIError) in try APITime.parseTime(e) }
-                if end < start { throw APIError.badData("invalid parameter \"end\": end timestamp must not be before start time") }
-                guard let st = params["step"] else { throw APIError.badData("invalid parameter \"step\": cannot parse \"\" to a valid duration") }
-                let step = try Self.param("step") { () throws(APIError) in try APITime.parseDuration(st) }
-                if step <= 0 {
-                    throw APIError.badData("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer")
-                }
-                run = .range(start, end, step)
-            } else {
-                let t: Int64
-                if let ts = params["time"], !ts.isEmpty { t = try Self.param("time") { () throws(APIError) in try APITime.parseTime(ts) } }
-                else { t = Self.nowMillis() }
-                run = .instant(t)
+    /// Evaluates `query` on the query thread (parsing too: a deeply nested query needs its stack).
+    func evaluateQuery(_ scope: RequestScope, range: Bool) throws(APIError) -> Response {
+        let params = scope.params
+        let query = params["query"] ?? ""
+        var opts = try requestedEngineOptions(params, cancellation: scope.cancellation)
+        let run: QueryRun
+        if range {
+            guard let s = params["start"] else { throw APIError.badData("invalid parameter \"start\": cannot parse \"\" to a valid timestamp") }
+            let start = try Self.param("start") { () throws(APIError) in try APITime.parseTime(s) }
+            guard let e = params["end"] else { throw APIError.badData("invalid parameter \"end\": cannot parse \"\" to a valid timestamp") }
+            let end = try Self.param("end") { () throws(APIError) in try APITime.parseTime(e) }
+            if end < start { throw APIError.badData("invalid parameter \"end\": end timestamp must not be before start time") }
+            guard let st = params["step"] else { throw APIError.badData("invalid parameter \"step\": cannot parse \"\" to a valid duration") }
+            let step = try Self.param("step") { () throws(APIError) in try APITime.parseDuration(st) }
+            if step <= 0 {
+                throw APIError.badData("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer")
             }
-            // Time spent waiting for a slot counts against the query's timeout, as in Prometheus.
-            // The query is parsed on the query thread too: a deeply nested one needs its stack.
-            let queued = ContinuousClock.now
-            let storage = self.storage
-            let parserOptions = options.parser
-            let queuedOutcome: Result<QueryResult, APIError>? = await scheduler.run(unless: cancellation) { [query] in
-                let expr: Expr
-                do { expr = try PromQLParser.parse(query, options: parserOptions) } catch {
-                    return .failure(APIError.badData("invalid parameter \"query\": \(error)"))
-                }
-                var opts = requested
-                opts.timeout -= ContinuousClock.now - queued
-                guard opts.timeout > .zero else { return .failure(APIError(.timeout, "query timed out in query queue")) }
-                let engine = Engine(options: opts)
-                return Result { () throws(APIError) in
-                    try Self.mapQueryError { () throws(QueryError) in
-                        switch run {
-                        case .instant(let t): return try engine.instantQuery(storage, expr, at: t)
-                        case .range(let s, let e, let st): return try engine.rangeQuery(storage, expr, start: s, end: e, step: st)
-                        }
-                    }
-                }
-            }
-            let outcome = queuedOutcome ?? .failure(APIError(.canceled, "query was canceled in query queue"))
-            let result = try outcome.get()
-            var w = JSONWriter()
-            w.queryResult(result, query: query)
-            return Self.json(.ok, w.bytes)
-        } catch let e as APIError {
-            return Self.error(e)
-        } catch {
-            return Self.error(APIError(.internal, "\(error)"))
+            run = .range(start, end, step)
+        } else if let ts = params["time"], !ts.isEmpty {
+            run = .instant(try Self.param("time") { () throws(APIError) in try APITime.parseTime(ts) })
+        } else {
+            run = .instant(Self.nowMillis())
         }
+        let expr: Expr
+        do { expr = try PromQLParser.parse(query, options: options.parser) } catch {
+            throw APIError.badData("invalid parameter \"query\": \(error)")
+        }
+        // Time spent waiting for a slot counts against the query's timeout, as in Prometheus.
+        opts.timeout -= scope.waited
+        guard opts.timeout > .zero else { throw APIError(.timeout, "query timed out in query queue") }
+        let engine = Engine(options: opts)
+        let result = try Self.mapQueryError { () throws(QueryError) in
+            switch run {
+            case .instant(let t): return try engine.instantQuery(storage, expr, at: t)
+            case .range(let s, let e, let st): return try engine.rangeQuery(storage, expr, start: s, end: e, step: st)
+            }
+        }
+        var w = JSONWriter()
+        w.queryResult(result, query: query)
+        return APIResponses.json(.ok, w.bytes)
     }
 
     /// The engine options with this request's `timeout` and `lookback_delta` applied.
@@ -331,7 +296,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         w.raw(",\"buildDate\":"); w.string(b.buildDate)
         w.raw(",\"goVersion\":"); w.string(b.goVersion)
         w.raw("}}")
-        return Self.json(.ok, w.bytes)
+        return APIResponses.json(.ok, w.bytes)
     }
 
     /// Prometheus' shape: WAL segments replayed so far, `{min, max, current}`.
@@ -342,18 +307,19 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         w.raw(",\"max\":"); w.int(Int64(p.max))
         w.raw(",\"current\":"); w.int(Int64(p.current))
         w.raw("}}")
-        return Self.json(.ok, w.bytes)
+        return APIResponses.json(.ok, w.bytes)
     }
 
     func ready() -> Response {
-        if startup.isReady { return Self.text(.ok, "Strata is Ready.\n") }
-        var r = Self.text(.serviceUnavailable, "Service Unavailable\n")
+        if startup.isReady { return APIResponses.text(.ok, "Strata is Ready.\n") }
+        var r = APIResponses.text(.serviceUnavailable, "Service Unavailable\n")
         r.headers[HTTPField.Name("X-Prometheus-Stopping")!] = "false"
         return r
     }
+}
 
-    // MARK: responses
-
+/// Responses in the Prometheus API's formats.
+enum APIResponses {
     static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
         Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(string: body)))
@@ -369,6 +335,14 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         w.raw("{\"status\":\"error\",\"errorType\":"); w.string(e.kind.rawValue)
         w.raw(",\"error\":"); w.string(e.message); w.raw("}")
         return json(HTTPResponse.Status(code: e.status), w.bytes)
+    }
+
+    /// `e` as the JSON envelope, or as plain text with its status.
+    static func error(_ e: APIError, _ body: ErrorBody) -> Response {
+        switch body {
+        case .json: return error(e)
+        case .text: return text(HTTPResponse.Status(code: e.status), e.message + "\n")
+        }
     }
 }
 

@@ -13,56 +13,34 @@ import StrataStorage
 /// series per frame.
 extension PrometheusAPI {
     func registerRemoteRead(on router: APIRouter<Context>) {
-        router.post("/api/v1/read") { req, ctx in
-            await self.withRequestCancellation(ctx) { await self.remoteRead(req, cancellation: $0) }
-        }
+        router.post("/api/v1/read") { req, ctx in await self.remoteRead(req, ctx) }
     }
 
-    func remoteRead(_ req: Request, cancellation: QueryCancellation? = nil) async -> Response {
-        if !startup.isReady {
-            return Self.text(.serviceUnavailable, "Strata is starting (replaying the write-ahead log); retry later\n")
-        }
+    func remoteRead(_ req: Request, _ context: Context) async -> Response {
         let limit = options.maxRequestBytes
         let body: ByteBuffer
         do { body = try await req.body.collect(upTo: limit) }
-        catch { return Self.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n") }
+        catch { return APIResponses.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n") }
         let request: ReadRequest
         do {
             request = try body.withUnsafeReadableBytes { (raw) throws(RemoteWriteError) in
                 try ReadRequest.decode(snappyBody: raw, maxDecodedBytes: limit)
             }
         } catch {
-            if case .tooLarge = error { return Self.text(.contentTooLarge, error.message + "\n") }
-            return Self.text(.badRequest, error.message + "\n")
+            if case .tooLarge = error { return APIResponses.text(.contentTooLarge, error.message + "\n") }
+            return APIResponses.text(.badRequest, error.message + "\n")
         }
         let storage = self.storage
         let sampleLimit = options.remoteReadSampleLimit > 0 ? options.remoteReadSampleLimit : Int.max
         let frameBytes = max(1, options.remoteReadMaxBytesInFrame)
-        // The slot is held until the body is written: a streamed body is produced after the
-        // handler returns, and unbounded concurrent streams each pin their series' chunks.
-        var queued: Result<Response, APIError>?
-        if let slot = await readScheduler.hold(unless: cancellation) {
-            let result = await BlockingThread.run(stackBytes: BlockingThread.queryStackBytes) { () -> Result<Response, APIError> in
-                do {
-                    switch request.preferredResponse {
-                    case .samples: return .success(try Self.readSamples(storage, request, sampleLimit: sampleLimit))
-                    case .streamedXORChunks: return .success(try Self.readChunks(storage, request, maxFrameBytes: frameBytes, slot: slot))
-                    }
-                } catch let e as APIError {
-                    return .failure(e)
-                } catch {
-                    return .failure(APIError(.internal, "\(error)"))
-                }
+        return await serve(req, context, gate: readScheduler, errors: .text, params: Params(), queue: "remote-read queue") { scope in
+            switch request.preferredResponse {
+            case .samples: return try Self.readSamples(storage, request, sampleLimit: sampleLimit)
+            case .streamedXORChunks:
+                // The slot is held until the body is written: a streamed body is produced after
+                // the handler returns, and unbounded concurrent streams each pin their series' chunks.
+                return try Self.readChunks(storage, request, maxFrameBytes: frameBytes, slot: scope.keepSlot())
             }
-            // A streamed body took the slot along; anything else is done with it now.
-            if case .success = result, request.preferredResponse == .streamedXORChunks {} else { slot.release() }
-            queued = result
-        }
-        if queued == nil { stats.queriesCanceled.add(1, ordering: .relaxed) }
-        switch queued ?? .failure(APIError(.canceled, "request was canceled in the remote-read queue")) {
-        case .success(let r): return r
-        case .failure(let e):
-            return Self.text(e.kind == .badData ? .badRequest : e.kind == .canceled ? .init(code: 499) : .internalServerError, e.message + "\n")
         }
     }
 

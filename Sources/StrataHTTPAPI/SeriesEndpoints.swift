@@ -21,27 +21,10 @@ extension PrometheusAPI {
         router.get("/api/v1/metadata") { req, ctx in await self.respond(req, ctx) { p in try self.metadata(p) } }
     }
 
-    /// Runs `body` with the request's parameters on a query thread (these endpoints scan the
-    /// index, so they share the query slots; a request whose client left gives up its place in
-    /// line); API errors become Prometheus' error envelope.
+    /// Runs `body` with the request's parameters on a query thread: these endpoints scan the
+    /// index, so they share the query slots.
     func respond(_ req: Request, _ context: Context, _ body: @escaping @Sendable (Params) throws -> [UInt8]) async -> Response {
-        if !startup.isReady {
-            return Self.error(APIError(.unavailable, "Strata is starting (replaying the write-ahead log); try again shortly"))
-        }
-        let params: Params
-        do { params = try await Self.params(req) } catch { return Self.error(APIError(.badData, "\(error)")) }
-        let queued: Result<[UInt8], APIError>? = await withRequestCancellation(context) { cancellation in
-            await scheduler.run(unless: cancellation) {
-                do { return .success(try body(params)) } catch let e as APIError { return .failure(e) } catch {
-                    return .failure(APIError(.internal, "\(error)"))
-                }
-            }
-        }
-        if queued == nil { stats.queriesCanceled.add(1, ordering: .relaxed) }
-        switch queued ?? .failure(APIError(.canceled, "request was canceled in query queue")) {
-        case .success(let bytes): return Self.json(.ok, bytes)
-        case .failure(let e): return Self.error(e)
-        }
+        await serve(req, context, gate: scheduler, errors: .json) { scope in APIResponses.json(.ok, try body(scope.params)) }
     }
 
     // MARK: parameters shared by the series endpoints

@@ -12,17 +12,17 @@ import StrataStorage
 extension PrometheusAPI {
     func registerStatusEndpoints(on router: APIRouter<Context>) {
         router.get("/api/v1/targets") { _, _ in
-            Self.json(.ok, Array(#"{"status":"success","data":{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}}"#.utf8))
+            APIResponses.json(.ok, Array(#"{"status":"success","data":{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}}"#.utf8))
         }
-        router.get("/api/v1/rules") { _, _ in Self.json(.ok, Array(#"{"status":"success","data":{"groups":[]}}"#.utf8)) }
-        router.get("/api/v1/alerts") { _, _ in Self.json(.ok, Array(#"{"status":"success","data":{"alerts":[]}}"#.utf8)) }
+        router.get("/api/v1/rules") { _, _ in APIResponses.json(.ok, Array(#"{"status":"success","data":{"groups":[]}}"#.utf8)) }
+        router.get("/api/v1/alerts") { _, _ in APIResponses.json(.ok, Array(#"{"status":"success","data":{"alerts":[]}}"#.utf8)) }
         router.get("/api/v1/status/runtimeinfo") { _, _ in self.runtimeInfo() }
         router.get("/api/v1/status/flags") { _, _ in self.flags() }
         router.get("/api/v1/status/tsdb") { req, ctx in await self.respond(req, ctx) { p in try self.tsdbStatus(p) } }
         router.get("/api/v1/status/config") { _, _ in
             var w = JSONWriter()
             w.raw("{\"status\":\"success\",\"data\":{\"yaml\":"); w.string(self.options.configYAML); w.raw("}}")
-            return Self.json(.ok, w.bytes)
+            return APIResponses.json(.ok, w.bytes)
         }
     }
 
@@ -64,7 +64,7 @@ extension PrometheusAPI {
         w.raw(",\"corruptionCount\":0,\"goroutineCount\":0,\"GOMAXPROCS\":"); w.int(Int64(Self.cpuCount()))
         w.raw(",\"GOMEMLIMIT\":0,\"GOGC\":\"\",\"GODEBUG\":\"\",\"storageRetention\":"); w.string(options.storageRetention)
         w.raw("}}")
-        return Self.json(.ok, w.bytes)
+        return APIResponses.json(.ok, w.bytes)
     }
 
     func flags() -> Response {
@@ -75,7 +75,7 @@ extension PrometheusAPI {
             w.string(k); w.byte(UInt8(ascii: ":")); w.string(v)
         }
         w.raw("}}")
-        return Self.json(.ok, w.bytes)
+        return APIResponses.json(.ok, w.bytes)
     }
 
     static func currentDirectory() -> String {

@@ -44,36 +44,8 @@ public struct MatcherError: Error, CustomStringConvertible, Sendable {
     public init(_ d: String) { description = d }
 }
 
-public enum GoRegexSource {
-    /// `pattern` with every non-ASCII code point written as `\u{…}`. Go reads a pattern code point
-    /// by code point; Swift's parser reads characters and refuses a metacharacter followed by a
-    /// combining mark (`.` + U+0301) as "confusable". Escaped sequences and `\Q…\E` stay as they are.
-    public static func swift(_ pattern: String) -> String {
-        var out = ""
-        var escaped = false, quoted = false
-        var previous: Unicode.Scalar = " "
-        for c in pattern.unicodeScalars {
-            defer { previous = c }
-            if quoted {
-                if previous == "\\" && c == "E" { quoted = false }
-                out.unicodeScalars.append(c)
-                continue
-            }
-            if escaped {
-                escaped = false
-                if c == "Q" { quoted = true }
-                out.unicodeScalars.append(c)
-                continue
-            }
-            if c == "\\" { escaped = true; out.unicodeScalars.append(c); continue }
-            if c.isASCII { out.unicodeScalars.append(c) } else { out += "\\u{" + String(c.value, radix: 16) + "}" }
-        }
-        return out
-    }
-}
-
 /// An anchored regex with fast paths for the shapes Grafana and users write most.
-final class AnchoredRegex: @unchecked Sendable {
+final class AnchoredRegex: Sendable {
     private enum Plan {
         case any                 // .*
         case nonEmpty            // .+
@@ -83,8 +55,8 @@ final class AnchoredRegex: @unchecked Sendable {
     }
 
     private let plan: Plan
-    // Immutable after init; Swift's Regex is not declared Sendable on every platform.
-    private let compiled: Regex<AnyRegexOutput>?
+    /// Linear-time (RE2) matching: no pattern can make one label value take long.
+    private let compiled: GoRegexp
 
     init(_ pattern: String) throws {
         // Classified by code point, as Go reads a pattern: by Character, a metacharacter followed
@@ -103,49 +75,8 @@ final class AnchoredRegex: @unchecked Sendable {
         } else {
             plan = .engine
         }
-        if let why = Self.nonRE2Syntax(pattern) {
-            throw MatcherError("error parsing regexp: invalid or unsupported Perl syntax: `\(why)`")
-        }
-        do {
-            // Go's regexp steps through code points; Swift's default steps through grapheme clusters
-            // (so `.` would swallow "e" plus a combining accent, and "é" would equal its NFD form).
-            compiled = try Regex("^(?:" + GoRegexSource.swift(pattern) + ")$").dotMatchesNewlines().matchingSemantics(.unicodeScalar)
-        } catch {
-            throw MatcherError("error parsing regexp: \(error): `\(pattern)`")
-        }
-    }
-
-    /// Swift's regex engine accepts constructs RE2 (and so Prometheus) rejects: lookaround,
-    /// backreferences, atomic groups and possessive quantifiers. Refuse them the way Prometheus would.
-    static func nonRE2Syntax(_ p: String) -> String? {
-        let b = Array(p.utf8)
-        var i = 0
-        var inClass = false
-        while i < b.count {
-            let c = b[i]
-            if c == UInt8(ascii: "\\") {
-                if i + 1 < b.count, (UInt8(ascii: "1") ... UInt8(ascii: "9")).contains(b[i + 1]) {
-                    return "\\" + String(UnicodeScalar(b[i + 1]))
-                }
-                i += 2
-                continue
-            }
-            if inClass { if c == UInt8(ascii: "]") { inClass = false }; i += 1; continue }
-            if c == UInt8(ascii: "[") { inClass = true; i += 1; if i < b.count && b[i] == UInt8(ascii: "]") { i += 1 }; continue }
-            if c == UInt8(ascii: "("), i + 2 < b.count, b[i + 1] == UInt8(ascii: "?") {
-                let n = b[i + 2]
-                if n == UInt8(ascii: "=") || n == UInt8(ascii: "!") || n == UInt8(ascii: ">") { return "(?" + String(UnicodeScalar(n)) }
-                if n == UInt8(ascii: "<"), i + 3 < b.count, b[i + 3] == UInt8(ascii: "=") || b[i + 3] == UInt8(ascii: "!") {
-                    return "(?<" + String(UnicodeScalar(b[i + 3]))
-                }
-            }
-            if (c == UInt8(ascii: "*") || c == UInt8(ascii: "+") || c == UInt8(ascii: "?") || c == UInt8(ascii: "}")),
-               i + 1 < b.count, b[i + 1] == UInt8(ascii: "+") {
-                return String(UnicodeScalar(c)) + "+"
-            }
-            i += 1
-        }
-        return nil
+        // Compiled whatever the plan, so an invalid pattern is refused the way Prometheus refuses it.
+        do { compiled = try GoRegexp(pattern) } catch { throw MatcherError(error.description) }
     }
 
     func matches(_ s: String) -> Bool {
@@ -154,7 +85,7 @@ final class AnchoredRegex: @unchecked Sendable {
         case .nonEmpty: return !s.isEmpty
         case .literals(let set): return set.contains(ByteString(s))
         case .prefix(let p): return s.utf8.starts(with: p.utf8)
-        case .engine: return (try? compiled!.wholeMatch(in: s)) != nil
+        case .engine: return compiled.wholeMatch(s)
         }
     }
 }

@@ -1,24 +1,21 @@
 import StrataModel
+
 /// The regex of `label_replace`: fully anchored, `.` matches newlines, and the replacement
 /// expanded with Go's `Regexp.Expand` rules (`$1`, `${1}`, `$name`, `${name}`, `$$`).
 struct LabelReplaceRegex {
-    private let regex: Regex<AnyRegexOutput>
-    private let groupNames: [String?]
+    private let regex: GoRegexp
 
     init(_ pattern: String) throws {
-        // Code-point semantics, as Go's regexp (Swift's default matches grapheme clusters).
-        regex = try Regex("(?s:" + GoRegexSource.swift(pattern) + ")").matchingSemantics(.unicodeScalar)
-        // Group names in order of their opening parenthesis, index 0 being the whole match.
-        groupNames = [nil] + LabelReplaceRegex.captureNames(pattern)
+        regex = try GoRegexp(pattern)
     }
 
     /// The expanded replacement, or nil when `value` does not match.
     func replace(_ value: String, with template: String) -> String? {
-        guard let match = try? regex.wholeMatch(in: value) else { return nil }
-        let output = match.output
+        guard let groups = regex.wholeMatchGroups(value) else { return nil }
+        let bytes = Array(value.utf8)
         func group(_ i: Int) -> String {
-            guard i < output.count, let s = output[i].substring else { return "" }
-            return String(s)
+            guard i < groups.count, let r = groups[i] else { return "" }
+            return String(decoding: bytes[r], as: UTF8.self)
         }
         var result = ""
         var rest = Substring(template)
@@ -30,7 +27,7 @@ struct LabelReplaceRegex {
             rest = after
             if let num = LabelReplaceRegex.groupNumber(name) {
                 result += group(num)
-            } else if let i = groupNames.firstIndex(where: { $0 == name }) {
+            } else if let i = regex.captureNames.firstIndex(where: { $0 == name }) {
                 result += group(i)
             }
         }
@@ -63,34 +60,5 @@ struct LabelReplaceRegex {
         guard name.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), name.utf8.count <= 8 else { return nil }
         if name.utf8.count > 1 && name.utf8.first == 48 { return nil }
         return Int(name)
-    }
-
-    /// Names of capturing groups (`(?P<name>…)`, `(?<name>…)`), nil for unnamed ones.
-    private static func captureNames(_ pattern: String) -> [String?] {
-        let b = Array(pattern.utf8)
-        var names: [String?] = []
-        var i = 0
-        var inClass = false
-        while i < b.count {
-            let c = b[i]
-            if c == UInt8(ascii: "\\") { i += 2; continue }
-            if inClass { if c == UInt8(ascii: "]") { inClass = false }; i += 1; continue }
-            if c == UInt8(ascii: "[") { inClass = true; i += 1; continue }
-            if c == UInt8(ascii: "(") {
-                if i + 1 < b.count && b[i + 1] == UInt8(ascii: "?") {
-                    var j = i + 2
-                    if j < b.count && b[j] == UInt8(ascii: "P") { j += 1 }
-                    if j < b.count && b[j] == UInt8(ascii: "<") && j + 1 < b.count && b[j + 1] != UInt8(ascii: "=") && b[j + 1] != UInt8(ascii: "!") {
-                        var k = j + 1
-                        while k < b.count && b[k] != UInt8(ascii: ">") { k += 1 }
-                        names.append(String(decoding: b[(j + 1) ..< k], as: UTF8.self))
-                    }
-                } else {
-                    names.append(nil)
-                }
-            }
-            i += 1
-        }
-        return names
     }
 }

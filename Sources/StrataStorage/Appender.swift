@@ -52,6 +52,15 @@ public protocol Appender: AnyObject {
     func rollback()
 }
 
+extension Appender {
+    /// `append(labels:samples:)` for callers that hold `Labels` (a ruler, an importer, tests):
+    /// the label bytes are borrowed for the call, which a `Labels` value keeps canonical.
+    @discardableResult
+    public func append(_ labels: Labels, _ samples: [Sample]) -> AppendResult {
+        labels.bytes.withUnsafeBytes { lb in samples.withUnsafeBufferPointer { append(labels: lb, samples: $0) } }
+    }
+}
+
 public protocol Appendable: Sendable {
     func appender() -> any Appender
 }

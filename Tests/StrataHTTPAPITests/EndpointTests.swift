@@ -185,7 +185,7 @@ func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
             (Labels([("__name__", "up"), ("job", "a")]), [Sample(t: 10_000, v: 1), Sample(t: 20_000, v: 1), Sample(t: 30_000, v: StaleNaN.value)]),
             (Labels([("__name__", "temp")]), [Sample(t: 15_500, v: 1e-7), Sample(t: 400_000, v: .infinity)]),
         ] {
-            _ = labels.bytes.withUnsafeBytes { lb in samples.withUnsafeBufferPointer { app.append(labels: lb, samples: $0) } }
+            _ = app.append(labels, samples)
         }
         try? app.commit()
         return head

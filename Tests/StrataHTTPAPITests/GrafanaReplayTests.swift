@@ -53,7 +53,7 @@ import Testing
         ]
         for (labels, rate) in series {
             let samples = (0 ..< 80).map { i in Sample(t: 1_699_996_400_000 + Int64(i) * 60_000, v: rate == 0 ? 1 : rate * Double(i)) }
-            _ = labels.bytes.withUnsafeBytes { lb in samples.withUnsafeBufferPointer { app.append(labels: lb, samples: $0) } }
+            _ = app.append(labels, samples)
         }
         app.appendMetadata(MetricMetadata(metricFamilyName: "http_requests_total", type: .counter, help: "Requests.", unit: ""))
         try? app.commit()

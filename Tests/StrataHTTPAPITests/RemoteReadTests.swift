@@ -43,7 +43,7 @@ enum TestProto {
             (Labels([("__name__", "up"), ("job", "a")]), (0 ..< 200).map { Sample(t: Int64($0) * 15_000, v: Double($0)) }),
             (Labels([("__name__", "up"), ("job", "b")]), [Sample(t: 30_000, v: 7), Sample(t: 45_000, v: StaleNaN.value)]),
         ] {
-            _ = labels.bytes.withUnsafeBytes { lb in samples.withUnsafeBufferPointer { app.append(labels: lb, samples: $0) } }
+            _ = app.append(labels, samples)
         }
         try? app.commit()
         return head

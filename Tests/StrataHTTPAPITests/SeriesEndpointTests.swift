@@ -20,8 +20,8 @@ import Testing
             Labels([("__name__", "up"), ("job", "prom"), ("instance", "c:9090")]),
             Labels([("__name__", "http_requests_total"), ("job", "prom"), ("code", "200"), ("host.name", "é")]),
         ] {
-            var s = Sample(t: 10_000, v: 1)
-            _ = labels.bytes.withUnsafeBytes { lb in withUnsafePointer(to: &s) { app.append(labels: lb, samples: UnsafeBufferPointer(start: $0, count: 1)) } }
+            let s = Sample(t: 10_000, v: 1)
+            _ = app.append(labels, [s])
         }
         app.appendMetadata(MetricMetadata(metricFamilyName: "up", type: .gauge, help: "Target is up.", unit: ""))
         app.appendMetadata(MetricMetadata(metricFamilyName: "http_requests_total", type: .counter, help: "Requests.", unit: "requests"))
@@ -127,8 +127,8 @@ import Testing
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for (labels, v) in [(Labels([("__name__", "up"), ("job", "a\"b")]), 1.0), (Labels([("__name__", "up"), ("job", "c")]), 1e6),
                             (Labels([("__name__", "go_info"), ("version", "1")]), 1.0)] {
-            var s = Sample(t: now - 1000, v: v)
-            _ = labels.bytes.withUnsafeBytes { lb in withUnsafePointer(to: &s) { app.append(labels: lb, samples: UnsafeBufferPointer(start: $0, count: 1)) } }
+            let s = Sample(t: now - 1000, v: v)
+            _ = app.append(labels, [s])
         }
         try app.commit()
         try await makeApp(head).test(.router) { client in
@@ -169,8 +169,8 @@ import Testing
         let app = head.appender()
         for i in 0 ..< 3000 {
             let l = Labels([("__name__", "big"), ("i", "value-\(i)-padding-padding")])
-            var smp = Sample(t: 1000, v: Double(i))
-            _ = l.bytes.withUnsafeBytes { lb in withUnsafePointer(to: &smp) { app.append(labels: lb, samples: UnsafeBufferPointer(start: $0, count: 1)) } }
+            let smp = Sample(t: 1000, v: Double(i))
+            _ = app.append(l, [smp])
         }
         try app.commit()
         try await makeApp(head).test(.router) { client in

@@ -57,9 +57,9 @@ import Testing
         let head = Head(options: hopts)
         let db = try DB(dir: dir.path, head: head)
         let slow = head.appender()
-        var s = Sample(t: 0, v: 42)
+        let s = Sample(t: 0, v: 42)
         let x = Labels([("__name__", "x")])
-        let r = x.bytes.withUnsafeBytes { lb in withUnsafePointer(to: &s) { slow.append(labels: lb, samples: UnsafeBufferPointer(start: $0, count: 1)) } }
+        let r = slow.append(x, [s])
         #expect(r.accepted == 1)
         for t in stride(from: 2 * hour, to: 7 * hour, by: 60_000) { _ = append(head, Labels([("__name__", "y")]), [(t, 1)]) }
         _ = try db.compactHead()

@@ -33,8 +33,8 @@ import Testing
                 let t = Int64(k) * 1000
                 let app = head.appender()
                 for (i, l) in labels.enumerated() {
-                    var smp = Sample(t: t, v: Double(k * seriesCount + i))
-                    let r = l.bytes.withUnsafeBytes { lb in withUnsafePointer(to: &smp) { app.append(labels: lb, samples: UnsafeBufferPointer(start: $0, count: 1)) } }
+                    let smp = Sample(t: t, v: Double(k * seriesCount + i))
+                    let r = app.append(l, [smp])
                     if r.accepted != 1 { fail("sample \(t) of \(l) refused: \(String(describing: r.firstFailure))") }
                 }
                 do { try app.commit() } catch { fail("commit: \(error)") }

@@ -8,7 +8,7 @@ import Testing
 func append(_ head: Head, _ labels: Labels, _ samples: [(Int64, Double)]) -> AppendResult {
     let app = head.appender()
     let s = samples.map { Sample(t: $0.0, v: $0.1) }
-    let r = labels.bytes.withUnsafeBytes { lb in s.withUnsafeBufferPointer { app.append(labels: lb, samples: $0) } }
+    let r = app.append(labels, s)
     try? app.commit()
     return r
 }

@@ -82,7 +82,7 @@ import Testing
             let app = head.appender()
             let labels = Labels([("__name__", "foo"), ("a", "b")])
             let w = windows[start]!
-            let r = labels.bytes.withUnsafeBytes { lb in w.withUnsafeBufferPointer { app.append(labels: lb, samples: $0) } }
+            let r = app.append(labels, w)
             #expect(r.accepted == w.count)
             try app.commit()
             let q = try head.querier(mint: .min, maxt: .max)

@@ -15,7 +15,7 @@ import Glibc
 @Suite struct WritePathOrderingTests {
     static func stage(_ app: any Appender, _ labels: Labels, _ samples: [(Int64, Double)]) -> AppendResult {
         let s = samples.map { Sample(t: $0.0, v: $0.1) }
-        return labels.bytes.withUnsafeBytes { lb in s.withUnsafeBufferPointer { app.append(labels: lb, samples: $0) } }
+        return app.append(labels, s)
     }
 
     @Test func stagedSamplesAreInvisibleUntilCommit() throws {

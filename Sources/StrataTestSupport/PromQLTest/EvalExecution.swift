@@ -1,10 +1,11 @@
 import StrataModel
 import StrataPromQL
 import StrataPromQLParser
+import StrataStorage
 
 extension PromQLTestRunner {
     /// Runs one eval; returns nil when it passes, else why not, and the parsed query if any.
-    func evaluate(_ ev: EvalCommand, on storage: MemoryStorage) -> (failure: String?, expr: Expr?) {
+    func evaluate(_ ev: EvalCommand, on storage: any PromQLTestStorage) -> (failure: String?, expr: Expr?) {
         let expr: Expr
         do {
             expr = try PromQLParser.parse(ev.query, options: options.parserOptions)
@@ -16,7 +17,7 @@ extension PromQLTestRunner {
         return (run(ev, expr, on: storage), expr)
     }
 
-    private func run(_ ev: EvalCommand, _ expr: Expr, on storage: MemoryStorage) -> String? {
+    private func run(_ ev: EvalCommand, _ expr: Expr, on storage: any PromQLTestStorage) -> String? {
         let result: QueryResult
         do {
             switch ev.mode {
@@ -62,7 +63,7 @@ extension PromQLTestRunner {
     }
 
     /// Runs the query over t-1m..t+1m step 1m and compares the points at t with the expectation.
-    private func checkRangeMode(_ ev: EvalCommand, _ expr: Expr, instantResult: QueryValue, on storage: MemoryStorage) -> String? {
+    private func checkRangeMode(_ ev: EvalCommand, _ expr: Expr, instantResult: QueryValue, on storage: any PromQLTestStorage) -> String? {
         let t = ev.instantTime!
         let result: QueryResult
         do {

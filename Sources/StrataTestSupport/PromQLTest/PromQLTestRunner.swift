@@ -2,6 +2,21 @@ import Foundation
 import StrataModel
 import StrataPromQL
 import StrataPromQLParser
+import StrataStorage
+
+/// Where a script's `load`s go and its evals read from: `MemoryStorage`, or (in the TSDB tests)
+/// a head or a DB with blocks, so the corpus also checks what storage hands the engine.
+public protocol PromQLTestStorage: Queryable {
+    /// Adds samples of one series (a later `load` may add to a series an earlier one created).
+    func add(_ labels: Labels, _ samples: [Sample])
+    /// Called before an eval that follows `load`s: storage that needs to (a DB cutting blocks)
+    /// gets ready to be queried.
+    func prepareForQueries() throws
+}
+
+extension MemoryStorage: PromQLTestStorage {
+    public func prepareForQueries() {}
+}
 
 public struct PromQLTestOptions: Sendable {
     /// Also run each eligible instant eval as a range query t-1m..t+1m step 1m and compare the
@@ -9,6 +24,8 @@ public struct PromQLTestOptions: Sendable {
     public var checkRangeMode = true
     public var engineOptions: EngineOptions = PromQLTestOptions.conformanceEngineOptions
     public var parserOptions = ParserOptions(experimentalFunctions: true)
+    /// A fresh storage for each script and after each `clear`.
+    public var makeStorage: @Sendable () -> any PromQLTestStorage = { MemoryStorage() }
 
     public init() {}
 
@@ -25,7 +42,7 @@ public struct PromQLTestOptions: Sendable {
 }
 
 /// Runs PromQL test scripts (Prometheus' `promqltest` language) against Strata's engine over a
-/// `MemoryStorage`. Every eval runs, whatever its class; the report separates the classes.
+/// `PromQLTestStorage` (`MemoryStorage` unless the options say otherwise). Every eval runs, whatever its class; the report separates the classes.
 public struct PromQLTestRunner: Sendable {
     public let options: PromQLTestOptions
     let engine: Engine
@@ -44,16 +61,22 @@ public struct PromQLTestRunner: Sendable {
 
     public func run(script: String, file: String, classes: [Int: EvalClass]? = nil) -> PromQLTestReport {
         var report = PromQLTestReport(file: file)
-        var storage = MemoryStorage()
+        var storage = options.makeStorage()
         var loaded = SpecialSeries()
+        var unprepared = false
         for command in PromQLScriptParser.parse(script) {
             switch command {
             case .clear:
-                storage = MemoryStorage()
+                storage = options.makeStorage()
                 loaded = SpecialSeries()
             case .load(let load):
                 loaded += Self.apply(load, to: storage)
+                unprepared = true
             case .eval(let ev):
+                if unprepared {
+                    do { try storage.prepareForQueries() } catch { report.scriptErrors.append("line \(ev.line): preparing storage: \(error)") }
+                    unprepared = false
+                }
                 let (reason, expr) = evaluate(ev, on: storage)
                 let cls = classes?[ev.line] ?? EvalClassifier.classify(ev, expr: expr, loaded: loaded)
                 report.record(line: ev.line, query: ev.query, evalClass: cls, failure: reason)
@@ -70,7 +93,7 @@ public struct PromQLTestRunner: Sendable {
     /// Stores the float samples (timestamps `k * step`); returns the series that carried native
     /// histograms (not stored, nor is what `load_with_nhcb` would synthesise) or that belong to
     /// flag-gated features, for classifying evals.
-    static func apply(_ load: LoadCommand, to storage: MemoryStorage) -> SpecialSeries {
+    static func apply(_ load: LoadCommand, to storage: any PromQLTestStorage) -> SpecialSeries {
         var special = SpecialSeries()
         special.experimental = load.startTimestampSeries
         for series in load.series {

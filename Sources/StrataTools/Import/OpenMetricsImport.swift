@@ -51,8 +51,8 @@ public enum OpenMetricsImport {
             var n = 0
             while let s = try parser.next() {
                 guard s.t >= windowStart && s.t < windowEnd else { continue }
-                var sample = StrataModel.Sample(t: s.t, v: s.v)
-                let r = s.labels.bytes.withUnsafeBytes { lb in withUnsafePointer(to: &sample) { app.append(labels: lb, samples: UnsafeBufferPointer(start: $0, count: 1)) } }
+                let sample = StrataModel.Sample(t: s.t, v: s.v)
+                let r = app.append(s.labels, [sample])
                 if let f = r.firstFailure {
                     throw StorageError(.invalid, "sample \(s.labels) at \(s.t): \(f.failure.message) (samples of a series must be in time order)")
                 }

@@ -42,28 +42,25 @@ public final class Engine: Sendable {
 
     /// Checks every timestamp and duration written in the query against `timeLimit`.
     private func checkTimes(_ e: Expr) throws(QueryError) {
-        switch e {
-        case .vectorSelector(let vs):
-            try checkTimeRange(vs.originalOffset, "offset")
-            if let t = vs.timestamp { try checkTimeRange(t, "@ timestamp") }
-        case .matrixSelector(let ms):
-            try checkTimes(.vectorSelector(ms.vectorSelector))
-            try checkTimeRange(ms.range, "range")
-        case .subquery(let sq):
-            try checkTimeRange(sq.originalOffset, "offset")
-            try checkTimeRange(sq.range, "range")
-            try checkTimeRange(sq.step, "subquery step")
-            if let t = sq.timestamp { try checkTimeRange(t, "@ timestamp") }
-            try checkTimes(sq.expr)
-        case .call(let c): for a in c.args { try checkTimes(a) }
-        case .aggregate(let a):
-            try checkTimes(a.expr)
-            if let p = a.param { try checkTimes(p) }
-        case .binary(let b): try checkTimes(b.lhs); try checkTimes(b.rhs)
-        case .unary(let u): try checkTimes(u.expr)
-        case .paren(let p): try checkTimes(p.expr)
-        case .number, .string: break
+        try e.walk { (node) throws(QueryError) in
+            switch node {
+            case .vectorSelector(let vs): try checkTimes(vs)
+            case .matrixSelector(let ms):
+                try checkTimes(ms.vectorSelector)
+                try checkTimeRange(ms.range, "range")
+            case .subquery(let sq):
+                try checkTimeRange(sq.originalOffset, "offset")
+                try checkTimeRange(sq.range, "range")
+                try checkTimeRange(sq.step, "subquery step")
+                if let t = sq.timestamp { try checkTimeRange(t, "@ timestamp") }
+            default: break
+            }
         }
+    }
+
+    private func checkTimes(_ vs: VectorSelector) throws(QueryError) {
+        try checkTimeRange(vs.originalOffset, "offset")
+        if let t = vs.timestamp { try checkTimeRange(t, "@ timestamp") }
     }
 
     private func run(_ queryable: any Queryable, _ parsed: Expr, start: Int64, end: Int64, interval: Int64,
@@ -140,7 +137,8 @@ func mergeSameLabelsets(_ mat: Matrix) throws -> Matrix {
     return merged
 }
 
-/// Replaces `@ start()` / `@ end()` with the query's start or end.
+/// Replaces `@ start()` / `@ end()` with the query's start or end. (Recursive: the engine runs
+/// on threads whose stack is sized for the parser's depth limit.)
 func resolveAtModifiers(_ e: Expr, start: Int64, end: Int64) -> Expr {
     func at(_ p: AtModifierPreprocessor?, _ ts: Int64?) -> Int64? {
         switch p {
@@ -158,27 +156,9 @@ func resolveAtModifiers(_ e: Expr, start: Int64, end: Int64) -> Expr {
         return .matrixSelector(ms)
     case .subquery(var sq):
         sq.timestamp = at(sq.startOrEnd, sq.timestamp)
-        sq.expr = resolveAtModifiers(sq.expr, start: start, end: end)
-        return .subquery(sq)
-    case .call(var c):
-        c.args = c.args.map { resolveAtModifiers($0, start: start, end: end) }
-        return .call(c)
-    case .aggregate(var a):
-        a.expr = resolveAtModifiers(a.expr, start: start, end: end)
-        if let p = a.param { a.param = resolveAtModifiers(p, start: start, end: end) }
-        return .aggregate(a)
-    case .binary(var b):
-        b.lhs = resolveAtModifiers(b.lhs, start: start, end: end)
-        b.rhs = resolveAtModifiers(b.rhs, start: start, end: end)
-        return .binary(b)
-    case .unary(var u):
-        u.expr = resolveAtModifiers(u.expr, start: start, end: end)
-        return .unary(u)
-    case .paren(var p):
-        p.expr = resolveAtModifiers(p.expr, start: start, end: end)
-        return .paren(p)
-    case .number, .string:
-        return e
+        return Expr.subquery(sq).mapChildren { resolveAtModifiers($0, start: start, end: end) }
+    default:
+        return e.mapChildren { resolveAtModifiers($0, start: start, end: end) }
     }
 }
 

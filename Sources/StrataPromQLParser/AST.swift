@@ -272,20 +272,53 @@ extension Expr {
         }
     }
 
-    /// Visits every node, parents before children, without recursion (so a tree of any depth
-    /// is safe to walk on any thread). `visit` gets each node and its depth (the root is 1).
-    public func walk(_ visit: (_ node: Expr, _ depth: Int) throws -> Void) rethrows {
-        var stack: [(Expr, Int)] = [(self, 1)]
-        while let (node, depth) = stack.popLast() {
-            try visit(node, depth)
-            for c in node.children.reversed() { stack.append((c, depth + 1)) }
+    /// This node with its direct children replaced by `transform(child)`, in `children` order.
+    /// Rewrites (such as resolving `@ start()`) are written on it instead of on every case.
+    public func mapChildren<E: Error>(_ transform: (Expr) throws(E) -> Expr) throws(E) -> Expr {
+        switch self {
+        case .number, .string, .vectorSelector, .matrixSelector: return self
+        case .subquery(var s): s.expr = try transform(s.expr); return .subquery(s)
+        case .call(var c):
+            var args: [Expr] = []
+            args.reserveCapacity(c.args.count)
+            for a in c.args { args.append(try transform(a)) }
+            c.args = args
+            return .call(c)
+        case .aggregate(var a):
+            if let p = a.param { a.param = try transform(p) }
+            a.expr = try transform(a.expr)
+            return .aggregate(a)
+        case .binary(var b): b.lhs = try transform(b.lhs); b.rhs = try transform(b.rhs); return .binary(b)
+        case .unary(var u): u.expr = try transform(u.expr); return .unary(u)
+        case .paren(var p): p.expr = try transform(p.expr); return .paren(p)
         }
+    }
+
+    /// Visits every node, parents before children, without recursion (so a tree of any depth
+    /// is safe to walk on any thread). `visit` gets each node with the context its parent's
+    /// visit returned (the root gets `context`) and returns the context for the node's children:
+    /// a depth, or the time range a subquery opens.
+    public func walk<Context, E: Error>(with context: Context,
+                                        _ visit: (_ node: Expr, _ context: Context) throws(E) -> Context) throws(E) {
+        var stack: [(Expr, Context)] = [(self, context)]
+        while let (node, context) = stack.popLast() {
+            let inner = try visit(node, context)
+            for c in node.children.reversed() { stack.append((c, inner)) }
+        }
+    }
+
+    /// Visits every node, parents before children, without recursion.
+    public func walk<E: Error>(_ visit: (_ node: Expr) throws(E) -> Void) throws(E) {
+        try walk(with: ()) { (node, _) throws(E) in try visit(node) }
     }
 
     /// Length of the longest path from this node down to a leaf (a leaf is 1).
     public var depth: Int {
         var deepest = 0
-        walk { _, d in deepest = Swift.max(deepest, d) }
+        walk(with: 1) { _, d in
+            deepest = Swift.max(deepest, d)
+            return d + 1
+        }
         return deepest
     }
 }

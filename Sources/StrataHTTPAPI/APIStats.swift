@@ -9,6 +9,8 @@ public final class APIStats: Sendable {
     private let w415 = Atomic<Int>(0), w500 = Atomic<Int>(0), w503 = Atomic<Int>(0)
     public let samplesAccepted = Atomic<Int>(0)
     public let samplesRejected = Atomic<Int>(0)
+    /// Writes answered 503 because no write slot freed within the queue timeout.
+    public let writesThrottled = Atomic<Int>(0)
     public let instantQueries = Atomic<Int>(0)
     public let rangeQueries = Atomic<Int>(0)
     public let queryErrors = Atomic<Int>(0)

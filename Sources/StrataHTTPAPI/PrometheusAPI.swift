@@ -24,6 +24,16 @@ public struct BuildInfo: Sendable {
 public struct APIOptions: Sendable {
     /// Largest remote-write body accepted, compressed and decompressed (`--receive.max-request-bytes`).
     public var maxRequestBytes = 32 << 20
+    /// Remote-write requests decoded and appended at once (`--receive.max-concurrent-writes`), as
+    /// VictoriaMetrics' `-maxConcurrentInserts`: more wait, unread, for a slot.
+    public var maxConcurrentWrites = 2 * System.coreCount
+    /// How long a write waits for a slot before it is answered 503 with `Retry-After`
+    /// (`--receive.write-queue-timeout`).
+    public var writeQueueTimeout: Duration = .seconds(60)
+    /// Run the blocking part of a write (decode, append, WAL commit) on a thread of its own
+    /// instead of the task executor: worth its thread hop only when each commit waits for an
+    /// fsync (`--tsdb.wal-fsync=always`).
+    public var writesBlock = false
     /// Lookback delta, sample and time limits of the PromQL engine (`--query.*` flags).
     public var engine = EngineOptions()
     /// Called after every query with its kind (`instant`/`range`), wall time (including the wait
@@ -59,6 +69,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let admin: (any TSDBAdmin)?
     let options: APIOptions
     let decoders = DecoderPool()
+    /// Bounds concurrent remote writes (and so the bodies decoded at once).
+    let writeGate: ConcurrencyGate
     let scheduler: ConcurrencyGate
     /// Remote read has its own gate, as in Prometheus, so bulk reads do not take query slots.
     let readScheduler: ConcurrencyGate
@@ -76,6 +88,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         self.admin = admin
         self.options = options
         self.scheduler = ConcurrencyGate(maxConcurrency: options.maxConcurrentQueries)
+        self.writeGate = ConcurrencyGate(maxConcurrency: options.maxConcurrentWrites)
         self.readScheduler = ConcurrencyGate(maxConcurrency: options.remoteReadConcurrentLimit > 0 ? options.remoteReadConcurrentLimit : Int.max)
         self.startup = startup
     }
@@ -131,43 +144,64 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         if let len = req.headers[.contentLength].flatMap(Int.init), len > limit {
             return APIResponses.text(.contentTooLarge, "request body is \(len) bytes, larger than the limit of \(limit) bytes\n")
         }
+        // The slot is taken before the body is read: writes waiting for one hold no decoded data.
+        guard let slot = await writeGate.hold(timeout: options.writeQueueTimeout) else {
+            stats.writesThrottled.add(1, ordering: .relaxed)
+            var res = APIResponses.text(.serviceUnavailable, "too many concurrent remote writes (--receive.max-concurrent-writes=\(writeGate.maxConcurrency)); no slot within --receive.write-queue-timeout; retry later\n")
+            res.headers[.retryAfter] = "5"
+            return res
+        }
+        defer { slot.release() }
         let body: ByteBuffer
         do { body = try await req.body.collect(upTo: limit) }
         catch { return APIResponses.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n") }
 
-        var commitError: (any Error)?
-        let outcome: Result<WriteSummary, RemoteWriteError> = decoders.withDecoder { decoder in
-            let appender = storage.appender()
-            let r: Result<WriteSummary, RemoteWriteError> = body.withUnsafeReadableBytes { raw in
-                do throws(RemoteWriteError) {
-                    return .success(try decoder.decode(snappyBody: raw, maxDecodedBytes: limit, into: appender))
-                } catch { return .failure(error) }
-            }
-            if case .success = r {
-                do { try appender.commit() } catch { commitError = error }
-            }
-            return r
-        }
-        if let commitError {
-            // Not durable, so not acknowledged: a 5xx makes the sender retry (re-sent samples that
-            // did reach the head are accepted again as exact duplicates).
-            return APIResponses.text(.internalServerError, "storing the write failed: \(commitError)\n")
-        }
-        if case .success(let s) = outcome {
-            stats.samplesAccepted.add(s.samplesAccepted, ordering: .relaxed)
-            stats.samplesRejected.add(s.samplesRejected + s.histogramsRejected, ordering: .relaxed)
-        }
+        let outcome = options.writesBlock
+            ? await BlockingThread.run { [self] in store(body, limit: limit) }
+            : store(body, limit: limit)
         switch outcome {
-        case .failure(let e):
+        case .notDurable(let why):
+            // Not durable, so not acknowledged: a 5xx makes the sender retry (nothing of this
+            // request was applied, so the retry is accepted in full).
+            return APIResponses.text(.internalServerError, "storing the write failed: \(why)\n")
+        case .refused(let e):
             if case .tooLarge = e { return APIResponses.text(.contentTooLarge, e.message + "\n") }
             return APIResponses.text(.badRequest, e.message + "\n")
-        case .success(let s):
+        case .stored(let s):
+            stats.samplesAccepted.add(s.samplesAccepted, ordering: .relaxed)
+            stats.samplesRejected.add(s.samplesRejected + s.histogramsRejected, ordering: .relaxed)
             guard let first = s.firstFailure else { return Response(status: .noContent) }
             var msg = "\(first.failure.message) for series \(first.labels)"
             let rejected = s.samplesRejected + s.histogramsRejected
             msg += "; \(rejected) of \(rejected + s.samplesAccepted) samples rejected in \(s.seriesRejected + (s.histogramsRejected > 0 ? 1 : 0)) series, "
             msg += "\(s.samplesAccepted) samples accepted\n"
             return APIResponses.text(.badRequest, msg)
+        }
+    }
+
+    enum WriteOutcome: Sendable {
+        case stored(WriteSummary)
+        /// Undecodable or too large: 400 / 413, nothing stored.
+        case refused(RemoteWriteError)
+        /// The WAL refused the commit: nothing applied, 500 so the sender retries.
+        case notDurable(String)
+    }
+
+    /// Decodes a snappy remote-write body into one appender and commits it: all of it or none.
+    func store(_ body: ByteBuffer, limit: Int) -> WriteOutcome {
+        decoders.withDecoder { decoder in
+            let appender = storage.appender()
+            let decoded: Result<WriteSummary, RemoteWriteError> = body.withUnsafeReadableBytes { raw in
+                do throws(RemoteWriteError) {
+                    return .success(try decoder.decode(snappyBody: raw, maxDecodedBytes: limit, into: appender))
+                } catch { return .failure(error) }
+            }
+            switch decoded {
+            case .failure(let e): return .refused(e)
+            case .success(let summary):
+                do { try appender.commit() } catch { return .notDurable("\(error)") }
+                return .stored(summary)
+            }
         }
     }
 

@@ -53,6 +53,32 @@ public final class ConcurrencyGate: Sendable {
         return Slot { [self] in release() }
     }
 
+    /// A slot at once if one is free, without suspending (no continuation, no task hop: the
+    /// write path takes this on every request); nil when all are taken.
+    public func tryHold() -> Slot? {
+        let granted = state.withLock { s in
+            guard s.running < maxConcurrency else { return false }
+            s.running += 1
+            return true
+        }
+        return granted ? Slot { [self] in release() } : nil
+    }
+
+    /// A slot, waiting at most `timeout` for one (in arrival order); nil on timeout or when
+    /// `cancellation` fires first.
+    public func hold(timeout: Duration, unless cancellation: QueryCancellation? = nil) async -> Slot? {
+        if let slot = tryHold() { return slot }
+        let waiting = QueryCancellation()
+        let link = cancellation?.onCancel { waiting.cancel() }
+        defer { cancellation?.removeHandler(link) }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            waiting.cancel()
+        }
+        defer { timer.cancel() }
+        return await hold(unless: waiting)
+    }
+
     /// A held slot; released once, explicitly or on deinit.
     public final class Slot: Sendable {
         private let free: Mutex<(@Sendable () -> Void)?>

@@ -43,6 +43,10 @@ public func buildApplication(
     let db = try DB(dir: config.tsdbPath, head: head, options: dbOptions)
     var apiOptions = APIOptions()
     apiOptions.maxRequestBytes = config.maxRequestBytes
+    apiOptions.maxConcurrentWrites = config.maxConcurrentWrites
+    apiOptions.writeQueueTimeout = .milliseconds(config.writeQueueTimeout)
+    // A thread hop per write costs more than it saves unless each commit waits for an fsync.
+    if case .always = config.walFsync { apiOptions.writesBlock = true }
     apiOptions.engine.lookbackDelta = config.lookbackDelta
     apiOptions.engine.maxSamples = config.queryMaxSamples
     apiOptions.engine.timeout = .milliseconds(config.queryTimeout)

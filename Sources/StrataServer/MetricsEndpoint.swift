@@ -35,6 +35,9 @@ final class MetricsEndpoint: Sendable {
             ("{outcome=\"accepted\"}", Double(api.samplesAccepted.load(ordering: .relaxed))),
             ("{outcome=\"rejected\"}", Double(api.samplesRejected.load(ordering: .relaxed))),
         ])
+        metric("strata_remote_write_throttled_total", "counter",
+               "Remote writes answered 503 because no slot (--receive.max-concurrent-writes) freed within --receive.write-queue-timeout.",
+               [("", Double(api.writesThrottled.load(ordering: .relaxed)))])
         metric("strata_queries_total", "counter", "Queries by kind.", [
             ("{kind=\"instant\"}", Double(api.instantQueries.load(ordering: .relaxed))),
             ("{kind=\"range\"}", Double(api.rangeQueries.load(ordering: .relaxed))),

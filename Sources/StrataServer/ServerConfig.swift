@@ -1,3 +1,4 @@
+import NIOCore
 import StrataHTTPAPI
 import StrataModel
 import StrataTSDB
@@ -10,6 +11,9 @@ public struct ServerConfig: Sendable {
     public var tsdbPath = "./data"
     /// Largest remote-write body, compressed and decompressed.
     public var maxRequestBytes = 32 << 20
+    /// Remote writes processed at once, and how long one waits for a slot before a 503 (ms).
+    public var maxConcurrentWrites = 2 * System.coreCount
+    public var writeQueueTimeout: Int64 = 60_000
     /// Block range in ms; chunks never cross it. Tests shorten it.
     public var blockDuration: Int64 = 2 * 3600 * 1000
     /// Remote-write samples newer than the clock plus this are refused (ms; 0 = no limit).

@@ -42,6 +42,14 @@ struct Serve: AsyncParsableCommand {
             help: "Largest remote-write request body in bytes, checked before and after snappy decompression; larger requests get 413.")
     var maxRequestBytes = 32 << 20
 
+    @Option(name: .customLong("receive.max-concurrent-writes"),
+            help: "Remote-write requests decoded and stored at once (default: twice the CPU count); more wait, unread, for a slot.")
+    var maxConcurrentWrites: Int?
+
+    @Option(name: .customLong("receive.write-queue-timeout"),
+            help: "How long a remote write waits for a slot before it is answered 503 with Retry-After (Prometheus duration).")
+    var writeQueueTimeout = "1m"
+
     @Option(name: .customLong("query.lookback-delta"),
             help: "How far back an instant selector looks for the newest sample (Prometheus duration).")
     var lookbackDelta = "5m"
@@ -120,6 +128,14 @@ struct Serve: AsyncParsableCommand {
         config.tsdbPath = tsdbPath
         guard maxRequestBytes > 0 else { throw ValidationError("--receive.max-request-bytes must be positive") }
         config.maxRequestBytes = maxRequestBytes
+        if let maxConcurrentWrites {
+            guard maxConcurrentWrites > 0 else { throw ValidationError("--receive.max-concurrent-writes must be positive") }
+            config.maxConcurrentWrites = maxConcurrentWrites
+        }
+        guard let wqt = DurationFlag.parse(writeQueueTimeout), wqt > 0 else {
+            throw ValidationError("invalid --receive.write-queue-timeout \"\(writeQueueTimeout)\"")
+        }
+        config.writeQueueTimeout = wqt
         guard let lb = DurationFlag.parse(lookbackDelta), lb > 0 else {
             throw ValidationError("invalid --query.lookback-delta \"\(lookbackDelta)\"")
         }
@@ -192,6 +208,7 @@ struct Serve: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("invalid --log.level \"\(logLevel)\"") }
         config.flagValues = [
             "http-address": httpAddress, "tsdb.path": tsdbPath, "receive.max-request-bytes": String(maxRequestBytes),
+            "receive.max-concurrent-writes": String(config.maxConcurrentWrites), "receive.write-queue-timeout": writeQueueTimeout,
             "query.lookback-delta": lookbackDelta, "query.max-samples": String(queryMaxSamples), "query.timeout": queryTimeout,
             "query.max-concurrency": String(queryMaxConcurrency),
             "storage.remote.read-concurrent-limit": String(remoteReadConcurrentLimit),

@@ -49,6 +49,40 @@ func dump(_ head: Head) throws -> String {
         #expect(head.numSeries == 2)
     }
 
+    /// Writes beyond --receive.max-concurrent-writes wait, unread; one that gets no slot within
+    /// the queue timeout is answered 503 with Retry-After (a sender retries it), and stores nothing.
+    @Test func aWriteWithoutASlotGets503AndRetryAfter() async throws {
+        let head = Head()
+        var options = APIOptions()
+        options.maxConcurrentWrites = 1
+        options.writeQueueTimeout = .milliseconds(100)
+        let api = PrometheusAPI<BasicRequestContext>(storage: head, options: options)
+        let router = Router()
+        api.register(on: router)
+        var b = WriteRequestBuilder()
+        b.add([("__name__", "up")], [(1000, 1)])
+        let body = b.snappyBody()
+        let busy = try #require(api.writeGate.tryHold())
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/api/v1/write", method: .post, headers: rwHeaders, body: ByteBuffer(bytes: body)) { res in
+                #expect(res.status == .serviceUnavailable)
+                #expect(res.headers[.retryAfter] == "5")
+                #expect(String(buffer: res.body).contains("--receive.max-concurrent-writes=1"))
+            }
+            #expect(head.numSeries == 0 && api.stats.writesThrottled.load(ordering: .relaxed) == 1)
+            busy.release()
+            try await client.execute(uri: "/api/v1/write", method: .post, headers: rwHeaders, body: ByteBuffer(bytes: body)) { res in
+                #expect(res.status == .noContent)
+            }
+            // A refused write gives its slot back too.
+            try await client.execute(uri: "/api/v1/write", method: .post, headers: rwHeaders, body: ByteBuffer(bytes: [1, 2, 3])) { res in
+                #expect(res.status == .badRequest)
+            }
+            #expect(api.writeGate.load.running == 0)
+        }
+        #expect(head.numSeries == 1)
+    }
+
     struct BadCase: Sendable, CustomStringConvertible {
         let name: String
         let method: HTTPRequest.Method

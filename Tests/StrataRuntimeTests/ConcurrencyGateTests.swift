@@ -54,6 +54,25 @@ final class Gauge: Sendable {
         #expect(scheduler.load.running == 0)
     }
 
+    /// The write path's way in: a free slot without suspending, else a bounded wait.
+    @Test func tryHoldAndATimedWait() async throws {
+        let gate = ConcurrencyGate(maxConcurrency: 1)
+        let first = try #require(gate.tryHold())
+        #expect(gate.tryHold() == nil)
+        let started = ContinuousClock.now
+        #expect(await gate.hold(timeout: .milliseconds(50)) == nil)
+        #expect(ContinuousClock.now - started >= .milliseconds(50))
+        #expect(gate.load.running == 1 && gate.load.waiting == 0)
+        // A slot freed while a timed waiter waits goes to it.
+        let waiter = Task { await gate.hold(timeout: .seconds(30)) }
+        while gate.load.waiting < 1 { try await Task.sleep(for: .milliseconds(2)) }
+        first.release()
+        let second = await waiter.value
+        #expect(second != nil && gate.load.running == 1)
+        second?.release()
+        #expect(gate.load.running == 0)
+    }
+
     /// Six blocking queries through a limit of two: never more than two at once, all finish.
     @Test func limitsConcurrencyAndQueuesTheRest() async {
         let scheduler = ConcurrencyGate(maxConcurrency: 2)

@@ -16,10 +16,12 @@ struct ReadinessMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static var message: String { "Strata is starting (replaying the write-ahead log); try again shortly" }
 
-    /// How the endpoint at `path` answers errors, or nil if it is served while starting.
+    /// How the endpoint at `path` answers errors, or nil if it is served while starting (the
+    /// status pages, which read no head data, and the query parser).
     static func errorBody(for path: Substring) -> ErrorBody? {
         switch path {
         case "/api/v1/write", "/api/v1/receive", "/api/v1/read", "/federate": return .text
+        case "/api/v1/status/tsdb": return .json // head cardinality
         case _ where path.hasPrefix("/api/v1/status/") || path == "/api/v1/parse_query" || path == "/api/v1/format_query": return nil
         case _ where path.hasPrefix("/api/v1/"): return .json
         default: return nil

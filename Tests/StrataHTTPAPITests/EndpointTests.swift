@@ -342,6 +342,19 @@ func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
                 #expect(res.status == .serviceUnavailable)
                 #expect(String(buffer: res.body).contains(#""errorType":"unavailable""#))
             }
+            // Everything that reads the head waits; pages that do not answer.
+            for uri in ["/api/v1/labels", "/api/v1/series?match[]=m", "/api/v1/status/tsdb", "/api/v1/metadata"] {
+                try await client.execute(uri: uri, method: .get) { res in #expect(res.status == .serviceUnavailable, "\(uri)") }
+            }
+            for uri in ["/federate?match[]=m"] {
+                try await client.execute(uri: uri, method: .get) { res in
+                    #expect(res.status == .serviceUnavailable && String(buffer: res.body).contains("Strata is starting"), "\(uri)")
+                }
+            }
+            for uri in ["/api/v1/status/buildinfo", "/api/v1/status/flags", "/api/v1/parse_query?query=up"] {
+                try await client.execute(uri: uri, method: .get) { res in #expect(res.status == .ok, "\(uri)") }
+            }
+            try await client.execute(uri: "/api/v1/query", method: .options) { res in #expect(res.status == .noContent) }
             startup.markReady()
             try await client.execute(uri: "/-/ready", method: .get) { res in #expect(res.status == .ok) }
             try await client.execute(uri: "/api/v1/write", method: .post, headers: rwHeaders, body: ByteBuffer(bytes: b.snappyBody())) { res in

@@ -44,7 +44,8 @@ let package = Package(
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // C only where Swift cannot reach the instruction (CRC32C via SSE4.2).
+        // C only where Swift cannot reach the instruction or the libc call (CRC32C via SSE4.2,
+        // malloc_trim).
         .target(name: "CStrataSupport"),
 
         .target(name: "StrataModel", swiftSettings: settings),
@@ -53,8 +54,8 @@ let package = Package(
                 swiftSettings: settings),
         .target(name: "StrataStorage", dependencies: ["StrataModel"], swiftSettings: settings),
         // What servers need besides HTTP: threads for blocking work, the concurrency gate,
-        // cancellation, start-up state. No dependencies, so the engine can use it too.
-        .target(name: "StrataRuntime", swiftSettings: settings),
+        // cancellation, start-up state. No Swift dependencies, so the engine can use it too.
+        .target(name: "StrataRuntime", dependencies: ["CStrataSupport"], swiftSettings: settings),
         // The block format (Prometheus' tsdb/index, tsdb/chunks, meta.json): shared by the local
         // TSDB and, later, readers of blocks in a bucket.
         .target(name: "StrataBlock",

@@ -124,6 +124,14 @@ public struct ByteReader {
         return Int(v)
     }
 
+    /// A big-endian 64-bit length, count or segment number: refused when it does not fit an Int.
+    @inlinable
+    public mutating func be64Int() throws(DecodeError) -> Int {
+        let v = try be64()
+        guard v <= UInt64(Int.max) else { throw .overflow }
+        return Int(v)
+    }
+
     /// The next `n` bytes as a slice of the underlying memory (no copy).
     @inlinable
     public mutating func bytes(_ n: Int) throws(DecodeError) -> UnsafeRawBufferPointer {

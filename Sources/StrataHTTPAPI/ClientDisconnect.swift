@@ -1,10 +1,9 @@
 import Hummingbird
 import NIOCore
-import StrataPromQL
 import StrataRuntime
 
 /// A request context that can tell when its client went away. Query endpoints pass this on to
-/// the scheduler and the engine, so a query nobody waits for any more leaves the queue or stops,
+/// the concurrency gate and the engine, so a query nobody waits for any more leaves the queue or stops,
 /// as Prometheus does when a request's context is cancelled.
 public protocol DisconnectAwareRequestContext: RequestContext {
     /// Cancelled once the client closed its side of the connection; nil if unknown.

@@ -28,8 +28,9 @@ public struct APIOptions: Sendable {
     /// VictoriaMetrics' `-maxConcurrentInserts`: more wait, unread, for a slot.
     public var maxConcurrentWrites = 2 * System.coreCount
     /// How long a write waits for a slot before it is answered 503 with `Retry-After`
-    /// (`--receive.write-queue-timeout`).
-    public var writeQueueTimeout: Duration = .seconds(60)
+    /// (`--receive.write-queue-timeout`); well under Prometheus' 30 s `remote_timeout`, so the
+    /// sender hears back before it gives up and sends the same data again.
+    public var writeQueueTimeout: Duration = .seconds(10)
     /// Run the blocking part of a write (decode, append, WAL commit) on a thread of its own
     /// instead of the task executor: worth its thread hop only when each commit waits for an
     /// fsync (`--tsdb.wal-fsync=always`).
@@ -96,12 +97,14 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     public func register(on hummingbird: Router<Context>) {
         let table = RouteTable()
         hummingbird.add(middleware: APIMethodsMiddleware<Context>(table: table))
-        hummingbird.add(middleware: ReadinessMiddleware<Context>(startup: startup))
+        hummingbird.add(middleware: ReadinessMiddleware<Context>(startup: startup) { path in
+            if path == "/api/v1/write" || path == "/api/v1/receive" { self.stats.countWrite(503) }
+        })
         hummingbird.add(middleware: GzipMiddleware<Context>())
         let router = APIRouter(router: hummingbird, table: table)
         for path in ["/api/v1/write", "/api/v1/receive"] {
-            router.post(RouterPath(path)) { req, _ in
-                let res = try await self.remoteWrite(req)
+            router.post(RouterPath(path)) { req, ctx in
+                let res = await self.remoteWrite(req, ctx)
                 self.stats.countWrite(res.status.code)
                 return res
             }
@@ -133,7 +136,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
 
     // MARK: remote write
 
-    func remoteWrite(_ req: Request) async throws -> Response {
+    func remoteWrite(_ req: Request, _ context: Context) async -> Response {
         if let enc = req.headers[.contentEncoding], !enc.isEmpty, enc.lowercased() != "snappy" {
             return APIResponses.text(.unsupportedMediaType, "unsupported Content-Encoding \(goQuote(enc)); remote write 1.0 requests must be snappy-compressed\n")
         }
@@ -145,7 +148,12 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             return APIResponses.text(.contentTooLarge, "request body is \(len) bytes, larger than the limit of \(limit) bytes\n")
         }
         // The slot is taken before the body is read: writes waiting for one hold no decoded data.
-        guard let slot = await writeGate.hold(timeout: options.writeQueueTimeout) else {
+        // A write whose sender hung up leaves the line (its answer goes nowhere).
+        let (granted, clientGone) = await withRequestCancellation(context) { cancellation in
+            (await writeGate.hold(timeout: options.writeQueueTimeout, unless: cancellation), cancellation.isCancelled)
+        }
+        guard let slot = granted else {
+            if clientGone { return APIResponses.text(.init(code: 499), "the client closed the connection while the write waited for a slot\n") }
             stats.writesThrottled.add(1, ordering: .relaxed)
             var res = APIResponses.text(.serviceUnavailable, "too many concurrent remote writes (--receive.max-concurrent-writes=\(writeGate.maxConcurrency)); no slot within --receive.write-queue-timeout; retry later\n")
             res.headers[.retryAfter] = "5"
@@ -153,8 +161,10 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         }
         defer { slot.release() }
         let body: ByteBuffer
-        do { body = try await req.body.collect(upTo: limit) }
-        catch { return APIResponses.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n") }
+        switch await Self.readBody(req, limit: limit) {
+        case .success(let b): body = b
+        case .failure(let refusal): return refusal.response
+        }
 
         let outcome = options.writesBlock
             ? await BlockingThread.run { [self] in store(body, limit: limit) }
@@ -176,6 +186,20 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             msg += "; \(rejected) of \(rejected + s.samplesAccepted) samples rejected in \(s.seriesRejected + (s.histogramsRejected > 0 ? 1 : 0)) series, "
             msg += "\(s.samplesAccepted) samples accepted\n"
             return APIResponses.text(.badRequest, msg)
+        }
+    }
+
+    /// Why a body could not be read: too large (413), or the connection failed mid-body (400).
+    struct BodyRefusal: Error {
+        let response: Response
+    }
+
+    /// Reads a request body of at most `limit` bytes.
+    static func readBody(_ req: Request, limit: Int) async -> Result<ByteBuffer, BodyRefusal> {
+        do { return .success(try await req.body.collect(upTo: limit)) } catch is NIOTooManyBytesError {
+            return .failure(BodyRefusal(response: APIResponses.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n")))
+        } catch {
+            return .failure(BodyRefusal(response: APIResponses.text(.badRequest, "reading the request body failed: \(error)\n")))
         }
     }
 

@@ -19,8 +19,10 @@ extension PrometheusAPI {
     func remoteRead(_ req: Request, _ context: Context) async -> Response {
         let limit = options.maxRequestBytes
         let body: ByteBuffer
-        do { body = try await req.body.collect(upTo: limit) }
-        catch { return APIResponses.text(.contentTooLarge, "request body is larger than the limit of \(limit) bytes\n") }
+        switch await Self.readBody(req, limit: limit) {
+        case .success(let b): body = b
+        case .failure(let refusal): return refusal.response
+        }
         let request: ReadRequest
         do {
             request = try body.withUnsafeReadableBytes { (raw) throws(RemoteWriteError) in
@@ -85,21 +87,52 @@ extension PrometheusAPI {
             }
             selected.append((i, q.start, q.end, list))
         }
-        let plan = selected
+        let pending = PendingSeries(selected)
         let body = ResponseBody { writer in
             defer { slot?.release() }
-            for q in plan {
-                for s in q.series {
-                    let chunks = try s.chunks(mint: q.mint, maxt: q.maxt)
-                    for frame in ReadResponseEncoder.chunkedFrames(queryIndex: q.query, labels: s.labels, chunks: chunks, maxFrameBytes: maxFrameBytes) {
+            // Each series (its copy of the head's chunks) is dropped once its frames are written,
+            // so a stream holds less as it goes; when the last concurrent stream ends, the freed
+            // memory goes back to the system.
+            try await FreedMemory.releasingAfter {
+                defer { pending.drop() }
+                while let (query, mint, maxt, series) = pending.next() {
+                    let chunks = try series.chunks(mint: mint, maxt: maxt)
+                    for frame in ReadResponseEncoder.chunkedFrames(queryIndex: query, labels: series.labels, chunks: chunks, maxFrameBytes: maxFrameBytes) {
                         try await writer.write(ByteBuffer(bytes: frame))
                     }
                 }
+                try await writer.finish(nil)
             }
-            try await writer.finish(nil)
         }
         return Response(status: .ok,
                         headers: [.contentType: "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"],
                         body: body)
     }
+}
+
+/// The series a streamed remote read still has to send, handed out one at a time and let go of
+/// as they are sent. Used by the one task that writes the body.
+final class PendingSeries: @unchecked Sendable {
+    private var queries: [(query: Int, mint: Int64, maxt: Int64, series: [any ChunkedStorageSeries])]
+    private var queryIndex = 0
+
+    init(_ queries: [(query: Int, mint: Int64, maxt: Int64, series: [any ChunkedStorageSeries])]) {
+        // Reversed, so that popLast hands them out in order and frees each one.
+        self.queries = queries.map { ($0.query, $0.mint, $0.maxt, $0.series.reversed()) }
+    }
+
+    func next() -> (query: Int, mint: Int64, maxt: Int64, series: any ChunkedStorageSeries)? {
+        while queryIndex < queries.count {
+            if let s = queries[queryIndex].series.popLast() {
+                // Field by field: copying the tuple would copy the rest of its series array.
+                return (queries[queryIndex].query, queries[queryIndex].mint, queries[queryIndex].maxt, s)
+            }
+            queries[queryIndex].series = []
+            queryIndex += 1
+        }
+        return nil
+    }
+
+    /// Lets go of whatever was not sent (a stream whose client left) at once.
+    func drop() { queries = [] }
 }

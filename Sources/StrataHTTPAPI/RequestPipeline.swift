@@ -13,6 +13,8 @@ import Synchronization
 /// the status endpoints stay available.
 struct ReadinessMiddleware<Context: RequestContext>: RouterMiddleware {
     let startup: StartupState
+    /// Told the path of every request refused (remote write counts its 503s).
+    let refused: @Sendable (Substring) -> Void
 
     static var message: String { "Strata is starting (replaying the write-ahead log); try again shortly" }
 
@@ -22,7 +24,8 @@ struct ReadinessMiddleware<Context: RequestContext>: RouterMiddleware {
         switch path {
         case "/api/v1/write", "/api/v1/receive", "/api/v1/read", "/federate": return .text
         case "/api/v1/status/tsdb": return .json // head cardinality
-        case _ where path.hasPrefix("/api/v1/status/") || path == "/api/v1/parse_query" || path == "/api/v1/format_query": return nil
+        case _ where path.hasPrefix("/api/v1/status/"): return nil
+        case "/api/v1/parse_query", "/api/v1/format_query", "/api/v1/targets", "/api/v1/rules", "/api/v1/alerts": return nil
         case _ where path.hasPrefix("/api/v1/"): return .json
         default: return nil
         }
@@ -34,6 +37,7 @@ struct ReadinessMiddleware<Context: RequestContext>: RouterMiddleware {
         guard request.method != .options, let body = Self.errorBody(for: request.uri.path[...]) else {
             return try await next(request, context)
         }
+        refused(request.uri.path[...])
         return APIResponses.error(APIError(.unavailable, Self.message), body)
     }
 }

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Set when whoever asked for a query no longer wants the answer (its client disconnected). The
-/// engine checks it together with its deadline; a query scheduler drops a waiting query with it.
+/// engine checks it together with its deadline; a concurrency gate drops a waiting request with it.
 /// Once cancelled it stays cancelled.
 public final class QueryCancellation: Sendable {
     private struct State {

@@ -39,6 +39,8 @@ public func buildApplication(
     var dbOptions = DBOptions()
     dbOptions.retentionTime = config.retentionTime
     dbOptions.retentionSize = config.retentionSize
+    // Compaction waits for queries older than the block it cuts: the longest a query may run, and some.
+    dbOptions.readerWaitTimeout = .milliseconds(config.queryTimeout) + .seconds(30)
     // Blocks open now (fast: their indexes are mapped, not read); the head fills during replay.
     let db = try DB(dir: config.tsdbPath, head: head, options: dbOptions)
     var apiOptions = APIOptions()

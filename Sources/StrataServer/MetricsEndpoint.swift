@@ -68,6 +68,9 @@ final class MetricsEndpoint: Sendable {
                [("", Double(db.stats.lastCompactionNanos.load(ordering: .relaxed)) / 1e9)])
         metric("strata_retention_blocks_deleted_total", "counter", "Blocks deleted by time or size retention.",
                [("", Double(db.stats.blocksDeleted.load(ordering: .relaxed)))])
+        metric("strata_head_truncations_with_open_queries_total", "counter",
+               "Head ranges dropped while a query older than their block was still open (it waited past --query.timeout + 30s).",
+               [("", Double(db.stats.readerWaitTimeouts.load(ordering: .relaxed)))])
         let s = wal.stats
         metric("strata_wal_written_bytes_total", "counter", "Bytes written to WAL segments.", [("", Double(s.bytesWritten.load(ordering: .relaxed)))])
         metric("strata_wal_write_failures_total", "counter", "WAL writes that failed (disk full, I/O error) and were cut back out of the log; their requests got a 5xx.", [("", Double(s.writeFailures.load(ordering: .relaxed)))])

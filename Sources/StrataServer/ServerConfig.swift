@@ -13,7 +13,7 @@ public struct ServerConfig: Sendable {
     public var maxRequestBytes = 32 << 20
     /// Remote writes processed at once, and how long one waits for a slot before a 503 (ms).
     public var maxConcurrentWrites = 2 * System.coreCount
-    public var writeQueueTimeout: Int64 = 60_000
+    public var writeQueueTimeout: Int64 = 10_000
     /// Block range in ms; chunks never cross it. Tests shorten it.
     public var blockDuration: Int64 = 2 * 3600 * 1000
     /// Remote-write samples newer than the clock plus this are refused (ms; 0 = no limit).

@@ -11,8 +11,8 @@ public struct DBOptions: Sendable {
     /// Ranges for leveled compaction; nil = Prometheus' (block range × 3^i, at most a tenth of
     /// the retention or 31 days). An empty list turns block compaction off.
     public var blockRanges: [Int64]?
-    /// How long head truncation waits for queriers that started before the block it just wrote
-    /// (longer than any query may run; a querier held past it reads a gap, never wrong data).
+    /// How long one head compaction waits for queriers that started before the blocks it wrote
+    /// (set above the query timeout: a querier held past it could find a gap).
     public var readerWaitTimeout: Duration = .seconds(150)
     public init() {}
 }
@@ -27,7 +27,8 @@ public enum BlockEvent: Sendable {
         case compaction
     }
     public enum Reason: String, Sendable {
-        /// Merged into a newer block (or found merged at start-up, after a crash stopped the deletion).
+        /// Merged into a newer block (also one found merged by `reloadBlocks()` after a crash
+        /// stopped its deletion).
         case compacted
         /// Past the time or size retention.
         case retention
@@ -155,6 +156,8 @@ public final class DB: Sendable {
         try maintenance.withLock { _ in
             var result = CompactionResult()
             var lastMaxt: Int64?
+            // One wait for old queriers per run, however many blocks it cuts.
+            let readersDeadline = ContinuousClock.now + options.readerWaitTimeout
             while head.compactable {
                 let mint = head.compactionStart
                 let maxt = MemSeries.rangeForTimestamp(mint, head.options.chunkRange)
@@ -187,7 +190,7 @@ public final class DB: Sendable {
                 }
                 // Queriers created before the block was published do not see it: they read
                 // this range from the head until they are done.
-                if !head.readers.waitForReaders(registeredBefore: head.readers.generation, below: maxt, timeout: options.readerWaitTimeout) {
+                if !head.readers.waitForReaders(registeredBefore: head.readers.generation, below: maxt, until: readersDeadline) {
                     stats.readerWaitTimeouts.add(1, ordering: .relaxed)
                 }
                 let t = head.truncate(before: maxt)
@@ -256,10 +259,11 @@ public final class DB: Sendable {
         for b in doomed {
             let tmp = b.dir + BlockWriter.tmpForDeletion
             try FileSystem.rename(b.dir, tmp)
+            // Announced once its name is gone: a later failure must not hide this one.
+            announce(.deleted(ulid: b.ulid, reason: reason))
             try FileSystem.removeAll(tmp)
         }
         try FileSystem.syncDir(dir)
-        for b in doomed { announce(.deleted(ulid: b.ulid, reason: reason)) }
     }
 
     /// Folds the older two thirds of the WAL segments into a checkpoint that keeps only live

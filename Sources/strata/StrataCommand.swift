@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("receive.write-queue-timeout"),
             help: "How long a remote write waits for a slot before it is answered 503 with Retry-After (Prometheus duration).")
-    var writeQueueTimeout = "1m"
+    var writeQueueTimeout = "10s"
 
     @Option(name: .customLong("query.lookback-delta"),
             help: "How far back an instant selector looks for the newest sample (Prometheus duration).")

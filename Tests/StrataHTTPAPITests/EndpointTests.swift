@@ -207,8 +207,6 @@ func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
             }
         }
         try await releaser.value
-        // Remote read has a gate of its own: a read does not wait for the query slot.
-        #expect(api.readScheduler !== api.scheduler)
     }
 
     static func seeded() -> Head {

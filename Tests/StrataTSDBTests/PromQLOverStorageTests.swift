@@ -42,9 +42,15 @@ final class HeadScriptStorage: PromQLTestStorage {
 /// The same, then compacted into a DB with 15-minute blocks (merged up to 45 minutes): most
 /// samples are read from blocks, the newest from the head, series spread over several blocks.
 final class DBScriptStorage: PromQLTestStorage, @unchecked Sendable {
-    /// Blocks cut by every instance, so the test can tell the DB really read from blocks.
-    static let blocksCut = Atomic<Int>(0)
     private let head = HeadScriptStorage()
+    private let blocksCut: BlockCount
+
+    /// Counts the blocks every prepared DB opened, so a test can tell its DBs read from blocks.
+    final class BlockCount: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    init(counting blocksCut: BlockCount = BlockCount()) { self.blocksCut = blocksCut }
     private let dir = Mutex<TempDir?>(nil)
 
     func add(_ labels: Labels, _ samples: [Sample]) { head.add(labels, samples) }
@@ -57,7 +63,7 @@ final class DBScriptStorage: PromQLTestStorage, @unchecked Sendable {
         options.retentionTime = 0
         let db = try DB(dir: tmp.path, head: HeadScriptStorage.fill(Head(options: HeadScriptStorage.headOptions), from: head.loaded), options: options)
         _ = try db.compact()
-        Self.blocksCut.add(db.blocks.count, ordering: .relaxed)
+        blocksCut.value.add(db.blocks.count, ordering: .relaxed)
         head.current.withLock { $0 = db }
     }
 
@@ -70,13 +76,14 @@ final class DBScriptStorage: PromQLTestStorage, @unchecked Sendable {
 /// a head, and a DB whose samples are spread over blocks. Each must answer as `MemoryStorage`
 /// does (same failures, eval for eval).
 @Suite struct PromQLOverStorageTests {
-    static let storages: [(String, @Sendable () -> any PromQLTestStorage)] = [
-        ("memory", { MemoryStorage() }), ("head", { HeadScriptStorage() }), ("db", { DBScriptStorage() }),
-    ]
+    static func storages(_ blocks: DBScriptStorage.BlockCount) -> [(String, @Sendable () -> any PromQLTestStorage)] {
+        [("memory", { MemoryStorage() }), ("head", { HeadScriptStorage() }), ("db", { DBScriptStorage(counting: blocks) })]
+    }
 
     @Test func upstreamCorpusAnswersAlikeOnEveryStorage() async throws {
         var results: [(name: String, total: PromQLTestReport)] = []
-        for (name, make) in Self.storages {
+        let blockCount = DBScriptStorage.BlockCount()
+        for (name, make) in Self.storages(blockCount) {
             var options = PromQLTestOptions()
             options.makeStorage = make
             guard let reports = await PromQLCorpus.runUpstream(PromQLTestRunner(options: options)) else {
@@ -86,7 +93,7 @@ final class DBScriptStorage: PromQLTestStorage, @unchecked Sendable {
             }
             results.append((name, PromQLTestReport.combined(reports, file: name)))
         }
-        let blocks = DBScriptStorage.blocksCut.load(ordering: .relaxed)
+        let blocks = blockCount.value.load(ordering: .relaxed)
         #expect(blocks > 100, "the DB runs cut only \(blocks) blocks")
         for r in results {
             print("PromQL corpus on \(r.name): core \(r.total.corePassed)/\(r.total.corePassed + r.total.coreFailed), "
@@ -105,7 +112,7 @@ final class DBScriptStorage: PromQLTestStorage, @unchecked Sendable {
     }
 
     @Test func projectScriptsPassOnEveryStorage() throws {
-        for (name, make) in Self.storages {
+        for (name, make) in Self.storages(DBScriptStorage.BlockCount()) {
             var options = PromQLCorpus.projectScriptOptions
             options.makeStorage = make
             let reports = try PromQLCorpus.runProjectScripts(PromQLTestRunner(options: options))

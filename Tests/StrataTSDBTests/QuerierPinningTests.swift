@@ -60,11 +60,26 @@ import Testing
         options.readerWaitTimeout = .milliseconds(20)
         let db = try DB(dir: dir.path, head: head, options: options)
         let held = try db.querier(mint: .min, maxt: .max)
+        let started = ContinuousClock.now
         #expect(try db.compactHead().blocks.count == 3)
+        // One wait per compaction run, not one per block.
+        #expect(ContinuousClock.now - started < .seconds(5))
         #expect(db.stats.readerWaitTimeouts.load(ordering: .relaxed) == 3)
-        // Queriers whose range starts after the truncated one are not waited for.
+        withExtendedLifetime(held) {}
+    }
+
+    @Test func queriersThatStartAfterTheTruncatedRangeAreNotWaitedFor() throws {
+        let dir = try TempDir("pin"); defer { dir.remove() }
+        let (head, _) = filledHead(series: 4, from: 0, to: 4 * hour)
+        var options = DBOptions()
+        options.readerWaitTimeout = .seconds(60)
+        let db = try DB(dir: dir.path, head: head, options: options)
         let recent = try db.querier(mint: 3 * hour, maxt: .max)
-        withExtendedLifetime((held, recent)) {}
+        let started = ContinuousClock.now
+        #expect(try db.compactHead().blocks.count == 3)
+        #expect(ContinuousClock.now - started < .seconds(30), "compaction waited for a querier that reads only the head's newest range")
+        #expect(db.stats.readerWaitTimeouts.load(ordering: .relaxed) == 0)
+        withExtendedLifetime(recent) {}
     }
 
     @Test func blocksWrittenAndDeletedAreAnnounced() throws {

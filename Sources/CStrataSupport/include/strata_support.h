@@ -10,4 +10,7 @@ uint32_t strata_crc32c_update(uint32_t crc, const void *buf, size_t len);
 /// 1 when the hardware path is in use (for logs and benchmarks).
 int strata_crc32c_hardware(void);
 
+/// Returns free heap memory to the system (glibc's malloc_trim(0)); a no-op elsewhere.
+void strata_release_free_memory(void);
+
 #endif

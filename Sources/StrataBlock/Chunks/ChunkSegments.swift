@@ -93,7 +93,7 @@ public final class ChunkSegmentReader<Source: ByteSource>: @unchecked Sendable {
     /// Calls `body` with the chunk's encoding and data (valid only during the call).
     public func withChunk<R>(_ ref: UInt64, _ body: (UInt8, UnsafeRawBufferPointer) throws -> R) throws -> R {
         let seg = Int(ref >> 32), off = Int(ref & 0xFFFF_FFFF)
-        guard seg < segments.count else { throw StorageError(.notFound, "chunk ref \(ref): segment \(seg) does not exist") }
+        guard seg < segments.count else { throw StorageError(.corrupt, "chunk ref \(ref): segment \(seg) does not exist") }
         let source = segments[seg]
         guard off >= ChunkSegmentWriter.headerSize, off < source.count else { throw StorageError(.corrupt, "chunk ref \(ref): offset out of range") }
         // `len uvarint | encoding | data`: the header is at most 5 + 1 bytes.

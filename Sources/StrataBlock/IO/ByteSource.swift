@@ -8,7 +8,9 @@ public protocol ByteSource: Sendable {
     var count: Int { get }
     /// What the bytes are (a path or object name), for error messages.
     var name: String { get }
-    /// Calls `body` with the bytes in `range`, which must lie within `0..<count`.
+    /// Calls `body` with the bytes in `range`, which must lie within `0..<count`. Calls may nest
+    /// (a reader decoding a series looks up its symbols); errors a source throws should be
+    /// `StorageError`s (`io` for a failed read), which readers pass on with their kind.
     func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
 }
 

@@ -70,8 +70,8 @@ public final class FileWriter {
     }
 }
 
-/// A read-only memory map that stays open while the object lives. Block readers hand out
-/// pointers into it; everything that holds such a pointer also holds the map.
+/// A read-only memory map that stays open while the object lives: the `ByteSource` of a local
+/// block's index and chunk segments. Whoever holds a pointer into `bytes` also holds the map.
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer

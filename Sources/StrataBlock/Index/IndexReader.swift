@@ -44,8 +44,10 @@ public final class IndexReader<Source: ByteSource>: @unchecked Sendable {
         do {
             try readSymbols()
             try readPostingsTable()
-        } catch let e as StorageError { throw e } catch {
-            throw StorageError(.corrupt, "\(path): malformed index: \(error)")
+        } catch let e as StorageError { throw e } catch let e as DecodeError {
+            throw StorageError(.corrupt, "\(path): malformed index: \(e)")
+        } catch {
+            throw StorageError.wrapping(error, path)
         }
     }
 
@@ -193,8 +195,8 @@ public final class IndexReader<Source: ByteSource>: @unchecked Sendable {
 
     /// The labels and chunk metas of series `ref` (its offset / 16).
     public func series(_ ref: SeriesRef, chunks: inout [ChunkMeta]) throws -> Labels {
+        guard ref < UInt64(source.count) / 16 else { throw StorageError(.corrupt, "\(source.name): series \(ref) out of range") }
         let offset = Int(ref) * 16
-        guard offset < source.count else { throw StorageError(.corrupt, "\(source.name): series \(ref) out of range") }
         let (len, header) = try source.withChecked(offset ..< min(offset + 10, source.count), "series") { b -> (Int, Int) in
             var i = 0
             guard let len = LabelBlob.readUvarintChecked(b, &i) else { throw StorageError(.corrupt, "\(source.name): series \(ref) is malformed") }
@@ -207,7 +209,7 @@ public final class IndexReader<Source: ByteSource>: @unchecked Sendable {
             }
             do {
                 return try decodeSeries(body, ref, chunks: &chunks)
-            } catch let e as StorageError { throw e } catch {
+            } catch is DecodeError {
                 throw StorageError(.corrupt, "\(source.name): series \(ref) is malformed")
             }
         }

@@ -68,10 +68,10 @@ public final class Head: Sendable {
     /// removed by truncation and created again gets a second record). A checkpoint must keep
     /// them while their series lives: later segments still log samples under the old ref.
     let walAliases = Mutex<[SeriesRef: SeriesRef]>([:])
-    /// Lowest sample time each open appender may stage (announced before its bounds check) and
-    /// has not yet committed: compaction must not cut a block above a staged sample.
     /// Open queriers, which head truncation waits for.
     let readers = HeadReaders()
+    /// Lowest sample time each open appender may stage (announced before its bounds check) and
+    /// has not yet committed: compaction must not cut a block above a staged sample.
     let pendingMinTimes = Mutex<[ObjectIdentifier: Int64]>([:])
 
     public init(options: HeadOptions = HeadOptions(), wal: WAL? = nil) {

@@ -30,10 +30,9 @@ final class HeadReaders: Sendable {
     /// The number the next reader will get: readers below it were registered before now.
     var generation: UInt64 { state.withLock { $0.next } }
 
-    /// Waits (up to `timeout`) until no reader registered before `generation` may read below `t`.
-    /// Returns false on timeout.
-    func waitForReaders(registeredBefore generation: UInt64, below t: Int64, timeout: Duration) -> Bool {
-        let deadline = ContinuousClock.now + timeout
+    /// Waits (until `deadline`) until no reader registered before `generation` may read below
+    /// `t`. Returns false on timeout.
+    func waitForReaders(registeredBefore generation: UInt64, below t: Int64, until deadline: ContinuousClock.Instant) -> Bool {
         while state.withLock({ s in s.open.contains { $0.key < generation && $0.value < t } }) {
             if ContinuousClock.now > deadline { return false }
             usleep(1000)

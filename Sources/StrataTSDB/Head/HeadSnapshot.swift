@@ -125,12 +125,12 @@ public enum HeadSnapshot {
         do {
             let m = try r.bytes(8)
             guard m.elementsEqual(magic), try r.byte() == 1 else { throw SnapshotError("not a head snapshot (version 1)") }
-            let seg = Int(try r.be64())
-            let n = Int(try r.be64())
+            let seg = try r.be64Int()
+            let n = try r.be64Int()
             let crc = try r.be32()
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[0 ..< 25])) == crc else { throw SnapshotError("header checksum mismatch") }
             for _ in 0 ..< n {
-                let len = Int(try r.uvarint())
+                let len = try r.uvarintInt()
                 let entry = try r.bytes(len)
                 guard CRC32C.checksum(entry) == (try r.be32()) else { throw SnapshotError("series checksum mismatch at offset \(r.offset)") }
                 try body(entry)
@@ -148,7 +148,7 @@ public enum HeadSnapshot {
         var r = ByteReader(body)
         do {
             let ref = try r.be64()
-            let labels = try r.bytes(Int(try r.uvarint()))
+            let labels = try r.bytes(try r.uvarintInt())
             if let why = LabelValidation.validate(labels, requireMetricName: false) { throw SnapshotError("series \(ref): \(why)") }
         } catch let e as DecodeError {
             throw SnapshotError("truncated or malformed series entry: \(e)")
@@ -158,15 +158,15 @@ public enum HeadSnapshot {
     static func decode(_ body: UnsafeRawBufferPointer, into head: Head) throws -> Int {
         var r = ByteReader(body)
         let ref = try r.be64()
-        let labels = try r.bytes(Int(try r.uvarint()))
+        let labels = try r.bytes(try r.uvarintInt())
         let s = try head.getOrCreate(hash: XXH64.hash(labels), labels: labels, ref: ref)
         guard s.ref == ref else { throw SnapshotError("series \(ref) appears twice") }
         var samples = 0
-        let closedCount = Int(try r.uvarint())
+        let closedCount = try r.uvarintInt()
         s.closed.reserveCapacity(closedCount)
         for _ in 0 ..< closedCount {
             let mint = try r.varint(), maxt = try r.varint()
-            let bytes = Array(try r.bytes(Int(try r.uvarint())))
+            let bytes = Array(try r.bytes(try r.uvarintInt()))
             samples += XORChunk.sampleCount(bytes)
             s.closed.append(ClosedChunk(mint: mint, maxt: maxt, bytes: bytes))
         }
@@ -176,14 +176,14 @@ public enum HeadSnapshot {
             s.nextAt = try r.varint()
             s.lastValueBits = try r.be64()
             var a = XORAppender()
-            a._count = Int(try r.uvarint())
+            a._count = try r.uvarintInt()
             a.t = try r.varint()
             a.vBits = try r.be64()
             a.tDelta = try r.be64()
             a.leading = try r.byte(); a.trailing = try r.byte()
             a.writer = BitWriter(freeBits: Int(try r.byte()))
             s.appender = a
-            s.headBytes = Array(try r.bytes(Int(try r.uvarint())))
+            s.headBytes = Array(try r.bytes(try r.uvarintInt()))
             samples += XORChunk.sampleCount(s.headBytes)
         } else if let last = s.closed.last {
             s.lastT = last.maxt
@@ -206,7 +206,7 @@ public enum HeadSnapshot {
         return try FileSystem.withMappedFile(path) { buf -> Int? in
             guard buf.count >= 25, buf[0 ..< 8].elementsEqual(magic) else { return nil }
             var r = ByteReader(buf, offset: 9)
-            return Int(try r.be64())
+            return try r.be64Int()
         }
     }
 

@@ -92,7 +92,6 @@ final class MemPostings: @unchecked Sendable {
     }
 }
 
-/// Set operations on sorted ref lists.
 extension MemPostings {
     /// Removes series (refs with their labels) from every list they are in.
     func delete(_ series: [(ref: SeriesRef, labels: Labels)]) {

@@ -73,8 +73,8 @@ public enum WALRecordDecoder {
             let n = try r.uvarint()
             let start = r.offset
             for _ in 0 ..< n {
-                _ = try r.bytes(Int(try r.uvarint()))
-                _ = try r.bytes(Int(try r.uvarint()))
+                _ = try r.bytes(try r.uvarintInt())
+                _ = try r.bytes(try r.uvarintInt())
             }
             let blob = UnsafeRawBufferPointer(rebasing: rec[start ..< r.offset])
             out.append(WALSeries(ref: ref, labels: Labels(canonicalBytes: Array(blob))))

@@ -1,0 +1,10 @@
+#include "strata_support.h"
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void strata_release_free_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}

@@ -243,7 +243,10 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     func query(_ req: Request, _ context: Context, range: Bool) async -> Response {
         if range { stats.rangeQueries.add(1, ordering: .relaxed) } else { stats.instantQueries.add(1, ordering: .relaxed) }
         let started = ContinuousClock.now
-        let res = await serve(req, context, gate: scheduler, errors: .json) { scope in try self.evaluateQuery(scope, range: range) }
+        let res = await serve(req, context, gate: scheduler, errors: .json,
+                              validate: { params in _ = try self.queryRun(params, range: range); _ = try self.requestedEngineOptions(params) }) { scope in
+            try self.evaluateQuery(scope, range: range)
+        }
         if res.status.code >= 400 { stats.queryErrors.add(1, ordering: .relaxed) }
         options.observeQuery?(range ? "range" : "instant", ContinuousClock.now - started, res.status.code >= 400)
         return res
@@ -254,24 +257,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         let params = scope.params
         let query = params["query"] ?? ""
         var opts = try requestedEngineOptions(params, cancellation: scope.cancellation)
-        let run: QueryRun
-        if range {
-            guard let s = params["start"] else { throw APIError.badData("invalid parameter \"start\": cannot parse \"\" to a valid timestamp") }
-            let start = try Self.param("start") { () throws(APIError) in try APITime.parseTime(s) }
-            guard let e = params["end"] else { throw APIError.badData("invalid parameter \"end\": cannot parse \"\" to a valid timestamp") }
-            let end = try Self.param("end") { () throws(APIError) in try APITime.parseTime(e) }
-            if end < start { throw APIError.badData("invalid parameter \"end\": end timestamp must not be before start time") }
-            guard let st = params["step"] else { throw APIError.badData("invalid parameter \"step\": cannot parse \"\" to a valid duration") }
-            let step = try Self.param("step") { () throws(APIError) in try APITime.parseDuration(st) }
-            if step <= 0 {
-                throw APIError.badData("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer")
-            }
-            run = .range(start, end, step)
-        } else if let ts = params["time"], !ts.isEmpty {
-            run = .instant(try Self.param("time") { () throws(APIError) in try APITime.parseTime(ts) })
-        } else {
-            run = .instant(Self.nowMillis())
-        }
+        let run = try queryRun(params, range: range)
         let expr: Expr
         do { expr = try PromQLParser.parse(query, options: options.parser) } catch {
             throw APIError.badData("invalid parameter \"query\": \(error)")
@@ -289,6 +275,27 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         var w = JSONWriter()
         w.queryResult(result, query: query)
         return APIResponses.json(.ok, w.bytes)
+    }
+
+    /// The evaluation times a query request asks for.
+    func queryRun(_ params: Params, range: Bool) throws(APIError) -> QueryRun {
+        if range {
+            guard let s = params["start"] else { throw APIError.badData("invalid parameter \"start\": cannot parse \"\" to a valid timestamp") }
+            let start = try Self.param("start") { () throws(APIError) in try APITime.parseTime(s) }
+            guard let e = params["end"] else { throw APIError.badData("invalid parameter \"end\": cannot parse \"\" to a valid timestamp") }
+            let end = try Self.param("end") { () throws(APIError) in try APITime.parseTime(e) }
+            if end < start { throw APIError.badData("invalid parameter \"end\": end timestamp must not be before start time") }
+            guard let st = params["step"] else { throw APIError.badData("invalid parameter \"step\": cannot parse \"\" to a valid duration") }
+            let step = try Self.param("step") { () throws(APIError) in try APITime.parseDuration(st) }
+            if step <= 0 {
+                throw APIError.badData("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer")
+            }
+            return .range(start, end, step)
+        } else if let ts = params["time"], !ts.isEmpty {
+            return .instant(try Self.param("time") { () throws(APIError) in try APITime.parseTime(ts) })
+        } else {
+            return .instant(Self.nowMillis())
+        }
     }
 
     /// The engine options with this request's `timeout` and `lookback_delta` applied.

@@ -74,13 +74,17 @@ extension PrometheusAPI {
     /// `gate` held, on a thread with the query stack; API errors become responses in `errors`'
     /// format. A request whose client leaves while it waits never runs; one that leaves while it
     /// runs is stopped by the engine. Both answer 499 and count as canceled.
+    /// `validate` checks the parameters before the request waits for a slot, so a malformed one
+    /// is refused at once rather than after the queries ahead of it.
     func serve(_ req: Request, _ context: Context, gate: ConcurrencyGate, errors: ErrorBody, params given: Params? = nil,
-               queue: String = "query queue", _ handler: @escaping @Sendable (RequestScope) throws -> Response) async -> Response {
+               queue: String = "query queue", validate: ((Params) throws -> Void)? = nil,
+               _ handler: @escaping @Sendable (RequestScope) throws -> Response) async -> Response {
         let params: Params
-        if let given { params = given } else {
-            do { params = try await Self.params(req) } catch let e as APIError { return APIResponses.error(e, errors) } catch {
-                return APIResponses.error(APIError(.badData, "\(error)"), errors)
-            }
+        do {
+            if let given { params = given } else { params = try await Self.params(req) }
+            try validate?(params)
+        } catch let e as APIError { return APIResponses.error(e, errors) } catch {
+            return APIResponses.error(APIError(.badData, "\(error)"), errors)
         }
         let response = await withRequestCancellation(context) { cancellation in
             let queued = ContinuousClock.now

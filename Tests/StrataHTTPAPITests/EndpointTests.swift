@@ -199,6 +199,12 @@ func snappyOf(_ b: [UInt8]) -> [UInt8] { Snappy.compress(b) }
             slot.release()
         }
         try await Application(router: router).test(.router) { client in
+            // A malformed request is refused at once, without waiting for the busy slot (which
+            // is still held: the releaser lets go only once something has waited).
+            try await client.execute(uri: "/api/v1/query_range?query=1&start=1&end=2&step=0", method: .get) { res in
+                #expect(res.status == .badRequest)
+            }
+            #expect(api.scheduler.load.running == 1)
             try await client.execute(uri: "/api/v1/query?query=1", method: .get) { res in
                 #expect(res.status == .serviceUnavailable)
                 let body = String(buffer: res.body)

@@ -21,16 +21,38 @@ public enum XORChunk {
 /// Appends samples to an XOR chunk held by the caller. The state is kept out of the byte array so
 /// a series stores it inline, without another object.
 public struct XORAppender: Sendable {
-    public var _count: Int = 0
+    @usableFromInline var _count: Int = 0
     public var count: Int { _count }
-    public var t: Int64 = 0
-    public var vBits: UInt64 = 0
-    public var tDelta: UInt64 = 0
-    public var leading: UInt8 = 0xff
-    public var trailing: UInt8 = 0
-    public var writer = BitWriter(freeBits: 0)
+    @usableFromInline var t: Int64 = 0
+    @usableFromInline var vBits: UInt64 = 0
+    @usableFromInline var tDelta: UInt64 = 0
+    @usableFromInline var leading: UInt8 = 0xff
+    @usableFromInline var trailing: UInt8 = 0
+    @usableFromInline var writer = BitWriter(freeBits: 0)
 
     public init() {}
+
+    /// Appends the appender's state (for a head snapshot): `count uvarint | t varint |
+    /// vBits BE64 | tDelta BE64 | leading | trailing | freeBits`, 22–33 bytes.
+    public func encodeState(into b: inout [UInt8]) {
+        Varint.appendUvarint(&b, UInt64(_count))
+        Varint.appendVarint(&b, t)
+        Varint.appendBE64(&b, vBits)
+        Varint.appendBE64(&b, tDelta)
+        b.append(leading); b.append(trailing); b.append(UInt8(writer.freeBits))
+    }
+
+    /// Reads a state `encodeState` wrote.
+    public init(decodingState r: inout ByteReader) throws(DecodeError) {
+        _count = try r.uvarintInt()
+        t = try r.varint()
+        vBits = try r.be64()
+        tDelta = try r.be64()
+        leading = try r.byte(); trailing = try r.byte()
+        let free = Int(try r.byte())
+        guard free <= 8 else { throw .invalid("free bits \(free) > 8") }
+        writer = BitWriter(freeBits: free)
+    }
 
     /// Recovers the appender state of an existing chunk by decoding it (for chunks read back from disk).
     public init(resuming bytes: [UInt8]) throws(DecodeChunkError) {

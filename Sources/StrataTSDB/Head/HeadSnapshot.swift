@@ -94,12 +94,7 @@ public enum HeadSnapshot {
         Varint.appendVarint(&b, s.lastT)
         Varint.appendVarint(&b, s.nextAt)
         Varint.appendBE64(&b, s.lastValueBits)
-        let a = s.appender
-        Varint.appendUvarint(&b, UInt64(a._count))
-        Varint.appendVarint(&b, a.t)
-        Varint.appendBE64(&b, a.vBits)
-        Varint.appendBE64(&b, a.tDelta)
-        b.append(a.leading); b.append(a.trailing); b.append(UInt8(a.writer.freeBits))
+        s.appender.encodeState(into: &b)
         Varint.appendUvarint(&b, UInt64(s.headBytes.count))
         b += s.headBytes
     }
@@ -175,14 +170,7 @@ public enum HeadSnapshot {
             s.lastT = try r.varint()
             s.nextAt = try r.varint()
             s.lastValueBits = try r.be64()
-            var a = XORAppender()
-            a._count = try r.uvarintInt()
-            a.t = try r.varint()
-            a.vBits = try r.be64()
-            a.tDelta = try r.be64()
-            a.leading = try r.byte(); a.trailing = try r.byte()
-            a.writer = BitWriter(freeBits: Int(try r.byte()))
-            s.appender = a
+            s.appender = try XORAppender(decodingState: &r)
             s.headBytes = Array(try r.bytes(try r.uvarintInt()))
             samples += XORChunk.sampleCount(s.headBytes)
         } else if let last = s.closed.last {

@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "StrataPromQL", targets: ["StrataPromQL"]),
         .library(name: "StrataRemote", targets: ["StrataRemote"]),
         .library(name: "StrataHTTPAPI", targets: ["StrataHTTPAPI"]),
+        .library(name: "StrataObjectStore", targets: ["StrataObjectStore"]),
+        .library(name: "StrataBlockStore", targets: ["StrataBlockStore"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
         .library(name: "StrataTools", targets: ["StrataTools"]),
         .library(name: "StrataTestSupport", targets: ["StrataTestSupport"]),
@@ -38,6 +40,8 @@ let package = Package(
         // Tests only (already in the graph through HummingbirdTesting): a real HTTP client for
         // tests that drive a separately started `strata` process.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // objstore configuration files are YAML (Thanos' format, unchanged).
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // System libraries (installed by scripts/bootstrap.sh).
@@ -71,6 +75,14 @@ let package = Package(
         .target(name: "StrataRemote",
                 dependencies: ["StrataModel", "StrataEncoding", "StrataStorage"],
                 swiftSettings: settings),
+        // Buckets: the Bucket protocol, its backends, Thanos' objstore YAML.
+        .target(name: "StrataObjectStore",
+                dependencies: [.product(name: "Yams", package: "Yams")],
+                swiftSettings: settings),
+        // What moves blocks between the data directory and a bucket: the shipper.
+        .target(name: "StrataBlockStore",
+                dependencies: ["StrataBlock", "StrataObjectStore", "StrataStorage"],
+                swiftSettings: settings),
         .target(name: "StrataHTTPAPI",
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataRemote", "StrataEncoding", "StrataPromQL", "StrataPromQLParser", "StrataRuntime",
@@ -83,6 +95,7 @@ let package = Package(
         .target(name: "StrataServer",
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataTSDB", "StrataRemote", "StrataHTTPAPI", "StrataRuntime",
+                    "StrataObjectStore", "StrataBlockStore",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "NIOCore", package: "swift-nio"),
@@ -105,12 +118,16 @@ let package = Package(
                           ],
                           swiftSettings: settings),
         .target(name: "StrataTestSupport",
-                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage", "StrataPromQLParser", "StrataPromQL"],
+                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage", "StrataPromQLParser", "StrataPromQL", "StrataObjectStore"],
                 swiftSettings: settings),
 
         .testTarget(name: "StrataModelTests", dependencies: ["StrataModel"], swiftSettings: settings),
         .testTarget(name: "StrataEncodingTests", dependencies: ["StrataEncoding", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataStorageTests", dependencies: ["StrataStorage", "StrataTestSupport"], swiftSettings: settings),
+        .testTarget(name: "StrataObjectStoreTests", dependencies: ["StrataObjectStore", "StrataTestSupport"], swiftSettings: settings),
+        .testTarget(name: "StrataBlockStoreTests",
+                    dependencies: ["StrataBlockStore", "StrataObjectStore", "StrataBlock", "StrataTSDB", "StrataTestSupport"],
+                    swiftSettings: settings),
         .testTarget(name: "StrataRuntimeTests", dependencies: ["StrataRuntime"], swiftSettings: settings),
         .testTarget(name: "StrataBlockTests", dependencies: ["StrataBlock", "StrataEncoding", "StrataStorage", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataTSDBTests",

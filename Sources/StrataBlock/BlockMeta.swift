@@ -103,7 +103,7 @@ public struct BlockMeta: Sendable, Codable, Equatable {
         try FileSystem.rename(tmp, dir + "/" + Self.fileName)
     }
 
-    func json() -> String {
+    public func json() -> String {
         var stat: [String] = []
         if stats.numSamples > 0 { stat.append("\"numSamples\": \(stats.numSamples)") }
         if stats.numSeries > 0 { stat.append("\"numSeries\": \(stats.numSeries)") }

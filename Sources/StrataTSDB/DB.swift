@@ -14,6 +14,9 @@ public struct DBOptions: Sendable {
     /// How long one head compaction waits for queriers that started before the blocks it wrote
     /// (set above the query timeout: a querier held past it could find a gap).
     public var readerWaitTimeout: Duration = .seconds(150)
+    /// When blocks are shipped to a bucket: whether block `ulid` is there. Retention deletes no
+    /// block before it is (invariant 3), and waits, counting, for those that are not.
+    public var isShipped: (@Sendable (String) -> Bool)?
     public init() {}
 }
 
@@ -302,6 +305,11 @@ public final class DB: Sendable {
                     if total > options.retentionSize && !doomed.contains(where: { $0 === b }) { doomed.append(b) }
                 }
             }
+            if let isShipped = options.isShipped {
+                let waiting = doomed.filter { !isShipped($0.ulid) }
+                stats.retentionWaitingForUpload.store(waiting.count, ordering: .relaxed)
+                doomed.removeAll { !isShipped($0.ulid) }
+            }
             if doomed.isEmpty { return [] }
             let ids = Set(doomed.map(\.ulid))
             openBlocks.withLock { $0.removeAll { ids.contains($0.ulid) } }
@@ -374,6 +382,8 @@ public final class DBStats: Sendable {
     public let compactionsFailed = Atomic<Int>(0)
     public let lastCompactionNanos = Atomic<Int>(0)
     public let blocksDeleted = Atomic<Int>(0)
+    /// Blocks past retention kept because they are not in the bucket yet (last retention run).
+    public let retentionWaitingForUpload = Atomic<Int>(0)
     /// Head truncations that went ahead while a querier older than the new block was still open.
     public let readerWaitTimeouts = Atomic<Int>(0)
 }

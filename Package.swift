@@ -110,7 +110,7 @@ let package = Package(
                 swiftSettings: settings),
         .executableTarget(name: "strata",
                           dependencies: [
-                              "StrataServer", "StrataTools", "StrataTSDB", "StrataModel", "StrataPromQLParser",
+                              "StrataServer", "StrataTools", "StrataTSDB", "StrataModel", "StrataPromQLParser", "StrataObjectStore",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Metrics", package: "swift-metrics"),
                               .product(name: "Prometheus", package: "swift-prometheus"),

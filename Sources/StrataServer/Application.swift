@@ -8,7 +8,9 @@ import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
+import StrataBlockStore
 import StrataHTTPAPI
+import StrataObjectStore
 import StrataRuntime
 import StrataTSDB
 
@@ -39,6 +41,22 @@ public func buildApplication(
     var dbOptions = DBOptions()
     dbOptions.retentionTime = config.retentionTime
     dbOptions.retentionSize = config.retentionSize
+    // The bucket is checked before anything is replayed: a bad configuration fails at once.
+    let shipper: Shipper?
+    if config.shipping {
+        let bucket: any Bucket
+        do { bucket = try config.effectiveObjectStore.makeBucket() } catch {
+            throw ConfigError("objstore: \(error)")
+        }
+        let s = try Shipper(dataDir: config.tsdbPath, bucket: bucket, externalLabels: config.effectiveExternalLabels)
+        // As Thanos Receive: a block leaves the data directory only once it is in the bucket,
+        // and blocks are not merged locally (the bucket's compactor does that).
+        dbOptions.isShipped = { s.isUploaded($0) }
+        dbOptions.blockRanges = []
+        shipper = s
+    } else {
+        shipper = nil
+    }
     // Compaction waits for queries older than the block it cuts: the longest a query may run, and some.
     dbOptions.readerWaitTimeout = .milliseconds(config.queryTimeout) + .seconds(30)
     // Blocks open now (fast: their indexes are mapped, not read); the head fills during replay.
@@ -72,7 +90,7 @@ public func buildApplication(
                                                  admin: config.enableAdminAPI ? db : nil,
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
-    let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, queryLoad: { api.queryLoad }, registry: registry)
+    let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, queryLoad: { api.queryLoad }, shipper: shipper?.stats, registry: registry)
     metrics.register(on: router)
 
     for (ulid, reason) in db.skippedBlocks {
@@ -81,6 +99,7 @@ public func buildApplication(
     logger.info("starting Strata", metadata: [
         "version": "\(StrataVersion.current)", "http": "\(config.httpHost):\(config.httpPort)",
         "tsdb.path": "\(config.tsdbPath)", "blocks": "\(db.blocks.count)",
+        "bucket": "\(config.shipping ? "\(config.effectiveObjectStore.provider)" : "none (--no-shipper)")",
     ])
     return Application(
         router: router,
@@ -94,7 +113,7 @@ public func buildApplication(
             HeadSnapshotService(head: head, wal: wal, dir: config.tsdbPath, intervalMillis: config.headSnapshotInterval,
                                 startup: startup, logger: logger),
             CompactionService(db: db, intervalMillis: config.compactionInterval, startup: startup, logger: logger),
-        ],
+        ] + (shipper.map { [ShipperService(shipper: $0, db: db, intervalMillis: config.shipperInterval, startup: startup, logger: logger)] } ?? []),
         onServerRunning: onServerRunning,
         logger: logger
     )

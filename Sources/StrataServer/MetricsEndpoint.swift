@@ -2,6 +2,7 @@ import StrataModel
 import Hummingbird
 import Prometheus
 import NIOCore
+import StrataBlockStore
 import StrataHTTPAPI
 import StrataTSDB
 import Synchronization
@@ -14,12 +15,13 @@ final class MetricsEndpoint: Sendable {
     let wal: WAL
     let api: APIStats
     let queryLoad: @Sendable () -> (running: Int, waiting: Int)
+    let shipper: ShipperStats?
     let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
     init(db: DB, wal: WAL, api: APIStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
-         registry: PrometheusCollectorRegistry) {
-        self.db = db; self.wal = wal; self.api = api; self.queryLoad = queryLoad; self.registry = registry
+         shipper: ShipperStats? = nil, registry: PrometheusCollectorRegistry) {
+        self.db = db; self.wal = wal; self.api = api; self.queryLoad = queryLoad; self.shipper = shipper; self.registry = registry
     }
 
     func render() -> String {
@@ -71,6 +73,18 @@ final class MetricsEndpoint: Sendable {
         metric("strata_head_truncations_with_open_queries_total", "counter",
                "Head ranges dropped while a query older than their block was still open (it waited past --query.timeout + 30s).",
                [("", Double(db.stats.readerWaitTimeouts.load(ordering: .relaxed)))])
+        metric("strata_retention_blocks_waiting_for_upload", "gauge", "Blocks past retention kept because they are not in the bucket yet.",
+               [("", Double(db.stats.retentionWaitingForUpload.load(ordering: .relaxed)))])
+        if let shipper {
+            metric("strata_shipper_uploads_total", "counter", "Blocks uploaded to the bucket.", [("", Double(shipper.uploads.load(ordering: .relaxed)))])
+            metric("strata_shipper_upload_failures_total", "counter", "Block uploads that failed (retried at the next pass).",
+                   [("", Double(shipper.failures.load(ordering: .relaxed)))])
+            metric("strata_shipper_last_upload_timestamp_seconds", "gauge", "When the last block was uploaded (0: none since start).",
+                   [("", Double(shipper.lastUploadMillis.load(ordering: .relaxed)) / 1000)])
+            out += "# HELP strata_shipper_upload_duration_seconds Time to upload a block.\n# TYPE strata_shipper_upload_duration_seconds summary\n"
+            out += "strata_shipper_upload_duration_seconds_sum \(GoFloat.format(Double(shipper.uploadNanosTotal.load(ordering: .relaxed)) / 1e9))\n"
+            out += "strata_shipper_upload_duration_seconds_count \(shipper.uploads.load(ordering: .relaxed))\n"
+        }
         let s = wal.stats
         metric("strata_wal_written_bytes_total", "counter", "Bytes written to WAL segments.", [("", Double(s.bytesWritten.load(ordering: .relaxed)))])
         metric("strata_wal_write_failures_total", "counter", "WAL writes that failed (disk full, I/O error) and were cut back out of the log; their requests got a 5xx.", [("", Double(s.writeFailures.load(ordering: .relaxed)))])

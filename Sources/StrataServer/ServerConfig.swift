@@ -1,6 +1,7 @@
 import NIOCore
 import StrataHTTPAPI
 import StrataModel
+import StrataObjectStore
 import StrataTSDB
 
 /// Everything `strata serve` can be told; the defaults are the embedded single-machine setup.
@@ -54,6 +55,34 @@ public struct ServerConfig: Sendable {
     public var remoteReadMaxBytesInFrame = 1 << 20
     /// Serve Prometheus' TSDB admin API (`/api/v1/admin/tsdb/snapshot`).
     public var enableAdminAPI = false
+    /// Ship blocks to a bucket (`--no-shipper` turns it off).
+    public var shipping = true
+    /// The bucket (`--objstore.config*`); nil: a filesystem bucket at `<tsdb.path>/bucket`.
+    public var objectStore: ObjectStoreConfig?
+    /// External labels of shipped blocks (`--label`); none given: Thanos Receive's tenant label,
+    /// `tenant_id="default-tenant"`.
+    public var externalLabels: [String: String] = [:]
+    /// How often the shipper looks for blocks to upload, besides right after one is written (ms).
+    public var shipperInterval: Int64 = 30_000
+
+    /// The bucket the shipper writes to.
+    public var effectiveObjectStore: ObjectStoreConfig {
+        objectStore ?? ObjectStoreConfig(provider: .filesystem(directory: tsdbPath + "/bucket"))
+    }
+    public var effectiveExternalLabels: [String: String] { externalLabels.isEmpty ? ["tenant_id": "default-tenant"] : externalLabels }
+
+    /// Parses one `--label` value, `name="value"` as Thanos takes it.
+    public static func parseLabel(_ s: String) throws -> (String, String) {
+        guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw ConfigError("invalid --label \(goQuote(s)): want name=\"value\"") }
+        let name = String(s[..<eq])
+        var value = String(s[s.index(after: eq)...])
+        if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+        guard name.first.map({ $0 == "_" || $0.isLetter }) == true, name.allSatisfy({ $0 == "_" || $0.isLetter || $0.isNumber }), name.allSatisfy(\.isASCII) else {
+            throw ConfigError("invalid --label \(goQuote(s)): \(goQuote(name)) is not a valid label name")
+        }
+        return (name, value)
+    }
+
     /// WAL segment size; tests make it small to exercise rotation.
     public var walSegmentSize = 128 << 20
 

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import Prometheus
 import StrataModel
+import StrataObjectStore
 import StrataPromQLParser
 import StrataServer
 import StrataTSDB
@@ -116,6 +117,21 @@ struct Serve: AsyncParsableCommand {
           help: "Compress WAL records with snappy when that makes them smaller.")
     var walCompression = true
 
+    @Option(name: .customLong("objstore.config-file"),
+            help: "Thanos objstore YAML file for the bucket blocks are shipped to (type: FILESYSTEM; S3, GCS and AZURE parse and are coming). Default: a filesystem bucket at <tsdb.path>/bucket.")
+    var objstoreConfigFile: String?
+
+    @Option(name: .customLong("objstore.config"), help: "The objstore YAML itself, instead of --objstore.config-file.")
+    var objstoreConfig: String?
+
+    @Option(name: .customLong("label"), parsing: .singleValue,
+            help: "External label of shipped blocks, name=\"value\" (repeatable). Default: tenant_id=\"default-tenant\", as Thanos Receive.")
+    var labels: [String] = []
+
+    @Flag(name: .customLong("shipper"), inversion: .prefixedNo,
+          help: "Ship new blocks to the bucket (local retention then waits for each block to be uploaded, and blocks are not merged locally).")
+    var shipper = true
+
     @Flag(name: .customLong("web.enable-admin-api"), help: "Serve Prometheus' TSDB admin API (POST /api/v1/admin/tsdb/snapshot).")
     var enableAdminAPI = false
 
@@ -205,6 +221,24 @@ struct Serve: AsyncParsableCommand {
             }
             config.headSnapshotInterval = ms
         }
+        if objstoreConfigFile != nil && objstoreConfig != nil {
+            throw ValidationError("--objstore.config-file and --objstore.config cannot both be given")
+        }
+        if let path = objstoreConfigFile {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("cannot read --objstore.config-file \(path)")
+            }
+            do { config.objectStore = try ObjectStoreConfig.parse(text) } catch { throw ValidationError("--objstore.config-file \(path): \(error)") }
+        } else if let yaml = objstoreConfig {
+            do { config.objectStore = try ObjectStoreConfig.parse(yaml) } catch { throw ValidationError("--objstore.config: \(error)") }
+        }
+        for l in labels {
+            do {
+                let (name, value) = try ServerConfig.parseLabel(l)
+                config.externalLabels[name] = value
+            } catch { throw ValidationError("\(error)") }
+        }
+        config.shipping = shipper
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("invalid --log.level \"\(logLevel)\"") }
         config.flagValues = [
             "http-address": httpAddress, "tsdb.path": tsdbPath, "receive.max-request-bytes": String(maxRequestBytes),
@@ -220,7 +254,8 @@ struct Serve: AsyncParsableCommand {
             "tsdb.compaction-interval": compactionInterval, "web.enable-admin-api": String(enableAdminAPI),
             "tsdb.wal-fsync": walFsync, "tsdb.wal-fsync-interval": walFsyncInterval,
             "tsdb.head-snapshot-interval": headSnapshotInterval, "tsdb.wal-compression": String(walCompression),
-            "log.level": logLevel,
+            "log.level": logLevel, "objstore.config-file": objstoreConfigFile ?? "", "label": labels.joined(separator: ","),
+            "shipper": String(shipper),
         ]
 
         LoggingSystem.bootstrap { label in

@@ -37,11 +37,13 @@ let package = Package(
         // Strata's own /metrics: swift-metrics (already used by Hummingbird) with the Prometheus backend.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        // Tests only (already in the graph through HummingbirdTesting): a real HTTP client for
-        // tests that drive a separately started `strata` process.
+        // The S3, GCS and Azure buckets' HTTP client (and, in tests, a real client for tests that
+        // drive a separately started `strata` process).
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // objstore configuration files are YAML (Thanos' format, unchanged).
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // SigV4 signing for S3 (HMAC-SHA256); already in the graph through async-http-client.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
     ],
     targets: [
         // System libraries (installed by scripts/bootstrap.sh).
@@ -77,7 +79,13 @@ let package = Package(
                 swiftSettings: settings),
         // Buckets: the Bucket protocol, its backends, Thanos' objstore YAML.
         .target(name: "StrataObjectStore",
-                dependencies: [.product(name: "Yams", package: "Yams")],
+                dependencies: [
+                    .product(name: "Yams", package: "Yams"),
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                ],
                 swiftSettings: settings),
         // What moves blocks between the data directory and a bucket: the shipper.
         .target(name: "StrataBlockStore",

@@ -5,7 +5,7 @@ set -euo pipefail
 
 # C libraries Strata links (snappy, sqlite3, zlib), pkg-config to find them, and the real
 # Prometheus 2.42 + promtool the tests use as clients and oracles.
-PACKAGES=(libsnappy-dev libsqlite3-dev zlib1g-dev pkg-config prometheus curl)
+PACKAGES=(libsnappy-dev libsqlite3-dev zlib1g-dev pkg-config prometheus curl procps python3 python3-pip)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -27,4 +27,11 @@ fi
 if ! command -v swift >/dev/null 2>&1; then
     echo "bootstrap: swift is not on PATH (Swift 6.1 or newer is required)" >&2
     exit 1
+fi
+
+# moto's S3 server and boto3 (PyPI), for the S3 bucket tests: they start moto on loopback.
+if ! python3 -c "import moto.server, boto3" >/dev/null 2>&1; then
+    echo "bootstrap: installing moto[server] and boto3 with pip" >&2
+    python3 -m pip install -q "moto[server]" boto3 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "moto[server]" boto3
 fi

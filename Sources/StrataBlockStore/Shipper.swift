@@ -33,8 +33,15 @@ public final class Shipper: Sendable {
         uploaded.withLock { $0 = Set(Self.readState(dataDir)) }
     }
 
-    /// Whether block `ulid` is in the bucket (as of the last sync): retention may delete it.
+    /// Whether block `ulid` is in the bucket (as of the last sync).
     public func isUploaded(_ ulid: String) -> Bool { uploaded.withLock { $0.contains(ulid) } }
+
+    /// Whether the shipper uploads this block at all: level-1 blocks with samples (Thanos'
+    /// shipper without `--shipper.upload-compacted`).
+    public static func ships(_ meta: BlockMeta) -> Bool { meta.stats.numSamples > 0 && meta.compaction.level == 1 }
+
+    /// Whether the data directory may let go of the block: uploaded, or never to be uploaded.
+    public func isDone(_ meta: BlockMeta) -> Bool { !Self.ships(meta) || isUploaded(meta.ulid) }
 
     public struct SyncResult: Sendable, Equatable {
         public var uploaded: [String] = []
@@ -69,10 +76,12 @@ public final class Shipper: Sendable {
             // Only blocks still here are listed, as Thanos does.
             let keep = done
             uploaded.withLock { $0 = keep }
-            try? Self.writeState(dataDir, keep)
+            do { try Self.writeState(dataDir, keep) } catch { stats.stateWriteFailures.add(1, ordering: .relaxed) }
         }
+        // Staging links left by an interrupted pass would keep deleted blocks' data on disk.
+        try? FileSystem.removeAll(dataDir + "/" + Self.stagingDir)
         for meta in metas where !done.contains(meta.ulid) {
-            if meta.stats.numSamples == 0 || meta.compaction.level > 1 { continue }
+            if !Self.ships(meta) { continue }
             if try await bucket.exists(meta.ulid + "/" + BlockMeta.fileName) {
                 done.insert(meta.ulid)
                 result.alreadyInBucket.append(meta.ulid)
@@ -160,7 +169,9 @@ public struct ShipperError: Error, CustomStringConvertible, Sendable {
 public final class ShipperStats: Sendable {
     public let uploads = Atomic<Int>(0)
     public let failures = Atomic<Int>(0)
-    /// Seconds since the epoch of the last successful upload (0: none yet).
+    /// `thanos.shipper.json` writes that failed (the bucket check recovers the list).
+    public let stateWriteFailures = Atomic<Int>(0)
+    /// Milliseconds since the epoch of the last successful upload (0: none yet).
     public let lastUploadMillis = Atomic<Int64>(0)
     public let uploadNanosTotal = Atomic<Int64>(0)
 

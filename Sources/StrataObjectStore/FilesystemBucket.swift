@@ -83,14 +83,19 @@ public final class FilesystemBucket: Bucket {
 
     public func upload(_ name: String, bytes: [UInt8]) async throws {
         try place(name) { tmp in
-            guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
+            guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
                 throw ObjectStoreError(.failed, "filesystem: \(name): cannot write")
             }
+            defer { try? h.close() }
+            do { try h.write(contentsOf: bytes) } catch { throw ObjectStoreError(.failed, "filesystem: \(name): \(error)") }
         }
     }
 
+    /// A hard link when the file is on the same filesystem (block files are immutable, so the
+    /// bucket and the data directory can share them), a copy otherwise.
     public func upload(_ name: String, file source: String) async throws {
         try place(name) { tmp in
+            if link(source, tmp) == 0 { return }
             do { try FileManager.default.copyItem(atPath: source, toPath: tmp) } catch {
                 throw ObjectStoreError(FileManager.default.fileExists(atPath: source) ? .failed : .notFound, "filesystem: uploading \(source): \(error.localizedDescription)")
             }
@@ -109,6 +114,9 @@ public final class FilesystemBucket: Bucket {
             try write(tmp)
             if let h = FileHandle(forUpdatingAtPath: tmp) { try? h.synchronize(); try? h.close() }
             guard rename(tmp, p) == 0 else { throw ObjectStoreError(.failed, "filesystem: \(name): rename failed (errno \(errno))") }
+            // The rename is durable once the directory is.
+            let fd = open(dir, O_RDONLY)
+            if fd >= 0 { _ = fsync(fd); close(fd) }
         } catch {
             try? FileManager.default.removeItem(atPath: tmp)
             throw error

@@ -8,8 +8,9 @@ import Yams
 public struct ObjectStoreConfig: Sendable, Equatable {
     public enum Provider: Sendable, Equatable {
         case filesystem(directory: String)
+        case s3([String: String])
         /// Parsed and validated; their clients come in later.
-        case s3([String: String]), gcs([String: String]), azure([String: String])
+        case gcs([String: String]), azure([String: String])
     }
 
     public var provider: Provider
@@ -89,13 +90,23 @@ public struct ObjectStoreConfig: Sendable, Equatable {
         }
     }
 
+    /// The provider's name, for logs (never its credentials).
+    public var kind: String {
+        switch provider {
+        case .filesystem(let dir): return "filesystem " + dir
+        case .s3(let c): return "s3 " + (c["endpoint"] ?? "") + "/" + (c["bucket"] ?? "")
+        case .gcs(let c): return "gcs " + (c["bucket"] ?? "")
+        case .azure(let c): return "azure " + (c["storage_account"] ?? "") + "/" + (c["container"] ?? "")
+        }
+    }
+
     /// The bucket this configuration describes (relative filesystem directories are taken from
     /// the working directory, as Thanos does).
     public func makeBucket() throws -> any Bucket {
         let bucket: any Bucket
         switch provider {
         case .filesystem(let dir): bucket = try FilesystemBucket(directory: dir)
-        case .s3: throw Error("objstore type S3 is not available in this build yet (FILESYSTEM is)")
+        case .s3(let c): bucket = try S3Bucket(S3Bucket.Config(objstore: c))
         case .gcs: throw Error("objstore type GCS is not available in this build yet (FILESYSTEM is)")
         case .azure: throw Error("objstore type AZURE is not available in this build yet (FILESYSTEM is)")
         }

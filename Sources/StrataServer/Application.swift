@@ -51,8 +51,7 @@ public func buildApplication(
         let s = try Shipper(dataDir: config.tsdbPath, bucket: bucket, externalLabels: config.effectiveExternalLabels)
         // As Thanos Receive: a block leaves the data directory only once it is in the bucket,
         // and blocks are not merged locally (the bucket's compactor does that).
-        dbOptions.isShipped = { s.isUploaded($0) }
-        dbOptions.blockRanges = []
+        dbOptions.isShipped = { s.isDone($0) }
         shipper = s
     } else {
         shipper = nil
@@ -99,7 +98,7 @@ public func buildApplication(
     logger.info("starting Strata", metadata: [
         "version": "\(StrataVersion.current)", "http": "\(config.httpHost):\(config.httpPort)",
         "tsdb.path": "\(config.tsdbPath)", "blocks": "\(db.blocks.count)",
-        "bucket": "\(config.shipping ? "\(config.effectiveObjectStore.provider)" : "none (--no-shipper)")",
+        "bucket": "\(config.shipping ? config.effectiveObjectStore.kind : "none (--no-shipper)")",
     ])
     return Application(
         router: router,

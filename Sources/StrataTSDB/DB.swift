@@ -14,9 +14,10 @@ public struct DBOptions: Sendable {
     /// How long one head compaction waits for queriers that started before the blocks it wrote
     /// (set above the query timeout: a querier held past it could find a gap).
     public var readerWaitTimeout: Duration = .seconds(150)
-    /// When blocks are shipped to a bucket: whether block `ulid` is there. Retention deletes no
-    /// block before it is (invariant 3), and waits, counting, for those that are not.
-    public var isShipped: (@Sendable (String) -> Bool)?
+    /// When blocks are shipped to a bucket: whether a block is done with (in the bucket, or one
+    /// the shipper never ships). Retention deletes no other block (invariant 3) and counts those
+    /// it keeps; blocks are then not merged locally either (a merged block is not shipped).
+    public var isShipped: (@Sendable (BlockMeta) -> Bool)?
     public init() {}
 }
 
@@ -209,7 +210,9 @@ public final class DB: Sendable {
 
     /// Merges blocks while the planner finds some to merge; the merged blocks are then deleted.
     public func compactBlocks() throws -> [BlockMeta] {
-        try maintenance.withLock { _ in
+        // Shipped blocks are merged by the bucket's compactor, as in Thanos Receive.
+        if options.isShipped != nil { return [] }
+        return try maintenance.withLock { _ in
             let ranges = options.blockRanges ?? CompactionPlanner.ranges(blockRange: head.options.chunkRange, retention: options.retentionTime)
             var written: [BlockMeta] = []
             while true {
@@ -306,9 +309,9 @@ public final class DB: Sendable {
                 }
             }
             if let isShipped = options.isShipped {
-                let waiting = doomed.filter { !isShipped($0.ulid) }
+                let waiting = doomed.filter { !isShipped($0.meta) }
                 stats.retentionWaitingForUpload.store(waiting.count, ordering: .relaxed)
-                doomed.removeAll { !isShipped($0.ulid) }
+                doomed.removeAll { !isShipped($0.meta) }
             }
             if doomed.isEmpty { return [] }
             let ids = Set(doomed.map(\.ulid))

@@ -11,9 +11,11 @@ public enum Tools {
     /// Absolute path of an executable on PATH (or the usual Debian locations), or nil.
     public static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin"] {
-            let p = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        let dirs = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin"]
+        for dir in dirs {
+            let p = dir + "/" + name
+            var isDir: ObjCBool = false
+            if access(p, X_OK) == 0, FileManager.default.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue { return p }
         }
         return nil
     }

@@ -118,7 +118,7 @@ struct Serve: AsyncParsableCommand {
     var walCompression = true
 
     @Option(name: .customLong("objstore.config-file"),
-            help: "Thanos objstore YAML file for the bucket blocks are shipped to (type: FILESYSTEM; S3, GCS and AZURE parse and are coming). Default: a filesystem bucket at <tsdb.path>/bucket.")
+            help: "Thanos objstore YAML file for the bucket blocks are shipped to (type FILESYSTEM or S3; GCS and AZURE parse and are coming). Default: a filesystem bucket at <tsdb.path>/bucket.")
     var objstoreConfigFile: String?
 
     @Option(name: .customLong("objstore.config"), help: "The objstore YAML itself, instead of --objstore.config-file.")

@@ -106,7 +106,7 @@ final class RecordingBucket: Bucket, @unchecked Sendable {
         var options = DBOptions()
         options.retentionTime = 1
         options.blockRanges = []
-        options.isShipped = { shipper.isUploaded($0) }
+        options.isShipped = { shipper.isDone($0) }
         let db2 = try DB(dir: dir.path, head: Head(), options: options)
         #expect(try db2.applyRetention() == [ulids[0]])
         #expect(db2.stats.retentionWaitingForUpload.load(ordering: .relaxed) == 1)
@@ -131,6 +131,26 @@ final class RecordingBucket: Bucket, @unchecked Sendable {
         let r = try await second.sync()
         #expect(r.uploaded.isEmpty && r.alreadyInBucket == uploaded)
         #expect(bucket.uploads.withLock { $0.count } == before)
+    }
+
+    /// Overlapping blocks (a backfill, a block dropped in) are merged by Prometheus' rules without
+    /// shipping; with it they stay as they are: the merge would delete blocks not yet uploaded
+    /// and write one the shipper never uploads.
+    @Test func blocksAreNotMergedWhileShipping() throws {
+        let dir = try TempDir("shipper"); defer { dir.remove() }
+        for offset: Int64 in [0, 60_000] {
+            let samples = stride(from: offset, to: offset + Self.hour, by: 120_000).map { Sample(t: $0, v: 1) }
+            try BlockWriter.write(parentDir: dir.path, mint: offset, maxt: offset + Self.hour,
+                                  series: [BlockSeriesInput(labels: Labels([("__name__", "m")]), chunks: XORChunk.encodeChunks(samples))])
+        }
+        let shipper = try Shipper(dataDir: dir.path, bucket: InMemoryBucket(), externalLabels: ["tenant_id": "t"])
+        var options = DBOptions()
+        options.isShipped = { shipper.isDone($0) }
+        let shipping = try DB(dir: dir.path, head: Head(), options: options)
+        #expect(try shipping.compactBlocks().isEmpty && shipping.blocks.count == 2)
+        // The same directory without shipping: the overlap is merged into one block.
+        let plain = try DB(dir: dir.path, head: Head())
+        #expect(try plain.compactBlocks().count == 1 && plain.blocks.count == 1)
     }
 
     @Test func externalLabelsAreRequired() throws {

@@ -15,6 +15,8 @@ import Testing
         // Uploads go through a temporary file and leave none behind; names cannot leave the directory.
         let left = try FileManager.default.subpathsOfDirectory(atPath: dir.path).filter { $0.contains(FilesystemBucket.temporaryPrefix) }
         #expect(left.isEmpty)
+        // Deleting a directory's last object removed the directory itself, as Thanos' bucket does.
+        #expect(!FileManager.default.fileExists(atPath: dir.file("id2")))
         await #expect(throws: ObjectStoreError.self) { try await bucket.upload("../escape", bytes: [1]) }
     }
 

@@ -28,7 +28,10 @@ import Testing
         func shipped() -> [String] {
             BlocksEndToEndTests.blockDirs(bucketDir).filter { FileManager.default.fileExists(atPath: bucketDir + "/" + $0 + "/meta.json") }
         }
-        while shipped().count < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        // Until three blocks are in and every block cut so far is (the last one may be uploading).
+        while (shipped().count < 3 || shipped() != BlocksEndToEndTests.blockDirs(data)) && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         proc.stop()
         let blocks = shipped()
         #expect(blocks.count >= 3, "blocks were not shipped:\n\(proc.log)")

@@ -103,7 +103,7 @@ let package = Package(
         .target(name: "StrataServer",
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataTSDB", "StrataRemote", "StrataHTTPAPI", "StrataRuntime",
-                    "StrataObjectStore", "StrataBlockStore",
+                    "StrataObjectStore", "StrataBlockStore", "StrataPromQLParser",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "NIOCore", package: "swift-nio"),

@@ -46,12 +46,10 @@ public struct ObjectStoreConfig: Sendable, Equatable {
         var config: Node.Mapping?
         for (k, v) in top {
             switch k.string {
-            case "type": type = v.string
-            case "prefix": prefix = v.string ?? ""
+            case "type": type = Self.string(v)
+            case "prefix": prefix = Self.string(v) ?? ""
             case "config":
-                if v.mapping == nil && !(v.scalar?.string.isEmpty ?? false) && v.scalar?.string != "null" {
-                    throw Error("parsing objstore config: `config` must be a mapping")
-                }
+                if v.mapping == nil && !Self.isNull(v) { throw Error("parsing objstore config: `config` must be a mapping") }
                 config = v.mapping
             default: throw Error("parsing objstore config: field \(k.string ?? "?") not found in type client.BucketConfig")
             }
@@ -62,6 +60,7 @@ public struct ObjectStoreConfig: Sendable, Equatable {
             for (k, v) in config ?? [:] {
                 let key = k.string ?? ""
                 if let allowed, !allowed.contains(key) { throw Error("parsing \(what) configuration: field \(key) not found in type \(what.lowercased()).Config") }
+                if Self.isNull(v) { continue } // `key: ~` is the key's zero value, as in Go
                 out[key] = v.scalar?.string ?? (try? Yams.serialize(node: v)) ?? ""
             }
             return out
@@ -99,6 +98,14 @@ public struct ObjectStoreConfig: Sendable, Equatable {
         case .azure(let c): return "azure " + (c["storage_account"] ?? "") + "/" + (c["container"] ?? "")
         }
     }
+
+    /// YAML's null (`~`, `null`, an empty value), which Go decodes to a field's zero value.
+    static func isNull(_ n: Node) -> Bool {
+        guard let s = n.scalar, s.style == .plain else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(s.string)
+    }
+
+    static func string(_ n: Node) -> String? { isNull(n) ? nil : n.string }
 
     /// The bucket this configuration describes (relative filesystem directories are taken from
     /// the working directory, as Thanos does).

@@ -2,6 +2,7 @@ import NIOCore
 import StrataHTTPAPI
 import StrataModel
 import StrataObjectStore
+import StrataPromQLParser
 import StrataTSDB
 
 /// Everything `strata serve` can be told; the defaults are the embedded single-machine setup.
@@ -71,16 +72,29 @@ public struct ServerConfig: Sendable {
     }
     public var effectiveExternalLabels: [String: String] { externalLabels.isEmpty ? ["tenant_id": "default-tenant"] : externalLabels }
 
-    /// Parses one `--label` value, `name="value"` as Thanos takes it.
+    /// Parses one `--label` value as Thanos' `parseFlagLabels` does: `name="value"`, the value a
+    /// Go-quoted string, the name a valid label name.
     public static func parseLabel(_ s: String) throws -> (String, String) {
-        guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw ConfigError("invalid --label \(goQuote(s)): want name=\"value\"") }
+        guard let eq = s.firstIndex(of: "=") else { throw ConfigError("--label: unrecognized label \(goQuote(s))") }
         let name = String(s[..<eq])
-        var value = String(s[s.index(after: eq)...])
-        if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
-        guard name.first.map({ $0 == "_" || $0.isLetter }) == true, name.allSatisfy({ $0 == "_" || $0.isLetter || $0.isNumber }), name.allSatisfy(\.isASCII) else {
-            throw ConfigError("invalid --label \(goQuote(s)): \(goQuote(name)) is not a valid label name")
+        guard name.first.map({ $0 == "_" || ($0.isASCII && $0.isLetter) }) == true,
+              name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) else {
+            throw ConfigError("--label: unsupported format for label \(s): \(goQuote(name)) is not a valid label name")
         }
-        return (name, value)
+        do { return (name, try unquoteGoString(String(s[s.index(after: eq)...]))) } catch {
+            throw ConfigError("--label \(s): unquote label value: invalid syntax (the value must be quoted: name=\"value\")")
+        }
+    }
+
+    /// External labels from `--label` flags; a name given twice is an error.
+    public static func parseLabels(_ flags: [String]) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for f in flags {
+            let (name, value) = try parseLabel(f)
+            guard out[name] == nil else { throw ConfigError("--label: label \(name) given twice") }
+            out[name] = value
+        }
+        return out
     }
 
     /// WAL segment size; tests make it small to exercise rotation.

@@ -232,12 +232,7 @@ struct Serve: AsyncParsableCommand {
         } else if let yaml = objstoreConfig {
             do { config.objectStore = try ObjectStoreConfig.parse(yaml) } catch { throw ValidationError("--objstore.config: \(error)") }
         }
-        for l in labels {
-            do {
-                let (name, value) = try ServerConfig.parseLabel(l)
-                config.externalLabels[name] = value
-            } catch { throw ValidationError("\(error)") }
-        }
+        do { config.externalLabels = try ServerConfig.parseLabels(labels) } catch { throw ValidationError("\(error)") }
         config.shipping = shipper
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("invalid --log.level \"\(logLevel)\"") }
         config.flagValues = [

@@ -67,3 +67,13 @@ import Testing
         #expect(c["bucket"] == "thanos" && c["insecure"] == "true" && c["http_config"]?.contains("idle_conn_timeout") == true)
     }
 }
+
+@Suite struct ObjectStoreConfigNullTests {
+    @Test func yamlNullsAreZeroValues() throws {
+        #expect(try ObjectStoreConfig.parse("type: FILESYSTEM\nconfig:\n  directory: /b\nprefix: ~\n").prefix == "")
+        #expect { _ = try ObjectStoreConfig.parse("type: FILESYSTEM\nconfig:\n  directory: null\n") } throws: {
+            "\($0)".contains("missing directory for filesystem bucket")
+        }
+        #expect { _ = try ObjectStoreConfig.parse("type: FILESYSTEM\nconfig: ~\n") } throws: { "\($0)".contains("missing directory") }
+    }
+}

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import StrataModel
+import StrataServer
 import StrataTestSupport
 import Testing
 
@@ -76,5 +77,13 @@ import Testing
         #expect(r.stderr.contains("field acess_key not found"), "\(r.stderr)")
         let labels = try await Tools.runAsync(binary, ["serve", "--tsdb.path", dir.file("data"), "--label", "1bad=\"x\""])
         #expect(labels.status != 0 && labels.stderr.contains("is not a valid label name"), "\(labels.stderr)")
+    }
+
+    /// `--label` as Thanos parses it: a valid name, a Go-quoted value, each name once.
+    @Test func labelFlags() throws {
+        #expect(try ServerConfig.parseLabels(["cluster=\"eu-1\"", "replica=\"a\\\"b\""]) == ["cluster": "eu-1", "replica": "a\"b"])
+        #expect { _ = try ServerConfig.parseLabels(["cluster=eu-1"]) } throws: { "\($0)".contains("unquote label value") }
+        #expect { _ = try ServerConfig.parseLabels(["cluster"]) } throws: { "\($0)".contains("unrecognized label") }
+        #expect { _ = try ServerConfig.parseLabels(["a=\"1\"", "a=\"2\""]) } throws: { "\($0)".contains("given twice") }
     }
 }

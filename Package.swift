@@ -114,7 +114,8 @@ let package = Package(
                 swiftSettings: settings),
         // promtool-like reports and importers, as Prometheus keeps them in cmd/promtool.
         .target(name: "StrataTools",
-                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage", "StrataBlock", "StrataTSDB"],
+                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage", "StrataBlock", "StrataTSDB",
+                               "StrataObjectStore", "StrataBlockStore"],
                 swiftSettings: settings),
         .executableTarget(name: "strata",
                           dependencies: [

@@ -19,7 +19,7 @@ struct Strata: AsyncParsableCommand {
             queries over the Prometheus HTTP API.
             """,
         version: StrataVersion.current,
-        subcommands: [Serve.self, TSDB.self],
+        subcommands: [Serve.self, TSDB.self, BucketCommand.self],
         defaultSubcommand: nil
     )
 }
@@ -392,3 +392,55 @@ struct ImportOpenMetrics: ParsableCommand {
         if !r.blocks.isEmpty { print(try BlockInspection.list(dir: dir), terminator: "") }
     }
 }
+
+struct BucketCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bucket",
+        abstract: "Inspect the bucket blocks are shipped to, as `thanos tools bucket`.",
+        subcommands: [BucketList.self]
+    )
+}
+
+/// The bucket the `strata bucket` commands read: the objstore flags, or serve's default.
+struct BucketOptions: ParsableArguments {
+    @Option(name: .customLong("objstore.config-file"), help: "Thanos objstore YAML file.")
+    var configFile: String?
+
+    @Option(name: .customLong("objstore.config"), help: "The objstore YAML itself.")
+    var config: String?
+
+    @Option(name: .customLong("tsdb.path"), help: "Data directory whose default bucket (<tsdb.path>/bucket) to read without objstore flags.")
+    var tsdbPath = "./data"
+
+    func bucket() throws -> any Bucket {
+        let yaml: String?
+        if let configFile {
+            guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else { throw ValidationError("cannot read --objstore.config-file \(configFile)") }
+            yaml = text
+        } else {
+            yaml = config
+        }
+        do {
+            let parsed = try yaml.map(ObjectStoreConfig.parse) ?? ObjectStoreConfig(provider: .filesystem(directory: tsdbPath + "/bucket"))
+            return try parsed.makeBucket()
+        } catch { throw ValidationError("objstore: \(error)") }
+    }
+}
+
+struct BucketList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls",
+        abstract: "List the blocks in the bucket (partial uploads without meta.json are not blocks)."
+    )
+
+    @OptionGroup var bucket: BucketOptions
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Output format: '' (ULIDs), 'wide' (a table) or 'json' (one meta.json per line).")
+    var output = ""
+
+    func run() async throws {
+        guard let format = BucketInspection.Output(rawValue: output) else { throw ValidationError("invalid --output \"\(output)\": want '', wide or json") }
+        print(try await BucketInspection.list(try bucket.bucket(), output: format), terminator: "")
+    }
+}
+

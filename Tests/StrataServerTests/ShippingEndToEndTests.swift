@@ -51,6 +51,19 @@ import Testing
         let state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: data + "/thanos.shipper.json"))) as? [String: Any])
         #expect(state["version"] as? Int == 1 && Set(state["uploaded"] as? [String] ?? []) == Set(blocks))
 
+        // `strata bucket ls` lists the same blocks, with their labels and source.
+        let ls = try await Tools.runAsync(binary, ["bucket", "ls", "--tsdb.path", data])
+        #expect(ls.status == 0 && ls.stdout.split(separator: "\n").map(String.init) == blocks, "\(ls.stdout)\(ls.stderr)")
+        let wide = try await Tools.runAsync(binary, ["bucket", "ls", "-o", "wide", "--objstore.config", "type: FILESYSTEM\nconfig:\n  directory: \(bucketDir)\n"])
+        #expect(wide.status == 0 && wide.stdout.hasPrefix("ULID") && wide.stdout.contains("receive") && wide.stdout.contains("cluster=\"e2e\""), "\(wide.stdout)\(wide.stderr)")
+        let json = try await Tools.runAsync(binary, ["bucket", "ls", "-o", "json", "--tsdb.path", data])
+        #expect(json.stdout.split(separator: "\n").count == blocks.count && json.stdout.contains("\"thanos\":"), "\(json.stdout)")
+        // A partial upload (no meta.json) is not a block.
+        try FileManager.default.createDirectory(atPath: bucketDir + "/01JAAAAAAAAAAAAAAAAAAAAAAA/chunks", withIntermediateDirectories: true)
+        try Data([1]).write(to: URL(fileURLWithPath: bucketDir + "/01JAAAAAAAAAAAAAAAAAAAAAAA/index"))
+        #expect(try await Tools.runAsync(binary, ["bucket", "ls", "--tsdb.path", data]).stdout.split(separator: "\n").map(String.init) == blocks)
+        try FileManager.default.removeItem(atPath: bucketDir + "/01JAAAAAAAAAAAAAAAAAAAAAAA")
+
         // promtool reads the blocks as downloaded from the bucket (Thanos' filesystem layout is a
         // block directory per ULID; promtool wants a WAL directory beside them, empty here).
         let downloaded = dir.file("downloaded")

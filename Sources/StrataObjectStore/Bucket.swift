@@ -1,6 +1,6 @@
 /// An object store as Thanos' `objstore.Bucket` sees it: flat keys with `/` as the directory
 /// separator, whole-object uploads, ranged reads. Every backend (memory, filesystem, S3, GCS,
-/// Azure) passes the same acceptance suite (`StrataTestSupport.BucketAcceptance`).
+/// Azure) must pass the same acceptance suite (`StrataTestSupport.BucketAcceptance`).
 public protocol Bucket: Sendable {
     /// A short name for logs and metrics (`filesystem`, `s3`, …).
     var kind: String { get }

@@ -53,4 +53,51 @@ public enum BucketInspection {
             return GoFormat.table(rows, minWidth: 0, padding: 2)
         }
     }
+
+    /// `strata bucket verify`: one line per problem found (empty when there is none):
+    /// - partial uploads (a ULID directory without `meta.json`);
+    /// - files `meta.json` lists that are missing or have another size, and chunk segments or an
+    ///   index missing when it lists none;
+    /// - an index that does not read (downloaded and opened);
+    /// - blocks of one stream (same external labels and resolution) whose time ranges overlap.
+    public static func verify(_ bucket: any Bucket) async throws -> [String] {
+        var problems: [String] = []
+        let entries = try await blocks(bucket)
+        let complete = Set(entries.map(\.meta.ulid))
+        for dir in try await bucket.list("", recursive: false) where dir.hasSuffix("/") {
+            let ulid = String(dir.dropLast())
+            if ULID.isValid(ulid) && !complete.contains(ulid) { problems.append("\(ulid): partial upload (no meta.json)") }
+        }
+        for e in entries {
+            let ulid = e.meta.ulid
+            let files = e.thanos?.files ?? []
+            var expected = files.filter { $0.relPath != BlockMeta.fileName }
+            if expected.isEmpty { expected = [ThanosMeta.File(relPath: "index", sizeBytes: nil)] }
+            for f in expected {
+                do {
+                    let size = try await bucket.attributes(ulid + "/" + f.relPath).size
+                    if let want = f.sizeBytes, want != size { problems.append("\(ulid): \(f.relPath) is \(size) bytes, meta.json says \(want)") }
+                } catch where ObjectStoreError.isNotFound(error) {
+                    problems.append("\(ulid): \(f.relPath) is missing")
+                }
+            }
+            if try await bucket.list(ulid + "/chunks/", recursive: false).isEmpty { problems.append("\(ulid): no chunk segments") }
+            if let index = try? await bucket.get(ulid + "/index") {
+                do { _ = try IndexReader(InMemoryBytes(index, name: ulid + "/index")).allPostings() } catch {
+                    problems.append("\(ulid): index does not read: \(error)")
+                }
+            }
+        }
+        // Overlaps within one stream, as Thanos' compactor would refuse them.
+        let streams = Dictionary(grouping: entries) { e in
+            (e.thanos?.labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "@\(e.thanos?.resolution ?? 0)"
+        }
+        for (stream, blocks) in streams.sorted(by: { $0.key < $1.key }) {
+            let sorted = blocks.sorted { $0.meta.minTime < $1.meta.minTime }
+            for (a, b) in zip(sorted, sorted.dropFirst()) where b.meta.minTime < a.meta.maxTime {
+                problems.append("\(a.meta.ulid) and \(b.meta.ulid) overlap in stream {\(stream)}")
+            }
+        }
+        return problems
+    }
 }

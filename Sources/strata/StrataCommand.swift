@@ -397,7 +397,7 @@ struct BucketCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bucket",
         abstract: "Inspect the bucket blocks are shipped to, as `thanos tools bucket`.",
-        subcommands: [BucketList.self]
+        subcommands: [BucketList.self, BucketVerify.self]
     )
 }
 
@@ -441,6 +441,22 @@ struct BucketList: AsyncParsableCommand {
     func run() async throws {
         guard let format = BucketInspection.Output(rawValue: output) else { throw ValidationError("invalid --output \"\(output)\": want '', wide or json") }
         print(try await BucketInspection.list(try bucket.bucket(), output: format), terminator: "")
+    }
+}
+
+struct BucketVerify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check the bucket: partial uploads, missing or wrongly sized files, unreadable indexes, overlapping blocks in one stream. Exits 1 when it finds a problem."
+    )
+
+    @OptionGroup var bucket: BucketOptions
+
+    func run() async throws {
+        let problems = try await BucketInspection.verify(try bucket.bucket())
+        for p in problems { print(p) }
+        if !problems.isEmpty { throw ExitCode(1) }
+        print("no problems found")
     }
 }
 

@@ -58,10 +58,23 @@ import Testing
         #expect(wide.status == 0 && wide.stdout.hasPrefix("ULID") && wide.stdout.contains("receive") && wide.stdout.contains("cluster=\"e2e\""), "\(wide.stdout)\(wide.stderr)")
         let json = try await Tools.runAsync(binary, ["bucket", "ls", "-o", "json", "--tsdb.path", data])
         #expect(json.stdout.split(separator: "\n").count == blocks.count && json.stdout.contains("\"thanos\":"), "\(json.stdout)")
-        // A partial upload (no meta.json) is not a block.
+        let clean = try await Tools.runAsync(binary, ["bucket", "verify", "--tsdb.path", data])
+        #expect(clean.status == 0 && clean.stdout == "no problems found\n", "\(clean.stdout)\(clean.stderr)")
+        // A partial upload (no meta.json) is not a block, and verify reports it; so it does a
+        // truncated index.
         try FileManager.default.createDirectory(atPath: bucketDir + "/01JAAAAAAAAAAAAAAAAAAAAAAA/chunks", withIntermediateDirectories: true)
         try Data([1]).write(to: URL(fileURLWithPath: bucketDir + "/01JAAAAAAAAAAAAAAAAAAAAAAA/index"))
         #expect(try await Tools.runAsync(binary, ["bucket", "ls", "--tsdb.path", data]).stdout.split(separator: "\n").map(String.init) == blocks)
+        let index = bucketDir + "/" + blocks[0] + "/index"
+        let saved = try Data(contentsOf: URL(fileURLWithPath: index))
+        // Replaced, not truncated in place: the bucket's file is a hard link to the local block's.
+        try saved.prefix(saved.count / 2).write(to: URL(fileURLWithPath: index), options: .atomic)
+        let found = try await Tools.runAsync(binary, ["bucket", "verify", "--tsdb.path", data])
+        #expect(found.status == 1, "\(found.stdout)\(found.stderr)")
+        #expect(found.stdout.contains("01JAAAAAAAAAAAAAAAAAAAAAAA: partial upload (no meta.json)"), "\(found.stdout)")
+        #expect(found.stdout.contains("\(blocks[0]): index is \(saved.count / 2) bytes, meta.json says \(saved.count)"), "\(found.stdout)")
+        #expect(found.stdout.contains("\(blocks[0]): index does not read"), "\(found.stdout)")
+        try saved.write(to: URL(fileURLWithPath: index), options: .atomic)
         try FileManager.default.removeItem(atPath: bucketDir + "/01JAAAAAAAAAAAAAAAAAAAAAAA")
 
         // promtool reads the blocks as downloaded from the bucket (Thanos' filesystem layout is a

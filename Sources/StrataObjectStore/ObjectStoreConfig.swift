@@ -114,8 +114,8 @@ public struct ObjectStoreConfig: Sendable, Equatable {
         switch provider {
         case .filesystem(let dir): bucket = try FilesystemBucket(directory: dir)
         case .s3(let c): bucket = try S3Bucket(S3Bucket.Config(objstore: c))
-        case .gcs: throw Error("objstore type GCS is not available in this build yet (FILESYSTEM is)")
-        case .azure: throw Error("objstore type AZURE is not available in this build yet (FILESYSTEM is)")
+        case .gcs: throw Error("objstore type GCS is not available in this build yet (FILESYSTEM and S3 are)")
+        case .azure: throw Error("objstore type AZURE is not available in this build yet (FILESYSTEM and S3 are)")
         }
         return prefix.isEmpty ? bucket : PrefixedBucket(bucket, prefix: prefix)
     }

@@ -148,9 +148,14 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             return APIResponses.text(.contentTooLarge, "request body is \(len) bytes, larger than the limit of \(limit) bytes\n")
         }
         // The slot is taken before the body is read: writes waiting for one hold no decoded data.
-        // A write whose sender hung up leaves the line (its answer goes nowhere).
-        let (granted, clientGone) = await withRequestCancellation(context) { cancellation in
-            (await writeGate.hold(timeout: options.writeQueueTimeout, unless: cancellation), cancellation.isCancelled)
+        // A free slot is taken at once; only a write that has to wait watches for its sender
+        // hanging up (then it leaves the line: its answer would go nowhere).
+        var granted = writeGate.tryHold()
+        var clientGone = false
+        if granted == nil {
+            (granted, clientGone) = await withRequestCancellation(context) { cancellation in
+                (await writeGate.hold(timeout: options.writeQueueTimeout, unless: cancellation), cancellation.isCancelled)
+            }
         }
         guard let slot = granted else {
             if clientGone { return APIResponses.text(.init(code: 499), "the client closed the connection while the write waited for a slot\n") }

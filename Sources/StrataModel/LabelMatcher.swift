@@ -1,8 +1,8 @@
 /// A label matcher as in PromQL selectors: `=`, `!=`, `=~`, `!~`.
 ///
 /// Regexes are fully anchored and `.` matches newlines, as Prometheus' `FastRegexMatcher` does.
-/// Common shapes (`.*`, `.+`, literal alternations, literal prefixes) are matched without the
-/// regex engine.
+/// Literal alternations are a hash lookup; the regex engine fast-paths `.*`, prefixes, suffixes
+/// and substrings itself.
 public struct LabelMatcher: Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case equal = "=", notEqual = "!=", regexMatch = "=~", regexNoMatch = "!~"
@@ -44,17 +44,12 @@ public struct MatcherError: Error, CustomStringConvertible, Sendable {
     public init(_ d: String) { description = d }
 }
 
-/// An anchored regex with fast paths for the shapes Grafana and users write most.
+/// An anchored regex. Literal alternations (`a|b|c`, Grafana's multi-value variables, often
+/// hundreds long) are a hash lookup; everything else goes to `GoRegexp`, which has its own fast
+/// paths for `.*`, prefixes, suffixes and substrings.
 final class AnchoredRegex: Sendable {
-    private enum Plan {
-        case any                 // .*
-        case nonEmpty            // .+
-        case literals(Set<ByteString>) // a|b|c (no metacharacters)
-        case prefix(String)      // foo.*
-        case engine
-    }
-
-    private let plan: Plan
+    /// Set when the pattern is a plain alternation of literals.
+    private let literals: Set<ByteString>?
     /// Linear-time (RE2) matching: no pattern can make one label value take long.
     private let compiled: GoRegexp
 
@@ -62,30 +57,18 @@ final class AnchoredRegex: Sendable {
         // Classified by code point, as Go reads a pattern: by Character, a metacharacter followed
         // by a combining mark would hide inside one grapheme and pass for a literal.
         let meta: Set<Unicode.Scalar> = ["\\", ".", "+", "*", "?", "(", ")", "|", "[", "]", "{", "}", "^", "$"]
-        func isLiteral(_ s: Substring.UnicodeScalarView) -> Bool { !s.contains(where: { meta.contains($0) }) }
-        func string(_ s: Substring.UnicodeScalarView) -> String { String(Substring(s)) }
-        let scalars = pattern.unicodeScalars[...]
-        let alternatives = scalars.split(separator: "|", omittingEmptySubsequences: false)
-        if pattern.utf8.elementsEqual(".*".utf8) { plan = .any }
-        else if pattern.utf8.elementsEqual(".+".utf8) { plan = .nonEmpty }
-        else if alternatives.allSatisfy(isLiteral) {
-            plan = .literals(Set(alternatives.map { ByteString(string($0)) }))
-        } else if pattern.utf8.count >= 2, pattern.utf8.suffix(2).elementsEqual(".*".utf8), isLiteral(scalars.dropLast(2)) {
-            plan = .prefix(string(scalars.dropLast(2)))
+        let alternatives = pattern.unicodeScalars[...].split(separator: "|", omittingEmptySubsequences: false)
+        if alternatives.allSatisfy({ !$0.contains(where: { meta.contains($0) }) }) {
+            literals = Set(alternatives.map { ByteString(String(Substring($0))) })
         } else {
-            plan = .engine
+            literals = nil
         }
-        // Compiled whatever the plan, so an invalid pattern is refused the way Prometheus refuses it.
+        // Compiled in every case, so an invalid pattern is refused the way Prometheus refuses it.
         do { compiled = try GoRegexp(pattern) } catch { throw MatcherError(error.description) }
     }
 
     func matches(_ s: String) -> Bool {
-        switch plan {
-        case .any: return true
-        case .nonEmpty: return !s.isEmpty
-        case .literals(let set): return set.contains(ByteString(s))
-        case .prefix(let p): return s.utf8.starts(with: p.utf8)
-        case .engine: return compiled.wholeMatch(s)
-        }
+        if let literals { return literals.contains(ByteString(s)) }
+        return compiled.wholeMatch(s)
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import StrataBlock
 
 /// The `thanos` section of a block's `meta.json` in a bucket (Thanos' `metadata.Thanos`), laid
 /// out as Go's `json.Encoder` with `SetIndent("", "\t")` writes it: struct field order, map keys

@@ -42,7 +42,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // objstore configuration files are YAML (Thanos' format, unchanged).
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
-        // SigV4 signing for S3 (HMAC-SHA256); already in the graph through async-http-client.
+        // SigV4 (S3) and Shared Key (Azure) signing, RS256 for GCS; already in the graph through
+        // async-http-client.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
     ],
     targets: [
@@ -83,6 +84,8 @@ let package = Package(
                     .product(name: "Yams", package: "Yams"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Crypto", package: "swift-crypto"),
+                    // RSA (RS256) for GCS service-account JWTs.
+                    .product(name: "_CryptoExtras", package: "swift-crypto"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOHTTP1", package: "swift-nio"),
                 ],

@@ -29,9 +29,12 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-# moto's S3 server and boto3 (PyPI), for the S3 bucket tests: they start moto on loopback.
-if ! python3 -c "import moto.server, boto3" >/dev/null 2>&1; then
-    echo "bootstrap: installing moto[server] and boto3 with pip" >&2
-    python3 -m pip install -q "moto[server]" boto3 2>/dev/null \
-        || python3 -m pip install -q --break-system-packages "moto[server]" boto3
+# Test servers and oracles from PyPI: moto's S3 server and boto3 (the S3 bucket tests),
+# gcp-storage-emulator (the GCS bucket tests) and Microsoft's azure-storage-blob (its Shared Key
+# signatures are the Azure tests' oracle). The tests start the servers on loopback.
+if ! python3 -c "import moto.server, boto3, gcp_storage_emulator, azure.storage.blob" >/dev/null 2>&1; then
+    echo "bootstrap: installing moto[server], boto3, gcp-storage-emulator and azure-storage-blob with pip" >&2
+    PIP_PACKAGES=("moto[server]" boto3 gcp-storage-emulator azure-storage-blob)
+    python3 -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"
 fi

@@ -90,9 +90,10 @@ let package = Package(
                     .product(name: "NIOHTTP1", package: "swift-nio"),
                 ],
                 swiftSettings: settings),
-        // What moves blocks between the data directory and a bucket: the shipper.
+        // What moves blocks between the data directory and a bucket: the shipper, and the SQLite
+        // catalog of local and bucket blocks.
         .target(name: "StrataBlockStore",
-                dependencies: ["StrataBlock", "StrataObjectStore", "StrataStorage"],
+                dependencies: ["StrataBlock", "StrataObjectStore", "StrataStorage", "CSQLite"],
                 swiftSettings: settings),
         .target(name: "StrataHTTPAPI",
                 dependencies: [

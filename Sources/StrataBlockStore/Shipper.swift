@@ -9,14 +9,20 @@ import Synchronization
 /// serve them: level-1 blocks in `minTime` order, each through a staging directory of hard links,
 /// `chunks/*` first, then `index`, then `meta.json` (with the `thanos` section) last, so that a
 /// reader never sees a block whose `meta.json` exists before its data. What was uploaded is kept
-/// in `thanos.shipper.json`, in Thanos' format.
+/// in `thanos.shipper.json`, in Thanos' format, and, with every attempt, in the `BlockCatalog`.
+/// A block that fails the check before upload (unreadable index or chunks) is reported and
+/// skipped, so it does not hold back the blocks after it.
 public final class Shipper: Sendable {
     public let dataDir: String
     public let bucket: any Bucket
     public let externalLabels: [String: String]
     public let source: String
+    /// Also upload blocks compacted locally (level > 1), as Thanos' `--shipper.upload-compacted`.
+    public let uploadCompacted: Bool
+    public let catalog: BlockCatalog?
     public let stats = ShipperStats()
     private let uploaded = Mutex<Set<String>>([])
+    private let corrupt = Mutex<Set<String>>([])
     private let syncing = Mutex<Bool>(false)
 
     public static let stateFile = "thanos.shipper.json"
@@ -24,36 +30,52 @@ public final class Shipper: Sendable {
 
     /// `externalLabels` must not be empty: Thanos refuses blocks without them (they are the
     /// block's stream for its compactor and store gateway).
-    public init(dataDir: String, bucket: any Bucket, externalLabels: [String: String], source: String = "receive") throws {
+    public init(dataDir: String, bucket: any Bucket, externalLabels: [String: String], source: String = "receive",
+                uploadCompacted: Bool = false, catalog: BlockCatalog? = nil) throws {
         guard !externalLabels.isEmpty else { throw ShipperError("empty external labels are not allowed for Thanos block (set --label)") }
         self.dataDir = dataDir
         self.bucket = bucket
         self.externalLabels = externalLabels
         self.source = source
-        uploaded.withLock { $0 = Set(Self.readState(dataDir)) }
+        self.uploadCompacted = uploadCompacted
+        self.catalog = catalog
+        // The state file and the catalog both remember uploads; either is enough (and the
+        // bucket check in `sync` finds what both forgot).
+        var known = Set(Self.readState(dataDir))
+        if let catalog {
+            known.formUnion((try? catalog.uploadedLocalBlocks()) ?? [])
+            let bad = Set(((try? catalog.blocks()) ?? []).filter { $0.state == .corrupt && $0.isLocal }.map(\.ulid))
+            corrupt.withLock { $0 = bad }
+        }
+        uploaded.withLock { $0 = known }
     }
 
     /// Whether block `ulid` is in the bucket (as of the last sync).
     public func isUploaded(_ ulid: String) -> Bool { uploaded.withLock { $0.contains(ulid) } }
 
-    /// Whether the shipper uploads this block at all: level-1 blocks with samples (Thanos'
-    /// shipper without `--shipper.upload-compacted`).
-    public static func ships(_ meta: BlockMeta) -> Bool { meta.stats.numSamples > 0 && meta.compaction.level == 1 }
+    /// Whether a shipper uploads this block at all: blocks with samples, of level 1 unless
+    /// `uploadCompacted` (Thanos' shipper rules).
+    public static func ships(_ meta: BlockMeta, uploadCompacted: Bool = false) -> Bool {
+        meta.stats.numSamples > 0 && (uploadCompacted || meta.compaction.level == 1)
+    }
 
     /// Whether the data directory may let go of the block: uploaded, or never to be uploaded.
-    public func isDone(_ meta: BlockMeta) -> Bool { !Self.ships(meta) || isUploaded(meta.ulid) }
+    /// A corrupt block is kept (an operator may repair and upload it by hand).
+    public func isDone(_ meta: BlockMeta) -> Bool { !Self.ships(meta, uploadCompacted: uploadCompacted) || isUploaded(meta.ulid) }
 
     public struct SyncResult: Sendable, Equatable {
         public var uploaded: [String] = []
         /// Found complete in the bucket already (a previous run uploaded them).
         public var alreadyInBucket: [String] = []
+        /// Failed the check before upload this pass, with why (reported once per block).
+        public var corrupt: [String: String] = [:]
     }
 
-    /// One pass over the local blocks. The first failing upload stops the pass (the next one
-    /// retries it, in order); its objects already in the bucket stay, invisible without
-    /// `meta.json`, and are overwritten by the retry.
+    /// One pass over the local blocks (or only those named in `only`). The first failing upload
+    /// stops the pass (the next one retries it, in order); its objects already in the bucket
+    /// stay, invisible without `meta.json`, and are overwritten by the retry.
     @discardableResult
-    public func sync() async throws -> SyncResult {
+    public func sync(only: Set<String>? = nil) async throws -> SyncResult {
         // One pass at a time (a block event and the periodic pass may meet).
         while !syncing.withLock({ busy in
             if busy { return false }
@@ -61,10 +83,10 @@ public final class Shipper: Sendable {
             return true
         }) { try await Task.sleep(for: .milliseconds(10)) }
         defer { syncing.withLock { $0 = false } }
-        return try await syncOnce()
+        return try await syncOnce(only: only)
     }
 
-    private func syncOnce() async throws -> SyncResult {
+    private func syncOnce(only: Set<String>?) async throws -> SyncResult {
         var result = SyncResult()
         var metas: [BlockMeta] = []
         for name in try FileSystem.list(dataDir) where ULID.isValid(name) && FileSystem.isDirectory(dataDir + "/" + name) {
@@ -72,6 +94,7 @@ public final class Shipper: Sendable {
         }
         metas.sort { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
         var done = uploaded.withLock { $0 }.intersection(metas.map(\.ulid))
+        recordInCatalog(metas, done: done)
         defer {
             // Only blocks still here are listed, as Thanos does.
             let keep = done
@@ -80,21 +103,42 @@ public final class Shipper: Sendable {
         }
         // Staging links left by an interrupted pass would keep deleted blocks' data on disk.
         try? FileSystem.removeAll(dataDir + "/" + Self.stagingDir)
-        for meta in metas where !done.contains(meta.ulid) {
-            if !Self.ships(meta) { continue }
+        let skipped = corrupt.withLock { $0 }
+        for meta in metas where !done.contains(meta.ulid) && !skipped.contains(meta.ulid) {
+            if !Self.ships(meta, uploadCompacted: uploadCompacted) { continue }
+            if let only, !only.contains(meta.ulid) { continue }
             if try await bucket.exists(meta.ulid + "/" + BlockMeta.fileName) {
                 done.insert(meta.ulid)
                 result.alreadyInBucket.append(meta.ulid)
+                catalogWrite { try $0.markUploaded(meta.ulid) }
+                continue
+            }
+            do {
+                try Self.verify(blockDir: dataDir + "/" + meta.ulid)
+            } catch {
+                corrupt.withLock { _ = $0.insert(meta.ulid) }
+                result.corrupt[meta.ulid] = "\(error)"
+                stats.corrupted.add(1, ordering: .relaxed)
+                catalogWrite { try $0.markCorrupt(meta.ulid, error: "\(error)") }
                 continue
             }
             let started = ContinuousClock.now
+            var attempt: Int64?
+            catalogWrite { attempt = try $0.uploadStarted(meta.ulid) }
+            let metaJSON: String
             do {
-                try await upload(meta)
+                metaJSON = try await upload(meta)
             } catch {
                 stats.failures.add(1, ordering: .relaxed)
+                if let attempt { catalogWrite { try $0.uploadFinished(attempt, ulid: meta.ulid, error: "\(error)") } }
                 throw ShipperError("uploading block \(meta.ulid): \(error)")
             }
             done.insert(meta.ulid)
+            // In memory first: retention may drop the block the moment it is marked done.
+            uploaded.withLock { _ = $0.insert(meta.ulid) }
+            if let attempt {
+                catalogWrite { try $0.uploadFinished(attempt, ulid: meta.ulid, error: nil, metaJSON: metaJSON, labels: self.externalLabels) }
+            }
             result.uploaded.append(meta.ulid)
             stats.uploads.add(1, ordering: .relaxed)
             stats.recordUpload(duration: ContinuousClock.now - started)
@@ -102,8 +146,49 @@ public final class Shipper: Sendable {
         return result
     }
 
-    /// Stages the block (hard links, a meta with the `thanos` section) and uploads it.
-    func upload(_ meta: BlockMeta) async throws {
+    /// Brings the catalog's rows for the local blocks up to date (new blocks, restored ones,
+    /// uploads the state file knows and a rebuilt catalog does not).
+    private func recordInCatalog(_ metas: [BlockMeta], done: Set<String>) {
+        guard let catalog else { return }
+        catalogWrite { _ in
+            let known = Dictionary(try catalog.blocks().map { ($0.ulid, $0) }, uniquingKeysWith: { a, _ in a })
+            for meta in metas {
+                let row = known[meta.ulid]
+                if row == nil || row?.isLocal == false {
+                    try catalog.recordLocal(meta, sizeBytes: Self.size(of: self.dataDir + "/" + meta.ulid),
+                                            state: Self.ships(meta, uploadCompacted: self.uploadCompacted) ? nil : .skipped)
+                }
+                if done.contains(meta.ulid) && row?.state != .uploaded { try catalog.markUploaded(meta.ulid) }
+            }
+        }
+    }
+
+    /// A catalog write that must not stop shipping: the catalog is an index, the bucket and the
+    /// state file are the truth. Failures are counted for `/metrics`.
+    private func catalogWrite(_ body: (BlockCatalog) throws -> Void) {
+        guard let catalog else { return }
+        do { try body(catalog) } catch { stats.catalogErrors.add(1, ordering: .relaxed) }
+    }
+
+    static func size(of blockDir: String) -> Int {
+        var total = 0
+        for f in ["index", BlockMeta.fileName] { total += (try? FileSystem.size(blockDir + "/" + f)) ?? 0 }
+        for s in (try? FileSystem.list(blockDir + "/chunks")) ?? [] { total += (try? FileSystem.size(blockDir + "/chunks/" + s)) ?? 0 }
+        return total
+    }
+
+    /// The check before upload: the index reads, and every chunk it points at is in a segment.
+    /// A block that fails would fail Thanos' store gateway and compactor too.
+    public static func verify(blockDir: String) throws {
+        let block = try Block(dir: blockDir)
+        try block.forEachSeries { _, chunks in
+            for c in chunks { try block.chunkReader.withChunk(c.ref) { _, _ in } }
+        }
+    }
+
+    /// Stages the block (hard links, a meta with the `thanos` section) and uploads it; returns
+    /// the `meta.json` now in the bucket.
+    func upload(_ meta: BlockMeta) async throws -> String {
         let blockDir = dataDir + "/" + meta.ulid
         let staging = dataDir + "/" + Self.stagingDir + "/" + meta.ulid
         try FileSystem.removeAll(staging)
@@ -125,7 +210,9 @@ public final class Shipper: Sendable {
         uploadedMeta.extraFields.removeAll { $0.key == "thanos" }
         uploadedMeta.extraFields.append(BlockMeta.ExtraField(key: "thanos", json: thanos.json()))
         // The local block's meta.json stays as it is; the bucket's copy carries the section.
-        try await bucket.upload(meta.ulid + "/" + BlockMeta.fileName, bytes: Array((uploadedMeta.json() + "\n").utf8))
+        let json = uploadedMeta.json() + "\n"
+        try await bucket.upload(meta.ulid + "/" + BlockMeta.fileName, bytes: Array(json.utf8))
+        return json
     }
 
     static func rfc3339(_ d: Date) -> String {
@@ -171,6 +258,10 @@ public final class ShipperStats: Sendable {
     public let failures = Atomic<Int>(0)
     /// `thanos.shipper.json` writes that failed (the bucket check recovers the list).
     public let stateWriteFailures = Atomic<Int>(0)
+    /// Blocks that failed the check before upload (each counted once).
+    public let corrupted = Atomic<Int>(0)
+    /// Catalog writes that failed (shipping goes on; the catalog is rebuilt from the truth).
+    public let catalogErrors = Atomic<Int>(0)
     /// Milliseconds since the epoch of the last successful upload (0: none yet).
     public let lastUploadMillis = Atomic<Int64>(0)
     public let uploadNanosTotal = Atomic<Int64>(0)

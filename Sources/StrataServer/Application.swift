@@ -43,12 +43,18 @@ public func buildApplication(
     dbOptions.retentionSize = config.retentionSize
     // The bucket is checked before anything is replayed: a bad configuration fails at once.
     let shipper: Shipper?
+    var bucket: InstrumentedBucket?
     if config.shipping {
-        let bucket: any Bucket
-        do { bucket = try config.effectiveObjectStore.makeBucket() } catch {
+        let instrumented: InstrumentedBucket
+        do { instrumented = InstrumentedBucket(try config.effectiveObjectStore.makeBucket()) } catch {
             throw ConfigError("objstore: \(error)")
         }
-        let s = try Shipper(dataDir: config.tsdbPath, bucket: bucket, externalLabels: config.effectiveExternalLabels)
+        bucket = instrumented
+        let catalog: BlockCatalog
+        do { catalog = try BlockCatalog(dataDir: config.tsdbPath) } catch {
+            throw ConfigError("block catalog \(config.tsdbPath)/\(BlockCatalog.fileName): \(error)")
+        }
+        let s = try Shipper(dataDir: config.tsdbPath, bucket: instrumented, externalLabels: config.effectiveExternalLabels, catalog: catalog)
         // As Thanos Receive: a block leaves the data directory only once it is in the bucket,
         // and blocks are not merged locally (the bucket's compactor does that).
         dbOptions.isShipped = { s.isDone($0) }
@@ -89,7 +95,8 @@ public func buildApplication(
                                                  admin: config.enableAdminAPI ? db : nil,
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
-    let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, queryLoad: { api.queryLoad }, shipper: shipper?.stats, registry: registry)
+    let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, queryLoad: { api.queryLoad }, shipper: shipper?.stats,
+                                  bucket: bucket, registry: registry)
     metrics.register(on: router)
 
     for (ulid, reason) in db.skippedBlocks {
@@ -112,7 +119,8 @@ public func buildApplication(
             HeadSnapshotService(head: head, wal: wal, dir: config.tsdbPath, intervalMillis: config.headSnapshotInterval,
                                 startup: startup, logger: logger),
             CompactionService(db: db, intervalMillis: config.compactionInterval, startup: startup, logger: logger),
-        ] + (shipper.map { [ShipperService(shipper: $0, db: db, intervalMillis: config.shipperInterval, startup: startup, logger: logger)] } ?? []),
+        ] + (shipper.map { [ShipperService(shipper: $0, db: db, intervalMillis: config.shipperInterval,
+                                                      shutdownTimeout: .seconds(30), startup: startup, logger: logger)] } ?? []),
         onServerRunning: onServerRunning,
         logger: logger
     )

@@ -4,6 +4,7 @@ import Prometheus
 import NIOCore
 import StrataBlockStore
 import StrataHTTPAPI
+import StrataObjectStore
 import StrataTSDB
 import Synchronization
 
@@ -16,12 +17,42 @@ final class MetricsEndpoint: Sendable {
     let api: APIStats
     let queryLoad: @Sendable () -> (running: Int, waiting: Int)
     let shipper: ShipperStats?
+    let bucket: InstrumentedBucket?
     let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
     init(db: DB, wal: WAL, api: APIStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
-         shipper: ShipperStats? = nil, registry: PrometheusCollectorRegistry) {
-        self.db = db; self.wal = wal; self.api = api; self.queryLoad = queryLoad; self.shipper = shipper; self.registry = registry
+         shipper: ShipperStats? = nil, bucket: InstrumentedBucket? = nil, registry: PrometheusCollectorRegistry) {
+        self.db = db; self.wal = wal; self.api = api; self.queryLoad = queryLoad; self.shipper = shipper; self.bucket = bucket
+        self.registry = registry
+    }
+
+    /// Thanos' objstore metrics, so dashboards made for Thanos components work.
+    static func bucketMetrics(_ bucket: InstrumentedBucket) -> String {
+        let counts = bucket.snapshot()
+        let b = "bucket=\"\(bucket.kind)\""
+        var out = "# HELP objstore_bucket_operations_total Total number of all attempted operations against a bucket.\n"
+        out += "# TYPE objstore_bucket_operations_total counter\n"
+        for op in InstrumentedBucket.operations { out += "objstore_bucket_operations_total{\(b),operation=\"\(op)\"} \(counts[op]?.total ?? 0)\n" }
+        out += "# HELP objstore_bucket_operation_failures_total Total number of operations against a bucket that failed, but were not expected to fail in certain way from caller perspective.\n"
+        out += "# TYPE objstore_bucket_operation_failures_total counter\n"
+        for op in InstrumentedBucket.operations { out += "objstore_bucket_operation_failures_total{\(b),operation=\"\(op)\"} \(counts[op]?.failures ?? 0)\n" }
+        out += "# HELP objstore_bucket_operation_duration_seconds Duration of successful operations against the bucket per operation.\n"
+        out += "# TYPE objstore_bucket_operation_duration_seconds histogram\n"
+        for op in InstrumentedBucket.operations {
+            let c = counts[op] ?? InstrumentedBucket.Counts()
+            let l = "\(b),operation=\"\(op)\""
+            for (i, bound) in InstrumentedBucket.durationBuckets.enumerated() {
+                out += "objstore_bucket_operation_duration_seconds_bucket{\(l),le=\"\(GoFloat.format(bound))\"} \(c.buckets[i])\n"
+            }
+            out += "objstore_bucket_operation_duration_seconds_bucket{\(l),le=\"+Inf\"} \(c.total)\n"
+            out += "objstore_bucket_operation_duration_seconds_sum{\(l)} \(GoFloat.format(c.seconds))\n"
+            out += "objstore_bucket_operation_duration_seconds_count{\(l)} \(c.total)\n"
+        }
+        out += "# HELP objstore_bucket_last_successful_upload_time Second timestamp of the last successful upload to the bucket.\n"
+        out += "# TYPE objstore_bucket_last_successful_upload_time gauge\n"
+        out += "objstore_bucket_last_successful_upload_time{\(b)} \(bucket.lastSuccessfulUploadTime)\n"
+        return out
     }
 
     func render() -> String {
@@ -84,7 +115,12 @@ final class MetricsEndpoint: Sendable {
             out += "# HELP strata_shipper_upload_duration_seconds Time to upload a block.\n# TYPE strata_shipper_upload_duration_seconds summary\n"
             out += "strata_shipper_upload_duration_seconds_sum \(GoFloat.format(Double(shipper.uploadNanosTotal.load(ordering: .relaxed)) / 1e9))\n"
             out += "strata_shipper_upload_duration_seconds_count \(shipper.uploads.load(ordering: .relaxed))\n"
+            metric("strata_shipper_corrupt_blocks_total", "counter", "Blocks that failed the check before upload; kept locally, not shipped.",
+                   [("", Double(shipper.corrupted.load(ordering: .relaxed)))])
+            metric("strata_shipper_catalog_errors_total", "counter", "Block catalog writes that failed (shipping goes on).",
+                   [("", Double(shipper.catalogErrors.load(ordering: .relaxed)))])
         }
+        if let bucket { out += Self.bucketMetrics(bucket) }
         let s = wal.stats
         metric("strata_wal_written_bytes_total", "counter", "Bytes written to WAL segments.", [("", Double(s.bytesWritten.load(ordering: .relaxed)))])
         metric("strata_wal_write_failures_total", "counter", "WAL writes that failed (disk full, I/O error) and were cut back out of the log; their requests got a 5xx.", [("", Double(s.writeFailures.load(ordering: .relaxed)))])

@@ -124,6 +124,7 @@ let package = Package(
         .executableTarget(name: "strata",
                           dependencies: [
                               "StrataServer", "StrataTools", "StrataTSDB", "StrataModel", "StrataPromQLParser", "StrataObjectStore",
+                              "StrataBlock",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Metrics", package: "swift-metrics"),
                               .product(name: "Prometheus", package: "swift-prometheus"),
@@ -144,7 +145,7 @@ let package = Package(
         .testTarget(name: "StrataRuntimeTests", dependencies: ["StrataRuntime"], swiftSettings: settings),
         .testTarget(name: "StrataBlockTests", dependencies: ["StrataBlock", "StrataEncoding", "StrataStorage", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataTSDBTests",
-                    dependencies: ["StrataTSDB", "StrataBlock", "StrataTools", "StrataEncoding", "StrataTestSupport", "StrataPromQL", "StrataPromQLParser"],
+                    dependencies: ["StrataTSDB", "StrataBlock", "StrataTools", "StrataObjectStore", "StrataBlockStore", "StrataEncoding", "StrataTestSupport", "StrataPromQL", "StrataPromQLParser"],
                     swiftSettings: settings),
         .testTarget(name: "StrataPromQLParserTests", dependencies: ["StrataPromQLParser"], swiftSettings: settings),
         .testTarget(name: "StrataPromQLTests",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import Metrics
 import Prometheus
+import StrataBlock
 import StrataModel
 import StrataObjectStore
 import StrataPromQLParser
@@ -118,7 +119,7 @@ struct Serve: AsyncParsableCommand {
     var walCompression = true
 
     @Option(name: .customLong("objstore.config-file"),
-            help: "Thanos objstore YAML file for the bucket blocks are shipped to (type FILESYSTEM or S3; GCS and AZURE parse and are coming). Default: a filesystem bucket at <tsdb.path>/bucket.")
+            help: "Thanos objstore YAML file for the bucket blocks are shipped to (type FILESYSTEM, S3, GCS or AZURE). Default: a filesystem bucket at <tsdb.path>/bucket.")
     var objstoreConfigFile: String?
 
     @Option(name: .customLong("objstore.config"), help: "The objstore YAML itself, instead of --objstore.config-file.")
@@ -396,8 +397,9 @@ struct ImportOpenMetrics: ParsableCommand {
 struct BucketCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bucket",
-        abstract: "Inspect the bucket blocks are shipped to, as `thanos tools bucket`.",
-        subcommands: [BucketList.self, BucketVerify.self]
+        abstract: "Inspect and manage the bucket blocks are shipped to, as `thanos tools bucket`.",
+        subcommands: [BucketList.self, BucketInspect.self, BucketVerify.self, BucketUpload.self, BucketDownload.self,
+                      BucketMark.self, BucketCleanup.self]
     )
 }
 
@@ -460,3 +462,138 @@ struct BucketVerify: AsyncParsableCommand {
     }
 }
 
+
+struct BucketInspect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Per-block stats of the bucket's blocks, in `thanos tools bucket inspect`'s columns."
+    )
+
+    @OptionGroup var bucket: BucketOptions
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "table, csv or tsv.")
+    var output = "table"
+
+    @Option(name: .customLong("selector"), parsing: .singleValue, help: "Only blocks with this external label, name=\"value\" (repeatable).")
+    var selector: [String] = []
+
+    func run() async throws {
+        guard let format = BucketOperations.InspectOutput(rawValue: output) else { throw ValidationError("invalid --output \"\(output)\": want table, csv or tsv") }
+        let labels: [String: String]
+        do { labels = try ServerConfig.parseLabels(selector) } catch { throw ValidationError("--selector: \(error)") }
+        print(try await BucketOperations.inspect(try bucket.bucket(), selector: labels, output: format), terminator: "")
+    }
+}
+
+struct BucketUpload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Upload a block directory, or every block of a data directory, as the shipper does (blocks already in the bucket are skipped)."
+    )
+
+    @OptionGroup var bucket: BucketOptions
+
+    @Option(name: .customLong("path"), help: "A block directory (named by its ULID) or a data directory.")
+    var path: String
+
+    @Option(name: .customLong("label"), parsing: .singleValue,
+            help: "External label of the uploaded blocks, name=\"value\" (repeatable). Default: tenant_id=\"default-tenant\", as `strata serve`.")
+    var labels: [String] = []
+
+    @Flag(name: .customLong("shipper.upload-compacted"), help: "From a data directory, also upload blocks compacted locally (level > 1).")
+    var uploadCompacted = false
+
+    func run() async throws {
+        var config = ServerConfig()
+        do { config.externalLabels = try ServerConfig.parseLabels(labels) } catch { throw ValidationError("\(error)") }
+        let result = try await BucketOperations.upload(path: path, bucket: try bucket.bucket(), labels: config.effectiveExternalLabels,
+                                                       uploadCompacted: uploadCompacted)
+        for ulid in result.uploaded { print("uploaded \(ulid)") }
+        for ulid in result.alreadyInBucket { print("already in the bucket \(ulid)") }
+        for (ulid, why) in result.corrupt.sorted(by: { $0.key < $1.key }) { print("not uploaded \(ulid): \(why)") }
+        if !result.corrupt.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct BucketDownload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "download",
+        abstract: "Download a block from the bucket into a directory (meta.json last)."
+    )
+
+    @OptionGroup var bucket: BucketOptions
+
+    @Option(name: .customLong("id"), help: "The block's ULID.")
+    var id: String
+
+    @Option(name: .customLong("dir"), help: "Directory to put the block in (as <dir>/<ULID>).")
+    var dir: String
+
+    func run() async throws {
+        print(try await BucketOperations.download(try bucket.bucket(), ulid: id, into: dir))
+    }
+}
+
+struct BucketMark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mark",
+        abstract: "Mark blocks for deletion, no-compact or no-downsample, as `thanos tools bucket mark` (or remove a mark)."
+    )
+
+    @OptionGroup var bucket: BucketOptions
+
+    @Option(name: .customLong("id"), parsing: .singleValue, help: "Block ULID (repeatable).")
+    var ids: [String] = []
+
+    @Option(name: .customLong("marker"), help: "deletion-mark.json, no-compact-mark.json or no-downsample-mark.json.")
+    var marker: String
+
+    @Option(name: .customLong("details"), help: "Human-readable details put into the marker.")
+    var details = ""
+
+    @Flag(name: .customLong("remove"), help: "Remove the marker instead.")
+    var remove = false
+
+    func validate() throws {
+        if ids.isEmpty { throw ValidationError("at least one --id is required") }
+        if BlockMarker.Kind(rawValue: marker) == nil { throw ValidationError("invalid --marker \"\(marker)\": want deletion-mark.json, no-compact-mark.json or no-downsample-mark.json") }
+        if !remove && details.isEmpty { throw ValidationError("--details is required when marking") }
+    }
+
+    func run() async throws {
+        let b = try bucket.bucket()
+        guard let kind = BlockMarker.Kind(rawValue: marker) else { return }
+        for id in ids {
+            switch try await BucketOperations.mark(b, ulid: id, kind: kind, details: details, remove: remove) {
+            case .marked: print("marked \(id) with \(marker)")
+            case .alreadyMarked: print("\(id) already has \(marker); left as it is")
+            case .removed: print("removed \(marker) from \(id)")
+            case .notMarked: print("\(id) has no \(marker)")
+            }
+        }
+    }
+}
+
+struct BucketCleanup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cleanup",
+        abstract: "Delete blocks whose deletion mark is older than --delete-delay, and partial uploads older than --partial-upload-age."
+    )
+
+    @OptionGroup var bucket: BucketOptions
+
+    @Option(name: .customLong("delete-delay"), help: "How long a deletion mark must be in place before the block is deleted (Thanos' default).")
+    var deleteDelay = "48h"
+
+    @Option(name: .customLong("partial-upload-age"), help: "How old a partial upload (no meta.json) must be before it is deleted (Thanos' fixed threshold).")
+    var partialAge = "48h"
+
+    func run() async throws {
+        guard let delay = DurationFlag.parse(deleteDelay), delay >= 0 else { throw ValidationError("invalid --delete-delay \"\(deleteDelay)\"") }
+        guard let age = DurationFlag.parse(partialAge), age >= 0 else { throw ValidationError("invalid --partial-upload-age \"\(partialAge)\"") }
+        let r = try await BucketOperations.cleanup(try bucket.bucket(), deleteDelay: delay, partialAge: age)
+        for ulid in r.deletedMarked { print("deleted \(ulid) (marked for deletion)") }
+        for ulid in r.deletedPartial { print("deleted \(ulid) (partial upload)") }
+        print("cleanup done: \(r.deletedMarked.count) marked and \(r.deletedPartial.count) partial blocks deleted")
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import StrataBlock
+import StrataBlockStore
+import StrataObjectStore
+
+/// The `strata bucket` commands that read block details or change the bucket, as
+/// `thanos tools bucket inspect|upload-blocks|mark|cleanup` and Thanos' `block.Download`.
+public enum BucketOperations {
+    // MARK: inspect
+
+    public enum InspectOutput: String, Sendable, CaseIterable { case table, csv, tsv }
+
+    static let inspectColumns = ["ULID", "FROM", "UNTIL", "RANGE", "UNTIL-DOWN", "#SERIES", "#SAMPLES", "#CHUNKS",
+                                 "COMP-LEVEL", "COMP-FAILED", "LABELS", "RESOLUTION", "SOURCE"]
+
+    /// Per-block stats of the bucket's blocks (those whose external labels include every
+    /// `selector` pair), oldest first, in Thanos' inspect columns. Times are UTC.
+    public static func inspect(_ bucket: any Bucket, selector: [String: String] = [:], output: InspectOutput) async throws -> String {
+        var rows: [[String]] = []
+        for e in try await BucketInspection.blocks(bucket) {
+            let labels = e.thanos?.labels ?? [:]
+            guard selector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
+            let m = e.meta
+            let resolution = e.thanos?.resolution ?? 0
+            rows.append([
+                m.ulid, inspectTime(m.minTime), inspectTime(m.maxTime), GoFormat.duration(millis: m.maxTime - m.minTime),
+                untilNextDownsampling(range: m.maxTime - m.minTime, resolution: resolution),
+                grouped(m.stats.numSeries), grouped(m.stats.numSamples), grouped(m.stats.numChunks),
+                String(m.compaction.level), m.compaction.failed == true ? "true" : "false",
+                labels.keys.sorted().map { "\($0)=\(labels[$0] ?? "")" }.joined(separator: ","),
+                GoFormat.duration(millis: resolution), e.thanos?.source ?? "",
+            ])
+        }
+        switch output {
+        case .csv, .tsv:
+            let sep = output == .csv ? "," : "\t"
+            func cell(_ s: String) -> String {
+                output == .csv && (s.contains(",") || s.contains("\"")) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            }
+            return ([inspectColumns] + rows).map { $0.map(cell).joined(separator: sep) + "\n" }.joined()
+        case .table:
+            var widths = inspectColumns.map(\.count)
+            for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+            func line(_ cells: [String]) -> String {
+                "| " + cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: " | ") + " |\n"
+            }
+            return line(inspectColumns) + "|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|\n"
+                + rows.map(line).joined()
+        }
+    }
+
+    /// Time left before Thanos' compactor downsamples a block of this range: raw blocks at 40h,
+    /// 5m blocks at 10 days, 1h blocks never (`-`). Negative when overdue, as Thanos prints it.
+    static func untilNextDownsampling(range: Int64, resolution: Int64) -> String {
+        switch resolution {
+        case 0: GoFormat.duration(millis: 40 * 3_600_000 - range)
+        case 300_000: GoFormat.duration(millis: 240 * 3_600_000 - range)
+        default: "-"
+        }
+    }
+
+    /// Thanos' `02-01-2006 15:04:05` layout (day first), in UTC.
+    static func inspectTime(_ ms: Int64) -> String {
+        let t = GoFormat.time(ms) // 2023-11-14 22:13:20 +0000 UTC
+        let date = t.prefix(10).split(separator: "-")
+        guard date.count == 3 else { return t }
+        return "\(date[2])-\(date[1])-\(date[0]) " + t.dropFirst(11).prefix(8)
+    }
+
+    /// `1,234,567`, as Go's English message printer writes integers.
+    static func grouped(_ n: UInt64) -> String {
+        var s = String(n)
+        var i = s.count - 3
+        while i > 0 { s.insert(",", at: s.index(s.startIndex, offsetBy: i)); i -= 3 }
+        return s
+    }
+
+    // MARK: upload
+
+    /// Uploads the blocks of a data directory (`path`), or the one block `path` is, as Thanos'
+    /// `upload-blocks`: in the shipper's order and format, skipping blocks already in the bucket.
+    /// A single block is uploaded whatever its level; a data directory's compacted blocks only
+    /// with `uploadCompacted`.
+    public static func upload(path: String, bucket: any Bucket, labels: [String: String],
+                              uploadCompacted: Bool) async throws -> Shipper.SyncResult {
+        var p = path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        if FileManager.default.fileExists(atPath: p + "/" + BlockMeta.fileName) {
+            let ulid = URL(fileURLWithPath: p).lastPathComponent
+            guard ULID.isValid(ulid) else { throw ShipperError("\(p): a block directory must be named by its ULID") }
+            let parent = URL(fileURLWithPath: p).deletingLastPathComponent().path
+            let shipper = try Shipper(dataDir: parent, bucket: bucket, externalLabels: labels, source: "bucket.upload", uploadCompacted: true)
+            return try await shipper.sync(only: [ulid])
+        }
+        guard FileSystem.isDirectory(p) else { throw ShipperError("\(p): not a block or data directory") }
+        let shipper = try Shipper(dataDir: p, bucket: bucket, externalLabels: labels, source: "bucket.upload", uploadCompacted: uploadCompacted)
+        return try await shipper.sync()
+    }
+
+    // MARK: download
+
+    /// Downloads block `ulid` into `dir/<ulid>/`, `meta.json` last (so an interrupted download
+    /// is not a block), each file through a temporary name, fsynced.
+    public static func download(_ bucket: any Bucket, ulid: String, into dir: String) async throws -> String {
+        guard ULID.isValid(ulid) else { throw ShipperError("\(ulid) is not a block ULID") }
+        guard try await bucket.exists(ulid + "/" + BlockMeta.fileName) else {
+            throw ShipperError("block \(ulid) is not in the bucket (or is a partial upload without meta.json)")
+        }
+        let target = dir + "/" + ulid
+        if FileManager.default.fileExists(atPath: target) { throw ShipperError("\(target) already exists") }
+        let names = try await bucket.list(ulid + "/", recursive: true)
+        let ordered = names.filter { !$0.hasSuffix("/" + BlockMeta.fileName) } + [ulid + "/" + BlockMeta.fileName]
+        for name in ordered {
+            let rel = String(name.dropFirst(ulid.count + 1))
+            // Never outside the block directory, whatever the bucket holds.
+            guard !rel.isEmpty, !rel.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else { continue }
+            let path = target + "/" + rel
+            try FileSystem.mkdirAll(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+            let w = try FileWriter(path: path + ".tmp")
+            try w.write(try await bucket.get(name))
+            try w.close()
+            try FileSystem.rename(path + ".tmp", path)
+        }
+        try FileSystem.syncDir(target)
+        return target
+    }
+
+    // MARK: mark
+
+    public enum MarkOutcome: Equatable, Sendable { case marked, alreadyMarked, removed, notMarked }
+
+    /// Puts (or with `remove`, deletes) a marker on a block. As Thanos, an existing marker is
+    /// left as it is, and a block must exist (have `meta.json`) to be marked.
+    public static func mark(_ bucket: any Bucket, ulid: String, kind: BlockMarker.Kind, details: String, remove: Bool = false,
+                            now: Int64 = Int64(Date().timeIntervalSince1970)) async throws -> MarkOutcome {
+        guard ULID.isValid(ulid) else { throw ShipperError("block.id is not a valid ULID, got: \(ulid)") }
+        let name = ulid + "/" + kind.rawValue
+        if remove {
+            guard try await bucket.exists(name) else { return .notMarked }
+            try await bucket.delete(name)
+            return .removed
+        }
+        guard try await bucket.exists(ulid + "/" + BlockMeta.fileName) else { throw ShipperError("block \(ulid) is not in the bucket") }
+        if try await bucket.exists(name) { return .alreadyMarked }
+        let marker = BlockMarker(kind: kind, id: ulid, details: details, time: now)
+        try await bucket.upload(name, bytes: Array(marker.json().utf8))
+        return .marked
+    }
+
+    // MARK: cleanup
+
+    public struct CleanupResult: Sendable, Equatable {
+        public var deletedMarked: [String] = []
+        public var deletedPartial: [String] = []
+    }
+
+    /// What Thanos' `tools bucket cleanup` and compactor do to a bucket's garbage: delete blocks
+    /// whose deletion mark is older than `deleteDelay`, and partial uploads (no `meta.json`) whose
+    /// newest object is older than `partialAge` (by ULID time when the store gives no dates).
+    public static func cleanup(_ bucket: any Bucket, deleteDelay: Int64, partialAge: Int64,
+                               nowMillis: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) async throws -> CleanupResult {
+        var result = CleanupResult()
+        for dir in try await bucket.list("", recursive: false) where dir.hasSuffix("/") {
+            let ulid = String(dir.dropLast())
+            guard ULID.isValid(ulid) else { continue }
+            let files = Set(try await bucket.list(dir, recursive: false).map { String($0.dropFirst(dir.count)) })
+            let mark = BlockMarker.Kind.deletion.rawValue
+            if files.contains(mark) {
+                guard let m = try? BlockMarker.parse(try await bucket.get(dir + mark), kind: .deletion) else { continue }
+                if nowMillis - m.time * 1000 > deleteDelay {
+                    try await delete(bucket, ulid: ulid)
+                    result.deletedMarked.append(ulid)
+                }
+            } else if !files.contains(BlockMeta.fileName) {
+                var newest = Int64(ULID.time(ulid) ?? 0)
+                for name in try await bucket.list(dir, recursive: true) {
+                    if let a = try? await bucket.attributes(name), a.lastModified > 0 { newest = max(newest, Int64(a.lastModified * 1000)) }
+                }
+                if nowMillis - newest > partialAge {
+                    try await delete(bucket, ulid: ulid)
+                    result.deletedPartial.append(ulid)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Deletes a block in Thanos' order: `meta.json` first (from then on it is a partial upload
+    /// nobody reads), then its other objects, then the deletion mark last.
+    public static func delete(_ bucket: any Bucket, ulid: String) async throws {
+        let dir = ulid + "/"
+        func deleteIfThere(_ name: String) async throws {
+            do { try await bucket.delete(name) } catch where ObjectStoreError.isNotFound(error) {}
+        }
+        try await deleteIfThere(dir + BlockMeta.fileName)
+        let mark = dir + BlockMarker.Kind.deletion.rawValue
+        for name in try await bucket.list(dir, recursive: true) where name != mark && name != dir + BlockMeta.fileName {
+            try await deleteIfThere(name)
+        }
+        try await deleteIfThere(mark)
+    }
+}

@@ -9,7 +9,7 @@ public struct ObjectStoreConfig: Sendable, Equatable {
     public enum Provider: Sendable, Equatable {
         case filesystem(directory: String)
         case s3([String: String])
-        /// Parsed and validated; their clients come in later.
+        /// Their `config` maps, parsed and validated.
         case gcs([String: String]), azure([String: String])
     }
 
@@ -114,8 +114,8 @@ public struct ObjectStoreConfig: Sendable, Equatable {
         switch provider {
         case .filesystem(let dir): bucket = try FilesystemBucket(directory: dir)
         case .s3(let c): bucket = try S3Bucket(S3Bucket.Config(objstore: c))
-        case .gcs: throw Error("objstore type GCS is not available in this build yet (FILESYSTEM and S3 are)")
-        case .azure: throw Error("objstore type AZURE is not available in this build yet (FILESYSTEM and S3 are)")
+        case .gcs(let c): bucket = try GCSBucket(GCSBucket.Config(objstore: c))
+        case .azure(let c): bucket = try AzureBucket(AzureBucket.Config(objstore: c))
         }
         return prefix.isEmpty ? bucket : PrefixedBucket(bucket, prefix: prefix)
     }

@@ -5,55 +5,34 @@ import Foundation
 /// signatures against its IAM users after the first `authActions` requests (which create them).
 public final class MotoServer: @unchecked Sendable {
     public let port: Int
-    public let process: Process
-    private let log: String
+    private let server: PythonServer
+    private let python: String
 
     public var endpoint: String { "127.0.0.1:\(port)" }
+    public var process: Process { server.process }
+    public var output: String { server.output }
 
-    /// Nil when moto (or boto3) is not installed.
-    public static func start(authActions: Int? = nil) throws -> MotoServer? {
-        // The Python that has moto (the one scripts/bootstrap.sh installed it into).
-        guard let python = Tools.which("python3"), (try? Tools.run(python, ["-c", "import moto.server, boto3"], timeout: 60))?.status == 0 else {
-            return nil
+    /// Nil when moto (or boto3) is not installed. `port` restarts a server where a stopped one was.
+    public static func start(authActions: Int? = nil, port: Int? = nil) throws -> MotoServer? {
+        guard let python = PythonServer.interpreter(importing: ["moto.server", "boto3"]) else { return nil }
+        let port = try port ?? Tools.freePort()
+        let server = try PythonServer(python: python, .module("moto.server"), arguments: ["-H", "127.0.0.1", "-p", String(port)],
+                                      environment: authActions.map { ["INITIAL_NO_AUTH_ACTION_COUNT": String($0)] } ?? [:], name: "moto")
+        let moto = MotoServer(port: port, server: server, python: python)
+        guard server.wait(until: { PythonServer.answers("http://127.0.0.1:\(port)/moto-api/") }) else {
+            let output = server.output
+            server.stop()
+            throw NSError(domain: "moto", code: 1, userInfo: [NSLocalizedDescriptionKey: "moto_server did not start: \(output)"])
         }
-        let port = try freePort()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)]
-        var env = ProcessInfo.processInfo.environment
-        if let authActions { env["INITIAL_NO_AUTH_ACTION_COUNT"] = String(authActions) }
-        p.environment = env
-        let log = FileManager.default.temporaryDirectory.path + "/moto-\(port).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let h = FileHandle(forWritingAtPath: log)
-        p.standardOutput = h
-        p.standardError = h
-        try p.run()
-        let server = MotoServer(port: port, process: p, log: log)
-        // Ready once it answers HTTP.
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if (try? Tools.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/moto-api/"], timeout: 5))?.status == 0 { return server }
-            usleep(100_000)
-        }
-        server.stop()
-        throw NSError(domain: "moto", code: 1, userInfo: [NSLocalizedDescriptionKey: "moto_server did not start: \(server.output)"])
+        return moto
     }
 
-    private init(port: Int, process: Process, log: String) { self.port = port; self.process = process; self.log = log }
+    private init(port: Int, server: PythonServer, python: String) { self.port = port; self.server = server; self.python = python }
 
-    public var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+    public func stop() { server.stop() }
 
-    /// Stops the server and whatever it started (the pyenv shim may run Python as a child).
-    /// Polls rather than `waitUntilExit`, which spins on Linux when nothing else runs its loop.
-    public func stop() {
-        _ = try? Tools.run("/usr/bin/pkill", ["-TERM", "-f", "moto.server -H 127.0.0.1 -p \(port)$"], timeout: 10)
-        if process.isRunning { process.terminate() }
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(atPath: log)
-    }
+    /// SIGKILL: the server dies mid-request, as in a crash (its in-memory buckets go with it).
+    public func kill9() { server.kill9() }
 
     /// Runs a Python snippet with boto3 against this server (to create IAM users and buckets).
     public func boto3(_ script: String) throws -> Tools.RunResult {
@@ -68,21 +47,6 @@ public final class MotoServer: @unchecked Sendable {
         let file = FileManager.default.temporaryDirectory.path + "/moto-\(UUID().uuidString).py"
         try (prelude + script).write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        return try Tools.run(Tools.which("python3") ?? "/usr/bin/python3", [file], timeout: 60)
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw NSError(domain: "moto", code: 2, userInfo: [NSLocalizedDescriptionKey: "no free port"]) }
-        return Int(UInt16(bigEndian: addr.sin_port))
+        return try Tools.run(python, [file], timeout: 60)
     }
 }

@@ -167,7 +167,7 @@ let package = Package(
                     swiftSettings: settings),
         .testTarget(name: "StrataServerTests",
                     dependencies: [
-                        "StrataServer", "StrataTestSupport", "StrataEncoding",
+                        "StrataServer", "StrataTestSupport", "StrataEncoding", "StrataBlock", "StrataBlockStore", "StrataObjectStore",
                         .product(name: "HummingbirdTesting", package: "hummingbird"),
                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                         .product(name: "Logging", package: "swift-log"),

@@ -107,7 +107,12 @@ public final class Shipper: Sendable {
         for meta in metas where !done.contains(meta.ulid) && !skipped.contains(meta.ulid) {
             if !Self.ships(meta, uploadCompacted: uploadCompacted) { continue }
             if let only, !only.contains(meta.ulid) { continue }
-            if try await bucket.exists(meta.ulid + "/" + BlockMeta.fileName) {
+            let inBucket: Bool
+            do { inBucket = try await bucket.exists(meta.ulid + "/" + BlockMeta.fileName) } catch {
+                stats.failures.add(1, ordering: .relaxed)
+                throw ShipperError("checking whether block \(meta.ulid) is in the bucket: \(error)")
+            }
+            if inBucket {
                 done.insert(meta.ulid)
                 result.alreadyInBucket.append(meta.ulid)
                 catalogWrite { try $0.markUploaded(meta.ulid) }

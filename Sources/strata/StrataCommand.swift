@@ -133,6 +133,10 @@ struct Serve: AsyncParsableCommand {
           help: "Ship new blocks to the bucket (local retention then waits for each block to be uploaded, and blocks are not merged locally).")
     var shipper = true
 
+    @Option(name: .customLong("shipper.interval"),
+            help: "How often the shipper looks for blocks to upload and retries failed uploads, besides a pass on each block written (Prometheus duration).")
+    var shipperInterval = "30s"
+
     @Flag(name: .customLong("web.enable-admin-api"), help: "Serve Prometheus' TSDB admin API (POST /api/v1/admin/tsdb/snapshot).")
     var enableAdminAPI = false
 
@@ -201,6 +205,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --tsdb.compaction-interval \"\(compactionInterval)\"")
         }
         config.compactionInterval = ci
+        guard let si = DurationFlag.parse(shipperInterval), si > 0 else {
+            throw ValidationError("invalid --shipper.interval \"\(shipperInterval)\"")
+        }
+        config.shipperInterval = si
         switch walFsync {
         case "always": config.walFsync = .always
         case "segment": config.walFsync = .segment
@@ -251,7 +259,7 @@ struct Serve: AsyncParsableCommand {
             "tsdb.wal-fsync": walFsync, "tsdb.wal-fsync-interval": walFsyncInterval,
             "tsdb.head-snapshot-interval": headSnapshotInterval, "tsdb.wal-compression": String(walCompression),
             "log.level": logLevel, "objstore.config-file": objstoreConfigFile ?? "", "label": labels.joined(separator: ","),
-            "shipper": String(shipper),
+            "shipper": String(shipper), "shipper.interval": shipperInterval,
         ]
 
         LoggingSystem.bootstrap { label in
@@ -262,6 +270,7 @@ struct Serve: AsyncParsableCommand {
         // swift-metrics reports (from Strata or its libraries) land in the registry /metrics serves.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        try await BucketCheck.run(config)
         let app = try buildApplication(config: config, logger: Logger(label: "strata"), registry: registry)
         try await app.runService()
     }

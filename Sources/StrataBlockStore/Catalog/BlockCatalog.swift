@@ -51,7 +51,7 @@ public final class BlockCatalog: Sendable {
         public var ulid: String
         public var startedAt: Double
         public var finishedAt: Double?
-        /// `running`, `uploaded` or `failed`.
+        /// `running`, `uploaded`, `failed`, or `interrupted` (the process stopped mid-upload).
         public var outcome: String
         public var error: String?
     }
@@ -78,6 +78,11 @@ public final class BlockCatalog: Sendable {
             conn = try SQLiteConnection(path: path)
             try Self.prepare(conn)
         }
+        // Attempts still running were cut short by a crash: say so, and let the next pass redo them.
+        try conn.exec("""
+            UPDATE uploads SET outcome = 'interrupted' WHERE outcome = 'running';
+            UPDATE blocks SET state = 'local' WHERE state = 'uploading';
+            """)
         recreatedBecause = reason
         connection = Mutex(conn)
     }

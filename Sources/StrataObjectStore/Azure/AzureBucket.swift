@@ -107,7 +107,7 @@ public final class AzureBucket: Bucket {
     /// Set once the container is known to exist (created, or found there).
     private let containerReady = Mutex(false)
 
-    public init(_ config: Config, client: HTTPClient = .shared) throws {
+    public init(_ config: Config, client: HTTPClient = ObjectStoreHTTPClient.shared) throws {
         guard !config.account.isEmpty else { throw ObjectStoreError(.invalid, "no Azure storage_account specified while using Azure") }
         guard !config.container.isEmpty else { throw ObjectStoreError(.invalid, "no Azure container specified while using Azure") }
         guard config.blockSize > 0 else { throw ObjectStoreError(.invalid, "azure: block size must be positive") }

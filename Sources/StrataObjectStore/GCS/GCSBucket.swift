@@ -12,7 +12,7 @@ public final class GCSBucket: Bucket {
     let transport: GCSTransport
     private let tokens: GCSTokenSource?
 
-    public init(_ config: Config, client: HTTPClient = .shared) throws {
+    public init(_ config: Config, client: HTTPClient = ObjectStoreHTTPClient.shared) throws {
         guard !config.bucket.isEmpty else { throw ObjectStoreError(.invalid, "missing Google Cloud Storage bucket name for stored blocks") }
         guard config.chunkSize > 0, config.chunkSize % Config.chunkQuantum == 0 else {
             throw ObjectStoreError(.invalid, "gcs: the chunk size must be a positive multiple of 256 KiB")

@@ -59,7 +59,7 @@ public final class S3Bucket: Bucket {
     private let client: HTTPClient
     private let pathStyle: Bool
 
-    public init(_ config: Config, client: HTTPClient = .shared) throws {
+    public init(_ config: Config, client: HTTPClient = ObjectStoreHTTPClient.shared) throws {
         guard !config.bucket.isEmpty else { throw ObjectStoreError(.invalid, "missing s3 bucket in config") }
         guard !config.endpoint.isEmpty else { throw ObjectStoreError(.invalid, "no s3 endpoint in config file") }
         self.config = config

@@ -81,6 +81,7 @@ let package = Package(
         // Buckets: the Bucket protocol, its backends, Thanos' objstore YAML.
         .target(name: "StrataObjectStore",
                 dependencies: [
+                    "StrataRuntime",
                     .product(name: "Yams", package: "Yams"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Crypto", package: "swift-crypto"),
@@ -93,7 +94,7 @@ let package = Package(
         // What moves blocks between the data directory and a bucket: the shipper, and the SQLite
         // catalog of local and bucket blocks.
         .target(name: "StrataBlockStore",
-                dependencies: ["StrataBlock", "StrataObjectStore", "StrataStorage", "CSQLite"],
+                dependencies: ["StrataBlock", "StrataObjectStore", "StrataStorage", "StrataRuntime", "CSQLite"],
                 swiftSettings: settings),
         .target(name: "StrataHTTPAPI",
                 dependencies: [

@@ -1,6 +1,7 @@
 import Foundation
 import StrataBlock
 import StrataObjectStore
+import StrataRuntime
 import StrataStorage
 import Synchronization
 
@@ -119,7 +120,9 @@ public final class Shipper: Sendable {
                 continue
             }
             do {
-                try Self.verify(blockDir: dataDir + "/" + meta.ulid)
+                let blockDir = dataDir + "/" + meta.ulid
+                // Reads the whole block: on a thread of its own, not the task executor's.
+                try await BlockingThread.run { try Self.verify(blockDir: blockDir) }
             } catch {
                 corrupt.withLock { _ = $0.insert(meta.ulid) }
                 result.corrupt[meta.ulid] = "\(error)"

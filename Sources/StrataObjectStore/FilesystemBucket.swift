@@ -1,8 +1,10 @@
 import Foundation
+import StrataRuntime
 
 /// Thanos' FILESYSTEM bucket: each object a file under `directory`, its key the relative path.
 /// Unlike Thanos', an upload is atomic (a temporary file, fsynced, then renamed), so a reader
-/// never sees half of a `meta.json`.
+/// never sees half of a `meta.json`. File system calls block, so each operation runs on a
+/// thread of its own (`BlockingThread`), never on the task executor's few threads.
 public final class FilesystemBucket: Bucket {
     public let directory: String
     public var kind: String { "filesystem" }
@@ -27,20 +29,27 @@ public final class FilesystemBucket: Bucket {
     }
 
     public func list(_ dir: String, recursive: Bool) async throws -> [String] {
-        let prefix = ObjectKeys.directory(dir)
-        let base = directory + "/" + prefix
-        var keys: [String] = []
-        // Every object below `dir` (empty directories have none, so they are not listed).
-        if let walker = FileManager.default.enumerator(atPath: base) {
-            while let rel = walker.nextObject() as? String {
-                let full = base + rel
-                var isDir: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue else { continue }
-                if (rel as NSString).lastPathComponent.hasPrefix(Self.temporaryPrefix) { continue }
-                keys.append(prefix + rel)
+        try await BlockingThread.run { [self] in
+            let prefix = ObjectKeys.directory(dir)
+            let base = directory + "/" + prefix
+            var keys: [String] = []
+            // Every object below `dir` (empty directories have none, so they are not listed).
+            if let walker = FileManager.default.enumerator(atPath: base) {
+                while let rel = walker.nextObject() as? String {
+                    let full = base + rel
+                    var isDir: ObjCBool = false
+                    guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue else { continue }
+                    if (rel as NSString).lastPathComponent.hasPrefix(Self.temporaryPrefix) { continue }
+                    keys.append(prefix + rel)
+                }
             }
+            return ObjectKeys.list(keys, in: dir, recursive: recursive)
         }
-        return ObjectKeys.list(keys, in: dir, recursive: recursive)
+    }
+
+    private func isFile(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && !isDir.boolValue
     }
 
     private func handle(_ name: String) throws -> FileHandle {
@@ -52,52 +61,63 @@ public final class FilesystemBucket: Bucket {
     }
 
     public func get(_ name: String) async throws -> [UInt8] {
-        let h = try handle(name)
-        defer { try? h.close() }
-        do { return [UInt8](try h.readToEnd() ?? Data()) } catch { throw ObjectStoreError(.failed, "filesystem: \(name): \(error)") }
+        try await BlockingThread.run { [self] in
+            let h = try handle(name)
+            defer { try? h.close() }
+            do { return [UInt8](try h.readToEnd() ?? Data()) } catch { throw ObjectStoreError(.failed, "filesystem: \(name): \(error)") }
+        }
     }
 
     public func getRange(_ name: String, offset: Int, length: Int?) async throws -> [UInt8] {
-        guard offset >= 0, (length ?? 0) >= 0 else { throw ObjectStoreError(.invalid, "filesystem: \(name): bad range") }
-        let h = try handle(name)
-        defer { try? h.close() }
-        do {
-            try h.seek(toOffset: UInt64(offset))
-            let data = try length.map { try h.read(upToCount: $0) } ?? h.readToEnd()
-            return [UInt8](data ?? Data())
-        } catch { throw ObjectStoreError(.failed, "filesystem: \(name): \(error)") }
+        try await BlockingThread.run { [self] in
+            guard offset >= 0, (length ?? 0) >= 0 else { throw ObjectStoreError(.invalid, "filesystem: \(name): bad range") }
+            let h = try handle(name)
+            defer { try? h.close() }
+            do {
+                try h.seek(toOffset: UInt64(offset))
+                let data = try length.map { try h.read(upToCount: $0) } ?? h.readToEnd()
+                return [UInt8](data ?? Data())
+            } catch { throw ObjectStoreError(.failed, "filesystem: \(name): \(error)") }
+        }
     }
 
     public func exists(_ name: String) async throws -> Bool {
-        var isDir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: try path(name), isDirectory: &isDir) && !isDir.boolValue
+        try await BlockingThread.run { [self] in
+            isFile(try path(name))
+        }
     }
 
     public func attributes(_ name: String) async throws -> ObjectAttributes {
-        let p = try path(name)
-        guard let a = try? FileManager.default.attributesOfItem(atPath: p), (a[.type] as? FileAttributeType) == .typeRegular else {
-            throw ObjectStoreError(.notFound, "filesystem: \(name): no such object")
+        try await BlockingThread.run { [self] in
+            let p = try path(name)
+            guard let a = try? FileManager.default.attributesOfItem(atPath: p), (a[.type] as? FileAttributeType) == .typeRegular else {
+                throw ObjectStoreError(.notFound, "filesystem: \(name): no such object")
+            }
+            return ObjectAttributes(size: (a[.size] as? Int) ?? 0, lastModified: (a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
         }
-        return ObjectAttributes(size: (a[.size] as? Int) ?? 0, lastModified: (a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
     }
 
     public func upload(_ name: String, bytes: [UInt8]) async throws {
-        try place(name) { tmp in
-            guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
-                throw ObjectStoreError(.failed, "filesystem: \(name): cannot write")
+        try await BlockingThread.run { [self] in
+            try place(name) { tmp in
+                guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
+                    throw ObjectStoreError(.failed, "filesystem: \(name): cannot write")
+                }
+                defer { try? h.close() }
+                do { try h.write(contentsOf: bytes) } catch { throw ObjectStoreError(.failed, "filesystem: \(name): \(error)") }
             }
-            defer { try? h.close() }
-            do { try h.write(contentsOf: bytes) } catch { throw ObjectStoreError(.failed, "filesystem: \(name): \(error)") }
         }
     }
 
     /// A hard link when the file is on the same filesystem (block files are immutable, so the
     /// bucket and the data directory can share them), a copy otherwise.
     public func upload(_ name: String, file source: String) async throws {
-        try place(name) { tmp in
-            if link(source, tmp) == 0 { return }
-            do { try FileManager.default.copyItem(atPath: source, toPath: tmp) } catch {
-                throw ObjectStoreError(FileManager.default.fileExists(atPath: source) ? .failed : .notFound, "filesystem: uploading \(source): \(error.localizedDescription)")
+        try await BlockingThread.run { [self] in
+            try place(name) { tmp in
+                if link(source, tmp) == 0 { return }
+                do { try FileManager.default.copyItem(atPath: source, toPath: tmp) } catch {
+                    throw ObjectStoreError(FileManager.default.fileExists(atPath: source) ? .failed : .notFound, "filesystem: uploading \(source): \(error.localizedDescription)")
+                }
             }
         }
     }
@@ -124,14 +144,16 @@ public final class FilesystemBucket: Bucket {
     }
 
     public func delete(_ name: String) async throws {
-        let p = try path(name)
-        guard try await exists(name) else { throw ObjectStoreError(.notFound, "filesystem: \(name): no such object") }
-        do { try FileManager.default.removeItem(atPath: p) } catch { throw ObjectStoreError(.failed, "filesystem: \(name): \(error.localizedDescription)") }
-        // Then every parent directory the deletion left empty, as Thanos' filesystem bucket.
-        var dir = (p as NSString).deletingLastPathComponent
-        while dir.count > directory.count, (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true {
-            try? FileManager.default.removeItem(atPath: dir)
-            dir = (dir as NSString).deletingLastPathComponent
+        try await BlockingThread.run { [self] in
+            let p = try path(name)
+            guard isFile(p) else { throw ObjectStoreError(.notFound, "filesystem: \(name): no such object") }
+            do { try FileManager.default.removeItem(atPath: p) } catch { throw ObjectStoreError(.failed, "filesystem: \(name): \(error.localizedDescription)") }
+            // Then every parent directory the deletion left empty, as Thanos' filesystem bucket.
+            var dir = (p as NSString).deletingLastPathComponent
+            while dir.count > directory.count, (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true {
+                try? FileManager.default.removeItem(atPath: dir)
+                dir = (dir as NSString).deletingLastPathComponent
+            }
         }
     }
 }

@@ -52,7 +52,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // C only where Swift cannot reach the instruction or the libc call (CRC32C via SSE4.2,
-        // malloc_trim).
+        // malloc_trim, copy_file_range).
         .target(name: "CStrataSupport"),
 
         .target(name: "StrataModel", swiftSettings: settings),
@@ -81,7 +81,7 @@ let package = Package(
         // Buckets: the Bucket protocol, its backends, Thanos' objstore YAML.
         .target(name: "StrataObjectStore",
                 dependencies: [
-                    "StrataRuntime",
+                    "StrataRuntime", "CStrataSupport",
                     .product(name: "Yams", package: "Yams"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Crypto", package: "swift-crypto"),

@@ -1,3 +1,4 @@
+import CStrataSupport
 import Foundation
 import StrataRuntime
 
@@ -29,7 +30,7 @@ public final class FilesystemBucket: Bucket {
     }
 
     public func list(_ dir: String, recursive: Bool) async throws -> [String] {
-        try await BlockingThread.run { [self] in
+        await BlockingThread.run { [self] in
             let prefix = ObjectKeys.directory(dir)
             let base = directory + "/" + prefix
             var keys: [String] = []
@@ -115,10 +116,24 @@ public final class FilesystemBucket: Bucket {
         try await BlockingThread.run { [self] in
             try place(name) { tmp in
                 if link(source, tmp) == 0 { return }
-                do { try FileManager.default.copyItem(atPath: source, toPath: tmp) } catch {
-                    throw ObjectStoreError(FileManager.default.fileExists(atPath: source) ? .failed : .notFound, "filesystem: uploading \(source): \(error.localizedDescription)")
-                }
+                try Self.copy(source, to: tmp)
             }
+        }
+    }
+
+    /// A copy made in the kernel (copy_file_range), not through Foundation's buffers.
+    private static func copy(_ source: String, to target: String) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else {
+            throw ObjectStoreError(errno == ENOENT ? .notFound : .failed, "filesystem: uploading \(source): \(String(cString: strerror(errno)))")
+        }
+        defer { close(input) }
+        var st = stat()
+        let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw ObjectStoreError(.failed, "filesystem: \(target): \(String(cString: strerror(errno)))") }
+        defer { close(output) }
+        guard fstat(input, &st) == 0, strata_copy_file_range(input, output, Int(st.st_size)) == 0 else {
+            throw ObjectStoreError(.failed, "filesystem: copying \(source): \(String(cString: strerror(errno)))")
         }
     }
 

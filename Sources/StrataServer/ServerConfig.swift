@@ -81,9 +81,14 @@ public struct ServerConfig: Sendable {
               name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) else {
             throw ConfigError("--label: unsupported format for label \(s): \(goQuote(name)) is not a valid label name")
         }
-        do { return (name, try unquoteGoString(String(s[s.index(after: eq)...]))) } catch {
+        let value: String
+        do { value = try unquoteGoString(String(s[s.index(after: eq)...])) } catch {
             throw ConfigError("--label \(s): unquote label value: invalid syntax (the value must be quoted: name=\"value\")")
         }
+        // An empty value is no label at all in Prometheus' model: the block's stream would not
+        // carry it, and Thanos would see external labels that differ from the flags.
+        guard !value.isEmpty else { throw ConfigError("--label \(s): empty label value (an external label needs a value)") }
+        return (name, value)
     }
 
     /// External labels from `--label` flags; a name given twice is an error.

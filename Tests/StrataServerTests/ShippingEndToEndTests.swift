@@ -111,5 +111,6 @@ import Testing
         #expect { _ = try ServerConfig.parseLabels(["cluster=eu-1"]) } throws: { "\($0)".contains("unquote label value") }
         #expect { _ = try ServerConfig.parseLabels(["cluster"]) } throws: { "\($0)".contains("unrecognized label") }
         #expect { _ = try ServerConfig.parseLabels(["a=\"1\"", "a=\"2\""]) } throws: { "\($0)".contains("given twice") }
+        #expect { _ = try ServerConfig.parseLabels(["tenant_id=\"\""]) } throws: { "\($0)".contains("empty label value") }
     }
 }

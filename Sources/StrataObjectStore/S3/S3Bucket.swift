@@ -89,7 +89,9 @@ public final class S3Bucket: Bucket {
         let canonicalPath = pathStyle || !key.isEmpty ? path : "/"
         let queryString = query.map { SigV4.uriEncode($0.0, keepSlash: false) + "=" + SigV4.uriEncode($0.1, keepSlash: false) }.joined(separator: "&")
         let url = (config.insecure ? "http://" : "https://") + host + canonicalPath + (queryString.isEmpty ? "" : "?" + queryString)
-        let payloadHash = body.isEmpty ? SigV4.emptyPayloadHash : SigV4.sha256Hex(body)
+        // Over TLS the body's integrity is TLS's job, so it is not hashed (as botocore does over
+        // HTTPS); over plain HTTP the signature covers it.
+        let payloadHash = body.isEmpty ? SigV4.emptyPayloadHash : config.insecure ? SigV4.sha256Hex(body) : "UNSIGNED-PAYLOAD"
         // Every header sent is signed: servers that check signatures the way botocore computes
         // them (moto) sign all the headers they receive.
         var headers = headers
@@ -205,33 +207,57 @@ public final class S3Bucket: Bucket {
 
     public func upload(_ name: String, file path: String) async throws {
         try checkName(name)
-        guard let h = FileHandle(forReadingAtPath: path) else { throw ObjectStoreError(.notFound, "s3: uploading \(path): cannot open") }
-        defer { try? h.close() }
-        let size = Int((try? h.seekToEnd()) ?? 0)
-        func read(_ range: Range<Int>) throws -> [UInt8] {
-            try h.seek(toOffset: UInt64(range.lowerBound))
-            return [UInt8](try h.read(upToCount: range.count) ?? Data())
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ObjectStoreError(errno == ENOENT ? .notFound : .failed, "s3: uploading \(path): cannot open") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ObjectStoreError(.failed, "s3: uploading \(path): cannot stat") }
+        let size = Int(st.st_size)
+        // pread: parts are read concurrently, each at its own offset.
+        let read: @Sendable (Range<Int>) throws -> [UInt8] = { range in
+            try [UInt8](unsafeUninitializedCapacity: range.count) { buf, count in
+                count = 0
+                while count < range.count {
+                    let n = pread(fd, buf.baseAddress! + count, range.count - count, off_t(range.lowerBound + count))
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { throw ObjectStoreError(.failed, "s3: reading \(path): short read") }
+                    count += n
+                }
+            }
         }
         if size < config.partSize { return try await upload(name, bytes: try read(0 ..< size)) }
         try await multipart(name, size: size, read)
     }
 
-    /// CreateMultipartUpload, UploadPart per `partSize` bytes, CompleteMultipartUpload; aborted
-    /// when a part fails, so no orphan parts stay billed.
-    private func multipart(_ name: String, size: Int, _ part: (Range<Int>) throws -> [UInt8]) async throws {
+    /// Parts in flight at once in a multipart upload (so at most this many part buffers are in
+    /// memory), as minio-go, which Thanos uses, uploads them.
+    static let partConcurrency = 4
+
+    /// CreateMultipartUpload, UploadPart per `partSize` bytes (`partConcurrency` at a time),
+    /// CompleteMultipartUpload; aborted when a part fails, so no orphan parts stay billed.
+    private func multipart(_ name: String, size: Int, _ part: @escaping @Sendable (Range<Int>) throws -> [UInt8]) async throws {
         let created = try await request(.POST, key: name, query: [("uploads", "")])
         guard created.status == 200, let uploadID = S3XML.parse(created.body).first("InitiateMultipartUploadResult/UploadId") else {
             throw failure(created, "create multipart upload \(name)")
         }
         do {
-            var etags: [String] = []
-            var offset = 0
-            while offset < size {
-                let end = min(size, offset + config.partSize)
-                let r = try await request(.PUT, key: name, query: [("partNumber", String(etags.count + 1)), ("uploadId", uploadID)], body: try part(offset ..< end))
-                guard r.status == 200, let etag = r.headers.first(name: "ETag") else { throw failure(r, "upload part \(etags.count + 1) of \(name)") }
-                etags.append(etag)
-                offset = end
+            let ranges = stride(from: 0, to: size, by: config.partSize).map { $0 ..< min(size, $0 + config.partSize) }
+            var etags = [String](repeating: "", count: ranges.count)
+            try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                var next = 0
+                while next < ranges.count || !group.isEmpty {
+                    while next < ranges.count && next - etags.filter({ !$0.isEmpty }).count < Self.partConcurrency {
+                        let i = next, range = ranges[i]
+                        group.addTask {
+                            let r = try await self.request(.PUT, key: name, query: [("partNumber", String(i + 1)), ("uploadId", uploadID)],
+                                                           body: try part(range))
+                            guard r.status == 200, let etag = r.headers.first(name: "ETag") else { throw self.failure(r, "upload part \(i + 1) of \(name)") }
+                            return (i, etag)
+                        }
+                        next += 1
+                    }
+                    if let (i, etag) = try await group.next() { etags[i] = etag }
+                }
             }
             let body = "<CompleteMultipartUpload>" + etags.enumerated().map {
                 "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(S3XML.escape($0.element))</ETag></Part>"

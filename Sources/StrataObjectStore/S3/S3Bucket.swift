@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Yams
 
 /// An S3 (or S3-compatible: MinIO, Ceph, moto) bucket, spoken to over its REST API with
 /// SigV4-signed requests through async-http-client: ListObjectsV2, GetObject (ranged), HeadObject,
@@ -22,6 +23,7 @@ public final class S3Bucket: Bucket {
         public var bucketLookupType = "auto"
         public var partSize = 64 << 20
         public var maxRetries = 5
+        public var encryption = ServerSideEncryption.none
         public init(bucket: String, endpoint: String) { self.bucket = bucket; self.endpoint = endpoint }
 
         /// From the `config` of an objstore YAML with `type: S3`; keys Strata does not act on
@@ -50,6 +52,46 @@ public final class S3Bucket: Bucket {
                 partSize = n
             }
             if let r = c["max_retries"], let n = Int(r) { maxRetries = max(0, n) }
+            if let sse = c["sse_config"] { encryption = try ServerSideEncryption(yaml: sse) }
+        }
+    }
+
+    /// Server-side encryption of uploaded objects (`sse_config`), as Thanos' S3 bucket asks for
+    /// it: SSE-S3 (keys managed by S3) or SSE-KMS (a KMS key, optionally with an encryption
+    /// context). SSE-C (a key the client sends with every request) is refused at start rather
+    /// than ignored.
+    public enum ServerSideEncryption: Sendable, Equatable {
+        case none
+        case s3
+        case kms(keyID: String, context: [String: String])
+
+        init(yaml: String) throws {
+            let fields = (try? Yams.load(yaml: yaml)) as? [String: Any] ?? [:]
+            switch fields["type"] as? String ?? "" {
+            case "": self = .none
+            case "SSE-S3": self = .s3
+            case "SSE-KMS":
+                let context = (fields["kms_encryption_context"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+                self = .kms(keyID: fields["kms_key_id"] as? String ?? "", context: context)
+            case "SSE-C":
+                throw ObjectStoreError(.invalid, "s3: sse_config type SSE-C is not supported by Strata (SSE-S3 and SSE-KMS are)")
+            case let other:
+                throw ObjectStoreError(.invalid, "s3: unsupported sse_config type \(other)")
+            }
+        }
+
+        /// The headers of a PutObject or CreateMultipartUpload (parts inherit the upload's).
+        var headers: [(String, String)] {
+            switch self {
+            case .none: return []
+            case .s3: return [("x-amz-server-side-encryption", "AES256")]
+            case .kms(let keyID, let context):
+                var h = [("x-amz-server-side-encryption", "aws:kms"), ("x-amz-server-side-encryption-aws-kms-key-id", keyID)]
+                if !context.isEmpty, let json = try? JSONSerialization.data(withJSONObject: context, options: [.sortedKeys]) {
+                    h.append(("x-amz-server-side-encryption-context", json.base64EncodedString()))
+                }
+                return h
+            }
         }
     }
 
@@ -201,7 +243,7 @@ public final class S3Bucket: Bucket {
     public func upload(_ name: String, bytes: [UInt8]) async throws {
         try checkName(name)
         if bytes.count >= config.partSize { return try await multipart(name, size: bytes.count) { Array(bytes[$0]) } }
-        let r = try await request(.PUT, key: name, body: bytes)
+        let r = try await request(.PUT, key: name, headers: config.encryption.headers, body: bytes)
         guard r.status == 200 else { throw failure(r, "put \(name)") }
     }
 
@@ -236,7 +278,7 @@ public final class S3Bucket: Bucket {
     /// CreateMultipartUpload, UploadPart per `partSize` bytes (`partConcurrency` at a time),
     /// CompleteMultipartUpload; aborted when a part fails, so no orphan parts stay billed.
     private func multipart(_ name: String, size: Int, _ part: @escaping @Sendable (Range<Int>) throws -> [UInt8]) async throws {
-        let created = try await request(.POST, key: name, query: [("uploads", "")])
+        let created = try await request(.POST, key: name, query: [("uploads", "")], headers: config.encryption.headers)
         guard created.status == 200, let uploadID = S3XML.parse(created.body).first("InitiateMultipartUploadResult/UploadId") else {
             throw failure(created, "create multipart upload \(name)")
         }

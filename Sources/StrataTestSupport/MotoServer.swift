@@ -34,6 +34,25 @@ public final class MotoServer: @unchecked Sendable {
     /// SIGKILL: the server dies mid-request, as in a crash (its in-memory buckets go with it).
     public func kill9() { server.kill9() }
 
+    /// On a server started with `authActions: 3`: an IAM user allowed everything, with a bucket
+    /// `bucket` made with its key (the three unchecked requests). Returns its key and secret.
+    public func createUser(withBucket bucket: String) throws -> (key: String, secret: String) {
+        let r = try boto3("""
+        iam = client("iam")
+        iam.create_user(UserName="strata")
+        key = iam.create_access_key(UserName="strata")["AccessKey"]
+        iam.put_user_policy(UserName="strata", PolicyName="all", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        client("s3", key["AccessKeyId"], key["SecretAccessKey"]).create_bucket(Bucket="\(bucket)")
+        print(key["AccessKeyId"], key["SecretAccessKey"])
+        """)
+        let parts = r.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard r.status == 0, parts.count == 2 else {
+            throw NSError(domain: "moto", code: 3, userInfo: [NSLocalizedDescriptionKey: "creating an IAM user: \(r.stderr)"])
+        }
+        return (parts[0], parts[1])
+    }
+
     /// Runs a Python snippet with boto3 against this server (to create IAM users and buckets).
     public func boto3(_ script: String) throws -> Tools.RunResult {
         let prelude = """

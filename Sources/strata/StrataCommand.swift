@@ -471,7 +471,6 @@ struct BucketVerify: AsyncParsableCommand {
     }
 }
 
-
 struct BucketInspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",

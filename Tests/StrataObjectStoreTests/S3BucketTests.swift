@@ -107,25 +107,14 @@ import Testing
     @Test func signaturesAreCheckedByTheServer() async throws {
         guard let moto = try Self.moto(authActions: 3) else { return }
         defer { moto.stop() }
-        let r = try moto.boto3("""
-        iam = client("iam")
-        iam.create_user(UserName="strata")
-        key = iam.create_access_key(UserName="strata")["AccessKey"]
-        iam.put_user_policy(UserName="strata", PolicyName="all", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-        client("s3", key["AccessKeyId"], key["SecretAccessKey"]).create_bucket(Bucket="thanos")
-        print(key["AccessKeyId"], key["SecretAccessKey"])
-        """)
-        #expect(r.status == 0, "\(r.stderr)")
-        let parts = r.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        guard parts.count == 2 else { return }
-        let s3 = try Self.bucket(moto, "thanos", key: parts[0], secret: parts[1])
+        let user = try moto.createUser(withBucket: "thanos")
+        let s3 = try Self.bucket(moto, "thanos", key: user.key, secret: user.secret)
         try await s3.upload("01JEXAMPLE/meta.json", bytes: Array("{}".utf8))
         #expect(try await s3.get("01JEXAMPLE/meta.json") == Array("{}".utf8))
         #expect(try await s3.getRange("01JEXAMPLE/meta.json", offset: 1, length: 1) == Array("}".utf8))
         #expect(try await s3.attributes("01JEXAMPLE/meta.json").size == 2)
 
-        let wrong = try Self.bucket(moto, "thanos", key: parts[0], secret: parts[1] + "x")
+        let wrong = try Self.bucket(moto, "thanos", key: user.key, secret: user.secret + "x")
         await #expect { _ = try await wrong.get("01JEXAMPLE/meta.json") } throws: {
             ($0 as? ObjectStoreError)?.kind == .denied && "\($0)".contains("SignatureDoesNotMatch")
         }

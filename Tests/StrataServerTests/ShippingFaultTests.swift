@@ -226,18 +226,8 @@ import Testing
         // read is what is refused here).
         guard let checking = try Self.moto(authActions: 3) else { return }
         defer { checking.stop() }
-        let r = try checking.boto3("""
-        iam = client("iam")
-        iam.create_user(UserName="strata")
-        key = iam.create_access_key(UserName="strata")["AccessKey"]
-        iam.put_user_policy(UserName="strata", PolicyName="all", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-        client("s3", key["AccessKeyId"], key["SecretAccessKey"]).create_bucket(Bucket="thanos")
-        print(key["AccessKeyId"], key["SecretAccessKey"])
-        """)
-        let parts = r.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        try #require(parts.count == 2, "\(r.stderr)")
-        let wrongSecret = try await serve(config(endpoint: checking.endpoint, key: parts[0], secret: parts[1] + "x"))
+        let user = try checking.createUser(withBucket: "thanos")
+        let wrongSecret = try await serve(config(endpoint: checking.endpoint, key: user.key, secret: user.secret + "x"))
         #expect(wrongSecret.status != 0 && wrongSecret.stderr.contains("the credentials were refused: s3 head strata-startup-check: HTTP 403"),
                 "\(wrongSecret.stderr)")
         for run in [missing, unreachable, wrongSecret] {

@@ -126,11 +126,7 @@ public final class AzureBucket: Bucket {
 
     // MARK: requests
 
-    private struct Reply {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: [UInt8]
-    }
+    private typealias Reply = ObjectStoreReply
 
     /// Whether a reply is worth another try: server errors, and the throttling and timeout
     /// answers the Azure SDKs also retry.
@@ -148,8 +144,8 @@ public final class AzureBucket: Bucket {
         var fixed = headers
         // Said explicitly so the signed value is the one sent (the client would add it anyway).
         if hasBody { fixed.append(("Content-Length", String(body.count))) }
-        var attempt = 0
-        while true {
+        return try await ObjectStoreHTTP.send(client, maxRetries: config.maxRetries, transient: Self.isTransient,
+                                              what: "azure \(method.rawValue) \(blob ?? config.container)") {
             var all = fixed
             all.append(("x-ms-date", SharedKey.httpDate(Date())))
             all.append(("x-ms-version", Self.apiVersion))
@@ -158,24 +154,7 @@ public final class AzureBucket: Bucket {
             for (n, v) in all { req.headers.add(name: n, value: v) }
             req.headers.add(name: "Authorization", value: signer.authorization(method: method.rawValue, path: path, query: query, headers: all))
             if hasBody { req.body = .bytes(ByteBuffer(bytes: body)) }
-            do {
-                let res = try await client.execute(req, timeout: .seconds(120))
-                let bytes = try await res.body.collect(upTo: 1 << 30)
-                let reply = Reply(status: Int(res.status.code), headers: res.headers, body: Array(buffer: bytes))
-                if Self.isTransient(reply.status) && attempt < config.maxRetries {
-                    attempt += 1
-                    try await Task.sleep(for: .milliseconds(100 << min(attempt, 6)))
-                    continue
-                }
-                return reply
-            } catch {
-                if attempt < config.maxRetries {
-                    attempt += 1
-                    try await Task.sleep(for: .milliseconds(100 << min(attempt, 6)))
-                    continue
-                }
-                throw ObjectStoreError(.failed, "azure \(method.rawValue) \(blob ?? config.container): \(error)")
-            }
+            return req
         }
     }
 

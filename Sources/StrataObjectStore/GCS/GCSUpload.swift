@@ -58,7 +58,7 @@ extension GCSBucket {
             guard failures <= config.maxRetries else {
                 throw r.map { failure($0, "upload \(name) \(contentRange)") } ?? ObjectStoreError(.failed, "gcs upload \(name) \(contentRange): no answer")
             }
-            try await GCSTransport.backoff(failures)
+            try await ObjectStoreHTTP.backoff(failures)
             let status = try await send(.PUT, session, headers: [("Content-Range", "bytes */\(size)")], what: "upload status \(name)")
             if status.status == 200 || status.status == 201 { return }
             guard status.status == 308 else { throw failure(status, "upload status \(name)") }

@@ -117,11 +117,7 @@ public final class S3Bucket: Bucket {
 
     // MARK: requests
 
-    private struct Reply {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: [UInt8]
-    }
+    private typealias Reply = ObjectStoreReply
 
     /// One signed request, retried on 5xx and connection errors with exponential backoff.
     private func request(_ method: HTTPMethod, key: String, query: [(String, String)] = [], headers: [(String, String)] = [],
@@ -141,8 +137,8 @@ public final class S3Bucket: Bucket {
         headers.append(("Accept-Encoding", "identity"))
         let hasBody = !body.isEmpty || method == .PUT || method == .POST
         if hasBody { headers.append(("Content-Length", String(body.count))) }
-        var attempt = 0
-        while true {
+        return try await ObjectStoreHTTP.send(client, maxRetries: config.maxRetries, transient: { $0 >= 500 },
+                                              what: "s3 \(method.rawValue) \(key)") {
             var req = HTTPClientRequest(url: url)
             req.method = method
             for (n, v) in headers { req.headers.add(name: n, value: v) }
@@ -151,24 +147,7 @@ public final class S3Bucket: Bucket {
                               payloadHash: payloadHash, date: Date())
             for (n, v) in signed { req.headers.add(name: n, value: v) }
             if hasBody { req.body = .bytes(ByteBuffer(bytes: body)) }
-            do {
-                let res = try await client.execute(req, timeout: .seconds(120))
-                let bytes = try await res.body.collect(upTo: 1 << 30)
-                let reply = Reply(status: Int(res.status.code), headers: res.headers, body: Array(buffer: bytes))
-                if reply.status >= 500 && attempt < config.maxRetries {
-                    attempt += 1
-                    try await Task.sleep(for: .milliseconds(100 << min(attempt, 6)))
-                    continue
-                }
-                return reply
-            } catch {
-                if attempt < config.maxRetries {
-                    attempt += 1
-                    try await Task.sleep(for: .milliseconds(100 << min(attempt, 6)))
-                    continue
-                }
-                throw ObjectStoreError(.failed, "s3 \(method.rawValue) \(key): \(error)")
-            }
+            return req
         }
     }
 

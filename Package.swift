@@ -147,7 +147,7 @@ let package = Package(
                     ],
                     swiftSettings: settings),
         .testTarget(name: "StrataBlockStoreTests",
-                    dependencies: ["StrataBlockStore", "StrataObjectStore", "StrataBlock", "StrataTSDB", "StrataTestSupport"],
+                    dependencies: ["StrataBlockStore", "StrataObjectStore", "StrataBlock", "StrataTSDB", "StrataRuntime", "StrataTestSupport"],
                     swiftSettings: settings),
         .testTarget(name: "StrataRuntimeTests", dependencies: ["StrataRuntime"], swiftSettings: settings),
         .testTarget(name: "StrataBlockTests", dependencies: ["StrataBlock", "StrataEncoding", "StrataStorage", "StrataTestSupport"], swiftSettings: settings),

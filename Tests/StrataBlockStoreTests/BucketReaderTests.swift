@@ -1,0 +1,135 @@
+import Foundation
+import StrataModel
+import StrataRuntime
+import StrataStorage
+import StrataTestSupport
+import Testing
+@testable import StrataBlock
+@testable import StrataBlockStore
+@testable import StrataObjectStore
+@testable import StrataTSDB
+
+/// Blocks read from the bucket by ranged GETs through the page cache: the same series and
+/// chunks as the local block, pages fetched once, the cache bounded, damaged pages refetched,
+/// and a lookup of one series reading a small part of the index.
+@Suite struct BucketReaderTests {
+    /// A shipped block of `series` series × 4h (the first of the three blocks cut), local and in
+    /// an instrumented filesystem bucket.
+    static func shipped(_ dir: TempDir, series: Int) async throws -> (local: Block, bucket: InstrumentedBucket) {
+        var options = HeadOptions()
+        options.chunkRange = ShipperTests.hour
+        let head = Head(options: options)
+        let app = head.appender()
+        var rng = SplitMix(seed: 3)
+        for i in 0 ..< series {
+            let samples = stride(from: Int64(0), to: 4 * ShipperTests.hour, by: 60_000).map { Sample(t: $0, v: Double(rng.next() % 1000)) }
+            app.append(Labels([("__name__", "m\(i % 7)"), ("i", String(i)), ("job", "j\(i % 3)")]), samples)
+        }
+        try app.commit()
+        var dbOptions = DBOptions()
+        dbOptions.blockRanges = []
+        let db = try DB(dir: dir.file("data"), head: head, options: dbOptions)
+        _ = try db.compactHead()
+        let bucket = InstrumentedBucket(try FilesystemBucket(directory: dir.file("bucket")))
+        try await Shipper(dataDir: dir.file("data"), bucket: bucket, externalLabels: ["a": "b"]).sync()
+        return (db.blocks[0], bucket)
+    }
+
+    /// Every series of the block with its chunks' bytes, in postings order.
+    static func contents<S: ByteSource>(_ index: IndexReader<S>, _ chunks: ChunkSegmentReader<S>) throws -> [(Labels, [[UInt8]])] {
+        var out: [(Labels, [[UInt8]])] = []
+        var metas: [ChunkMeta] = []
+        for ref in try index.allPostings() {
+            let labels = try index.series(ref, chunks: &metas)
+            out.append((labels, try metas.map { m in try chunks.withChunk(m.ref) { _, data in Array(data) } }))
+        }
+        return out
+    }
+
+    @Test func aBucketBlockReadsAsTheLocalOneAndEachPageIsFetchedOnce() async throws {
+        let dir = try TempDir("bucket-reader"); defer { dir.remove() }
+        let (local, bucket) = try await Self.shipped(dir, series: 300)
+        let cache = try PageCache(dir: dir.file("cache"), pageSize: 4096, capacityBytes: 64 << 20)
+        let fetchesBefore = bucket.snapshot()["get_range"]?.total ?? 0
+        let (want, got, fetched) = try await BlockingThread.run {
+            let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache)
+            return (try Self.contents(local.index, local.chunkReader).map { "\($0.0)" + "\($0.1)" },
+                    try Self.contents(reader.index, reader.chunks).map { "\($0.0)" + "\($0.1)" },
+                    cache.stats.fetchedBytes.load(ordering: .relaxed))
+        }
+        #expect(got == want && got.count == 300)
+        // Each page fetched once (the index's unused parts not at all), a run of missing pages
+        // in one GET.
+        let blockBytes = local.index.source.count + local.chunkReader.totalBytes
+        let misses = cache.stats.misses.load(ordering: .relaxed)
+        #expect(fetched <= blockBytes && misses == cache.pageCount && fetched > (misses - 2) * 4096, "\(fetched) of \(blockBytes) bytes, \(misses) pages")
+        let requests = (bucket.snapshot()["get_range"]?.total ?? 0) - fetchesBefore
+        #expect(requests > 0 && requests <= misses, "\(requests) GETs for \(misses) pages")
+
+        // A second reader on the same cache (a restart, with the cache directory kept) fetches nothing.
+        let again = try PageCache(dir: dir.file("cache"), pageSize: 4096, capacityBytes: 64 << 20)
+        let second = try await BlockingThread.run {
+            let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: again)
+            return try Self.contents(reader.index, reader.chunks).map { "\($0.0)" + "\($0.1)" }
+        }
+        #expect(second == want)
+        #expect(again.stats.fetchedBytes.load(ordering: .relaxed) == 0 && again.stats.misses.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func oneSeriesLookupReadsLittleOfTheIndex() async throws {
+        let dir = try TempDir("bucket-reader-small"); defer { dir.remove() }
+        let (local, bucket) = try await Self.shipped(dir, series: 3000)
+        let cache = try PageCache(dir: dir.file("cache"), pageSize: 4096, capacityBytes: 64 << 20)
+        let (labels, fetched) = try await BlockingThread.run {
+            let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache)
+            let refs = try reader.index.postings(for: [try LabelMatcher(.equal, "i", "1234")])
+            var metas: [ChunkMeta] = []
+            let found = try refs.map { try reader.index.series($0, chunks: &metas) }
+            return (found, cache.stats.fetchedBytes.load(ordering: .relaxed))
+        }
+        #expect(labels.map { $0.get("i") } == ["1234"])
+        let indexBytes = local.index.source.count
+        #expect(fetched < indexBytes / 2, "a one-series lookup fetched \(fetched) of the index's \(indexBytes) bytes")
+    }
+
+    @Test func theCacheStaysWithinItsCapacityAndRefetchesDamagedPages() async throws {
+        let dir = try TempDir("bucket-reader-evict"); defer { dir.remove() }
+        let (local, bucket) = try await Self.shipped(dir, series: 300)
+        let capacity = 32 << 10
+        let cache = try PageCache(dir: dir.file("cache"), pageSize: 4096, capacityBytes: capacity)
+        let want = try Self.contents(local.index, local.chunkReader).map { "\($0.0)" + "\($0.1)" }
+        let got = try await BlockingThread.run {
+            let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache)
+            return try Self.contents(reader.index, reader.chunks).map { "\($0.0)" + "\($0.1)" }
+        }
+        #expect(got == want)
+        #expect(cache.sizeBytes <= capacity && cache.stats.evictions.load(ordering: .relaxed) > 0)
+        let onDisk = try FileManager.default.contentsOfDirectory(atPath: dir.file("cache"))
+            .map { (try? FileManager.default.attributesOfItem(atPath: dir.file("cache") + "/" + $0)[.size] as? Int) ?? 0 }.reduce(0, +)
+        #expect(onDisk == cache.sizeBytes && onDisk <= capacity)
+
+        // Every cached page damaged: those read again are noticed, dropped and fetched again.
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.file("cache")) {
+            let path = dir.file("cache") + "/" + name
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes[0] ^= 0xff
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        let reread = try await BlockingThread.run {
+            let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache)
+            return try Self.contents(reader.index, reader.chunks).map { "\($0.0)" + "\($0.1)" }
+        }
+        #expect(reread == want)
+        #expect(cache.stats.corruptPages.load(ordering: .relaxed) > 0)
+    }
+
+    @Test func aMissingObjectIsAnIOError() async throws {
+        let dir = try TempDir("bucket-reader-missing"); defer { dir.remove() }
+        let (local, bucket) = try await Self.shipped(dir, series: 10)
+        try await bucket.delete(local.ulid + "/index")
+        let cache = try PageCache(dir: dir.file("cache"), capacityBytes: 1 << 20)
+        await #expect { try await BlockingThread.run { _ = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache) } } throws: {
+            ($0 as? StorageError)?.kind == .io && "\($0)".contains("index")
+        }
+    }
+}

@@ -94,7 +94,7 @@ let package = Package(
         // What moves blocks between the data directory and a bucket: the shipper, and the SQLite
         // catalog of local and bucket blocks.
         .target(name: "StrataBlockStore",
-                dependencies: ["StrataBlock", "StrataObjectStore", "StrataStorage", "StrataRuntime", "CSQLite"],
+                dependencies: ["StrataModel", "StrataBlock", "StrataObjectStore", "StrataStorage", "StrataRuntime", "CSQLite"],
                 swiftSettings: settings),
         .target(name: "StrataHTTPAPI",
                 dependencies: [

@@ -46,16 +46,28 @@ public final class Block: Sendable {
     }
 }
 
+/// A block as queries read it: its meta, index, chunk segments and tombstones, through any
+/// byte source (memory maps for a local `Block`, ranged reads for a block in a bucket).
+public protocol ReadableBlock: AnyObject, Sendable {
+    associatedtype Source: ByteSource
+    var meta: BlockMeta { get }
+    var index: IndexReader<Source> { get }
+    var chunkReader: ChunkSegmentReader<Source> { get }
+    var tombstones: [SeriesRef: [Tombstones.Interval]] { get }
+}
+
+extension Block: ReadableBlock {}
+
 extension Block: Queryable {
     public func querier(mint: Int64, maxt: Int64) throws -> any Querier { BlockQuerier(block: self, mint: mint, maxt: maxt) }
 }
 
 /// A series read from a block: labels, the metas of its chunks in the query range, and the
-/// block (whose maps hold the chunk bytes).
-public struct BlockSeries: ChunkedStorageSeries {
+/// block (whose sources hold the chunk bytes).
+public struct BlockSeries<B: ReadableBlock>: ChunkedStorageSeries {
     public let labels: Labels
     public let chunks: [ChunkMeta]
-    public let block: Block
+    public let block: B
     public let deleted: [Tombstones.Interval]
 
     public func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
@@ -63,7 +75,7 @@ public struct BlockSeries: ChunkedStorageSeries {
             let deleted = self.deleted
             try block.chunkReader.withChunk(c.ref) { enc, data in
                 guard enc == XORChunk.encoding else {
-                    throw StorageError(.unsupported, "block \(block.ulid): series \(labels) has a chunk in encoding \(enc); only float (XOR) chunks are supported, native histograms are not")
+                    throw StorageError(.unsupported, "block \(block.meta.ulid): series \(labels) has a chunk in encoding \(enc); only float (XOR) chunks are supported, native histograms are not")
                 }
                 do {
                     _ = try XORDecoder.decode(data) { t, v in
@@ -73,7 +85,7 @@ public struct BlockSeries: ChunkedStorageSeries {
                         }
                         return true
                     }
-                } catch { throw StorageError(.corrupt, "block \(block.ulid): corrupt chunk in series \(labels): \(error)") }
+                } catch { throw StorageError(.corrupt, "block \(block.meta.ulid): corrupt chunk in series \(labels): \(error)") }
             }
         }
     }
@@ -86,16 +98,19 @@ public struct BlockSeries: ChunkedStorageSeries {
             return XORChunk.encodeChunks(samples).filter { $0.maxTime >= mint && $0.minTime <= maxt }
         }
         return try chunks.filter { $0.maxt >= mint && $0.mint <= maxt }.map { c in
-            let (enc, bytes) = try block.chunkBytes(c.ref)
-            return EncodedChunk(encoding: enc, minTime: c.mint, maxTime: c.maxt, bytes: bytes)
+            try block.chunkReader.withChunk(c.ref) { enc, data in
+                EncodedChunk(encoding: enc, minTime: c.mint, maxTime: c.maxt, bytes: Array(data))
+            }
         }
     }
 }
 
-public struct BlockQuerier: IndexedQuerier {
-    public let block: Block
+public struct BlockQuerier<B: ReadableBlock>: IndexedQuerier {
+    public let block: B
     public let mint: Int64
     public let maxt: Int64
+
+    public init(block: B, mint: Int64, maxt: Int64) { self.block = block; self.mint = mint; self.maxt = maxt }
 
     public func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)

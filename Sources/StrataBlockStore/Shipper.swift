@@ -114,9 +114,16 @@ public final class Shipper: Sendable {
                 throw ShipperError("checking whether block \(meta.ulid) is in the bucket: \(error)")
             }
             if inBucket {
+                // Its meta.json as the bucket has it, so queries can read the block from there.
+                if catalog != nil, let bytes = try? await bucket.get(meta.ulid + "/" + BlockMeta.fileName),
+                   let inBucketMeta = try? BlockMeta.parse(Data(bytes), path: meta.ulid) {
+                    let json = String(decoding: bytes, as: UTF8.self)
+                    let at = ThanosMeta.from(inBucketMeta)?.uploadTime.flatMap(BlockCatalog.parseRFC3339)
+                    catalogWrite { try $0.recordInBucket(inBucketMeta, metaJSON: json, uploadedAt: at) }
+                }
+                catalogWrite { try $0.markUploaded(meta.ulid) }
                 done.insert(meta.ulid)
                 result.alreadyInBucket.append(meta.ulid)
-                catalogWrite { try $0.markUploaded(meta.ulid) }
                 continue
             }
             do {
@@ -141,12 +148,13 @@ public final class Shipper: Sendable {
                 if let attempt { catalogWrite { try $0.uploadFinished(attempt, ulid: meta.ulid, error: "\(error)") } }
                 throw ShipperError("uploading block \(meta.ulid): \(error)")
             }
-            done.insert(meta.ulid)
-            // In memory first: retention may drop the block the moment it is marked done.
-            uploaded.withLock { _ = $0.insert(meta.ulid) }
+            // The catalog first (queries read the bucket's blocks from it), then done: retention
+            // may drop the local copy the moment the block is done.
             if let attempt {
                 catalogWrite { try $0.uploadFinished(attempt, ulid: meta.ulid, error: nil, metaJSON: metaJSON, labels: self.externalLabels) }
             }
+            done.insert(meta.ulid)
+            uploaded.withLock { _ = $0.insert(meta.ulid) }
             result.uploaded.append(meta.ulid)
             stats.uploads.add(1, ordering: .relaxed)
             stats.recordUpload(duration: ContinuousClock.now - started)

@@ -44,6 +44,7 @@ public func buildApplication(
     // The bucket is checked before anything is replayed: a bad configuration fails at once.
     let shipper: Shipper?
     var bucket: InstrumentedBucket?
+    var store: BucketStore?
     if config.shipping {
         let instrumented: InstrumentedBucket
         do { instrumented = InstrumentedBucket(try config.effectiveObjectStore.makeBucket()) } catch {
@@ -59,6 +60,14 @@ public func buildApplication(
         // and blocks are not merged locally (the bucket's compactor does that).
         dbOptions.isShipped = { s.isDone($0) }
         shipper = s
+        if config.store {
+            let cache: PageCache
+            do { cache = try PageCache(dir: config.tsdbPath + "/bucket-cache", capacityBytes: config.storeCacheSize) } catch {
+                throw ConfigError("bucket page cache \(config.tsdbPath)/bucket-cache: \(error)")
+            }
+            store = BucketStore(bucket: instrumented, cache: cache, catalog: catalog,
+                                deletionMarkDelay: Double(config.storeDeletionMarkDelay) / 1000)
+        }
     } else {
         shipper = nil
     }
@@ -66,6 +75,11 @@ public func buildApplication(
     dbOptions.readerWaitTimeout = .milliseconds(config.queryTimeout) + .seconds(30)
     // Blocks open now (fast: their indexes are mapped, not read); the head fills during replay.
     let db = try DB(dir: config.tsdbPath, head: head, options: dbOptions)
+    if let store {
+        // Blocks retention has let go locally are read from the bucket: one query path, no gap.
+        try? store.refresh()
+        db.setRemoteBlocks { mint, maxt, local in try store.queriers(mint: mint, maxt: maxt, excluding: local) }
+    }
     var apiOptions = APIOptions()
     apiOptions.maxRequestBytes = config.maxRequestBytes
     apiOptions.maxConcurrentWrites = config.maxConcurrentWrites
@@ -96,7 +110,7 @@ public func buildApplication(
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
     let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, queryLoad: { api.queryLoad }, shipper: shipper?.stats,
-                                  bucket: bucket, registry: registry)
+                                  bucket: bucket, store: store, registry: registry)
     metrics.register(on: router)
 
     for (ulid, reason) in db.skippedBlocks {
@@ -119,8 +133,9 @@ public func buildApplication(
             HeadSnapshotService(head: head, wal: wal, dir: config.tsdbPath, intervalMillis: config.headSnapshotInterval,
                                 startup: startup, logger: logger),
             CompactionService(db: db, intervalMillis: config.compactionInterval, startup: startup, logger: logger),
-        ] + (shipper.map { [ShipperService(shipper: $0, db: db, intervalMillis: config.shipperInterval,
-                                                      shutdownTimeout: .seconds(30), startup: startup, logger: logger)] } ?? []),
+        ] + (shipper.map { [ShipperService(shipper: $0, store: store, db: db, intervalMillis: config.shipperInterval,
+                                                      storeSyncMillis: config.storeSyncInterval, shutdownTimeout: .seconds(30),
+                                                      startup: startup, logger: logger)] } ?? []),
         onServerRunning: onServerRunning,
         logger: logger
     )

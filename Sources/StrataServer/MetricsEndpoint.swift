@@ -18,12 +18,14 @@ final class MetricsEndpoint: Sendable {
     let queryLoad: @Sendable () -> (running: Int, waiting: Int)
     let shipper: ShipperStats?
     let bucket: InstrumentedBucket?
+    let store: BucketStore?
     let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
     init(db: DB, wal: WAL, api: APIStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
-         shipper: ShipperStats? = nil, bucket: InstrumentedBucket? = nil, registry: PrometheusCollectorRegistry) {
+         shipper: ShipperStats? = nil, bucket: InstrumentedBucket? = nil, store: BucketStore? = nil, registry: PrometheusCollectorRegistry) {
         self.db = db; self.wal = wal; self.api = api; self.queryLoad = queryLoad; self.shipper = shipper; self.bucket = bucket
+        self.store = store
         self.registry = registry
     }
 
@@ -121,6 +123,27 @@ final class MetricsEndpoint: Sendable {
                    [("", Double(shipper.catalogErrors.load(ordering: .relaxed)))])
         }
         if let bucket { out += Self.bucketMetrics(bucket) }
+        if let store {
+            let c = store.cache.stats
+            metric("strata_bucket_store_blocks_visible", "gauge", "Bucket blocks queries read (complete, not superseded, not marked for deletion past the delay).",
+                   [("", Double(store.stats.visibleBlocks.load(ordering: .relaxed)))])
+            metric("strata_bucket_store_blocks_opened_total", "counter", "Bucket blocks opened for queries (index header read).",
+                   [("", Double(store.stats.blocksOpened.load(ordering: .relaxed)))])
+            metric("strata_bucket_store_sync_failures_total", "counter", "Listings of the bucket that failed.",
+                   [("", Double(store.stats.syncFailures.load(ordering: .relaxed)))])
+            metric("strata_bucket_store_sync_duration_seconds", "gauge", "How long the last listing of the bucket took.",
+                   [("", Double(store.stats.lastSyncNanos.load(ordering: .relaxed)) / 1e9)])
+            metric("strata_bucket_cache_requests_total", "counter", "Bucket page cache lookups, by result.", [
+                ("{result=\"hit\"}", Double(c.hits.load(ordering: .relaxed))), ("{result=\"miss\"}", Double(c.misses.load(ordering: .relaxed))),
+            ])
+            metric("strata_bucket_cache_fetched_bytes_total", "counter", "Bytes fetched from the bucket into the page cache.",
+                   [("", Double(c.fetchedBytes.load(ordering: .relaxed)))])
+            metric("strata_bucket_cache_evictions_total", "counter", "Pages evicted from the bucket page cache.",
+                   [("", Double(c.evictions.load(ordering: .relaxed)))])
+            metric("strata_bucket_cache_corrupt_pages_total", "counter", "Cached pages found damaged and fetched again.",
+                   [("", Double(c.corruptPages.load(ordering: .relaxed)))])
+            metric("strata_bucket_cache_size_bytes", "gauge", "Bytes the cached pages take on disk.", [("", Double(store.cache.sizeBytes))])
+        }
         let s = wal.stats
         metric("strata_wal_written_bytes_total", "counter", "Bytes written to WAL segments.", [("", Double(s.bytesWritten.load(ordering: .relaxed)))])
         metric("strata_wal_write_failures_total", "counter", "WAL writes that failed (disk full, I/O error) and were cut back out of the log; their requests got a 5xx.", [("", Double(s.writeFailures.load(ordering: .relaxed)))])

@@ -65,6 +65,16 @@ public struct ServerConfig: Sendable {
     public var externalLabels: [String: String] = [:]
     /// How often the shipper looks for blocks to upload, besides right after one is written (ms).
     public var shipperInterval: Int64 = 30_000
+    /// Query the bucket's blocks too (the store role), when shipping (`--no-store` turns it off).
+    public var store = true
+    /// Bytes of bucket pages cached on disk under `<tsdb.path>/bucket-cache` (`--store.cache-size`).
+    public var storeCacheSize = 1 << 30
+    /// How often the bucket is listed for blocks others wrote or deleted (ms); Strata's own
+    /// uploads are queryable at once.
+    public var storeSyncInterval: Int64 = 300_000
+    /// How long a block marked for deletion stays queryable (ms), as Thanos' store gateway's
+    /// `--ignore-deletion-marks-delay`.
+    public var storeDeletionMarkDelay: Int64 = 24 * 3_600_000
 
     /// The bucket the shipper writes to.
     public var effectiveObjectStore: ObjectStoreConfig {

@@ -9,13 +9,24 @@ import Synchronization
 /// interval (which retries what failed, and ships blocks written before this start), and a last
 /// one at shutdown, bounded by `shutdownTimeout`. Keeps the catalog in step with block
 /// deletions and, at start, with the bucket.
-struct ShipperService: Service {
+final class ShipperService: Service, Sendable {
     let shipper: Shipper
+    /// The store role's view of the bucket: refreshed after each pass (so uploads are queryable
+    /// at once) and listed again every `storeSyncMillis` (for blocks others wrote or deleted).
+    let store: BucketStore?
     let db: DB
     let intervalMillis: Int64
+    let storeSyncMillis: Int64
     let shutdownTimeout: Duration
     let startup: StartupState
     let logger: Logger
+    private let loggedRebuild = Atomic<Bool>(false)
+
+    init(shipper: Shipper, store: BucketStore?, db: DB, intervalMillis: Int64, storeSyncMillis: Int64, shutdownTimeout: Duration,
+         startup: StartupState, logger: Logger) {
+        self.shipper = shipper; self.store = store; self.db = db; self.intervalMillis = intervalMillis
+        self.storeSyncMillis = storeSyncMillis; self.shutdownTimeout = shutdownTimeout; self.startup = startup; self.logger = logger
+    }
 
     func run() async throws {
         let (events, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -27,28 +38,36 @@ struct ShipperService: Service {
             }
         }
         // Wakes the loop when a block is written or the interval passes, whichever is first.
-        let ticker = Task {
+        let ticker = Task { [self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(intervalMillis))
                 continuation.yield()
             }
         }
         defer { ticker.cancel(); continuation.finish() }
-        await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown { [self] in
             var bucketScanned = false
+            var lastScan = ContinuousClock.now
             for await _ in events {
                 if Task.isCancelledOrShuttingDown { break }
                 guard startup.isReady else { continue }
-                if !bucketScanned { bucketScanned = await scanBucket() }
+                if store != nil && ContinuousClock.now - lastScan > .milliseconds(storeSyncMillis) { bucketScanned = false }
+                if !bucketScanned {
+                    bucketScanned = await scanBucket()
+                    lastScan = ContinuousClock.now
+                }
                 await syncOnce()
+                do { try store?.refresh() } catch {
+                    logger.warning("refreshing the bucket's blocks for queries failed", metadata: ["error": "\(error)"])
+                }
             }
         }
         // Blocks cut just before shutdown go up now rather than at the next start.
         guard startup.isReady else { return }
         logger.info("shipping blocks not yet in the bucket before stopping", metadata: ["timeout": "\(shutdownTimeout)"])
         let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await syncOnce(); return true }
-            group.addTask { try? await Task.sleep(for: shutdownTimeout); return false }
+            group.addTask { [self] in await syncOnce(); return true }
+            group.addTask { [shutdownTimeout] in try? await Task.sleep(for: shutdownTimeout); return false }
             let first = await group.next() ?? false
             group.cancelAll()
             return first
@@ -57,10 +76,11 @@ struct ShipperService: Service {
     }
 
     /// Brings the catalog's bucket side up to date (at start: a new or rebuilt catalog learns
-    /// what the bucket holds). Retried at each pass until it succeeds.
+    /// what the bucket holds; then every `storeSyncMillis` when the bucket is queried). Retried
+    /// at each pass until it succeeds.
     private func scanBucket() async -> Bool {
         guard let catalog = shipper.catalog else { return true }
-        if let why = catalog.recreatedBecause {
+        if let why = catalog.recreatedBecause, !loggedRebuild.exchange(true, ordering: .relaxed) {
             logger.warning("rebuilding the block catalog from the data directory and the bucket", metadata: ["reason": "\(why)"])
         }
         do {

@@ -64,6 +64,14 @@ public final class DB: Sendable {
         blockObservers.withLock { $0.append(observer) }
     }
 
+    /// Queriers over blocks kept elsewhere (the bucket's, once local retention has let them go),
+    /// given the query's range and the ULIDs of the local blocks (read here, not there).
+    public typealias RemoteBlocks = @Sendable (_ mint: Int64, _ maxt: Int64, _ local: Set<String>) throws -> [any Querier]
+    private let remoteBlocks = Mutex<RemoteBlocks?>(nil)
+
+    /// Adds the blocks `provider` gives to every query, before the local blocks and the head.
+    public func setRemoteBlocks(_ provider: @escaping RemoteBlocks) { remoteBlocks.withLock { $0 = provider } }
+
     private func announce(_ event: BlockEvent) {
         for observer in blockObservers.withLock({ $0 }) { observer(event) }
     }
@@ -341,7 +349,7 @@ public final class DB: Sendable {
 }
 
 extension DB: Queryable {
-    /// Head and the blocks overlapping `[mint, maxt]`, merged. The querier pins the block list
+    /// Head, the blocks overlapping `[mint, maxt]` and the remote ones, merged. The querier pins the block list
     /// as it is now, so every selector of one query sees the same blocks however compaction
     /// moves on; in exchange the head keeps what this list lacks until the querier is gone
     /// (compaction waits for it before truncating, see `compactHead`).
@@ -349,8 +357,11 @@ extension DB: Queryable {
         // Registered before the block list is read: a block published after this point is
         // either in the list, or compaction waits for this reader before dropping its range.
         let pin = head.readers.pin(mint: mint)
-        let blocks = try blocks.filter { $0.overlaps(mint: mint, maxt: maxt) }.map { try $0.querier(mint: mint, maxt: maxt) }
-        let sources = blocks + [try head.querier(mint: mint, maxt: maxt)]
+        let all = self.blocks
+        let local = try all.filter { $0.overlaps(mint: mint, maxt: maxt) }.map { try $0.querier(mint: mint, maxt: maxt) }
+        // Remote blocks are older than what is still here: listed first, as MergeQuerier wants.
+        let remote = try remoteBlocks.withLock({ $0 })?(mint, maxt, Set(all.map(\.ulid))) ?? []
+        let sources = remote + local + [try head.querier(mint: mint, maxt: maxt)]
         return PinnedQuerier(MergeQuerier(sources, encodeChunks: { XORChunk.encodeChunks($0) }), pin: pin)
     }
 }

@@ -133,6 +133,19 @@ struct Serve: AsyncParsableCommand {
           help: "Ship new blocks to the bucket (local retention then waits for each block to be uploaded, and blocks are not merged locally).")
     var shipper = true
 
+    @Flag(name: .customLong("store"), inversion: .prefixedNo,
+          help: "Query the bucket's blocks too (the store role), so data local retention let go stays queryable. Needs the shipper.")
+    var store = true
+
+    @Option(name: .customLong("store.cache-size"), help: "Disk cache for bucket pages under <tsdb.path>/bucket-cache (bytes: 512MB, 2GiB, …).")
+    var storeCacheSize = "1GiB"
+
+    @Option(name: .customLong("store.sync-interval"), help: "How often the bucket is listed for blocks written or deleted by others (Strata's own uploads are queryable at once).")
+    var storeSyncInterval = "5m"
+
+    @Option(name: .customLong("store.ignore-deletion-marks-delay"), help: "How long a block marked for deletion stays queryable, as Thanos' store gateway.")
+    var storeDeletionMarkDelay = "24h"
+
     @Option(name: .customLong("shipper.interval"),
             help: "How often the shipper looks for blocks to upload and retries failed uploads, besides a pass on each block written (Prometheus duration).")
     var shipperInterval = "30s"
@@ -209,6 +222,17 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --shipper.interval \"\(shipperInterval)\"")
         }
         config.shipperInterval = si
+        config.store = store
+        guard let cs = ByteSizeFlag.parse(storeCacheSize), cs > 0 else {
+            throw ValidationError("invalid --store.cache-size \"\(storeCacheSize)\": want a size such as 512MB or 2GiB")
+        }
+        config.storeCacheSize = cs
+        guard let ssi = DurationFlag.parse(storeSyncInterval), ssi > 0 else { throw ValidationError("invalid --store.sync-interval \"\(storeSyncInterval)\"") }
+        config.storeSyncInterval = ssi
+        guard let dmd = DurationFlag.parse(storeDeletionMarkDelay), dmd >= 0 else {
+            throw ValidationError("invalid --store.ignore-deletion-marks-delay \"\(storeDeletionMarkDelay)\"")
+        }
+        config.storeDeletionMarkDelay = dmd
         switch walFsync {
         case "always": config.walFsync = .always
         case "segment": config.walFsync = .segment
@@ -259,7 +283,9 @@ struct Serve: AsyncParsableCommand {
             "tsdb.wal-fsync": walFsync, "tsdb.wal-fsync-interval": walFsyncInterval,
             "tsdb.head-snapshot-interval": headSnapshotInterval, "tsdb.wal-compression": String(walCompression),
             "log.level": logLevel, "objstore.config-file": objstoreConfigFile ?? "", "label": labels.joined(separator: ","),
-            "shipper": String(shipper), "shipper.interval": shipperInterval,
+            "shipper": String(shipper), "shipper.interval": shipperInterval, "store": String(store),
+            "store.cache-size": storeCacheSize, "store.sync-interval": storeSyncInterval,
+            "store.ignore-deletion-marks-delay": storeDeletionMarkDelay,
         ]
 
         LoggingSystem.bootstrap { label in

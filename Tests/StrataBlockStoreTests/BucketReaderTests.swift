@@ -54,7 +54,7 @@ import Testing
         let (want, got, fetched) = try await BlockingThread.run {
             let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache)
             return (try Self.contents(local.index, local.chunkReader).map { "\($0.0)" + "\($0.1)" },
-                    try Self.contents(reader.index, reader.chunks).map { "\($0.0)" + "\($0.1)" },
+                    try Self.contents(reader.index, reader.chunkReader).map { "\($0.0)" + "\($0.1)" },
                     cache.stats.fetchedBytes.load(ordering: .relaxed))
         }
         #expect(got == want && got.count == 300)
@@ -70,7 +70,7 @@ import Testing
         let again = try PageCache(dir: dir.file("cache"), pageSize: 4096, capacityBytes: 64 << 20)
         let second = try await BlockingThread.run {
             let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: again)
-            return try Self.contents(reader.index, reader.chunks).map { "\($0.0)" + "\($0.1)" }
+            return try Self.contents(reader.index, reader.chunkReader).map { "\($0.0)" + "\($0.1)" }
         }
         #expect(second == want)
         #expect(again.stats.fetchedBytes.load(ordering: .relaxed) == 0 && again.stats.misses.load(ordering: .relaxed) == 0)
@@ -100,7 +100,7 @@ import Testing
         let want = try Self.contents(local.index, local.chunkReader).map { "\($0.0)" + "\($0.1)" }
         let got = try await BlockingThread.run {
             let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache)
-            return try Self.contents(reader.index, reader.chunks).map { "\($0.0)" + "\($0.1)" }
+            return try Self.contents(reader.index, reader.chunkReader).map { "\($0.0)" + "\($0.1)" }
         }
         #expect(got == want)
         #expect(cache.sizeBytes <= capacity && cache.stats.evictions.load(ordering: .relaxed) > 0)
@@ -117,7 +117,7 @@ import Testing
         }
         let reread = try await BlockingThread.run {
             let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache)
-            return try Self.contents(reader.index, reader.chunks).map { "\($0.0)" + "\($0.1)" }
+            return try Self.contents(reader.index, reader.chunkReader).map { "\($0.0)" + "\($0.1)" }
         }
         #expect(reread == want)
         #expect(cache.stats.corruptPages.load(ordering: .relaxed) > 0)
@@ -131,5 +131,45 @@ import Testing
         await #expect { try await BlockingThread.run { _ = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache) } } throws: {
             ($0 as? StorageError)?.kind == .io && "\($0)".contains("index")
         }
+    }
+
+    /// Which bucket blocks queries see: Thanos' store gateway filters.
+    @Test func theStoreHidesCompactionInputsAndBlocksLongMarkedForDeletion() async throws {
+        let dir = try TempDir("bucket-store"); defer { dir.remove() }
+        let db = try ShipperTests.dataDir(dir)
+        let bucket = try FilesystemBucket(directory: dir.file("bucket"))
+        try await Shipper(dataDir: dir.path, bucket: bucket, externalLabels: ["a": "b"]).sync()
+        let ulids = db.blocks.map(\.ulid)
+        // A block made from the first two (as a compactor would), uploaded beside them.
+        var merged = db.blocks[0].meta
+        merged.ulid = ULID.make()
+        merged.maxTime = db.blocks[1].meta.maxTime
+        merged.compaction.level = 2
+        merged.compaction.sources = [ulids[0], ulids[1]]
+        for name in try await bucket.list(ulids[0] + "/", recursive: true) where !name.hasSuffix("meta.json") {
+            try await bucket.upload(merged.ulid + name.dropFirst(ulids[0].count), bytes: try await bucket.get(name))
+        }
+        try await bucket.upload(merged.ulid + "/meta.json", bytes: Array(merged.json().utf8))
+        let now = Date().timeIntervalSince1970
+        try await bucket.upload(ulids[2] + "/deletion-mark.json",
+                                bytes: Array(BlockMarker(kind: .deletion, id: ulids[2], time: Int64(now) - 7200).json().utf8))
+
+        let catalog = try BlockCatalog(dataDir: dir.path)
+        let cache = try PageCache(dir: dir.file("cache"), capacityBytes: 1 << 20)
+        let strict = BucketStore(bucket: bucket, cache: cache, catalog: catalog, deletionMarkDelay: 3600)
+        try await strict.sync()
+        #expect(strict.visibleBlocks.map(\.ulid) == [merged.ulid], "inputs covered, the marked block past its delay")
+        let patient = BucketStore(bucket: bucket, cache: cache, catalog: catalog, deletionMarkDelay: 3 * 3600)
+        try patient.refresh()
+        #expect(patient.visibleBlocks.map(\.ulid) == [merged.ulid, ulids[2]])
+        // Queriers skip what is local, and what lies outside the range.
+        let mergedULID = merged.ulid
+        let queriers = try await BlockingThread.run {
+            (try patient.queriers(mint: 0, maxt: .max, excluding: [mergedULID]).count,
+             try patient.queriers(mint: 0, maxt: .max, excluding: []).count,
+             try patient.queriers(mint: 10 * ShipperTests.hour, maxt: .max, excluding: []).count)
+        }
+        #expect(queriers == (1, 2, 0))
+        #expect(patient.stats.blocksOpened.load(ordering: .relaxed) == 2)
     }
 }

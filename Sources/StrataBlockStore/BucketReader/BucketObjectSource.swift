@@ -1,6 +1,7 @@
 import Foundation
 import StrataBlock
 import StrataObjectStore
+import StrataModel
 import StrataStorage
 import Synchronization
 
@@ -71,10 +72,12 @@ public final class BucketObjectSource: ByteSource {
 /// A block in the bucket, opened for reading through the page cache: its index and chunk
 /// segments as `BucketObjectSource`s, sized from the `thanos.files` list of its `meta.json`
 /// (or the bucket's attributes when the list is missing, as in blocks not uploaded by Thanos).
-public final class BucketBlockReader: Sendable {
+public final class BucketBlockReader: ReadableBlock {
     public let meta: BlockMeta
     public let index: IndexReader<BucketObjectSource>
-    public let chunks: ChunkSegmentReader<BucketObjectSource>
+    public let chunkReader: ChunkSegmentReader<BucketObjectSource>
+    /// Tombstones are not uploaded (as in Thanos): a bucket block has none.
+    public var tombstones: [SeriesRef: [Tombstones.Interval]] { [:] }
 
     /// Reads the block's `meta.json` from the bucket (or takes `meta`), then opens the index
     /// (its table of contents and symbols; postings and series are read when asked for).
@@ -96,6 +99,10 @@ public final class BucketBlockReader: Sendable {
             BucketObjectSource(bucket: bucket, object: ulid + "/" + rel, size: sizes[rel] ?? 0, cache: cache)
         }
         index = try IndexReader(source("index"))
-        chunks = try ChunkSegmentReader(segments: segments.map(source))
+        chunkReader = try ChunkSegmentReader(segments: segments.map(source))
     }
+}
+
+extension BucketBlockReader: Queryable {
+    public func querier(mint: Int64, maxt: Int64) throws -> any Querier { BlockQuerier(block: self, mint: mint, maxt: maxt) }
 }

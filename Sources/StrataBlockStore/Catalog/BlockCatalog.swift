@@ -150,6 +150,15 @@ public final class BlockCatalog: Sendable {
         try connection.withLock { try body($0) }
     }
 
+    /// Counts writes, so readers of the catalog (the bucket store) know when to look again.
+    private let writes = Atomic<UInt64>(0)
+    public var generation: UInt64 { writes.load(ordering: .acquiring) }
+
+    private func withWrite<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        defer { writes.add(1, ordering: .releasing) }
+        return try withConnection(body)
+    }
+
     // MARK: reads
 
     public func blocks() throws -> [Block] { try select("") }
@@ -198,7 +207,7 @@ public final class BlockCatalog: Sendable {
     /// says the block is gone (it came back: a restore), or `state` is given.
     public func recordLocal(_ meta: BlockMeta, sizeBytes: Int, state: State? = nil) throws {
         let initial = state ?? (Shipper.ships(meta) ? .local : .skipped)
-        try withConnection { c in
+        try withWrite { c in
             try c.query("""
                 INSERT INTO blocks (ulid, min_time, max_time, level, num_samples, size_bytes, is_local, state)
                 VALUES (?, ?, ?, ?, ?, ?, 1, ?)
@@ -214,7 +223,7 @@ public final class BlockCatalog: Sendable {
                                noCompactMarkedAt: Double? = nil) throws {
         let thanos = ThanosMeta.from(meta)
         let labels = Self.json(thanos?.labels ?? [:])
-        try withConnection { c in
+        try withWrite { c in
             try c.query("""
                 INSERT INTO blocks (ulid, min_time, max_time, level, resolution, labels, num_samples, in_bucket, state,
                                     uploaded_at, deletion_marked_at, no_compact_marked_at, bucket_meta)
@@ -231,7 +240,7 @@ public final class BlockCatalog: Sendable {
 
     /// Opens an upload attempt (state `uploading`) and returns its id.
     public func uploadStarted(_ ulid: String, at time: Double = Date().timeIntervalSince1970) throws -> Int64 {
-        try withConnection { c in
+        try withWrite { c in
             try c.transaction {
                 try c.query("UPDATE blocks SET state = 'uploading' WHERE ulid = ?", [.text(ulid)])
                 try c.query("INSERT INTO uploads (ulid, started_at, outcome) VALUES (?, ?, 'running')", [.text(ulid), .double(time)])
@@ -245,7 +254,7 @@ public final class BlockCatalog: Sendable {
     /// Closes an attempt: `error == nil` means the block is now in the bucket with `metaJSON`.
     public func uploadFinished(_ attempt: Int64, ulid: String, error: String?, metaJSON: String? = nil,
                                labels: [String: String] = [:], at time: Double = Date().timeIntervalSince1970) throws {
-        try withConnection { c in
+        try withWrite { c in
             try c.transaction {
                 try c.query("UPDATE uploads SET finished_at = ?, outcome = ?, error = ? WHERE id = ?",
                             [.double(time), .text(error == nil ? "uploaded" : "failed"), .optional(error), .int(attempt)])
@@ -261,13 +270,13 @@ public final class BlockCatalog: Sendable {
 
     /// Marks a block found in the bucket already (a previous run uploaded it).
     public func markUploaded(_ ulid: String) throws {
-        try withConnection { c in
+        try withWrite { c in
             try c.query("UPDATE blocks SET state = 'uploaded', in_bucket = 1 WHERE ulid = ?", [.text(ulid)])
         }
     }
 
     public func markCorrupt(_ ulid: String, error: String) throws {
-        try withConnection { c in
+        try withWrite { c in
             try c.transaction {
                 try c.query("UPDATE blocks SET state = 'corrupt' WHERE ulid = ?", [.text(ulid)])
                 let now = Date().timeIntervalSince1970
@@ -279,7 +288,7 @@ public final class BlockCatalog: Sendable {
 
     /// The block left the data directory (retention, compaction).
     public func removedLocally(_ ulid: String) throws {
-        try withConnection { c in
+        try withWrite { c in
             try c.query("UPDATE blocks SET is_local = 0, state = CASE WHEN in_bucket = 1 THEN state ELSE 'deleted' END WHERE ulid = ?",
                         [.text(ulid)])
         }
@@ -288,7 +297,7 @@ public final class BlockCatalog: Sendable {
     /// The block is no longer in the bucket (deleted there by a compactor or by hand). A local
     /// copy keeps its state: an uploaded block is not uploaded again, as in Thanos.
     public func droppedFromBucket(_ ulid: String) throws {
-        try withConnection { c in
+        try withWrite { c in
             try c.query("""
                 UPDATE blocks SET in_bucket = 0, bucket_meta = NULL, deletion_marked_at = NULL, no_compact_marked_at = NULL,
                     state = CASE WHEN is_local = 1 THEN state ELSE 'deleted' END
@@ -299,7 +308,7 @@ public final class BlockCatalog: Sendable {
 
     /// Forgets blocks that are neither local nor in the bucket, with their attempts.
     public func pruneDeleted() throws {
-        try withConnection { c in
+        try withWrite { c in
             try c.transaction {
                 try c.exec("DELETE FROM uploads WHERE ulid IN (SELECT ulid FROM blocks WHERE state = 'deleted')")
                 try c.exec("DELETE FROM blocks WHERE state = 'deleted'")
@@ -308,7 +317,7 @@ public final class BlockCatalog: Sendable {
     }
 
     public func setState(_ key: String, _ value: String) throws {
-        try withConnection { c in
+        try withWrite { c in
             try c.query("INSERT INTO catalog_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                         [.text(key), .text(value)])
         }

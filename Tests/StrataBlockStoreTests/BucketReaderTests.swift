@@ -108,19 +108,21 @@ import Testing
             .map { (try? FileManager.default.attributesOfItem(atPath: dir.file("cache") + "/" + $0)[.size] as? Int) ?? 0 }.reduce(0, +)
         #expect(onDisk == cache.sizeBytes && onDisk <= capacity)
 
-        // Every cached page damaged: those read again are noticed, dropped and fetched again.
+        // Every cached page damaged on disk (a crash while they were written): after a restart,
+        // those read again are noticed, dropped and fetched again.
         for name in try FileManager.default.contentsOfDirectory(atPath: dir.file("cache")) {
             let path = dir.file("cache") + "/" + name
             var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
             bytes[0] ^= 0xff
             try Data(bytes).write(to: URL(fileURLWithPath: path))
         }
+        let restarted = try PageCache(dir: dir.file("cache"), pageSize: 4096, capacityBytes: capacity)
         let reread = try await BlockingThread.run {
-            let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache)
+            let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: restarted)
             return try Self.contents(reader.index, reader.chunkReader).map { "\($0.0)" + "\($0.1)" }
         }
         #expect(reread == want)
-        #expect(cache.stats.corruptPages.load(ordering: .relaxed) > 0)
+        #expect(restarted.stats.corruptPages.load(ordering: .relaxed) > 0)
     }
 
     @Test func aMissingObjectIsAnIOError() async throws {

@@ -5,12 +5,15 @@ import Synchronization
 /// A disk cache of fixed-size pages of bucket objects, bounded in bytes and evicted least
 /// recently used first: what lets a query read a bucket block's index and chunks by ranged GETs
 /// without fetching a page twice. Each page is a file `<object hash>-<page>` holding the bytes
-/// and a CRC32C, so a page torn by a crash is refetched, never served. The cache is only a cache:
-/// its directory may be deleted whenever the server is stopped.
+/// and a CRC32C, so a page torn by a crash is refetched, never served. The most recently used
+/// pages are also kept in memory (up to `memoryBytes`), so a warm query reads no files. The cache
+/// is only a cache: its directory may be deleted whenever the server is stopped.
 public final class PageCache: Sendable {
     public let dir: String
     public let pageSize: Int
     public let capacityBytes: Int
+    /// Bytes of pages kept in memory in front of the disk.
+    public let memoryBytes: Int
     public let stats = Stats()
 
     public final class Stats: Sendable {
@@ -32,17 +35,20 @@ public final class PageCache: Sendable {
         var entries: [String: Entry] = [:]
         var bytes = 0
         var clock: UInt64 = 0
+        var memory: [String: (page: [UInt8], lastUse: UInt64)] = [:]
+        var memoryBytes = 0
     }
 
     private let state = Mutex(State())
 
     /// Opens (creating) the cache in `dir`, taking in the pages already there (oldest first)
     /// and evicting down to `capacityBytes`.
-    public init(dir: String, pageSize: Int = 64 << 10, capacityBytes: Int) throws {
+    public init(dir: String, pageSize: Int = 64 << 10, capacityBytes: Int, memoryBytes: Int = 256 << 20) throws {
         precondition(pageSize > 0 && capacityBytes >= 0)
         self.dir = dir
         self.pageSize = pageSize
         self.capacityBytes = capacityBytes
+        self.memoryBytes = min(memoryBytes, capacityBytes)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var found: [(name: String, size: Int, modified: Date)] = []
         for name in try FileManager.default.contentsOfDirectory(atPath: dir) {
@@ -113,12 +119,24 @@ public final class PageCache: Sendable {
 
     /// The page's bytes if cached and intact (a damaged file is dropped).
     private func read(_ name: String) -> [UInt8]? {
-        guard state.withLock({ s -> Bool in
-            guard s.entries[name] != nil else { return false }
+        enum Found { case memory([UInt8]), disk, none }
+        let found = state.withLock { s -> Found in
+            guard s.entries[name] != nil else { return .none }
             s.clock += 1
             s.entries[name]?.lastUse = s.clock
-            return true
-        }) else { return nil }
+            if let m = s.memory[name] {
+                s.memory[name]?.lastUse = s.clock
+                return .memory(m.page)
+            }
+            return .disk
+        }
+        switch found {
+        case .none: return nil
+        case .memory(let page):
+            stats.hits.add(1, ordering: .relaxed)
+            return page
+        case .disk: break
+        }
         guard let data = FileManager.default.contents(atPath: dir + "/" + name), data.count >= 4 else {
             forget(name, corrupt: true)
             return nil
@@ -132,7 +150,27 @@ public final class PageCache: Sendable {
             return nil
         }
         stats.hits.add(1, ordering: .relaxed)
-        return Array(bytes[..<payload])
+        let page = Array(bytes[..<payload])
+        remember(name, page)
+        return page
+    }
+
+    /// Keeps a page in memory, evicting the least recently used ones beyond `memoryBytes`.
+    private func remember(_ name: String, _ page: [UInt8]) {
+        state.withLock { s in
+            guard s.entries[name] != nil, page.count <= memoryBytes else { return }
+            s.clock += 1
+            if let old = s.memory[name] { s.memoryBytes -= old.page.count }
+            s.memory[name] = (page, s.clock)
+            s.memoryBytes += page.count
+            guard s.memoryBytes > memoryBytes else { return }
+            // Down to 90%, so the sort is paid once per many pages, not on every insert.
+            for (victim, entry) in s.memory.sorted(by: { $0.value.lastUse < $1.value.lastUse }) {
+                if s.memoryBytes <= memoryBytes * 9 / 10 { break }
+                s.memory.removeValue(forKey: victim)
+                s.memoryBytes -= entry.page.count
+            }
+        }
     }
 
     /// Stores a page (through a temporary name, so a reader never sees half of one) and evicts
@@ -153,26 +191,30 @@ public final class PageCache: Sendable {
             s.entries[name] = Entry(size: bytes.count, lastUse: s.clock)
             s.bytes += bytes.count
         }
+        remember(name, page)
         evict()
     }
 
     private func forget(_ name: String, corrupt: Bool) {
         state.withLock { s in
             if let e = s.entries.removeValue(forKey: name) { s.bytes -= e.size }
+            if let m = s.memory.removeValue(forKey: name) { s.memoryBytes -= m.page.count }
         }
         try? FileManager.default.removeItem(atPath: dir + "/" + name)
         if corrupt { stats.corruptPages.add(1, ordering: .relaxed) }
     }
 
-    /// Least recently used pages out until the cache fits its capacity.
+    /// Least recently used pages out until the cache fits its capacity (down to 90% of it, so
+    /// the sort is paid once per many pages, not on every write).
     private func evict() {
         let doomed: [String] = state.withLock { s in
             guard s.bytes > capacityBytes else { return [] }
             var out: [String] = []
             for (name, e) in s.entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }) {
-                if s.bytes <= capacityBytes { break }
+                if s.bytes <= capacityBytes * 9 / 10 { break }
                 s.entries.removeValue(forKey: name)
                 s.bytes -= e.size
+                if let m = s.memory.removeValue(forKey: name) { s.memoryBytes -= m.page.count }
                 out.append(name)
             }
             return out

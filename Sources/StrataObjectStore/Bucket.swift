@@ -60,6 +60,19 @@ extension Bucket {
     func checkName(_ name: String) throws {
         if name.isEmpty { throw ObjectStoreError(.invalid, "\(kind): empty object name") }
     }
+
+    /// `exists` for stores whose only cheap probe is the object's attributes (a HEAD).
+    func existsByAttributes(_ name: String) async throws -> Bool {
+        do { _ = try await attributes(name); return true } catch let e as ObjectStoreError where e.kind == .notFound { return false }
+    }
+}
+
+/// HTTP ranges as the S3, GCS and Azure APIs take them.
+enum HTTPRange {
+    /// `bytes=offset-last`, or `bytes=offset-` to the end.
+    static func header(offset: Int, length: Int?) -> String {
+        "bytes=\(offset)-" + (length.map { String(offset + $0 - 1) } ?? "")
+    }
 }
 
 /// Directory helpers shared by backends that keep keys in a sorted list.

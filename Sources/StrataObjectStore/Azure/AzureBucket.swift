@@ -217,7 +217,7 @@ public final class AzureBucket: Bucket {
         guard offset >= 0, (length ?? 1) >= 0 else { throw ObjectStoreError(.invalid, "azure: \(name): bad range") }
         if length == 0 { return [] }
         try await prepareContainer()
-        let range = "bytes=\(offset)-" + (length.map { String(offset + $0 - 1) } ?? "")
+        let range = HTTPRange.header(offset: offset, length: length)
         let r = try await send(.GET, blob: name, headers: [("x-ms-range", range)])
         if r.status == 416 { return [] } // the range starts past the end
         guard r.status == 200 || r.status == 206 else { throw failure(r, "get \(name) \(range)") }
@@ -225,7 +225,7 @@ public final class AzureBucket: Bucket {
     }
 
     public func exists(_ name: String) async throws -> Bool {
-        do { _ = try await attributes(name); return true } catch let e as ObjectStoreError where e.kind == .notFound { return false }
+        try await existsByAttributes(name)
     }
 
     public func attributes(_ name: String) async throws -> ObjectAttributes {

@@ -110,7 +110,7 @@ public final class GCSBucket: Bucket {
         try checkName(name)
         guard offset >= 0, (length ?? 1) >= 0 else { throw ObjectStoreError(.invalid, "gcs: \(name): bad range") }
         if length == 0 { return [] }
-        let range = "bytes=\(offset)-" + (length.map { String(offset + $0 - 1) } ?? "")
+        let range = HTTPRange.header(offset: offset, length: length)
         let r = try await send(.GET, url(objectPath(name), [("alt", "media")]), headers: [("Range", range)], what: "get \(name) \(range)")
         if r.status == 416 { return [] } // the range starts past the end
         guard r.status == 200 || r.status == 206 else { throw failure(r, "get \(name) \(range)") }
@@ -118,7 +118,7 @@ public final class GCSBucket: Bucket {
     }
 
     public func exists(_ name: String) async throws -> Bool {
-        do { _ = try await attributes(name); return true } catch let e as ObjectStoreError where e.kind == .notFound { return false }
+        try await existsByAttributes(name)
     }
 
     private struct Metadata: Decodable {

@@ -196,7 +196,7 @@ public final class S3Bucket: Bucket {
         try checkName(name)
         guard offset >= 0, (length ?? 1) >= 0 else { throw ObjectStoreError(.invalid, "s3: \(name): bad range") }
         if length == 0 { return [] }
-        let range = "bytes=\(offset)-" + (length.map { String(offset + $0 - 1) } ?? "")
+        let range = HTTPRange.header(offset: offset, length: length)
         let r = try await request(.GET, key: name, headers: [("Range", range)])
         if r.status == 416 { return [] } // the range starts past the end
         guard r.status == 200 || r.status == 206 else { throw failure(r, "get \(name) \(range)") }
@@ -204,7 +204,7 @@ public final class S3Bucket: Bucket {
     }
 
     public func exists(_ name: String) async throws -> Bool {
-        do { _ = try await attributes(name); return true } catch let e as ObjectStoreError where e.kind == .notFound { return false }
+        try await existsByAttributes(name)
     }
 
     public func attributes(_ name: String) async throws -> ObjectAttributes {

@@ -58,8 +58,8 @@ import Testing
                     cache.stats.fetchedBytes.load(ordering: .relaxed))
         }
         #expect(got == want && got.count == 300)
-        // Each page fetched once (the index's unused parts not at all), a run of missing pages
-        // in one GET.
+        // Each page fetched once (the index's unused parts not at all, or only as read-ahead), a
+        // run of missing pages and what follows it in one GET.
         let blockBytes = local.index.source.count + local.chunkReader.totalBytes
         let misses = cache.stats.misses.load(ordering: .relaxed)
         #expect(fetched <= blockBytes && misses == cache.pageCount && fetched > (misses - 2) * 4096, "\(fetched) of \(blockBytes) bytes, \(misses) pages")
@@ -74,6 +74,17 @@ import Testing
         }
         #expect(second == want)
         #expect(again.stats.fetchedBytes.load(ordering: .relaxed) == 0 && again.stats.misses.load(ordering: .relaxed) == 0)
+
+        // Without reading ahead, each page that misses is a GET of its own: many more requests.
+        let plain = try PageCache(dir: dir.file("cache-plain"), pageSize: 4096, capacityBytes: 64 << 20)
+        let before = bucket.snapshot()["get_range"]?.total ?? 0
+        let third = try await BlockingThread.run {
+            let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: plain, readahead: 0)
+            return try Self.contents(reader.index, reader.chunkReader).map { "\($0.0)" + "\($0.1)" }
+        }
+        let plainRequests = (bucket.snapshot()["get_range"]?.total ?? 0) - before
+        #expect(third == want)
+        #expect(plainRequests > 4 * requests, "\(plainRequests) GETs without read-ahead, \(requests) with it")
     }
 
     @Test func oneSeriesLookupReadsLittleOfTheIndex() async throws {
@@ -81,7 +92,7 @@ import Testing
         let (local, bucket) = try await Self.shipped(dir, series: 3000)
         let cache = try PageCache(dir: dir.file("cache"), pageSize: 4096, capacityBytes: 64 << 20)
         let (labels, fetched) = try await BlockingThread.run {
-            let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache)
+            let reader = try BucketBlockReader(bucket: bucket, ulid: local.ulid, cache: cache, readahead: 0)
             let refs = try reader.index.postings(for: [try LabelMatcher(.equal, "i", "1234")])
             var metas: [ChunkMeta] = []
             let found = try refs.map { try reader.index.series($0, chunks: &metas) }

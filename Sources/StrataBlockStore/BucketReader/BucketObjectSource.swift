@@ -17,14 +17,17 @@ public final class BucketObjectSource: ByteSource {
     public let object: String
     public let count: Int
     public let cache: PageCache
+    /// Pages fetched beyond a read that misses at its end (see `PageCache.pages`).
+    public let readahead: Int
     public var name: String { object }
 
     /// `size` from the block's `meta.json` (`thanos.files`) or the bucket's attributes.
-    public init(bucket: any Bucket, object: String, size: Int, cache: PageCache) {
+    public init(bucket: any Bucket, object: String, size: Int, cache: PageCache, readahead: Int = 15) {
         self.bucket = bucket
         self.object = object
         self.count = size
         self.cache = cache
+        self.readahead = readahead
     }
 
     public func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
@@ -33,7 +36,7 @@ public final class BucketObjectSource: ByteSource {
         let first = range.lowerBound / size, last = (range.upperBound - 1) / size
         let pages: [[UInt8]]
         do {
-            pages = try cache.pages(object, first ... last) { page, n in
+            pages = try cache.pages(object, first ... last, pageLimit: (count + size - 1) / size, readahead: readahead) { page, n in
                 let offset = page * size
                 return try Self.wait { [bucket, object, count] in
                     try await bucket.getRange(object, offset: offset, length: min(n * size, count - offset))
@@ -81,7 +84,7 @@ public final class BucketBlockReader: ReadableBlock {
 
     /// Reads the block's `meta.json` from the bucket (or takes `meta`), then opens the index
     /// (its table of contents and symbols; postings and series are read when asked for).
-    public init(bucket: any Bucket, ulid: String, meta: BlockMeta? = nil, cache: PageCache) throws {
+    public init(bucket: any Bucket, ulid: String, meta: BlockMeta? = nil, cache: PageCache, readahead: Int = 15) throws {
         let m = try meta ?? BlockMeta.parse(Data(try BucketObjectSource.wait { try await bucket.get(ulid + "/" + BlockMeta.fileName) }),
                                              path: ulid + "/" + BlockMeta.fileName)
         self.meta = m
@@ -96,7 +99,7 @@ public final class BucketBlockReader: ReadableBlock {
             }
         }
         func source(_ rel: String) -> BucketObjectSource {
-            BucketObjectSource(bucket: bucket, object: ulid + "/" + rel, size: sizes[rel] ?? 0, cache: cache)
+            BucketObjectSource(bucket: bucket, object: ulid + "/" + rel, size: sizes[rel] ?? 0, cache: cache, readahead: readahead)
         }
         index = try IndexReader(source("index"))
         chunkReader = try ChunkSegmentReader(segments: segments.map(source))

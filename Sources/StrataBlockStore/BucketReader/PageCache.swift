@@ -71,27 +71,38 @@ public final class PageCache: Sendable {
     public var sizeBytes: Int { state.withLock { $0.bytes } }
     public var pageCount: Int { state.withLock { $0.entries.count } }
 
-    /// Pages `pages` of `object`, from disk where cached, the others fetched by `fetch` (given
-    /// the first page and how many follow, it returns their bytes, concatenated; only the last
-    /// page of an object may be short) in as few calls as contiguous runs allow.
-    public func pages(_ object: String, _ pages: ClosedRange<Int>, fetch: (Int, Int) throws -> [UInt8]) throws -> [[UInt8]] {
+    /// Pages `pages` of `object`, from memory or disk where cached, the others fetched by
+    /// `fetch` (given the first page and how many follow, it returns their bytes, concatenated;
+    /// only the last page of an object may be short) in as few calls as contiguous runs allow.
+    /// A run that reaches the end of `pages` also takes up to `readahead` more uncached pages
+    /// (below `pageLimit`, the object's page count): readers walk indexes and chunk segments
+    /// forward, and one larger request costs far less than many small ones.
+    public func pages(_ object: String, _ pages: ClosedRange<Int>, pageLimit: Int = .max, readahead: Int = 0,
+                      fetch: (Int, Int) throws -> [UInt8]) throws -> [[UInt8]] {
         let prefix = Self.key(object)
+        func name(_ page: Int) -> String { prefix + "-" + String(page) }
         var out = [[UInt8]?](repeating: nil, count: pages.count)
-        for (i, page) in pages.enumerated() { out[i] = read(prefix + "-" + String(page)) }
+        for (i, page) in pages.enumerated() { out[i] = read(name(page)) }
         var i = 0
         while i < out.count {
             guard out[i] == nil else { i += 1; continue }
             var j = i
             while j < out.count && out[j] == nil { j += 1 }
-            let bytes = try fetch(pages.lowerBound + i, j - i)
+            var extra = 0
+            if j == out.count {
+                let cached = state.withLock { s in (0 ..< readahead).map { s.entries[name(pages.upperBound + 1 + $0)] != nil } }
+                while extra < readahead && pages.upperBound + 1 + extra < pageLimit && !cached[extra] { extra += 1 }
+            }
+            let first = pages.lowerBound + i
+            let bytes = try fetch(first, j - i + extra)
             stats.fetchedBytes.add(bytes.count, ordering: .relaxed)
-            stats.misses.add(j - i, ordering: .relaxed)
-            for k in i ..< j {
-                let start = (k - i) * pageSize
-                guard start < bytes.count || (k == i && bytes.isEmpty) else { break }
+            stats.misses.add(j - i + extra, ordering: .relaxed)
+            for k in 0 ..< j - i + extra {
+                let start = k * pageSize
+                guard start < bytes.count || (k == 0 && bytes.isEmpty) else { break }
                 let page = Array(bytes[min(start, bytes.count) ..< min(start + pageSize, bytes.count)])
-                out[k] = page
-                write(prefix + "-" + String(pages.lowerBound + k), page)
+                if i + k < out.count { out[i + k] = page }
+                write(name(first + k), page)
             }
             i = j
         }

@@ -59,7 +59,8 @@ public enum BucketInspection {
     /// - files `meta.json` lists that are missing or have another size, and chunk segments or an
     ///   index missing when it lists none;
     /// - an index that does not read (downloaded and opened);
-    /// - blocks of one stream (same external labels and resolution) whose time ranges overlap.
+    /// - blocks of one stream (same external labels and resolution) whose time ranges overlap,
+    ///   leaving out blocks whose sources another block holds (a compaction's inputs).
     public static func verify(_ bucket: any Bucket) async throws -> [String] {
         var problems: [String] = []
         let entries = try await blocks(bucket)
@@ -88,8 +89,10 @@ public enum BucketInspection {
                 }
             }
         }
-        // Overlaps within one stream, as Thanos' compactor would refuse them.
-        let streams = Dictionary(grouping: entries) { e in
+        // Overlaps within one stream, as Thanos' compactor would refuse them; a compaction's
+        // inputs, still there until their deletion, overlap its output by design.
+        let current = Set(BucketStore.withoutCoveredSources(entries.map(\.meta)).map(\.ulid))
+        let streams = Dictionary(grouping: entries.filter { current.contains($0.meta.ulid) }) { e in
             (e.thanos?.labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "@\(e.thanos?.resolution ?? 0)"
         }
         for (stream, blocks) in streams.sorted(by: { $0.key < $1.key }) {

@@ -82,18 +82,18 @@ public enum BucketOperations {
     /// A single block is uploaded whatever its level; a data directory's compacted blocks only
     /// with `uploadCompacted`.
     public static func upload(path: String, bucket: any Bucket, labels: [String: String],
-                              uploadCompacted: Bool) async throws -> Shipper.SyncResult {
+                              uploadCompacted: Bool, source: String = "bucket.upload") async throws -> Shipper.SyncResult {
         var p = path
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
         if FileManager.default.fileExists(atPath: p + "/" + BlockMeta.fileName) {
             let ulid = URL(fileURLWithPath: p).lastPathComponent
             guard ULID.isValid(ulid) else { throw ShipperError("\(p): a block directory must be named by its ULID") }
             let parent = URL(fileURLWithPath: p).deletingLastPathComponent().path
-            let shipper = try Shipper(dataDir: parent, bucket: bucket, externalLabels: labels, source: "bucket.upload", uploadCompacted: true)
+            let shipper = try Shipper(dataDir: parent, bucket: bucket, externalLabels: labels, source: source, uploadCompacted: true)
             return try await shipper.sync(only: [ulid])
         }
         guard FileSystem.isDirectory(p) else { throw ShipperError("\(p): not a block or data directory") }
-        let shipper = try Shipper(dataDir: p, bucket: bucket, externalLabels: labels, source: "bucket.upload", uploadCompacted: uploadCompacted)
+        let shipper = try Shipper(dataDir: p, bucket: bucket, externalLabels: labels, source: source, uploadCompacted: uploadCompacted)
         return try await shipper.sync()
     }
 

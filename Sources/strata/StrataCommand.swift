@@ -434,7 +434,7 @@ struct BucketCommand: AsyncParsableCommand {
         commandName: "bucket",
         abstract: "Inspect and manage the bucket blocks are shipped to, as `thanos tools bucket`.",
         subcommands: [BucketList.self, BucketInspect.self, BucketVerify.self, BucketUpload.self, BucketDownload.self,
-                      BucketMark.self, BucketCleanup.self]
+                      BucketMark.self, BucketCleanup.self, BucketCompact.self]
     )
 }
 
@@ -629,5 +629,29 @@ struct BucketCleanup: AsyncParsableCommand {
         for ulid in r.deletedMarked { print("deleted \(ulid) (marked for deletion)") }
         for ulid in r.deletedPartial { print("deleted \(ulid) (partial upload)") }
         print("cleanup done: \(r.deletedMarked.count) marked and \(r.deletedPartial.count) partial blocks deleted")
+    }
+}
+
+struct BucketCompact: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "One pass of Thanos' compactor over the bucket: merge overlapping blocks and blocks that fill 8h, 2d and 14d ranges, per group of external labels; mark the inputs for deletion (`cleanup` deletes them after --delete-delay)."
+    )
+
+    @OptionGroup var bucket: BucketOptions
+
+    @Flag(name: .customLong("once"), help: "Run one pass and exit (the only mode so far).")
+    var once = false
+
+    @Option(name: .customLong("work-dir"), help: "Where input blocks are downloaded and the merged block written.")
+    var workDir = "/tmp/strata-compact"
+
+    func run() async throws {
+        guard once else { throw ValidationError("only --once is supported: run it from cron, or wait for the compactor in strata serve") }
+        let r = try await BucketCompactor.run(try bucket.bucket(), workDir: workDir)
+        for (ulid, inputs) in r.compacted.sorted(by: { $0.key < $1.key }) { print("compacted \(inputs.joined(separator: ",")) into \(ulid)") }
+        for ulid in r.outdated { print("marked \(ulid) for deletion (outdated: another block holds its sources)") }
+        for why in r.skipped { print("skipped group \(why)") }
+        print("compaction done: \(r.compacted.count) blocks written, \(r.compacted.values.map(\.count).reduce(0, +) + r.outdated.count) marked for deletion")
     }
 }

@@ -81,7 +81,7 @@ public final class BucketStore: Sendable {
     /// Thanos' `DefaultDeduplicateFilter`: a block whose sources are all in another block's is
     /// that block's input (or a copy of it) and is hidden; of two blocks with the same sources,
     /// the one with the greater ULID stays.
-    static func withoutCoveredSources(_ metas: [BlockMeta]) -> [BlockMeta] {
+    public static func withoutCoveredSources(_ metas: [BlockMeta]) -> [BlockMeta] {
         let sources = metas.map { Set($0.compaction.sources.isEmpty ? [$0.ulid] : $0.compaction.sources) }
         return metas.enumerated().filter { i, m in
             !sources.indices.contains { j in

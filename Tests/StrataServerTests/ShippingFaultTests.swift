@@ -129,6 +129,9 @@ import Testing
         // 5 MiB parts: the big block below goes up in a multipart upload that takes a while.
         let flags = Self.fast + ["--objstore.config", Self.objstore(moto) + "  part_size: 5242880\n"]
         var (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("1.log"), extra: flags)
+        // Every server this test starts is stopped, however it ends.
+        var started = [proc]
+        defer { for p in started { p.stop() } }
         let bucket = try Self.s3(moto)
         #expect(await postWrite(port: port, Self.batch(Self.base).snappyBody()) == .noContent)
         try await Self.waitFor("the first blocks in the bucket", { proc.log }) { await Self.shipped(bucket).count >= 3 }
@@ -175,6 +178,7 @@ import Testing
         #expect(!(await Self.shipped(bucket)).contains(interrupted), "the upload finished before the kill")
 
         (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("2.log"), extra: flags)
+        started.append(proc)
         try await Self.waitFor("the interrupted block in the bucket", { proc.log }) { await Self.shipped(bucket).contains(interrupted) }
         let meta = try BlockMeta.parse(Data(try await bucket.get(interrupted + "/meta.json")), path: interrupted)
         #expect(meta.stats.numSamples == 720_000)
@@ -193,6 +197,7 @@ import Testing
         for f in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: catalog.path + f) }
         try Data(repeating: 0xAB, count: 4096).write(to: URL(fileURLWithPath: catalog.path))
         (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("3.log"), extra: flags)
+        started.append(proc)
         try await Self.waitFor("the catalog rebuilt", { proc.log }) { proc.log.contains("block catalog synced with the bucket") }
         proc.stop()
         #expect(proc.log.contains("rebuilding the block catalog"), "\(proc.log)")

@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(name: "strata",
                           dependencies: [
                               "StrataServer", "StrataTools", "StrataTSDB", "StrataModel", "StrataPromQLParser", "StrataObjectStore",
-                              "StrataBlock",
+                              "StrataBlock", "StrataBlockStore",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Metrics", package: "swift-metrics"),
                               .product(name: "Prometheus", package: "swift-prometheus"),

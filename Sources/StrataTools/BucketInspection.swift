@@ -3,34 +3,15 @@ import StrataBlock
 import StrataBlockStore
 import StrataObjectStore
 
-/// `strata bucket ls`, as `thanos tools bucket ls`: the blocks in a bucket (a top-level ULID
-/// directory with a `meta.json`; partial uploads without one are not blocks), oldest first.
+/// Reports on a bucket for `strata bucket ls|inspect|verify`, as `thanos tools bucket`: the
+/// blocks in a bucket (`BucketBlocks.list`: a top-level ULID directory with a `meta.json`;
+/// partial uploads without one are not blocks), oldest first.
 public enum BucketInspection {
-    public struct Entry: Sendable {
-        public var meta: BlockMeta
-        public var thanos: ThanosMeta?
-    }
-
-    public static func blocks(_ bucket: any Bucket) async throws -> [Entry] {
-        var out: [Entry] = []
-        for dir in try await bucket.list("", recursive: false) where dir.hasSuffix("/") {
-            let ulid = String(dir.dropLast())
-            guard ULID.isValid(ulid) else { continue }
-            let bytes: [UInt8]
-            do { bytes = try await bucket.get(ulid + "/" + BlockMeta.fileName) } catch where ObjectStoreError.isNotFound(error) {
-                continue // a partial upload
-            }
-            let meta = try BlockMeta.parse(Data(bytes), path: ulid + "/" + BlockMeta.fileName)
-            out.append(Entry(meta: meta, thanos: ThanosMeta.from(meta)))
-        }
-        return out.sorted { $0.meta.minTime != $1.meta.minTime ? $0.meta.minTime < $1.meta.minTime : $0.meta.ulid < $1.meta.ulid }
-    }
-
     public enum Output: String, Sendable, CaseIterable { case plain = "", wide, json }
 
     /// The listing: ULIDs one per line (`plain`); a table (`wide`); one `meta.json` per line (`json`).
     public static func list(_ bucket: any Bucket, output: Output) async throws -> String {
-        let entries = try await blocks(bucket)
+        let entries = try await BucketBlocks.list(bucket)
         switch output {
         case .plain:
             return entries.map { $0.meta.ulid + "\n" }.joined()
@@ -63,7 +44,7 @@ public enum BucketInspection {
     ///   leaving out blocks whose sources another block holds (a compaction's inputs).
     public static func verify(_ bucket: any Bucket) async throws -> [String] {
         var problems: [String] = []
-        let entries = try await blocks(bucket)
+        let entries = try await BucketBlocks.list(bucket)
         let complete = Set(entries.map(\.meta.ulid))
         for dir in try await bucket.list("", recursive: false) where dir.hasSuffix("/") {
             let ulid = String(dir.dropLast())

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import Prometheus
 import StrataBlock
+import StrataBlockStore
 import StrataModel
 import StrataObjectStore
 import StrataPromQLParser
@@ -512,10 +513,10 @@ struct BucketInspect: AsyncParsableCommand {
     var selector: [String] = []
 
     func run() async throws {
-        guard let format = BucketOperations.InspectOutput(rawValue: output) else { throw ValidationError("invalid --output \"\(output)\": want table, csv or tsv") }
+        guard let format = BucketInspection.InspectOutput(rawValue: output) else { throw ValidationError("invalid --output \"\(output)\": want table, csv or tsv") }
         let labels: [String: String]
         do { labels = try ServerConfig.parseLabels(selector) } catch { throw ValidationError("--selector: \(error)") }
-        print(try await BucketOperations.inspect(try bucket.bucket(), selector: labels, output: format), terminator: "")
+        print(try await BucketInspection.inspect(try bucket.bucket(), selector: labels, output: format), terminator: "")
     }
 }
 

@@ -69,7 +69,7 @@ import Testing
         let later = Int64(Date().timeIntervalSince1970 * 1000) + 49 * Self.hour
         let cleaned = try await BucketOperations.cleanup(bucket, deleteDelay: 48 * Self.hour, partialAge: 48 * Self.hour, nowMillis: later)
         #expect(Set(cleaned.deletedMarked) == Set(ulids[0 ..< 4]))
-        #expect(try await BucketInspection.blocks(bucket).map(\.meta.ulid) == [newULID, ulids[4]])
+        #expect(try await BucketBlocks.list(bucket).map(\.meta.ulid) == [newULID, ulids[4]])
     }
 
     @Test func aCrashBetweenUploadAndMarksIsFinishedByTheNextPass() async throws {
@@ -77,7 +77,7 @@ import Testing
         let (db, bucket) = try await Self.shipped(tmp)
         let ulids = db.blocks.map(\.ulid)
         // The merged block uploaded, the inputs not marked yet (the process died there).
-        let inputs = try await BucketInspection.blocks(bucket).map(\.meta).filter { ulids[0 ..< 4].contains($0.ulid) }
+        let inputs = try await BucketBlocks.list(bucket).map(\.meta).filter { ulids[0 ..< 4].contains($0.ulid) }
         let newULID = try await BucketCompactor.compact(inputs, labels: ["tenant_id": "t"], bucket: bucket, workDir: tmp.file("work"))
         #expect(try await BucketInspection.verify(bucket).isEmpty, "the sources and the merged block overlap only as sources, which verify accepts")
         let r = try await BucketCompactor.run(bucket, workDir: tmp.file("work"))

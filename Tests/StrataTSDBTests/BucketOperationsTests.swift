@@ -49,17 +49,17 @@ import Testing
             _ = try await BucketOperations.upload(path: tmp.file("nothing"), bucket: bucket, labels: ["team": "a"], uploadCompacted: false)
         }
 
-        let table = try await BucketOperations.inspect(bucket, output: .table)
+        let table = try await BucketInspection.inspect(bucket, output: .table)
         let lines = table.split(separator: "\n")
         #expect(lines.count == 5 && lines[0].hasPrefix("| ULID ") && lines[0].contains("| UNTIL-DOWN |") && lines[1].hasPrefix("|---"), "\(table)")
         let cells = lines[2].split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(cells == [ulids[0], "01-01-1970 00:00:00", "01-01-1970 01:00:00", "1h0m0s", "39h0m0s", "4", "240", "4", "1", "false",
                           "team=a", "0s", "bucket.upload"], "\(table)")
-        let csv = try await BucketOperations.inspect(bucket, output: .csv)
+        let csv = try await BucketInspection.inspect(bucket, output: .csv)
         #expect(csv.split(separator: "\n").first == "ULID,FROM,UNTIL,RANGE,UNTIL-DOWN,#SERIES,#SAMPLES,#CHUNKS,COMP-LEVEL,COMP-FAILED,LABELS,RESOLUTION,SOURCE")
         #expect(csv.split(separator: "\n").count == 4)
-        #expect(try await BucketOperations.inspect(bucket, selector: ["team": "b"], output: .tsv).split(separator: "\n").count == 1)
-        #expect(BucketOperations.grouped(1_234_567) == "1,234,567" && BucketOperations.grouped(999) == "999")
+        #expect(try await BucketInspection.inspect(bucket, selector: ["team": "b"], output: .tsv).split(separator: "\n").count == 1)
+        #expect(BucketInspection.grouped(1_234_567) == "1,234,567" && BucketInspection.grouped(999) == "999")
 
         // Downloaded, the block is the local one byte for byte (and reads), meta.json aside.
         let target = try await BucketOperations.download(bucket, ulid: ulids[2], into: tmp.file("down"))
@@ -109,6 +109,6 @@ import Testing
         let later = try await BucketOperations.cleanup(bucket, deleteDelay: 48 * Self.hour, partialAge: 48 * Self.hour,
                                                        nowMillis: nowMillis + 49 * Self.hour)
         #expect(Set(later.deletedPartial) == [oldPartial, freshPartial] && later.deletedMarked == [ulids[1]])
-        #expect(try await BucketInspection.blocks(bucket).map(\.meta.ulid) == [ulids[2]])
+        #expect(try await BucketBlocks.list(bucket).map(\.meta.ulid) == [ulids[2]])
     }
 }

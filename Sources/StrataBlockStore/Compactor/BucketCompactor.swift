@@ -1,8 +1,6 @@
 import Foundation
 import StrataBlock
-import StrataBlockStore
 import StrataObjectStore
-import StrataTSDB
 
 /// One pass of Thanos' compactor over a bucket (`strata bucket compact --once`): blocks are
 /// grouped by external labels and resolution (Thanos' group key); in each group, overlapping
@@ -29,7 +27,7 @@ public enum BucketCompactor {
         var result = Result()
         try FileSystem.mkdirAll(workDir)
         while true {
-            let entries = try await BucketInspection.blocks(bucket)
+            let entries = try await BucketBlocks.list(bucket)
             var marked = Set<String>()
             var noCompact = Set<String>()
             for e in entries {

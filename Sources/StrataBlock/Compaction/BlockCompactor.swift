@@ -1,4 +1,3 @@
-import StrataBlock
 import StrataModel
 import StrataStorage
 

@@ -1,4 +1,3 @@
-import StrataBlock
 /// Chooses which blocks to merge next, as Prometheus' `LeveledCompactor.plan` does:
 /// overlapping blocks first (vertical compaction), then blocks that together fill one of the
 /// larger aligned ranges (2h → 6h → 18h → …), never the newest block.

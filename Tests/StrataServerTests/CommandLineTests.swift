@@ -36,6 +36,10 @@ import Testing
         (["--storage.remote.read-max-bytes-in-frame", "0"], "--storage.remote.read-max-bytes-in-frame"),
         (["--http-address", "nowhere"], "--http-address"),
         (["--log.level", "loud"], "--log.level"),
+        (["--shipper.interval", "0s"], "--shipper.interval"),
+        (["--store.cache-size", "lots"], "--store.cache-size"),
+        (["--store.sync-interval", "often"], "--store.sync-interval"),
+        (["--store.ignore-deletion-marks-delay", "-1h"], "--store.ignore-deletion-marks-delay"),
     ])
     func invalidFlagsAreRejected(args: [String], flag: String) async throws {
         guard let binary = strataBinary() else { return }

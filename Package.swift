@@ -169,6 +169,7 @@ let package = Package(
         .testTarget(name: "StrataServerTests",
                     dependencies: [
                         "StrataServer", "StrataTestSupport", "StrataEncoding", "StrataBlock", "StrataBlockStore", "StrataObjectStore",
+                        "StrataTSDB", "StrataStorage", "StrataRuntime",
                         .product(name: "HummingbirdTesting", package: "hummingbird"),
                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                         .product(name: "Logging", package: "swift-log"),

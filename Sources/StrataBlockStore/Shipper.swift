@@ -54,6 +54,18 @@ public final class Shipper: Sendable {
     /// Whether block `ulid` is in the bucket (as of the last sync).
     public func isUploaded(_ ulid: String) -> Bool { uploaded.withLock { $0.contains(ulid) } }
 
+    /// Whether blocks this shipper will upload are not (all) in the bucket yet: one being
+    /// uploaded, or waiting for the next pass after a failure. The bucket compactor leaves the
+    /// stream's group alone meanwhile, so it never merges around a block still on its way.
+    /// Blocks that failed the check before upload are not counted: they never go up by themselves.
+    public func hasPendingUploads() -> Bool {
+        let done = uploaded.withLock { $0 }, bad = corrupt.withLock { $0 }
+        for name in (try? FileSystem.list(dataDir)) ?? [] where ULID.isValid(name) && !done.contains(name) && !bad.contains(name) {
+            if let meta = try? BlockMeta.read(dir: dataDir + "/" + name), Self.ships(meta, uploadCompacted: uploadCompacted) { return true }
+        }
+        return false
+    }
+
     /// Whether a shipper uploads this block at all: blocks with samples, of level 1 unless
     /// `uploadCompacted` (Thanos' shipper rules).
     public static func ships(_ meta: BlockMeta, uploadCompacted: Bool = false) -> Bool {
@@ -215,12 +227,16 @@ public final class Shipper: Sendable {
         try FileSystem.link(blockDir + "/index", staging + "/index")
 
         var thanos = ThanosMeta(labels: externalLabels, source: source)
+        // A downsampled block keeps its resolution (readers pick blocks by it).
+        thanos.resolution = ThanosMeta.from(meta)?.resolution ?? 0
         thanos.segmentFiles = segments
         thanos.files = try segments.map { ThanosMeta.File(relPath: "chunks/" + $0, sizeBytes: try FileSystem.size(staging + "/chunks/" + $0)) }
             + [ThanosMeta.File(relPath: "index", sizeBytes: try FileSystem.size(staging + "/index")), ThanosMeta.File(relPath: "meta.json", sizeBytes: nil)]
 
         for s in segments { try await bucket.upload(meta.ulid + "/chunks/" + s, file: staging + "/chunks/" + s) }
+        CrashPoint.reached("upload.chunks-done")
         try await bucket.upload(meta.ulid + "/index", file: staging + "/index")
+        CrashPoint.reached("upload.index-done")
         thanos.uploadTime = Self.rfc3339(Date())
         var uploadedMeta = meta
         uploadedMeta.extraFields.removeAll { $0.key == "thanos" }

@@ -41,10 +41,13 @@ public func buildApplication(
     var dbOptions = DBOptions()
     dbOptions.retentionTime = config.retentionTime
     dbOptions.retentionSize = config.retentionSize
+    // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.
+    let startup = StartupState(ready: false)
     // The bucket is checked before anything is replayed: a bad configuration fails at once.
     let shipper: Shipper?
     var bucket: InstrumentedBucket?
     var store: BucketStore?
+    var compactorService: BucketCompactorService?
     if config.shipping {
         let instrumented: InstrumentedBucket
         do { instrumented = InstrumentedBucket(try config.effectiveObjectStore.makeBucket()) } catch {
@@ -67,6 +70,14 @@ public func buildApplication(
             }
             store = BucketStore(bucket: instrumented, cache: cache, catalog: catalog,
                                 deletionMarkDelay: Double(config.storeDeletionMarkDelay) / 1000)
+        }
+        if config.compact {
+            var options = config.compactor
+            // This server's own blocks still on their way up hold back their group.
+            options.pendingUploads = { s.hasPendingUploads() ? [s.externalLabels] : [] }
+            compactorService = BucketCompactorService(bucket: instrumented, workDir: config.tsdbPath + "/compact", options: options,
+                                                      intervalMillis: config.compactInterval, stats: CompactorStats(), catalog: catalog,
+                                                      store: store, startup: startup, logger: logger)
         }
     } else {
         shipper = nil
@@ -101,8 +112,6 @@ public func buildApplication(
     let httpMetrics = HTTPMetrics(registry: registry)
     apiOptions.observeQuery = { kind, duration, failed in httpMetrics.observeQuery(kind: kind, duration: duration, failed: failed) }
 
-    // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.
-    let startup = StartupState(ready: false)
     let router = Router(context: StrataRequestContext.self)
     router.add(middleware: HTTPMetricsMiddleware(metrics: httpMetrics))
     let api = PrometheusAPI<StrataRequestContext>(storage: db, metadata: db, cardinality: db,
@@ -110,7 +119,7 @@ public func buildApplication(
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
     let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, queryLoad: { api.queryLoad }, shipper: shipper?.stats,
-                                  bucket: bucket, store: store, registry: registry)
+                                  bucket: bucket, store: store, compactor: compactorService?.stats, registry: registry)
     metrics.register(on: router)
 
     for (ulid, reason) in db.skippedBlocks {
@@ -135,7 +144,8 @@ public func buildApplication(
             CompactionService(db: db, intervalMillis: config.compactionInterval, startup: startup, logger: logger),
         ] + (shipper.map { [ShipperService(shipper: $0, store: store, db: db, intervalMillis: config.shipperInterval,
                                                       storeSyncMillis: config.storeSyncInterval, shutdownTimeout: .seconds(30),
-                                                      startup: startup, logger: logger)] } ?? []),
+                                                      startup: startup, logger: logger)] } ?? [])
+            + (compactorService.map { [$0] } ?? []),
         onServerRunning: onServerRunning,
         logger: logger
     )

@@ -19,13 +19,16 @@ final class MetricsEndpoint: Sendable {
     let shipper: ShipperStats?
     let bucket: InstrumentedBucket?
     let store: BucketStore?
+    let compactor: CompactorStats?
     let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
     init(db: DB, wal: WAL, api: APIStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
-         shipper: ShipperStats? = nil, bucket: InstrumentedBucket? = nil, store: BucketStore? = nil, registry: PrometheusCollectorRegistry) {
+         shipper: ShipperStats? = nil, bucket: InstrumentedBucket? = nil, store: BucketStore? = nil, compactor: CompactorStats? = nil,
+         registry: PrometheusCollectorRegistry) {
         self.db = db; self.wal = wal; self.api = api; self.queryLoad = queryLoad; self.shipper = shipper; self.bucket = bucket
         self.store = store
+        self.compactor = compactor
         self.registry = registry
     }
 
@@ -54,6 +57,22 @@ final class MetricsEndpoint: Sendable {
         out += "# HELP objstore_bucket_last_successful_upload_time Second timestamp of the last successful upload to the bucket.\n"
         out += "# TYPE objstore_bucket_last_successful_upload_time gauge\n"
         out += "objstore_bucket_last_successful_upload_time{\(b)} \(bucket.lastSuccessfulUploadTime)\n"
+        return out
+    }
+
+    /// Thanos compactor's metrics, under its names.
+    static func compactorMetrics(_ stats: CompactorStats) -> String {
+        var out = ""
+        for (counter, series) in stats.snapshot() {
+            out += "# HELP \(counter.rawValue) \(counter.help)\n# TYPE \(counter.rawValue) counter\n"
+            for (labels, value) in series { out += counter.rawValue + (labels.isEmpty ? "" : "{\(labels)}") + " \(value)\n" }
+        }
+        out += "# HELP thanos_compact_halted Set to 1 if the compactor halted due to an unexpected error.\n# TYPE thanos_compact_halted gauge\n"
+        // Strata's compactor merges overlaps instead of halting, and retries failed iterations.
+        out += "thanos_compact_halted 0\n"
+        out += "# HELP strata_compact_last_success_timestamp_seconds When the last compactor iteration finished without an error (0: none yet).\n"
+        out += "# TYPE strata_compact_last_success_timestamp_seconds gauge\n"
+        out += "strata_compact_last_success_timestamp_seconds \(GoFloat.format(Double(stats.lastSuccessMillis.load(ordering: .relaxed)) / 1000))\n"
         return out
     }
 
@@ -123,6 +142,7 @@ final class MetricsEndpoint: Sendable {
                    [("", Double(shipper.catalogErrors.load(ordering: .relaxed)))])
         }
         if let bucket { out += Self.bucketMetrics(bucket) }
+        if let compactor { out += Self.compactorMetrics(compactor) }
         if let store {
             let c = store.cache.stats
             metric("strata_bucket_store_blocks_visible", "gauge", "Bucket blocks queries read (complete, not superseded, not marked for deletion past the delay).",

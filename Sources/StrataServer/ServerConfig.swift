@@ -1,4 +1,5 @@
 import NIOCore
+import StrataBlockStore
 import StrataHTTPAPI
 import StrataModel
 import StrataObjectStore
@@ -75,6 +76,11 @@ public struct ServerConfig: Sendable {
     /// How long a block marked for deletion stays queryable (ms), as Thanos' store gateway's
     /// `--ignore-deletion-marks-delay`.
     public var storeDeletionMarkDelay: Int64 = 24 * 3_600_000
+    /// Run the bucket compactor (`--compact`), every `compactInterval` ms, with `compactor`'s
+    /// delays and retention (`--delete-delay`, `--consistency-delay`, `--retention.resolution-*`).
+    public var compact = false
+    public var compactInterval: Int64 = 300_000
+    public var compactor = BucketCompactor.Options()
 
     /// The bucket the shipper writes to.
     public var effectiveObjectStore: ObjectStoreConfig {

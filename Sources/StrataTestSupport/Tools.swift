@@ -4,6 +4,7 @@ import Foundation
 public enum Tools {
     public struct RunResult: Sendable {
         public let status: Int32
+        public var killedBySignal = false
         public let stdout: String
         public let stderr: String
     }
@@ -26,18 +27,23 @@ public enum Tools {
     /// Runs a program to completion, capturing its output.
     /// `run` on a dispatch thread: tests that talk to an in-process server must not block Swift's
     /// cooperative threads (the server needs them to answer), or the two can deadlock.
-    public static func runAsync(_ executable: String, _ args: [String], timeout: TimeInterval = 120) async throws -> RunResult {
+    public static func runAsync(_ executable: String, _ args: [String], timeout: TimeInterval = 120,
+                                environment: [String: String] = [:]) async throws -> RunResult {
         try await withCheckedThrowingContinuation { cont in
             DispatchQueue.global().async {
-                do { cont.resume(returning: try run(executable, args, timeout: timeout)) } catch { cont.resume(throwing: error) }
+                do { cont.resume(returning: try run(executable, args, timeout: timeout, environment: environment)) } catch { cont.resume(throwing: error) }
             }
         }
     }
 
-    public static func run(_ executable: String, _ args: [String], timeout: TimeInterval = 120) throws -> RunResult {
+    /// `environment` is added to this process's. `status` is the exit code, or the signal's
+    /// number when `killedBySignal`.
+    public static func run(_ executable: String, _ args: [String], timeout: TimeInterval = 120,
+                           environment: [String: String] = [:]) throws -> RunResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let outPipe = Pipe(), errPipe = Pipe()
         p.standardOutput = outPipe
         p.standardError = errPipe
@@ -57,7 +63,7 @@ public enum Tools {
         if p.isRunning { p.terminate() }
         p.waitUntilExit()
         g.wait()
-        return RunResult(status: p.terminationStatus,
+        return RunResult(status: p.terminationStatus, killedBySignal: p.terminationReason == .uncaughtSignal,
                          stdout: String(decoding: outData.get(), as: UTF8.self),
                          stderr: String(decoding: errData.get(), as: UTF8.self))
     }

@@ -36,19 +36,28 @@ public enum BucketInspection {
     }
 
     /// `strata bucket verify`: one line per problem found (empty when there is none):
-    /// - partial uploads (a ULID directory without `meta.json`);
     /// - files `meta.json` lists that are missing or have another size, and chunk segments or an
     ///   index missing when it lists none;
     /// - an index that does not read (downloaded and opened);
     /// - blocks of one stream (same external labels and resolution) whose time ranges overlap,
     ///   leaving out blocks whose sources another block holds (a compaction's inputs).
-    public static func verify(_ bucket: any Bucket) async throws -> [String] {
-        var problems: [String] = []
-        let entries = try await BucketBlocks.list(bucket)
-        let complete = Set(entries.map(\.meta.ulid))
-        for dir in try await bucket.list("", recursive: false) where dir.hasSuffix("/") {
-            let ulid = String(dir.dropLast())
-            if ULID.isValid(ulid) && !complete.contains(ulid) { problems.append("\(ulid): partial upload (no meta.json)") }
+    /// Partial uploads (a ULID directory without `meta.json`) are notes, not problems: a live
+    /// bucket has them while blocks go up, and the compactor removes the ones left behind.
+    public struct VerifyReport: Sendable {
+        /// What makes the bucket wrong for Thanos' readers and compactor (exit status 1).
+        public var problems: [String] = []
+        /// What is expected in a live bucket and cleaned up by the compactor: partial uploads
+        /// (an upload in progress, an aborted one, a deletion that stopped half way).
+        public var notes: [String] = []
+    }
+
+    public static func verify(_ bucket: any Bucket) async throws -> VerifyReport {
+        var report = VerifyReport()
+        let (entries, partials) = try await BucketBlocks.scan(bucket)
+        for p in partials {
+            report.notes.append(p.deletionMarkedAt != nil
+                ? "\(p.ulid): partial upload (no meta.json) marked for deletion: a deletion that stopped half way; the compactor finishes it"
+                : "\(p.ulid): partial upload (no meta.json): an upload in progress or aborted; the compactor deletes it once idle for 48h")
         }
         for e in entries {
             let ulid = e.meta.ulid
@@ -58,30 +67,28 @@ public enum BucketInspection {
             for f in expected {
                 do {
                     let size = try await bucket.attributes(ulid + "/" + f.relPath).size
-                    if let want = f.sizeBytes, want != size { problems.append("\(ulid): \(f.relPath) is \(size) bytes, meta.json says \(want)") }
+                    if let want = f.sizeBytes, want != size { report.problems.append("\(ulid): \(f.relPath) is \(size) bytes, meta.json says \(want)") }
                 } catch where ObjectStoreError.isNotFound(error) {
-                    problems.append("\(ulid): \(f.relPath) is missing")
+                    report.problems.append("\(ulid): \(f.relPath) is missing")
                 }
             }
-            if try await bucket.list(ulid + "/chunks/", recursive: false).isEmpty { problems.append("\(ulid): no chunk segments") }
+            if try await bucket.list(ulid + "/chunks/", recursive: false).isEmpty { report.problems.append("\(ulid): no chunk segments") }
             if let index = try? await bucket.get(ulid + "/index") {
                 do { _ = try IndexReader(InMemoryBytes(index, name: ulid + "/index")).allPostings() } catch {
-                    problems.append("\(ulid): index does not read: \(error)")
+                    report.problems.append("\(ulid): index does not read: \(error)")
                 }
             }
         }
         // Overlaps within one stream, as Thanos' compactor would refuse them; a compaction's
         // inputs, still there until their deletion, overlap its output by design.
         let current = Set(BucketStore.withoutCoveredSources(entries.map(\.meta)).map(\.ulid))
-        let streams = Dictionary(grouping: entries.filter { current.contains($0.meta.ulid) }) { e in
-            (e.thanos?.labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "@\(e.thanos?.resolution ?? 0)"
-        }
+        let streams = Dictionary(grouping: entries.filter { current.contains($0.meta.ulid) }, by: \.groupKey)
         for (stream, blocks) in streams.sorted(by: { $0.key < $1.key }) {
             let sorted = blocks.sorted { $0.meta.minTime < $1.meta.minTime }
             for (a, b) in zip(sorted, sorted.dropFirst()) where b.meta.minTime < a.meta.maxTime {
-                problems.append("\(a.meta.ulid) and \(b.meta.ulid) overlap in stream {\(stream)}")
+                report.problems.append("\(a.meta.ulid) and \(b.meta.ulid) overlap in stream {\(stream)}")
             }
         }
-        return problems
+        return report
     }
 }

@@ -147,6 +147,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("store.ignore-deletion-marks-delay"), help: "How long a block marked for deletion stays queryable, as Thanos' store gateway.")
     var storeDeletionMarkDelay = "24h"
 
+    @Flag(name: .customLong("compact"),
+          help: "Run the bucket compactor too (Thanos' compactor role): merge the bucket's blocks, apply --retention.resolution-*, delete marked blocks after --delete-delay. Run it on one server per bucket.")
+    var compact = false
+
+    @Option(name: .customLong("compact.wait-interval"), help: "Time between two compactor iterations (Thanos' --wait-interval).")
+    var compactWaitInterval = "5m"
+
+    @OptionGroup var compactor: CompactorFlags
+
     @Option(name: .customLong("shipper.interval"),
             help: "How often the shipper looks for blocks to upload and retries failed uploads, besides a pass on each block written (Prometheus duration).")
     var shipperInterval = "30s"
@@ -234,6 +243,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --store.ignore-deletion-marks-delay \"\(storeDeletionMarkDelay)\"")
         }
         config.storeDeletionMarkDelay = dmd
+        config.compact = compact
+        guard let cwi = DurationFlag.parse(compactWaitInterval), cwi > 0 else { throw ValidationError("invalid --compact.wait-interval \"\(compactWaitInterval)\"") }
+        config.compactInterval = cwi
+        config.compactor = try compactor.options()
+        if compact && !shipper { throw ValidationError("--compact needs the bucket: it cannot be used with --no-shipper") }
         switch walFsync {
         case "always": config.walFsync = .always
         case "segment": config.walFsync = .segment
@@ -287,7 +301,8 @@ struct Serve: AsyncParsableCommand {
             "shipper": String(shipper), "shipper.interval": shipperInterval, "store": String(store),
             "store.cache-size": storeCacheSize, "store.sync-interval": storeSyncInterval,
             "store.ignore-deletion-marks-delay": storeDeletionMarkDelay,
-        ]
+            "compact": String(compact), "compact.wait-interval": compactWaitInterval,
+        ].merging(compactor.flagValues) { a, _ in a }
 
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -485,15 +500,16 @@ struct BucketList: AsyncParsableCommand {
 struct BucketVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the bucket: partial uploads, missing or wrongly sized files, unreadable indexes, overlapping blocks in one stream. Exits 1 when it finds a problem."
+        abstract: "Check the bucket: missing or wrongly sized files, unreadable indexes, overlapping blocks in one stream (exit status 1), and list partial uploads (notes)."
     )
 
     @OptionGroup var bucket: BucketOptions
 
     func run() async throws {
-        let problems = try await BucketInspection.verify(try bucket.bucket())
-        for p in problems { print(p) }
-        if !problems.isEmpty { throw ExitCode(1) }
+        let report = try await BucketInspection.verify(try bucket.bucket())
+        for n in report.notes { print("note: " + n) }
+        for p in report.problems { print(p) }
+        if !report.problems.isEmpty { throw ExitCode(1) }
         print("no problems found")
     }
 }
@@ -633,26 +649,70 @@ struct BucketCleanup: AsyncParsableCommand {
     }
 }
 
+/// The compactor's safety and retention flags, under Thanos compactor's names; shared by
+/// `strata bucket compact` and `strata serve --compact`.
+struct CompactorFlags: ParsableArguments {
+    @Option(name: .customLong("delete-delay"),
+            help: "How long a block marked for deletion stays before the compactor deletes it (Prometheus duration; readers stop using it after --store.ignore-deletion-marks-delay, 24h).")
+    var deleteDelay = "48h"
+
+    @Option(name: .customLong("consistency-delay"),
+            help: "Fresh blocks (not written by a compactor) uploaded less than this ago are not compacted yet, and a partial upload younger than this is taken for one in progress (Prometheus duration).")
+    var consistencyDelay = "30m"
+
+    @Option(name: .customLong("retention.resolution-raw"), help: "How long raw blocks are kept in the bucket (0d: forever).")
+    var retentionRaw = "0d"
+
+    @Option(name: .customLong("retention.resolution-5m"), help: "How long 5m-resolution blocks are kept in the bucket (0d: forever).")
+    var retention5m = "0d"
+
+    @Option(name: .customLong("retention.resolution-1h"), help: "How long 1h-resolution blocks are kept in the bucket (0d: forever).")
+    var retention1h = "0d"
+
+    func options() throws -> BucketCompactor.Options {
+        func duration(_ flag: String, _ value: String) throws -> Int64 {
+            guard let ms = DurationFlag.parse(value), ms >= 0 else { throw ValidationError("invalid --\(flag) \"\(value)\": want a duration such as 48h or 30d") }
+            return ms
+        }
+        var o = BucketCompactor.Options()
+        o.deleteDelay = try duration("delete-delay", deleteDelay)
+        o.consistencyDelay = try duration("consistency-delay", consistencyDelay)
+        o.retention = [0: try duration("retention.resolution-raw", retentionRaw), 300_000: try duration("retention.resolution-5m", retention5m),
+                       3_600_000: try duration("retention.resolution-1h", retention1h)]
+        return o
+    }
+
+    var flagValues: [String: String] {
+        ["delete-delay": deleteDelay, "consistency-delay": consistencyDelay, "retention.resolution-raw": retentionRaw,
+         "retention.resolution-5m": retention5m, "retention.resolution-1h": retention1h]
+    }
+}
+
 struct BucketCompact: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compact",
-        abstract: "One pass of Thanos' compactor over the bucket: merge overlapping blocks and blocks that fill 8h, 2d and 14d ranges, per group of external labels; mark the inputs for deletion (`cleanup` deletes them after --delete-delay)."
+        abstract: "One iteration of Thanos' compactor over the bucket: merge overlapping blocks and blocks that fill 8h, 2d and 14d ranges per group of external labels, mark the inputs and blocks past retention for deletion, delete blocks marked longer than --delete-delay and aborted partial uploads."
     )
 
     @OptionGroup var bucket: BucketOptions
+    @OptionGroup var compactor: CompactorFlags
 
-    @Flag(name: .customLong("once"), help: "Run one pass and exit (the only mode so far).")
+    @Flag(name: .customLong("once"), help: "Run one iteration and exit (`strata serve --compact` runs them continuously).")
     var once = false
 
     @Option(name: .customLong("work-dir"), help: "Where input blocks are downloaded and the merged block written.")
     var workDir = "/tmp/strata-compact"
 
     func run() async throws {
-        guard once else { throw ValidationError("only --once is supported: run it from cron, or wait for the compactor in strata serve") }
-        let r = try await BucketCompactor.run(try bucket.bucket(), workDir: workDir)
+        guard once else { throw ValidationError("only --once is supported here: run it from cron, or use `strata serve --compact`") }
+        let r = try await BucketCompactor.run(try bucket.bucket(), workDir: workDir, options: try compactor.options())
         for (ulid, inputs) in r.compacted.sorted(by: { $0.key < $1.key }) { print("compacted \(inputs.joined(separator: ",")) into \(ulid)") }
         for ulid in r.outdated { print("marked \(ulid) for deletion (outdated: another block holds its sources)") }
+        for ulid in r.expired { print("marked \(ulid) for deletion (past its resolution's retention)") }
         for why in r.skipped { print("skipped group \(why)") }
-        print("compaction done: \(r.compacted.count) blocks written, \(r.compacted.values.map(\.count).reduce(0, +) + r.outdated.count) marked for deletion")
+        for ulid in r.deleted { print("deleted \(ulid) (marked for deletion longer than --delete-delay)") }
+        for ulid in r.deletedPartial { print("deleted \(ulid) (aborted partial upload)") }
+        let marked = r.compacted.values.map(\.count).reduce(0, +) + r.outdated.count + r.expired.count
+        print("compaction done: \(r.compacted.count) blocks written, \(marked) marked for deletion, \(r.deleted.count + r.deletedPartial.count) deleted")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import StrataBlock
 import StrataObjectStore
+import StrataRuntime
 
 /// Single operations on a bucket's blocks, as Thanos' `block` package and `thanos tools bucket`
 /// do them: upload a block directory, download a block, put or remove a marker, delete a block
@@ -87,32 +88,30 @@ public enum BucketOperations {
     }
 
     /// What Thanos' `tools bucket cleanup` and compactor do to a bucket's garbage: delete blocks
-    /// whose deletion mark is older than `deleteDelay`, and partial uploads (no `meta.json`) whose
-    /// newest object is older than `partialAge` (by ULID time when the store gives no dates).
+    /// whose deletion mark is at least `deleteDelay` old (including blocks whose deletion stopped
+    /// half way), and partial uploads (no `meta.json`) whose newest object is older than
+    /// `partialAge` (by ULID time when the store gives no dates).
     public static func cleanup(_ bucket: any Bucket, deleteDelay: Int64, partialAge: Int64,
-                               nowMillis: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) async throws -> CleanupResult {
+                               nowMillis: Int64 = Int64(Date().timeIntervalSince1970 * 1000), stats: CompactorStats? = nil) async throws -> CleanupResult {
         var result = CleanupResult()
-        for dir in try await bucket.list("", recursive: false) where dir.hasSuffix("/") {
-            let ulid = String(dir.dropLast())
-            guard ULID.isValid(ulid) else { continue }
-            let files = Set(try await bucket.list(dir, recursive: false).map { String($0.dropFirst(dir.count)) })
-            let mark = BlockMarker.Kind.deletion.rawValue
-            if files.contains(mark) {
-                guard let m = try? BlockMarker.parse(try await bucket.get(dir + mark), kind: .deletion) else { continue }
-                if nowMillis - m.time * 1000 > deleteDelay {
-                    try await delete(bucket, ulid: ulid)
-                    result.deletedMarked.append(ulid)
-                }
-            } else if !files.contains(BlockMeta.fileName) {
-                var newest = Int64(ULID.time(ulid) ?? 0)
-                for name in try await bucket.list(dir, recursive: true) {
-                    if let a = try? await bucket.attributes(name), a.lastModified > 0 { newest = max(newest, Int64(a.lastModified * 1000)) }
-                }
-                if nowMillis - newest > partialAge {
-                    try await delete(bucket, ulid: ulid)
-                    result.deletedPartial.append(ulid)
-                }
+        let (blocks, partials) = try await BucketBlocks.scan(bucket)
+        func remove(_ ulid: String) async throws {
+            do { try await delete(bucket, ulid: ulid) } catch {
+                stats?.add(.cleanupFailures)
+                throw error
             }
+            stats?.add(.blocksCleaned)
+        }
+        let marked = blocks.compactMap { e in e.deletionMarkedAt.map { (e.meta.ulid, $0) } }
+            + partials.compactMap { p in p.deletionMarkedAt.map { (p.ulid, $0) } }
+        for (ulid, at) in marked.sorted(by: { $0.0 < $1.0 }) where nowMillis - at * 1000 >= deleteDelay {
+            try await remove(ulid)
+            result.deletedMarked.append(ulid)
+        }
+        for p in partials where p.deletionMarkedAt == nil && nowMillis - p.newestMillis > partialAge {
+            stats?.add(.partialUploadDeletes)
+            try await remove(p.ulid)
+            result.deletedPartial.append(p.ulid)
         }
         return result
     }
@@ -125,10 +124,12 @@ public enum BucketOperations {
             do { try await bucket.delete(name) } catch where ObjectStoreError.isNotFound(error) {}
         }
         try await deleteIfThere(dir + BlockMeta.fileName)
+        CrashPoint.reached("delete.meta-removed")
         let mark = dir + BlockMarker.Kind.deletion.rawValue
         for name in try await bucket.list(dir, recursive: true) where name != mark && name != dir + BlockMeta.fileName {
             try await deleteIfThere(name)
         }
+        CrashPoint.reached("delete.files-removed")
         try await deleteIfThere(mark)
     }
 }

@@ -1,68 +1,165 @@
 import Foundation
 import StrataBlock
+import StrataModel
 import StrataObjectStore
+import StrataRuntime
 
-/// One pass of Thanos' compactor over a bucket (`strata bucket compact --once`): blocks are
-/// grouped by external labels and resolution (Thanos' group key); in each group, overlapping
-/// blocks are merged first (vertical compaction, rather than halting), then blocks that fill one
-/// of Thanos' aligned ranges (2h → 8h → 2d → 14d), never the group's newest block. Each merge
-/// downloads its inputs, writes the merged block, uploads it (`meta.json` last, `source:
-/// compactor`) and only then marks the inputs for deletion; a crash between the two leaves the
-/// inputs covered by the new block's `compaction.sources`, which hides them from readers, and
-/// the next pass marks them ("outdated"). Raw blocks only; downsampling is not done here yet.
+/// One iteration of Thanos' compactor over a bucket (`cmd/thanos/compact.go`), as `strata bucket
+/// compact --once` and the compactor in `strata serve --compact` run it:
+///
+/// 1. compact each group (external labels + resolution, Thanos' group key) until nothing is left
+///    to merge: overlapping blocks first (vertical compaction, rather than halting), then blocks
+///    that fill one of Thanos' aligned ranges (2h → 8h → 2d → 14d), never the group's newest;
+/// 2. mark blocks past their resolution's retention for deletion;
+/// 3. delete blocks whose deletion mark is older than `deleteDelay`, and aborted partial uploads
+///    (no `meta.json`, nothing written for `partialUploadAge`).
+///
+/// Each merge downloads its inputs, writes the merged block, uploads it (`meta.json` last,
+/// `source: compactor`) and only then marks the inputs for deletion; a crash between the two
+/// leaves the inputs covered by the new block's `compaction.sources`, which hides them from
+/// readers, and the next iteration marks them ("outdated"). Whatever step a crash interrupts,
+/// the bucket stays readable and the next iteration finishes the job.
+///
+/// A group waits (and says why in `Result.skipped`) while an upload into it may be incomplete:
+/// this server's shipper has blocks of the stream not yet uploaded, or the bucket holds a partial
+/// upload younger than the consistency delay. Fresh blocks (not a compactor's, uploaded less
+/// than `consistencyDelay` ago) are left for a later iteration, as Thanos' consistency filter does.
 public enum BucketCompactor {
     /// Thanos' default compaction ranges.
     public static let ranges: [Int64] = [2, 8, 48, 336].map { Int64($0) * 3_600_000 }
+
+    public struct Options: Sendable {
+        /// How long a block stays marked before it is deleted (ms; `--delete-delay`).
+        public var deleteDelay: Int64 = 48 * 3_600_000
+        /// Fresh blocks younger than this are not compacted yet (ms; `--consistency-delay`).
+        public var consistencyDelay: Int64 = 30 * 60_000
+        /// Partial uploads idle this long are aborted ones, and deleted (Thanos' fixed 48h).
+        public var partialUploadAge: Int64 = 48 * 3_600_000
+        /// Retention per resolution (0, 300000, 3600000 → ms; absent or 0: kept forever).
+        public var retention: [Int64: Int64] = [:]
+        /// External label sets of streams whose blocks this server's shipper has yet to upload.
+        public var pendingUploads: @Sendable () -> [[String: String]] = { [] }
+        public init() {}
+    }
 
     public struct Result: Sendable, Equatable {
         /// New block ULID → the blocks merged into it.
         public var compacted: [String: [String]] = [:]
         /// Blocks marked for deletion because another block covers their sources.
         public var outdated: [String] = []
-        /// Groups left alone, with why (logged: a compactor that skips must say so).
+        /// Blocks marked for deletion because they are past their resolution's retention.
+        public var expired: [String] = []
+        /// Blocks deleted (their mark older than the delete delay), and aborted partial uploads.
+        public var deleted: [String] = []
+        public var deletedPartial: [String] = []
+        /// Groups left for a later iteration, with why (logged: a compactor that skips must say so).
         public var skipped: [String] = []
+        public init() {}
     }
 
-    public static func run(_ bucket: any Bucket, workDir: String, now: Int64 = Int64(Date().timeIntervalSince1970)) async throws -> Result {
+    public static func run(_ bucket: any Bucket, workDir: String, options: Options = Options(), stats: CompactorStats? = nil,
+                           nowMillis: Int64 = WallClock.nowMillis()) async throws -> Result {
         var result = Result()
+        // What a crashed iteration left in the work directory is of no use (only its own
+        // ULID-named directories are removed: the directory may be shared).
         try FileSystem.mkdirAll(workDir)
+        for name in try FileSystem.list(workDir) where ULID.isValid(name) { try FileSystem.removeAll(workDir + "/" + name) }
+        let nowSeconds = nowMillis / 1000
+        var (blocks, partials) = try await BucketBlocks.scan(bucket)
+
         while true {
-            let entries = try await BucketBlocks.list(bucket)
-            var marked = Set<String>()
-            var noCompact = Set<String>()
-            for e in entries {
-                let files = Set(try await bucket.list(e.meta.ulid + "/", recursive: false).map { String($0.dropFirst(e.meta.ulid.count + 1)) })
-                if files.contains(BlockMarker.Kind.deletion.rawValue) { marked.insert(e.meta.ulid) }
-                if files.contains(BlockMarker.Kind.noCompact.rawValue) { noCompact.insert(e.meta.ulid) }
-            }
-            let live = entries.filter { !marked.contains($0.meta.ulid) }
+            let live = blocks.filter { !$0.markers.contains(.deletion) }
             // Garbage first: blocks whose sources another block holds are that block's inputs.
             let visible = Set(BucketStore.withoutCoveredSources(live.map(\.meta)).map(\.ulid))
             for e in live where !visible.contains(e.meta.ulid) {
-                _ = try await BucketOperations.mark(bucket, ulid: e.meta.ulid, kind: .deletion, details: "outdated block", now: now)
+                try await markForDeletion(bucket, e.meta.ulid, details: "outdated block", now: nowSeconds, stats: stats)
+                stats?.add(.garbageCollected)
                 result.outdated.append(e.meta.ulid)
             }
-            let groups = Dictionary(grouping: live.filter { visible.contains($0.meta.ulid) }) { e in
-                (e.thanos?.labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "@\(e.thanos?.resolution ?? 0)"
-            }
+            let pending = Set(options.pendingUploads().map(streamKey))
+            let uploading = options.consistencyDelay <= 0 ? nil
+                : partials.first { $0.deletionMarkedAt == nil && nowMillis - $0.newestMillis < options.consistencyDelay }
             var merged = false
-            for (key, group) in groups.sorted(by: { $0.key < $1.key }) {
+            for (key, group) in Dictionary(grouping: live.filter { visible.contains($0.meta.ulid) }, by: \.groupKey).sorted(by: { $0.key < $1.key }) {
                 guard let labels = group.first?.thanos?.labels, !labels.isEmpty else {
-                    result.skipped.append("\(key): blocks without external labels")
+                    note(&result, "\(key): blocks without external labels are not compacted (Thanos refuses them too)")
                     continue
                 }
-                if group.contains(where: { ($0.thanos?.resolution ?? 0) != 0 }) { continue }
-                let candidates = group.map(\.meta).filter { !noCompact.contains($0.ulid) }
-                let plan = CompactionPlanner.plan(candidates, ranges: ranges)
+                let resolution = group[0].resolution
+                // Downsampled blocks are merged once they can be read back; not yet.
+                if resolution != 0 { continue }
+                let candidates = group.filter { !$0.markers.contains(.noCompact) && !isFresh($0, nowMillis: nowMillis, delay: options.consistencyDelay) }
+                let plan = CompactionPlanner.plan(candidates.map(\.meta), ranges: ranges)
                 guard plan.count > 1 else { continue }
-                let ulid = try await compact(plan, labels: labels, bucket: bucket, workDir: workDir)
-                for input in plan {
-                    _ = try await BucketOperations.mark(bucket, ulid: input.ulid, kind: .deletion, details: "source of compacted block", now: now)
+                if pending.contains(streamKey(labels)) {
+                    note(&result, "\(key): waiting for this server's shipper to finish uploading blocks of the stream")
+                    stats?.add(.groupsSkipped, "reason=\"upload-in-progress\"")
+                    continue
+                }
+                if let uploading {
+                    note(&result, "\(key): waiting for partial upload \(uploading.ulid) (no meta.json yet) to finish or age past the consistency delay")
+                    stats?.add(.groupsSkipped, "reason=\"partial-upload\"")
+                    continue
+                }
+                let ulid: String
+                do { ulid = try await compact(plan, labels: labels, bucket: bucket, workDir: workDir) } catch {
+                    stats?.add(.groupCompactionFailures, resolution: resolution)
+                    throw error
+                }
+                stats?.add(.groupCompactions, resolution: resolution)
+                let byTime = plan.sorted { $0.minTime < $1.minTime }
+                if zip(byTime, byTime.dropFirst()).contains(where: { $1.minTime < $0.maxTime }) {
+                    stats?.add(.verticalCompactions, resolution: resolution)
+                }
+                for (i, input) in plan.enumerated() {
+                    try await markForDeletion(bucket, input.ulid, details: "source of compacted block", now: nowSeconds, stats: stats)
+                    if i == 0 { CrashPoint.reached("compact.marked-first-input") }
                 }
                 result.compacted[ulid] = plan.map(\.ulid)
                 merged = true
             }
-            if !merged { return result }
+            if !merged { break }
+            (blocks, partials) = try await BucketBlocks.scan(bucket)
+        }
+
+        for e in blocks where !e.markers.contains(.deletion) {
+            guard let keep = options.retention[e.resolution], keep > 0, nowMillis - e.meta.maxTime > keep else { continue }
+            try await markForDeletion(bucket, e.meta.ulid, details: "block exceeding retention of \(formatPrometheusDuration(milliseconds: keep))",
+                                      now: nowSeconds, stats: stats)
+            result.expired.append(e.meta.ulid)
+        }
+
+        // Marks put in this iteration count too: with a zero delay, the inputs go at once.
+        let cleaned = try await BucketOperations.cleanup(bucket, deleteDelay: options.deleteDelay, partialAge: options.partialUploadAge,
+                                                         nowMillis: nowMillis, stats: stats)
+        result.deleted = cleaned.deletedMarked
+        result.deletedPartial = cleaned.deletedPartial
+        stats?.add(.iterations)
+        stats?.lastSuccessMillis.store(WallClock.nowMillis(), ordering: .relaxed)
+        return result
+    }
+
+    /// Fresh as Thanos' consistency filter has it: uploaded (or, without an upload time, created)
+    /// less than `delay` ago, and not written by a compactor or a repair.
+    static func isFresh(_ e: BucketBlocks.Entry, nowMillis: Int64, delay: Int64) -> Bool {
+        guard delay > 0 else { return false }
+        if let source = e.thanos?.source, source.hasPrefix("compactor") || source == "bucket.repair" { return false }
+        let uploaded = e.thanos?.uploadTime.flatMap(BlockCatalog.parseRFC3339).map { Int64($0 * 1000) }
+        let born = (uploaded ?? 0) > 0 ? uploaded! : Int64(ULID.time(e.meta.ulid) ?? 0)
+        return nowMillis - born < delay
+    }
+
+    static func streamKey(_ labels: [String: String]) -> String {
+        labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
+    private static func note(_ result: inout Result, _ why: String) {
+        if !result.skipped.contains(why) { result.skipped.append(why) }
+    }
+
+    private static func markForDeletion(_ bucket: any Bucket, _ ulid: String, details: String, now: Int64, stats: CompactorStats?) async throws {
+        if try await BucketOperations.mark(bucket, ulid: ulid, kind: .deletion, details: details, now: now) == .marked {
+            stats?.add(.blocksMarked, "marker=\"deletion-mark.json\",reason=\"\"")
         }
     }
 
@@ -77,10 +174,14 @@ public enum BucketCompactor {
             let path = try await BucketOperations.download(bucket, ulid: m.ulid, into: dir + "/in")
             blocks.append(try Block(dir: path))
         }
-        let meta = try BlockCompactor.compact(blocks, into: dir + "/out")
+        CrashPoint.reached("compact.downloaded")
+        let merged = blocks
+        let meta = try await BlockingThread.run { try BlockCompactor.compact(merged, into: dir + "/out") }
+        CrashPoint.reached("compact.written")
         let r = try await BucketOperations.upload(path: dir + "/out/" + meta.ulid, bucket: bucket, labels: labels,
                                                   uploadCompacted: true, source: "compactor")
         guard r.uploaded == [meta.ulid] else { throw ShipperError("compacted block \(meta.ulid) was not uploaded: \(r)") }
+        CrashPoint.reached("compact.uploaded")
         return meta.ulid
     }
 }

@@ -33,9 +33,12 @@ public enum BlockWriter {
 
     /// The streaming form: `series` calls `add` once per series, in label order, so a compaction
     /// never holds more than one series' chunks. `symbols` must hold every label name and value
-    /// (sorted bytewise, deduplicated): the index writes them before the series.
+    /// (sorted bytewise, deduplicated): the index writes them before the series. `thanos`, when
+    /// given, is written as meta.json's `thanos` section with the segment files filled in (as
+    /// Thanos' downsampler writes its blocks).
     public static func write(parentDir: String, mint: Int64, maxt: Int64, symbols: [[UInt8]],
                              compaction: BlockMeta.Compaction? = nil, chunkSegmentSize: Int = 512 << 20,
+                             thanos: ThanosMeta? = nil,
                              series: (_ add: (Labels, [EncodedChunk]) throws -> Void) throws -> Void) throws -> BlockMeta {
         let ulid = ULID.make()
         let tmp = parentDir + "/" + ulid + tmpForCreation
@@ -54,7 +57,8 @@ public enum BlockWriter {
                 for c in chunks {
                     let ref = try c.bytes.withUnsafeBytes { try chunkWriter.write(encoding: c.encoding, data: $0) }
                     metas.append(ChunkMeta(mint: c.minTime, maxt: c.maxTime, ref: ref))
-                    stats.numSamples += UInt64(XORChunk.sampleCount(c.bytes))
+                    // An aggregate chunk counts its windows (its `count` sub-chunk), as Thanos does.
+                    stats.numSamples += UInt64(c.encoding == AggrChunk.encoding ? AggrChunk.sampleCount(c.bytes) : XORChunk.sampleCount(c.bytes))
                 }
                 try index.addSeries(labels, chunks: metas)
                 stats.numSeries += 1
@@ -63,6 +67,10 @@ public enum BlockWriter {
             try chunkWriter.close()
             try index.close()
             meta.stats = stats
+            if var thanos {
+                thanos.segmentFiles = (0 ..< chunkWriter.segmentCount).map { ChunkSegmentWriter.segmentName($0 + 1) }
+                meta.extraFields = [BlockMeta.ExtraField(key: "thanos", json: thanos.json())]
+            }
             try meta.write(dir: tmp)
             try Tombstones.write(dir: tmp)
             try FileSystem.syncDir(tmp)

@@ -81,7 +81,7 @@ public enum BucketInspection {
         }
         // Overlaps within one stream, as Thanos' compactor would refuse them; a compaction's
         // inputs, still there until their deletion, overlap its output by design.
-        let current = Set(BucketStore.withoutCoveredSources(entries.map(\.meta)).map(\.ulid))
+        let current = BucketBlocks.uncovered(entries)
         let streams = Dictionary(grouping: entries.filter { current.contains($0.meta.ulid) }, by: \.groupKey)
         for (stream, blocks) in streams.sorted(by: { $0.key < $1.key }) {
             let sorted = blocks.sorted { $0.meta.minTime < $1.meta.minTime }

@@ -29,6 +29,13 @@ public enum BucketBlocks {
         public var deletionMarkedAt: Int64?
     }
 
+    /// The ULIDs Thanos' deduplicate filter keeps: within each group (external labels and
+    /// resolution), a block whose sources another block holds is that block's input and left
+    /// out. Per group, because a downsampled block holds its raw block's sources.
+    public static func uncovered(_ entries: [Entry]) -> Set<String> {
+        Set(Dictionary(grouping: entries, by: \.groupKey).values.flatMap { BucketStore.withoutCoveredSources($0.map(\.meta)) }.map(\.ulid))
+    }
+
     public static func list(_ bucket: any Bucket) async throws -> [Entry] {
         try await read(bucket, markers: false).blocks
     }

@@ -10,20 +10,30 @@ import StrataRuntime
 /// 1. compact each group (external labels + resolution, Thanos' group key) until nothing is left
 ///    to merge: overlapping blocks first (vertical compaction, rather than halting), then blocks
 ///    that fill one of Thanos' aligned ranges (2h → 8h → 2d → 14d), never the group's newest;
-/// 2. mark blocks past their resolution's retention for deletion;
-/// 3. delete blocks whose deletion mark is older than `deleteDelay`, and aborted partial uploads
+///    only raw groups are merged (downsampled blocks would need aggregate-aware merging);
+/// 2. downsample (unless `downsampling` is off), in two passes as Thanos does, so that a 5m block
+///    the first pass writes gets its 1h copy in the second: a raw block spanning 40h or more
+///    becomes a 5m block, a 5m block spanning 10d or more a 1h block, when some of its
+///    `compaction.sources` are in no block of the target resolution yet (`BucketDownsampler`).
+///    The input stays: each resolution is kept (and retained) on its own;
+/// 3. mark blocks past their resolution's retention for deletion;
+/// 4. delete blocks whose deletion mark is older than `deleteDelay`, and aborted partial uploads
 ///    (no `meta.json`, nothing written for `partialUploadAge`).
 ///
 /// Each merge downloads its inputs, writes the merged block, uploads it (`meta.json` last,
 /// `source: compactor`) and only then marks the inputs for deletion; a crash between the two
 /// leaves the inputs covered by the new block's `compaction.sources`, which hides them from
 /// readers, and the next iteration marks them ("outdated"). Whatever step a crash interrupts,
-/// the bucket stays readable and the next iteration finishes the job.
+/// the bucket stays readable and the next iteration finishes the job. A downsampled block is
+/// uploaded the same way (`meta.json` last) and marks nothing: a crash before its `meta.json` is
+/// in the bucket leaves at most a partial upload, and the next iteration downsamples again.
 ///
 /// A group waits (and says why in `Result.skipped`) while an upload into it may be incomplete:
 /// this server's shipper has blocks of the stream not yet uploaded, or the bucket holds a partial
 /// upload younger than the consistency delay. Fresh blocks (not a compactor's, uploaded less
 /// than `consistencyDelay` ago) are left for a later iteration, as Thanos' consistency filter does.
+/// Whether a block is covered by another one is decided within its group (its resolution
+/// included), as Thanos' deduplicate filter does: a 5m block holds its raw block's sources.
 public enum BucketCompactor {
     /// Thanos' default compaction ranges.
     public static let ranges: [Int64] = [2, 8, 48, 336].map { Int64($0) * 3_600_000 }
@@ -37,6 +47,8 @@ public enum BucketCompactor {
         public var partialUploadAge: Int64 = 48 * 3_600_000
         /// Retention per resolution (0, 300000, 3600000 → ms; absent or 0: kept forever).
         public var retention: [Int64: Int64] = [:]
+        /// Downsample raw blocks to 5m and 5m blocks to 1h (`--downsampling.disable` turns it off).
+        public var downsampling = true
         /// External label sets of streams whose blocks this server's shipper has yet to upload.
         public var pendingUploads: @Sendable () -> [[String: String]] = { [] }
         public init() {}
@@ -45,6 +57,8 @@ public enum BucketCompactor {
     public struct Result: Sendable, Equatable {
         /// New block ULID → the blocks merged into it.
         public var compacted: [String: [String]] = [:]
+        /// New downsampled block ULID → the block it was made from.
+        public var downsampled: [String: String] = [:]
         /// Blocks marked for deletion because another block covers their sources.
         public var outdated: [String] = []
         /// Blocks marked for deletion because they are past their resolution's retention.
@@ -69,8 +83,9 @@ public enum BucketCompactor {
 
         while true {
             let live = blocks.filter { !$0.markers.contains(.deletion) }
-            // Garbage first: blocks whose sources another block holds are that block's inputs.
-            let visible = Set(BucketStore.withoutCoveredSources(live.map(\.meta)).map(\.ulid))
+            // Garbage first: blocks whose sources another block of their group holds are that
+            // block's inputs (a downsampled block holds its raw block's sources: not garbage).
+            let visible = BucketBlocks.uncovered(live)
             for e in live where !visible.contains(e.meta.ulid) {
                 try await markForDeletion(bucket, e.meta.ulid, details: "outdated block", now: nowSeconds, stats: stats)
                 stats?.add(.garbageCollected)
@@ -86,7 +101,7 @@ public enum BucketCompactor {
                     continue
                 }
                 let resolution = group[0].resolution
-                // Downsampled blocks are merged once they can be read back; not yet.
+                // Downsampled blocks are not merged: that needs aggregate-aware merging.
                 if resolution != 0 { continue }
                 let candidates = group.filter { !$0.markers.contains(.noCompact) && !isFresh($0, nowMillis: nowMillis, delay: options.consistencyDelay) }
                 let plan = CompactionPlanner.plan(candidates.map(\.meta), ranges: ranges)
@@ -119,6 +134,28 @@ public enum BucketCompactor {
                 merged = true
             }
             if !merged { break }
+            (blocks, partials) = try await BucketBlocks.scan(bucket)
+        }
+
+        // Two passes, each over the bucket as it is then: the second gives 1h copies to the 5m
+        // blocks the first wrote. A pass with nothing to do leaves the bucket as it was.
+        var pass = 0
+        while options.downsampling && pass < 2 {
+            pass += 1
+            let (jobs, skipped) = BucketDownsampler.plan(blocks, nowMillis: nowMillis, consistencyDelay: options.consistencyDelay,
+                                                         deleteDelay: options.deleteDelay)
+            for why in skipped { note(&result, why) }
+            if jobs.isEmpty { break }
+            for job in jobs {
+                // Thanos counts attempts, failed ones too, by the input block's resolution.
+                stats?.add(.downsamples, resolution: job.from)
+                let ulid: String
+                do { ulid = try await BucketDownsampler.downsample(job, bucket: bucket, workDir: workDir) } catch {
+                    stats?.add(.downsampleFailures, resolution: job.from)
+                    throw error
+                }
+                result.downsampled[ulid] = job.ulid
+            }
             (blocks, partials) = try await BucketBlocks.scan(bucket)
         }
 

@@ -69,11 +69,22 @@ public struct BlockSeries<B: ReadableBlock>: ChunkedStorageSeries {
     public let chunks: [ChunkMeta]
     public let block: B
     public let deleted: [Tombstones.Interval]
+    /// What a downsampled block's aggregate chunks are read as (raw chunks ignore it).
+    public var aggregate: AggrSelection = .average
+
+    public init(labels: Labels, chunks: [ChunkMeta], block: B, deleted: [Tombstones.Interval], aggregate: AggrSelection = .average) {
+        self.labels = labels; self.chunks = chunks; self.block = block; self.deleted = deleted; self.aggregate = aggregate
+    }
 
     public func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
+        var aggregates: [[UInt8]] = []
         for c in chunks where c.maxt >= mint && c.mint <= maxt {
             let deleted = self.deleted
             try block.chunkReader.withChunk(c.ref) { enc, data in
+                if enc == AggrChunk.encoding {
+                    aggregates.append(Array(data))
+                    return
+                }
                 guard enc == XORChunk.encoding else {
                     throw StorageError(.unsupported, "block \(block.meta.ulid): series \(labels) has a chunk in encoding \(enc); only float (XOR) chunks are supported, native histograms are not")
                 }
@@ -88,11 +99,19 @@ public struct BlockSeries<B: ReadableBlock>: ChunkedStorageSeries {
                 } catch { throw StorageError(.corrupt, "block \(block.meta.ulid): corrupt chunk in series \(labels): \(error)") }
             }
         }
+        // A downsampled series: its chunks are read together (the counter runs across them).
+        if !aggregates.isEmpty {
+            do { try aggregate.read(aggregates, mint: mint, maxt: maxt, into: &out) } catch {
+                throw StorageError.wrapping(error, "block \(block.meta.ulid): series \(labels)", fallback: .corrupt)
+            }
+        }
     }
 
     public func chunks(mint: Int64, maxt: Int64) throws -> [EncodedChunk] {
-        if !deleted.isEmpty {
-            // Deleted ranges must not reach the client: re-encode what is left.
+        let aggregated = try chunks.first.map { c in try block.chunkReader.withChunk(c.ref) { enc, _ in enc == AggrChunk.encoding } } ?? false
+        if !deleted.isEmpty || aggregated {
+            // Deleted ranges must not reach the client, nor aggregate chunks no client reads:
+            // re-encode what is left (the selected aggregate, for a downsampled series).
             var samples: [Sample] = []
             try self.samples(mint: .min, maxt: .max, into: &samples)
             return XORChunk.encodeChunks(samples).filter { $0.maxTime >= mint && $0.minTime <= maxt }
@@ -114,6 +133,7 @@ public struct BlockQuerier<B: ReadableBlock>: IndexedQuerier {
 
     public func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
+        let aggregate = AggrSelection(function: hints.function)
         var out: [any StorageSeries] = []
         var metas: [ChunkMeta] = []
         // Index order is label order, and refs ascend with it: the result is sorted already.
@@ -121,7 +141,7 @@ public struct BlockQuerier<B: ReadableBlock>: IndexedQuerier {
             let labels = try block.index.series(ref, chunks: &metas)
             let inRange = metas.filter { $0.maxt >= lo && $0.mint <= hi }
             if inRange.isEmpty { continue }
-            out.append(BlockSeries(labels: labels, chunks: inRange, block: block, deleted: block.tombstones[ref] ?? []))
+            out.append(BlockSeries(labels: labels, chunks: inRange, block: block, deleted: block.tombstones[ref] ?? [], aggregate: aggregate))
         }
         return out
     }

@@ -19,7 +19,7 @@ extension PrometheusAPI {
     func federate(_ p: Params) throws -> String {
         let sets = try matcherSets(p)
         let maxt = Self.nowMillis(), mint = maxt - options.engine.lookbackDelta
-        let q = try querier(mint, maxt)
+        let q = try querier(p, mint, maxt)
         var latest: [Labels: Sample] = [:]
         var buf: [Sample] = []
         for m in sets {

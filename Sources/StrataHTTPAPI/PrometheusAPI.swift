@@ -58,6 +58,12 @@ public struct APIOptions: Sendable {
     public var storageRetention = "15d"
     /// `/api/v1/status/config`: Strata has no Prometheus configuration file; this says what it runs.
     public var configYAML = "global:\n  evaluation_interval: 1m\n"
+    /// Labels that tell HA replicas apart (`--query.replica-label`): queries, series and label
+    /// reads merge replicas into one series unless the request says `dedup=false`.
+    public var replicaLabels: [String] = []
+    /// Without `max_source_resolution`, range queries read downsampled data up to step/5
+    /// (`--query.auto-downsampling`), as Thanos' querier.
+    public var autoDownsampling = false
     public init() {}
 }
 
@@ -271,6 +277,9 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         opts.timeout -= scope.waited
         guard opts.timeout > .zero else { throw APIError(.timeout, "query timed out in query queue") }
         let engine = Engine(options: opts)
+        var step: Int64?
+        if case .range(_, _, let st) = run { step = st }
+        let storage = try readStorage(params, step: step)
         let result = try Self.mapQueryError { () throws(QueryError) in
             switch run {
             case .instant(let t): return try engine.instantQuery(storage, expr, at: t)
@@ -280,6 +289,40 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         var w = JSONWriter()
         w.queryResult(result, query: query)
         return APIResponses.json(.ok, w.bytes)
+    }
+
+    /// The storage a read request sees, as Thanos' querier shapes it: replicas merged (unless
+    /// `dedup=false`), and downsampled data up to `max_source_resolution` (a duration, or `auto`:
+    /// step/5 for a range query; absent: `auto` with `--query.auto-downsampling`, else raw only).
+    func readStorage(_ params: Params, step: Int64?) throws(APIError) -> any Queryable {
+        var read: any Queryable = storage
+        var resolution: Int64 = 0
+        let value = params["max_source_resolution"] ?? ""
+        if options.autoDownsampling || value == "auto" { resolution = (step ?? 0) / 5 }
+        if !value.isEmpty && value != "auto" {
+            resolution = try Self.param("max_source_resolution") { () throws(APIError) in try APITime.parseDuration(value) }
+        }
+        if resolution < 0 {
+            throw APIError.badData("negative 'max_source_resolution' is not accepted. Try a positive integer")
+        }
+        if resolution > 0 {
+            let r = resolution
+            read = HintingQueryable(read) { $0.maxSourceResolution = r }
+        }
+        if !options.replicaLabels.isEmpty, try Self.goBool(params, "dedup", default: true) {
+            read = DedupQueryable(read, replicaLabels: options.replicaLabels)
+        }
+        return read
+    }
+
+    /// A boolean parameter as Go's `strconv.ParseBool` reads it.
+    static func goBool(_ params: Params, _ name: String, default value: Bool) throws(APIError) -> Bool {
+        guard let v = params[name], !v.isEmpty else { return value }
+        switch v {
+        case "1", "t", "T", "TRUE", "true", "True": return true
+        case "0", "f", "F", "FALSE", "false", "False": return false
+        default: throw APIError.badData("'\(name)' parameter: strconv.ParseBool: parsing \(goQuote(v)): invalid syntax")
+        }
     }
 
     /// The evaluation times a query request asks for.

@@ -70,8 +70,10 @@ extension PrometheusAPI {
         return all.uniqueSortedBytewise()
     }
 
-    func querier(_ start: Int64, _ end: Int64) throws(APIError) -> any Querier {
-        do { return try storage.querier(mint: start, maxt: end) } catch {
+    /// The storage as the request reads it (replicas merged unless `dedup=false`).
+    func querier(_ p: Params, _ start: Int64, _ end: Int64) throws(APIError) -> any Querier {
+        let read = try readStorage(p, step: nil)
+        do { return try read.querier(mint: start, maxt: end) } catch {
             throw APIError(.internal, "\(error)")
         }
     }
@@ -91,7 +93,7 @@ extension PrometheusAPI {
     func labels(_ p: Params) throws -> [UInt8] {
         let (start, end) = try timeRange(p)
         let limit = try limit(p)
-        let q = try querier(start, end)
+        let q = try querier(p, start, end)
         var names = try unionOverMatchers(try matcherSets(p)) { try q.labelNames($0) }
         let truncated = limit > 0 && names.count > limit
         if truncated { names = Array(names.prefix(limit)) }
@@ -103,7 +105,7 @@ extension PrometheusAPI {
         guard !name.isEmpty else { throw APIError.badData("invalid label name: \(goQuote(rawName))") }
         let (start, end) = try timeRange(p)
         let limit = try limit(p)
-        let q = try querier(start, end)
+        let q = try querier(p, start, end)
         var values = try unionOverMatchers(try matcherSets(p)) { try q.labelValues(name, $0) }
         let truncated = limit > 0 && values.count > limit
         if truncated { values = Array(values.prefix(limit)) }
@@ -115,7 +117,7 @@ extension PrometheusAPI {
         guard !sets.isEmpty else { throw APIError.badData("no match[] parameter provided") }
         let (start, end) = try timeRange(p)
         let limit = try limit(p)
-        let q = try querier(start, end)
+        let q = try querier(p, start, end)
         var seen = Set<Labels>()
         var result: [Labels] = []
         for m in sets {

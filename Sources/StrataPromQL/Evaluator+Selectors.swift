@@ -20,11 +20,12 @@ struct RangeWindows {
 
 extension Evaluator {
     /// Fetches the series a selector matches with their samples in `[mint, maxt]`.
-    func select(_ vs: VectorSelector, mint: Int64, maxt: Int64,
+    func select(_ vs: VectorSelector, mint: Int64, maxt: Int64, range: Int64 = 0,
                 _ body: (_ labels: Labels, _ samples: [Sample]) throws -> Void) throws {
         let series: [any StorageSeries]
         do {
-            series = try ctx.querier.select(vs.matchers, hints: SelectHints(mint: mint, maxt: maxt, interrupt: ctx.storageInterrupt))
+            let hints = SelectHints(mint: mint, maxt: maxt, interrupt: ctx.storageInterrupt, function: ctx.selectFunction ?? "", range: range)
+            series = try ctx.querier.select(vs.matchers, hints: hints)
         } catch let e as QueryError {
             throw e
         } catch {
@@ -110,7 +111,7 @@ extension Evaluator {
             let vs = ms.vectorSelector
             let firstRef = (vs.timestamp ?? start) - vs.originalOffset
             let lastRef = (vs.timestamp ?? end) - vs.originalOffset
-            try select(vs, mint: firstRef - ms.range + 1, maxt: lastRef) { labels, samples in
+            try select(vs, mint: firstRef - ms.range + 1, maxt: lastRef, range: ms.range) { labels, samples in
                 var pts = samples
                 pts.removeAll { StaleNaN.isStale($0.v) }
                 guard !pts.isEmpty else { return }

@@ -66,6 +66,16 @@ final class QueryContext {
     private(set) var peakSamples = 0
     private(set) var annotations: [Annotation] = []
     private var seen = Set<Annotation>()
+    /// The function or aggregation the node being evaluated feeds, innermost last (Prometheus'
+    /// `extractFuncFromPath`: a binary operator in between makes it "").
+    private var functions: [String] = []
+    var selectFunction: String? { functions.last }
+
+    func withSelectFunction<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        functions.append(name)
+        defer { functions.removeLast() }
+        return try body()
+    }
     private var checks = 0
 
     init(querier: any Querier, options: EngineOptions, queryStart: Int64, queryEnd: Int64) {
@@ -180,11 +190,11 @@ final class Evaluator {
         case .subquery(let sq):
             return .matrix(try evalSubqueryRaw(sq))
         case .call(let c):
-            return .matrix(try evalCall(c))
+            return .matrix(try ctx.withSelectFunction(c.function.name) { try evalCall(c) })
         case .aggregate(let a):
-            return .matrix(try evalAggregate(a))
+            return .matrix(try ctx.withSelectFunction(a.op.rawValue) { try evalAggregate(a) })
         case .binary(let b):
-            return .matrix(try evalBinary(b))
+            return .matrix(try ctx.withSelectFunction("") { try evalBinary(b) })
         }
     }
 

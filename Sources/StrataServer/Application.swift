@@ -108,6 +108,8 @@ public func buildApplication(
     apiOptions.parser.experimentalFunctions = config.enabledFeatures.contains(.promqlExperimentalFunctions)
     apiOptions.buildInfo.version = StrataVersion.current
     apiOptions.flags = config.flagValues
+    apiOptions.replicaLabels = config.replicaLabels
+    apiOptions.autoDownsampling = config.autoDownsampling
     apiOptions.startTime = rfc3339Now()
     let httpMetrics = HTTPMetrics(registry: registry)
     apiOptions.observeQuery = { kind, duration, failed in httpMetrics.observeQuery(kind: kind, duration: duration, failed: failed) }

@@ -36,11 +36,14 @@ struct BucketCompactorService: Service {
                 logger.info("compacted blocks in the bucket", metadata: ["ulid": "\(ulid)", "sources": "\(inputs)"])
             }
             for why in r.skipped { logger.info("compaction group skipped this iteration", metadata: ["reason": "\(why)"]) }
+            for (ulid, source) in r.downsampled.sorted(by: { $0.key < $1.key }) {
+                logger.info("downsampled a block in the bucket", metadata: ["ulid": "\(ulid)", "from": "\(source)"])
+            }
             if !r.outdated.isEmpty { logger.info("marked outdated blocks for deletion", metadata: ["blocks": "\(r.outdated)"]) }
             if !r.expired.isEmpty { logger.info("marked blocks past retention for deletion", metadata: ["blocks": "\(r.expired)"]) }
             if !r.deleted.isEmpty { logger.info("deleted blocks marked for deletion", metadata: ["blocks": "\(r.deleted)"]) }
             if !r.deletedPartial.isEmpty { logger.info("deleted aborted partial uploads", metadata: ["blocks": "\(r.deletedPartial)"]) }
-            let changed = !(r.compacted.isEmpty && r.outdated.isEmpty && r.expired.isEmpty && r.deleted.isEmpty && r.deletedPartial.isEmpty)
+            let changed = !(r.compacted.isEmpty && r.downsampled.isEmpty && r.outdated.isEmpty && r.expired.isEmpty && r.deleted.isEmpty && r.deletedPartial.isEmpty)
             if changed, let catalog {
                 try await catalog.scanBucket(bucket)
                 try store?.refresh()

@@ -81,6 +81,9 @@ public struct ServerConfig: Sendable {
     public var compact = false
     public var compactInterval: Int64 = 300_000
     public var compactor = BucketCompactor.Options()
+    /// `--query.replica-label` (repeatable) and `--query.auto-downsampling`, as Thanos' querier.
+    public var replicaLabels: [String] = []
+    public var autoDownsampling = false
 
     /// The bucket the shipper writes to.
     public var effectiveObjectStore: ObjectStoreConfig {
@@ -93,8 +96,7 @@ public struct ServerConfig: Sendable {
     public static func parseLabel(_ s: String) throws -> (String, String) {
         guard let eq = s.firstIndex(of: "=") else { throw ConfigError("--label: unrecognized label \(goQuote(s))") }
         let name = String(s[..<eq])
-        guard name.first.map({ $0 == "_" || ($0.isASCII && $0.isLetter) }) == true,
-              name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) else {
+        guard isLabelName(name) else {
             throw ConfigError("--label: unsupported format for label \(s): \(goQuote(name)) is not a valid label name")
         }
         let value: String
@@ -105,6 +107,12 @@ public struct ServerConfig: Sendable {
         // carry it, and Thanos would see external labels that differ from the flags.
         guard !value.isEmpty else { throw ConfigError("--label \(s): empty label value (an external label needs a value)") }
         return (name, value)
+    }
+
+    /// A Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+    public static func isLabelName(_ name: String) -> Bool {
+        name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+            && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
     }
 
     /// External labels from `--label` flags; a name given twice is an error.

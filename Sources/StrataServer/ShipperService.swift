@@ -45,12 +45,15 @@ final class ShipperService: Service, Sendable {
             }
         }
         defer { ticker.cancel(); continuation.finish() }
+        // The first pass as soon as the WAL is replayed: it reads the bucket into the catalog,
+        // so the bucket's blocks are queryable from the start, not after a first interval.
+        continuation.yield()
         await cancelWhenGracefulShutdown { [self] in
             var bucketScanned = false
             var lastScan = ContinuousClock.now
             for await _ in events {
+                while !startup.isReady && !Task.isCancelledOrShuttingDown { try? await Task.sleep(for: .milliseconds(50)) }
                 if Task.isCancelledOrShuttingDown { break }
-                guard startup.isReady else { continue }
                 if store != nil && ContinuousClock.now - lastScan > .milliseconds(storeSyncMillis) { bucketScanned = false }
                 if !bucketScanned {
                     bucketScanned = await scanBucket()

@@ -23,8 +23,11 @@ public struct DedupQuerier: Querier {
     /// Thanos' counter path (`counterErrAdjustSeriesIterator`, used for `rate`, `increase`,
     /// `irate`, `resets`): on a switch of replica, a replica whose counter reads lower than the
     /// last value returned is raised by the difference, so the switch is not read as a reset.
-    /// Thanos picks this per selector from the function name; here the caller decides per querier.
+    /// On for every select with `counterAware`; otherwise per select from the function the
+    /// selector feeds, as Thanos picks it (`dedup.isCounter`: `rate`, `increase`, `irate`, `resets`).
     public let counterAware: Bool
+
+    static let counterFunctions: Set<String> = ["rate", "increase", "irate", "resets"]
 
     /// Replica label names as bytes, compared against label blobs without building strings.
     private let replicaNames: [[UInt8]]
@@ -41,6 +44,7 @@ public struct DedupQuerier: Querier {
     public func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         let input = try querier.select(matchers, hints: hints)
         if replicaNames.isEmpty { return input }
+        let counter = counterAware || hints.function.map(Self.counterFunctions.contains) == true
 
         var keys: [Labels] = []
         keys.reserveCapacity(input.count)
@@ -84,7 +88,7 @@ public struct DedupQuerier: Querier {
                 }
             } else {
                 out.append(DedupSeries(labels: labels, replicas: order[g ..< end].map { input[$0] },
-                                       anchor: hints.mint, counterAware: counterAware))
+                                       anchor: hints.mint, counterAware: counter))
             }
             g = end
         }
@@ -151,5 +155,18 @@ struct RelabeledChunkedSeries: ChunkedStorageSeries {
 
     func chunks(mint: Int64, maxt: Int64) throws -> [EncodedChunk] {
         try series.chunks(mint: mint, maxt: maxt)
+    }
+}
+
+/// Storage read through `DedupQuerier`: what the query API serves when `--query.replica-label`
+/// is set and the request does not say `dedup=false`.
+public struct DedupQueryable: Queryable {
+    public let base: any Queryable
+    public let replicaLabels: [String]
+
+    public init(_ base: any Queryable, replicaLabels: [String]) { self.base = base; self.replicaLabels = replicaLabels }
+
+    public func querier(mint: Int64, maxt: Int64) throws -> any Querier {
+        DedupQuerier(try base.querier(mint: mint, maxt: maxt), replicaLabels: replicaLabels)
     }
 }

@@ -14,9 +14,45 @@ public struct SelectHints: Sendable {
     /// Called every 1,024 label values of an index scan (a regex over many values); throws to
     /// stop it when the query timed out or was cancelled.
     public var interrupt: (@Sendable () throws -> Void)?
-    public init(mint: Int64, maxt: Int64, interrupt: (@Sendable () throws -> Void)? = nil) {
-        self.mint = mint; self.maxt = maxt; self.interrupt = interrupt
+    /// The PromQL function or aggregation the selected series feed (Prometheus' `hints.Func`:
+    /// `rate`, `sum`, …; "" under a binary operator; nil outside PromQL). Deduplication and
+    /// downsampled reads pick their behaviour from it, as Thanos' querier does.
+    public var function: String?
+    /// The range of a range selector (`x[5m]` → 300000), 0 for an instant selector.
+    public var range: Int64 = 0
+    /// The coarsest downsampled resolution the query accepts (ms; 0: raw data only), Thanos'
+    /// `max_source_resolution`.
+    public var maxSourceResolution: Int64 = 0
+
+    public init(mint: Int64, maxt: Int64, interrupt: (@Sendable () throws -> Void)? = nil, function: String? = nil, range: Int64 = 0) {
+        self.mint = mint; self.maxt = maxt; self.interrupt = interrupt; self.function = function; self.range = range
     }
+}
+
+/// A queryable whose selects carry changed hints (a query's `max_source_resolution`): lets a
+/// request's options reach storage without a second query path.
+public struct HintingQueryable: Queryable {
+    public let base: any Queryable
+    public let adjust: @Sendable (inout SelectHints) -> Void
+
+    public init(_ base: any Queryable, adjust: @escaping @Sendable (inout SelectHints) -> Void) { self.base = base; self.adjust = adjust }
+
+    public func querier(mint: Int64, maxt: Int64) throws -> any Querier {
+        HintingQuerier(base: try base.querier(mint: mint, maxt: maxt), adjust: adjust)
+    }
+}
+
+struct HintingQuerier: Querier {
+    let base: any Querier
+    let adjust: @Sendable (inout SelectHints) -> Void
+
+    func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
+        var h = hints
+        adjust(&h)
+        return try base.select(matchers, hints: h)
+    }
+    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] { try base.labelNames(matchers) }
+    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] { try base.labelValues(name, matchers) }
 }
 
 /// Reads series in a time range. `select` returns series sorted by labels (`Labels.compare`).

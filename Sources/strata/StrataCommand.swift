@@ -53,6 +53,14 @@ struct Serve: AsyncParsableCommand {
             help: "How long a remote write waits for a slot before it is answered 503 with Retry-After (Prometheus duration).")
     var writeQueueTimeout = "10s"
 
+    @Option(name: .customLong("query.replica-label"), parsing: .singleValue,
+            help: "Label that tells HA replicas apart (repeatable), as Thanos' querier: series equal but for it are read as one, unless a request says dedup=false.")
+    var replicaLabels: [String] = []
+
+    @Flag(name: .customLong("query.auto-downsampling"),
+          help: "Range queries without max_source_resolution read downsampled blocks up to step/5, as Thanos' querier with the same flag.")
+    var autoDownsampling = false
+
     @Option(name: .customLong("query.lookback-delta"),
             help: "How far back an instant selector looks for the newest sample (Prometheus duration).")
     var lookbackDelta = "5m"
@@ -244,6 +252,9 @@ struct Serve: AsyncParsableCommand {
         }
         config.storeDeletionMarkDelay = dmd
         config.compact = compact
+        for l in replicaLabels where !ServerConfig.isLabelName(l) { throw ValidationError("invalid --query.replica-label \"\(l)\": not a label name") }
+        config.replicaLabels = replicaLabels
+        config.autoDownsampling = autoDownsampling
         guard let cwi = DurationFlag.parse(compactWaitInterval), cwi > 0 else { throw ValidationError("invalid --compact.wait-interval \"\(compactWaitInterval)\"") }
         config.compactInterval = cwi
         config.compactor = try compactor.options()
@@ -302,6 +313,7 @@ struct Serve: AsyncParsableCommand {
             "store.cache-size": storeCacheSize, "store.sync-interval": storeSyncInterval,
             "store.ignore-deletion-marks-delay": storeDeletionMarkDelay,
             "compact": String(compact), "compact.wait-interval": compactWaitInterval,
+            "query.replica-label": replicaLabels.joined(separator: ","), "query.auto-downsampling": String(autoDownsampling),
         ].merging(compactor.flagValues) { a, _ in a }
 
         LoggingSystem.bootstrap { label in
@@ -669,6 +681,10 @@ struct CompactorFlags: ParsableArguments {
     @Option(name: .customLong("retention.resolution-1h"), help: "How long 1h-resolution blocks are kept in the bucket (0d: forever).")
     var retention1h = "0d"
 
+    @Flag(name: .customLong("downsampling.disable"),
+          help: "Do not downsample: no 5m copies of raw blocks spanning 40h or more, no 1h copies of 5m blocks spanning 10d or more. Not recommended: long ranges are then read from raw data.")
+    var downsamplingDisable = false
+
     func options() throws -> BucketCompactor.Options {
         func duration(_ flag: String, _ value: String) throws -> Int64 {
             guard let ms = DurationFlag.parse(value), ms >= 0 else { throw ValidationError("invalid --\(flag) \"\(value)\": want a duration such as 48h or 30d") }
@@ -679,12 +695,13 @@ struct CompactorFlags: ParsableArguments {
         o.consistencyDelay = try duration("consistency-delay", consistencyDelay)
         o.retention = [0: try duration("retention.resolution-raw", retentionRaw), 300_000: try duration("retention.resolution-5m", retention5m),
                        3_600_000: try duration("retention.resolution-1h", retention1h)]
+        o.downsampling = !downsamplingDisable
         return o
     }
 
     var flagValues: [String: String] {
         ["delete-delay": deleteDelay, "consistency-delay": consistencyDelay, "retention.resolution-raw": retentionRaw,
-         "retention.resolution-5m": retention5m, "retention.resolution-1h": retention1h]
+         "retention.resolution-5m": retention5m, "retention.resolution-1h": retention1h, "downsampling.disable": String(downsamplingDisable)]
     }
 }
 
@@ -707,12 +724,13 @@ struct BucketCompact: AsyncParsableCommand {
         guard once else { throw ValidationError("only --once is supported here: run it from cron, or use `strata serve --compact`") }
         let r = try await BucketCompactor.run(try bucket.bucket(), workDir: workDir, options: try compactor.options())
         for (ulid, inputs) in r.compacted.sorted(by: { $0.key < $1.key }) { print("compacted \(inputs.joined(separator: ",")) into \(ulid)") }
+        for (ulid, source) in r.downsampled.sorted(by: { $0.key < $1.key }) { print("downsampled \(source) into \(ulid)") }
         for ulid in r.outdated { print("marked \(ulid) for deletion (outdated: another block holds its sources)") }
         for ulid in r.expired { print("marked \(ulid) for deletion (past its resolution's retention)") }
         for why in r.skipped { print("skipped group \(why)") }
         for ulid in r.deleted { print("deleted \(ulid) (marked for deletion longer than --delete-delay)") }
         for ulid in r.deletedPartial { print("deleted \(ulid) (aborted partial upload)") }
         let marked = r.compacted.values.map(\.count).reduce(0, +) + r.outdated.count + r.expired.count
-        print("compaction done: \(r.compacted.count) blocks written, \(marked) marked for deletion, \(r.deleted.count + r.deletedPartial.count) deleted")
+        print("compaction done: \(r.compacted.count + r.downsampled.count) blocks written, \(marked) marked for deletion, \(r.deleted.count + r.deletedPartial.count) deleted")
     }
 }

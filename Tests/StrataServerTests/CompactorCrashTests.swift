@@ -47,7 +47,7 @@ import Testing
                                 catalog: try BlockCatalog(dataDir: dir), deletionMarkDelay: 24 * 3600)
         try await store.sync()
         return try await BlockingThread.run {
-            let q = MergeQuerier(try store.queriers(mint: .min, maxt: .max, excluding: []), encodeChunks: { XORChunk.encodeChunks($0) })
+            let q = try #require(try store.queriers(mint: .min, maxt: .max, excluding: []).first)
             var out: [String: [Sample]] = [:]
             for s in try q.select([try LabelMatcher(.regexMatch, "__name__", ".+")], hints: SelectHints(mint: .min, maxt: .max)) {
                 var got: [Sample] = []
@@ -96,5 +96,23 @@ import Testing
         let blocks = try await BucketBlocks.scan(try FilesystemBucket(directory: bucketDir))
         #expect(blocks.blocks.map { $0.meta.maxTime - $0.meta.minTime } == [8 * Self.hour, 2 * Self.hour], "\(step)")
         #expect(blocks.partials.count == (interruptedUpload ? 1 : 0), "\(step): \(blocks.partials)")
+    }
+
+    @Test func aKillWhileDownsamplingLeavesTheRawBlockAndTheNextIterationDownsamplesIt() async throws {
+        guard let binary = strataBinary() else { return }
+        let tmp = try TempDir("downsample-crash"); defer { tmp.remove() }
+        try DownsampledQueryTests.openMetrics().write(toFile: tmp.file("in.om"), atomically: true, encoding: .utf8)
+        _ = try await Tools.runAsync(binary, ["tsdb", "import", "openmetrics", "--block-duration", "48h", tmp.file("in.om"), tmp.file("import")])
+        let objstore = ["--objstore.config", "type: FILESYSTEM\nconfig:\n  directory: \(tmp.file("bucket"))\n"]
+        _ = try await Tools.runAsync(binary, ["bucket", "upload", "--path", tmp.file("import"), "--label", "tenant_id=\"t\""] + objstore)
+        let compact = ["bucket", "compact", "--once", "--consistency-delay", "0s", "--work-dir", tmp.file("work")] + objstore
+        for (step, crash) in [("downsample.written", true), ("upload.index-done", true), ("", false)] {
+            let r = try await Tools.runAsync(binary, compact, environment: crash ? ["STRATA_CRASH_AT": step] : [:])
+            #expect(r.killedBySignal == crash, "\(step): \(r.stdout)\(r.stderr)")
+            let verify = try await Tools.runAsync(binary, ["bucket", "verify"] + objstore)
+            #expect(verify.status == 0, "\(step): \(verify.stdout)")
+            let blocks = try await BucketBlocks.list(try FilesystemBucket(directory: tmp.file("bucket")))
+            #expect(blocks.map(\.resolution).sorted() == (crash ? [0, 0] : [0, 0, 300_000]), "\(step): raw blocks untouched")
+        }
     }
 }

@@ -9,7 +9,9 @@ import Synchronization
 /// a query sees follows Thanos' store gateway filters: complete blocks only (the catalog never
 /// lists a partial upload), not those marked for deletion longer than `deletionMarkDelay` ago,
 /// and not those whose `compaction.sources` another block covers (the inputs of a compaction
-/// still waiting for deletion). Raw-resolution blocks only, for now.
+/// still waiting for deletion), each resolution on its own (a downsampled block has its raw
+/// block's sources). A query reads the coarsest resolution it accepts
+/// (`SelectHints.maxSourceResolution`) and fills the gaps with finer data, as Thanos' store does.
 ///
 /// Blocks are opened on first use (their index's table of contents and symbols read through the
 /// page cache) and kept open; a block that leaves the bucket is closed at the next refresh.
@@ -30,8 +32,12 @@ public final class BucketStore: Sendable {
         public let lastSyncNanos = Atomic<Int64>(0)
     }
 
+    /// Thanos' resolutions, coarsest first.
+    static let resolutions: [Int64] = [3_600_000, 300_000, 0]
+
     private struct State {
-        var visible: [BlockMeta] = []
+        /// Visible blocks by resolution, each list by `minTime`.
+        var visible: [Int64: [BlockMeta]] = [:]
         var open: [String: BucketBlockReader] = [:]
         /// The catalog's generation `visible` was computed from.
         var generation: UInt64?
@@ -62,20 +68,20 @@ public final class BucketStore: Sendable {
     /// has just uploaded is queryable from here on.
     public func refresh(now: Double = Date().timeIntervalSince1970) throws {
         let generation = catalog.generation
-        var metas: [BlockMeta] = []
-        for row in try catalog.blocks() where row.inBucket && row.resolution == 0 {
+        var metas: [Int64: [BlockMeta]] = [:]
+        for row in try catalog.blocks() where row.inBucket && Self.resolutions.contains(row.resolution) {
             if let marked = row.deletionMarkedAt, now - marked > deletionMarkDelay { continue }
             guard let json = row.bucketMetaJSON, let meta = try? BlockMeta.parse(Data(json.utf8), path: row.ulid) else { continue }
-            metas.append(meta)
+            metas[row.resolution, default: []].append(meta)
         }
-        let visible = Self.withoutCoveredSources(metas)
-        let keep = Set(visible.map(\.ulid))
+        let visible = metas.mapValues(Self.withoutCoveredSources)
+        let keep = Set(visible.values.joined().map(\.ulid))
         state.withLock { s in
             s.visible = visible
             s.open = s.open.filter { keep.contains($0.key) }
             s.generation = generation
         }
-        stats.visibleBlocks.store(visible.count, ordering: .relaxed)
+        stats.visibleBlocks.store(keep.count, ordering: .relaxed)
     }
 
     /// Thanos' `DefaultDeduplicateFilter`: a block whose sources are all in another block's is
@@ -90,21 +96,47 @@ public final class BucketStore: Sendable {
         }.map(\.element).sorted { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
     }
 
-    public var visibleBlocks: [BlockMeta] { state.withLock { $0.visible } }
+    /// Every visible block, raw first, then 5m and 1h, each by `minTime`.
+    public var visibleBlocks: [BlockMeta] { state.withLock { s in Self.resolutions.reversed().flatMap { s.visible[$0] ?? [] } } }
 
-    /// Queriers over the visible blocks overlapping `[mint, maxt]` that are not among `local`
-    /// (the same block in the data directory is read there). Opens blocks as needed, waiting
-    /// for the bucket on this thread: call from a query's blocking thread.
+    /// A querier over the bucket's blocks in `[mint, maxt]` leaving out what is read locally:
+    /// raw blocks among `local`, and downsampled blocks made from one of them (their raw data
+    /// is read from the data directory). Which blocks it reads is decided at each select, from
+    /// the query's `maxSourceResolution`; nil when no visible block overlaps the range.
     ///
     /// The visible set is recomputed first if the catalog changed since: a block the shipper
     /// recorded as uploaded is queryable before retention may delete its local copy.
     public func queriers(mint: Int64, maxt: Int64, excluding local: Set<String>) throws -> [any Querier] {
         if state.withLock({ $0.generation }) != catalog.generation { try refresh() }
-        let wanted = state.withLock { $0.visible }.filter { $0.minTime <= maxt && $0.maxTime > mint && !local.contains($0.ulid) }
-        return try wanted.map { meta in try open(meta).querier(mint: mint, maxt: maxt) }
+        let overlapping = state.withLock { $0.visible }.values.contains { $0.contains { $0.minTime <= maxt && $0.maxTime > mint } }
+        return overlapping ? [BucketStoreQuerier(store: self, mint: mint, maxt: maxt, local: local)] : []
     }
 
-    private func open(_ meta: BlockMeta) throws -> BucketBlockReader {
+    /// The blocks a read of `[mint, maxt]` at `maxResolution` uses, as Thanos' `getFor`: the
+    /// coarsest resolution not above `maxResolution` where it has blocks, the gaps between them
+    /// filled recursively from the finer resolutions; raw data stays the fallback.
+    public func blocks(mint: Int64, maxt: Int64, maxResolution: Int64, excluding local: Set<String>) -> [BlockMeta] {
+        let visible = state.withLock { $0.visible }.mapValues { metas in
+            metas.filter { m in !local.contains(m.ulid) && local.isDisjoint(with: m.compaction.sources) }
+        }
+        func fill(_ mint: Int64, _ maxt: Int64, _ level: Int) -> [BlockMeta] {
+            guard level < Self.resolutions.count, mint <= maxt else { return [] }
+            var out: [BlockMeta] = []
+            var start = mint
+            for b in visible[Self.resolutions[level]] ?? [] {
+                if b.maxTime <= mint { continue }
+                if b.minTime > maxt { break }
+                out += fill(start, b.minTime - 1, level + 1)
+                out.append(b)
+                start = b.maxTime
+            }
+            return out + fill(start, maxt, level + 1)
+        }
+        return fill(mint, maxt, Self.resolutions.firstIndex { $0 <= maxResolution } ?? Self.resolutions.count - 1)
+    }
+
+    /// The block, opened (index header read) on first use and kept open.
+    func open(_ meta: BlockMeta) throws -> BucketBlockReader {
         if let r = state.withLock({ $0.open[meta.ulid] }) { return r }
         let reader = try BucketBlockReader(bucket: bucket, ulid: meta.ulid, meta: meta, cache: cache)
         stats.blocksOpened.add(1, ordering: .relaxed)
@@ -113,5 +145,47 @@ public final class BucketStore: Sendable {
             s.open[meta.ulid] = reader
             return reader
         }
+    }
+}
+
+/// Reads the bucket's blocks for one query range, choosing them at each select: Thanos'
+/// querier lowers `max_source_resolution` to half a range for functions that need two samples
+/// in it (`rate(x[5m])` never reads 1h data), then the store covers the range (`blocks`).
+struct BucketStoreQuerier: Querier {
+    let store: BucketStore
+    let mint: Int64
+    let maxt: Int64
+    let local: Set<String>
+
+    /// Thanos' `promqlFuncRequiresTwoSamples`.
+    static let needsTwoSamples: Set<String> = [
+        "rate", "irate", "increase", "delta", "idelta", "deriv", "predict_linear", "holt_winters", "double_exponential_smoothing",
+    ]
+
+    static func resolution(for hints: SelectHints) -> Int64 {
+        var r = hints.maxSourceResolution
+        if hints.range > 0, let f = hints.function, needsTwoSamples.contains(f) { r = min(r, hints.range / 2) }
+        return r
+    }
+
+    private func queriers(_ hints: SelectHints?, maxResolution: Int64) throws -> [any Querier] {
+        let lo = max(mint, hints?.mint ?? mint), hi = min(maxt, hints?.maxt ?? maxt)
+        return try store.blocks(mint: lo, maxt: hi, maxResolution: maxResolution, excluding: local).map {
+            try store.open($0).querier(mint: mint, maxt: maxt)
+        }
+    }
+
+    func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
+        let sets = try queriers(hints, maxResolution: Self.resolution(for: hints)).map { try $0.select(matchers, hints: hints) }
+        return MergeQuerier.merge(sets, encodeChunks: { XORChunk.encodeChunks($0) })
+    }
+
+    // Names and values over the fewest blocks: the coarsest of each range, gaps filled finer.
+    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
+        try MergeQuerier(try queriers(nil, maxResolution: .max), encodeChunks: { XORChunk.encodeChunks($0) }).labelNames(matchers)
+    }
+
+    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
+        try MergeQuerier(try queriers(nil, maxResolution: .max), encodeChunks: { XORChunk.encodeChunks($0) }).labelValues(name, matchers)
     }
 }

@@ -133,7 +133,7 @@ let package = Package(
                           ],
                           swiftSettings: settings),
         .target(name: "StrataTestSupport",
-                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage", "StrataPromQLParser", "StrataPromQL", "StrataObjectStore"],
+                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage", "StrataBlock", "StrataPromQLParser", "StrataPromQL", "StrataObjectStore"],
                 swiftSettings: settings),
 
         .testTarget(name: "StrataModelTests", dependencies: ["StrataModel"], swiftSettings: settings),

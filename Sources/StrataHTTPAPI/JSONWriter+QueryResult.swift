@@ -2,8 +2,9 @@ import StrataModel
 import StrataPromQL
 
 extension JSONWriter {
-    /// The `/api/v1/query[_range]` success envelope with `warnings` and `infos` when present.
-    mutating func queryResult(_ r: QueryResult, query: String) {
+    /// The `/api/v1/query[_range]` success envelope with `warnings` and `infos` when present;
+    /// `storageWarnings` (what `partial_response` left out) come first, as they are.
+    mutating func queryResult(_ r: QueryResult, query: String, storageWarnings: [String] = []) {
         raw("{\"status\":\"success\",\"data\":{\"resultType\":")
         switch r.value {
         case .scalar(let t, let v):
@@ -32,7 +33,7 @@ extension JSONWriter {
             byte(UInt8(ascii: "]"))
         }
         byte(UInt8(ascii: "}"))
-        let warnings = r.warnings.map { $0.rendered(query: query) }
+        let warnings = storageWarnings + r.warnings.map { $0.rendered(query: query) }
         let infos = r.infos.map { $0.rendered(query: query) }
         if !warnings.isEmpty { raw(",\"warnings\":"); stringArray(warnings) }
         if !infos.isEmpty { raw(",\"infos\":"); stringArray(infos) }

@@ -64,6 +64,9 @@ public struct APIOptions: Sendable {
     /// Without `max_source_resolution`, range queries read downsampled data up to step/5
     /// (`--query.auto-downsampling`), as Thanos' querier.
     public var autoDownsampling = false
+    /// Without `partial_response`, whether a read that cannot reach the bucket answers with the
+    /// rest and a warning (`--query.partial-response`) or fails.
+    public var partialResponse = false
     public init() {}
 }
 
@@ -279,7 +282,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         let engine = Engine(options: opts)
         var step: Int64?
         if case .range(_, _, let st) = run { step = st }
-        let storage = try readStorage(params, step: step)
+        let (storage, storageWarnings) = try readStorage(params, step: step)
         let result = try Self.mapQueryError { () throws(QueryError) in
             switch run {
             case .instant(let t): return try engine.instantQuery(storage, expr, at: t)
@@ -287,14 +290,15 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             }
         }
         var w = JSONWriter()
-        w.queryResult(result, query: query)
+        w.queryResult(result, query: query, storageWarnings: storageWarnings?.all ?? [])
         return APIResponses.json(.ok, w.bytes)
     }
 
     /// The storage a read request sees, as Thanos' querier shapes it: replicas merged (unless
-    /// `dedup=false`), and downsampled data up to `max_source_resolution` (a duration, or `auto`:
-    /// step/5 for a range query; absent: `auto` with `--query.auto-downsampling`, else raw only).
-    func readStorage(_ params: Params, step: Int64?) throws(APIError) -> any Queryable {
+    /// `dedup=false`), downsampled data up to `max_source_resolution` (a duration, or `auto`:
+    /// step/5 for a range query; absent: `auto` with `--query.auto-downsampling`, else raw only),
+    /// and, with `partial_response`, the sink for what the bucket could not answer.
+    func readStorage(_ params: Params, step: Int64?) throws(APIError) -> (storage: any Queryable, warnings: StorageWarnings?) {
         var read: any Queryable = storage
         var resolution: Int64 = 0
         let value = params["max_source_resolution"] ?? ""
@@ -305,14 +309,18 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         if resolution < 0 {
             throw APIError.badData("negative 'max_source_resolution' is not accepted. Try a positive integer")
         }
-        if resolution > 0 {
+        let warnings = try Self.goBool(params, "partial_response", default: options.partialResponse) ? StorageWarnings() : nil
+        if resolution > 0 || warnings != nil {
             let r = resolution
-            read = HintingQueryable(read) { $0.maxSourceResolution = r }
+            read = HintingQueryable(read) { h in
+                h.maxSourceResolution = r
+                h.partialResponse = warnings
+            }
         }
         if !options.replicaLabels.isEmpty, try Self.goBool(params, "dedup", default: true) {
             read = DedupQueryable(read, replicaLabels: options.replicaLabels)
         }
-        return read
+        return (read, warnings)
     }
 
     /// A boolean parameter as Go's `strconv.ParseBool` reads it.

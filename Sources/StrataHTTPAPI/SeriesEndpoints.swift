@@ -72,18 +72,25 @@ extension PrometheusAPI {
 
     /// The storage as the request reads it (replicas merged unless `dedup=false`).
     func querier(_ p: Params, _ start: Int64, _ end: Int64) throws(APIError) -> any Querier {
-        let read = try readStorage(p, step: nil)
-        do { return try read.querier(mint: start, maxt: end) } catch {
+        try querierWithWarnings(p, start, end).querier
+    }
+
+    /// The same, with the sink for what `partial_response` leaves out (series reads honour it).
+    func querierWithWarnings(_ p: Params, _ start: Int64, _ end: Int64) throws(APIError) -> (querier: any Querier, warnings: StorageWarnings?) {
+        let (read, warnings) = try readStorage(p, step: nil)
+        do { return (try read.querier(mint: start, maxt: end), warnings) } catch {
             throw APIError(.internal, "\(error)")
         }
     }
 
-    /// `{"status":"success","data":…}` with Prometheus 3's "results truncated" warning.
-    func envelope(truncated: Bool, _ data: (inout JSONWriter) -> Void) -> [UInt8] {
+    /// `{"status":"success","data":…}` with Prometheus 3's "results truncated" warning and
+    /// what `partial_response` left out.
+    func envelope(truncated: Bool, warnings extra: [String] = [], _ data: (inout JSONWriter) -> Void) -> [UInt8] {
         var w = JSONWriter()
         w.raw("{\"status\":\"success\",\"data\":")
         data(&w)
-        if truncated { w.raw(",\"warnings\":[\"results truncated due to limit\"]") }
+        let warnings = extra + (truncated ? ["results truncated due to limit"] : [])
+        if !warnings.isEmpty { w.raw(",\"warnings\":"); w.stringArray(warnings) }
         w.raw("}")
         return w.bytes
     }
@@ -117,7 +124,7 @@ extension PrometheusAPI {
         guard !sets.isEmpty else { throw APIError.badData("no match[] parameter provided") }
         let (start, end) = try timeRange(p)
         let limit = try limit(p)
-        let q = try querier(p, start, end)
+        let (q, warnings) = try querierWithWarnings(p, start, end)
         var seen = Set<Labels>()
         var result: [Labels] = []
         for m in sets {
@@ -128,7 +135,7 @@ extension PrometheusAPI {
         if sets.count > 1 { result.sort { Labels.compare($0, $1) < 0 } }
         let truncated = limit > 0 && result.count > limit
         if truncated { result = Array(result.prefix(limit)) }
-        return envelope(truncated: truncated) { w in
+        return envelope(truncated: truncated, warnings: warnings?.all ?? []) { w in
             w.byte(UInt8(ascii: "["))
             for (i, l) in result.enumerated() {
                 if i > 0 { w.byte(UInt8(ascii: ",")) }

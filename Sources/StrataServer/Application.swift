@@ -110,6 +110,7 @@ public func buildApplication(
     apiOptions.flags = config.flagValues
     apiOptions.replicaLabels = config.replicaLabels
     apiOptions.autoDownsampling = config.autoDownsampling
+    apiOptions.partialResponse = config.partialResponse
     apiOptions.startTime = rfc3339Now()
     let httpMetrics = HTTPMetrics(registry: registry)
     apiOptions.observeQuery = { kind, duration, failed in httpMetrics.observeQuery(kind: kind, duration: duration, failed: failed) }

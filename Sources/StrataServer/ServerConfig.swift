@@ -84,6 +84,8 @@ public struct ServerConfig: Sendable {
     /// `--query.replica-label` (repeatable) and `--query.auto-downsampling`, as Thanos' querier.
     public var replicaLabels: [String] = []
     public var autoDownsampling = false
+    /// `--query.partial-response`: the default of the `partial_response` query parameter.
+    public var partialResponse = false
 
     /// The bucket the shipper writes to.
     public var effectiveObjectStore: ObjectStoreConfig {

@@ -1,4 +1,5 @@
 import StrataModel
+import Synchronization
 
 /// One series as storage returns it: labels plus a way to read its samples in a time range.
 /// Implementations snapshot what they need at selection time, so reading is safe while writes go on.
@@ -23,10 +24,21 @@ public struct SelectHints: Sendable {
     /// The coarsest downsampled resolution the query accepts (ms; 0: raw data only), Thanos'
     /// `max_source_resolution`.
     public var maxSourceResolution: Int64 = 0
+    /// Set under Thanos' `partial_response`: storage that cannot reach part of its data (the
+    /// bucket) reports it here and answers with the rest, instead of failing the read.
+    public var partialResponse: StorageWarnings?
 
     public init(mint: Int64, maxt: Int64, interrupt: (@Sendable () throws -> Void)? = nil, function: String? = nil, range: Int64 = 0) {
         self.mint = mint; self.maxt = maxt; self.interrupt = interrupt; self.function = function; self.range = range
     }
+}
+
+/// What storage could not read under `partial_response`, as warnings for the response.
+public final class StorageWarnings: Sendable {
+    private let list = Mutex<[String]>([])
+    public init() {}
+    public func add(_ warning: String) { list.withLock { if !$0.contains(warning) { $0.append(warning) } } }
+    public var all: [String] { list.withLock { $0 } }
 }
 
 /// A queryable whose selects carry changed hints (a query's `max_source_resolution`): lets a

@@ -57,6 +57,10 @@ struct Serve: AsyncParsableCommand {
             help: "Label that tells HA replicas apart (repeatable), as Thanos' querier: series equal but for it are read as one, unless a request says dedup=false.")
     var replicaLabels: [String] = []
 
+    @Flag(name: .customLong("query.partial-response"),
+          help: "When the bucket cannot be read, queries without partial_response answer from local data with a warning instead of failing (Thanos' querier flag; off by default here).")
+    var partialResponse = false
+
     @Flag(name: .customLong("query.auto-downsampling"),
           help: "Range queries without max_source_resolution read downsampled blocks up to step/5, as Thanos' querier with the same flag.")
     var autoDownsampling = false
@@ -255,6 +259,7 @@ struct Serve: AsyncParsableCommand {
         for l in replicaLabels where !ServerConfig.isLabelName(l) { throw ValidationError("invalid --query.replica-label \"\(l)\": not a label name") }
         config.replicaLabels = replicaLabels
         config.autoDownsampling = autoDownsampling
+        config.partialResponse = partialResponse
         guard let cwi = DurationFlag.parse(compactWaitInterval), cwi > 0 else { throw ValidationError("invalid --compact.wait-interval \"\(compactWaitInterval)\"") }
         config.compactInterval = cwi
         config.compactor = try compactor.options()
@@ -314,6 +319,7 @@ struct Serve: AsyncParsableCommand {
             "store.ignore-deletion-marks-delay": storeDeletionMarkDelay,
             "compact": String(compact), "compact.wait-interval": compactWaitInterval,
             "query.replica-label": replicaLabels.joined(separator: ","), "query.auto-downsampling": String(autoDownsampling),
+            "query.partial-response": String(partialResponse),
         ].merging(compactor.flagValues) { a, _ in a }
 
         LoggingSystem.bootstrap { label in

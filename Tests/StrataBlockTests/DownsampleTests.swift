@@ -312,17 +312,6 @@ import Testing
         return (try Block(dir: dir + "/" + meta.ulid), raw)
     }
 
-    /// Every series of a block as its aggregate chunks.
-    static func readAggr(_ block: Block) throws -> [Labels: [EncodedChunk]] {
-        var out: [Labels: [EncodedChunk]] = [:]
-        try block.forEachSeries { labels, metas in
-            out[labels] = try metas.map { m in
-                let (enc, bytes) = try block.chunkBytes(m.ref)
-                return EncodedChunk(encoding: enc, minTime: m.mint, maxTime: m.maxt, bytes: bytes)
-            }
-        }
-        return out
-    }
 
     @Test func downsampleBlockTo5mAnd1h() throws {
         let tmp = try TempDir("downsample")
@@ -341,7 +330,7 @@ import Testing
         #expect(t5.labels == ["cluster": "eu-1", "replica": "a"])
         #expect(t5.segmentFiles == ["000001"])
 
-        let aggr5 = try Self.readAggr(b5)
+        let aggr5 = try b5.encodedChunksBySeries()
         #expect(aggr5.count == Self.series.count)
         var chunks = 0, windows = 0
         for (labels, r) in raw {
@@ -359,7 +348,7 @@ import Testing
         #expect(m1h.compaction == input.meta.compaction)
         #expect(ThanosMeta.from(m1h)?.resolution == Downsampler.resLevel2)
         #expect(ThanosMeta.from(m1h)?.labels == ["cluster": "eu-1", "replica": "a"])
-        let aggr1h = try Self.readAggr(b1h)
+        let aggr1h = try b1h.encodedChunksBySeries()
         for (labels, r) in raw {
             // The same values as aggregating the raw samples at 1h directly.
             try Self.check(try #require(aggr1h[labels]), raw: r, r: Downsampler.resLevel2, exactCap: false)
@@ -382,7 +371,7 @@ import Testing
         let input = try Block(dir: written.dir)
 
         let meta = try Downsampler.downsample(input, resolution: Downsampler.resLevel1, into: tmp.path)
-        let aggr = try Self.readAggr(try Block(dir: tmp.path + "/" + meta.ulid))
+        let aggr = try Block(dir: tmp.path + "/" + meta.ulid).encodedChunksBySeries()
         var metas: [ChunkMeta] = []
         let first = try input.index.series(refs[0], chunks: &metas)
         for (labels, r) in raw {
@@ -395,7 +384,7 @@ import Testing
         let refs5 = try b5.index.allPostings()
         try Tombstones.write(dir: b5.dir, [(ref: refs5[1], Tombstones.Interval(mint: 0, maxt: start + 1440 * 60_000))])
         let m1h = try Downsampler.downsample(try Block(dir: b5.dir), resolution: Downsampler.resLevel2, into: tmp.path)
-        let aggr1h = try Self.readAggr(try Block(dir: tmp.path + "/" + m1h.ulid))
+        let aggr1h = try Block(dir: tmp.path + "/" + m1h.ulid).encodedChunksBySeries()
         let second = try b5.index.series(refs5[1], chunks: &metas)
         let counts = try #require(aggr1h[second]).flatMap { try AggrChunk.samples($0.bytes, .count) }
         #expect(counts.allSatisfy { $0.t > start + 1440 * 60_000 })

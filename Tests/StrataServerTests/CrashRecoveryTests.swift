@@ -28,7 +28,10 @@ import Testing
                                                              "--tsdb.head-snapshot-interval", round % 4 < 2 ? "100ms" : "0"])
             let killAfter = Double(rng.next() % 400 + 50) / 1000
             let start = Date()
-            while Date().timeIntervalSince(start) < killAfter {
+            let ackedBefore = acked.count
+            // Writes for a random time, and at least three acknowledged, so a slow (loaded)
+            // machine still gets enough writes in before the kill to test something.
+            while Date().timeIntervalSince(start) < killAfter || (acked.count - ackedBefore < 3 && Date().timeIntervalSince(start) < 30) {
                 let r = attempted
                 attempted += 1
                 var b = WriteRequestBuilder()

@@ -233,17 +233,6 @@ import Testing
         return out
     }
 
-    /// The aggregate chunks of every series of a downloaded block.
-    static func aggregates(_ block: Block) throws -> [Labels: [EncodedChunk]] {
-        var out: [Labels: [EncodedChunk]] = [:]
-        try block.forEachSeries { labels, metas in
-            out[labels] = try metas.map { m in
-                let (enc, bytes) = try block.chunkBytes(m.ref)
-                return EncodedChunk(encoding: enc, minTime: m.mint, maxTime: m.maxt, bytes: bytes)
-            }
-        }
-        return out
-    }
 
     /// count/sum/min/max of `chunks` equal the raw samples' per window of `r`, every window once,
     /// in order. With `exactTimes`, each sample is at its window's end, a chunk's last one at
@@ -297,7 +286,7 @@ import Testing
         #expect(thanos.resolution == 300_000 && thanos.source == "compactor" && thanos.labels == ["tenant_id": "t"])
         #expect(block.meta.compaction.sources == sources && block.meta.compaction.level == 3)
         #expect(block.meta.minTime == 0 && block.meta.maxTime == 48 * Self.hour)
-        let aggr = try Self.aggregates(block)
+        let aggr = try block.encodedChunksBySeries()
         #expect(Set(aggr.keys) == Set(samples.keys))
         for (labels, raw) in samples {
             let chunks = try #require(aggr[labels])
@@ -365,7 +354,7 @@ import Testing
         #expect(r.downsampled[b5.ulid] == raw.ulid && r.downsampled[b1h.ulid] == b5.ulid)
         #expect(b1h.meta.compaction.sources == [raw.ulid] && b1h.meta.minTime == 0 && b1h.meta.maxTime == 240 * Self.hour)
         #expect(ThanosMeta.from(b1h.meta)?.source == "compactor")
-        let aggr5 = try Self.aggregates(b5), aggr1h = try Self.aggregates(b1h)
+        let aggr5 = try b5.encodedChunksBySeries(), aggr1h = try b1h.encodedChunksBySeries()
         for (labels, raw) in samples {
             try Self.checkAggregates(try #require(aggr5[labels]), raw: raw, r: 300_000, exactTimes: true)
             try Self.checkAggregates(try #require(aggr1h[labels]), raw: raw, r: 3_600_000, exactTimes: false)

@@ -176,8 +176,25 @@ struct BucketStoreQuerier: Querier {
     }
 
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
-        let sets = try queriers(hints, maxResolution: Self.resolution(for: hints)).map { try $0.select(matchers, hints: hints) }
-        return MergeQuerier.merge(sets, encodeChunks: { XORChunk.encodeChunks($0) })
+        do {
+            let sets = try queriers(hints, maxResolution: Self.resolution(for: hints)).map { try $0.select(matchers, hints: hints) }
+            let merged = MergeQuerier.merge(sets, encodeChunks: { XORChunk.encodeChunks($0) })
+            guard let warnings = hints.partialResponse else { return merged }
+            return merged.map { PartialResponseSeries(base: $0, warnings: warnings, bucket: store.bucket.kind) }
+        } catch where hints.partialResponse != nil && Self.isBucketFailure(error) {
+            hints.partialResponse?.add(Self.warning(store.bucket.kind, error))
+            return []
+        }
+    }
+
+    /// A failure to read the bucket (not a query's own timeout or cancellation, which still fail it).
+    static func isBucketFailure(_ error: any Error) -> Bool {
+        if let e = error as? StorageError { return e.kind != .timeout }
+        return error is ObjectStoreError
+    }
+
+    static func warning(_ bucket: String, _ error: any Error) -> String {
+        "the \(bucket) bucket could not be read, so this answer leaves out its blocks: \(error)"
     }
 
     // Names and values over the fewest blocks: the coarsest of each range, gaps filled finer.
@@ -187,5 +204,22 @@ struct BucketStoreQuerier: Querier {
 
     func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
         try MergeQuerier(try queriers(nil, maxResolution: .max), encodeChunks: { XORChunk.encodeChunks($0) }).labelValues(name, matchers)
+    }
+}
+
+/// A bucket series under `partial_response`: a read that fails leaves its samples out and
+/// reports why, rather than failing the query.
+struct PartialResponseSeries: StorageSeries {
+    let base: any StorageSeries
+    let warnings: StorageWarnings
+    let bucket: String
+    var labels: Labels { base.labels }
+
+    func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
+        let before = out.count
+        do { try base.samples(mint: mint, maxt: maxt, into: &out) } catch where BucketStoreQuerier.isBucketFailure(error) {
+            out.removeSubrange(before...)
+            warnings.add(BucketStoreQuerier.warning(bucket, error))
+        }
     }
 }

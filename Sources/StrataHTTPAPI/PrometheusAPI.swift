@@ -279,10 +279,13 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         // Time spent waiting for a slot counts against the query's timeout, as in Prometheus.
         opts.timeout -= scope.waited
         guard opts.timeout > .zero else { throw APIError(.timeout, "query timed out in query queue") }
-        let engine = Engine(options: opts)
         var step: Int64?
         if case .range(_, _, let st) = run { step = st }
-        let (storage, storageWarnings) = try readStorage(params, step: step)
+        let (storage, storageWarnings, resolution) = try readStorage(params, step: step)
+        // Coarser data has sparser samples: an instant selector must look back far enough to
+        // find one (Thanos' --query.dynamic-lookback-delta, on by default there).
+        opts.lookbackDelta = Self.dynamicLookbackDelta(opts.lookbackDelta, maxSourceResolution: resolution)
+        let engine = Engine(options: opts)
         let result = try Self.mapQueryError { () throws(QueryError) in
             switch run {
             case .instant(let t): return try engine.instantQuery(storage, expr, at: t)
@@ -298,7 +301,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     /// `dedup=false`), downsampled data up to `max_source_resolution` (a duration, or `auto`:
     /// step/5 for a range query; absent: `auto` with `--query.auto-downsampling`, else raw only),
     /// and, with `partial_response`, the sink for what the bucket could not answer.
-    func readStorage(_ params: Params, step: Int64?) throws(APIError) -> (storage: any Queryable, warnings: StorageWarnings?) {
+    func readStorage(_ params: Params, step: Int64?) throws(APIError) -> (storage: any Queryable, warnings: StorageWarnings?, maxSourceResolution: Int64) {
         var read: any Queryable = storage
         var resolution: Int64 = 0
         let value = params["max_source_resolution"] ?? ""
@@ -320,7 +323,16 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         if !options.replicaLabels.isEmpty, try Self.goBool(params, "dedup", default: true) {
             read = DedupQueryable(read, replicaLabels: options.replicaLabels)
         }
-        return (read, warnings)
+        return (read, warnings, resolution)
+    }
+
+    /// Thanos' `LookbackDeltaFactory`: the lookback rises to 5m or 1h once the query may read
+    /// data of that resolution and the configured lookback is shorter than the resolution read.
+    /// Unlike Thanos, it never falls below the configured lookback.
+    static func dynamicLookbackDelta(_ lookback: Int64, maxSourceResolution r: Int64) -> Int64 {
+        let levels: [Int64] = [0, 300_000, 3_600_000]
+        for i in stride(from: levels.count - 1, through: 1, by: -1) where max(levels[i - 1], lookback) < r { return max(levels[i], lookback) }
+        return lookback
     }
 
     /// A boolean parameter as Go's `strconv.ParseBool` reads it.

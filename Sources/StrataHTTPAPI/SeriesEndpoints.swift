@@ -77,7 +77,7 @@ extension PrometheusAPI {
 
     /// The same, with the sink for what `partial_response` leaves out (series reads honour it).
     func querierWithWarnings(_ p: Params, _ start: Int64, _ end: Int64) throws(APIError) -> (querier: any Querier, warnings: StorageWarnings?) {
-        let (read, warnings) = try readStorage(p, step: nil)
+        let (read, warnings, _) = try readStorage(p, step: nil)
         do { return (try read.querier(mint: start, maxt: end), warnings) } catch {
             throw APIError(.internal, "\(error)")
         }

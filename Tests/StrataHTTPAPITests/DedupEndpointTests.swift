@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import StrataHTTPAPI
+@testable import StrataHTTPAPI
 import StrataModel
 import StrataStorage
 import StrataTSDB
@@ -62,5 +62,16 @@ import Testing
         #expect(try await get("/api/v1/query?query=up&max_source_resolution=soon", status: .badRequest).contains("max_source_resolution"))
         #expect(try await get("/api/v1/query?query=up&time=60&max_source_resolution=5m").contains(#""value":[60,"1"]"#), "raw data stays the fallback")
         #expect(try await get("/api/v1/query_range?query=up&start=0&end=60&step=30&max_source_resolution=auto").contains(#""job":"node""#))
+    }
+
+    @Test func theLookbackRisesWithTheResolutionAsThanosDynamicLookbackDelta() {
+        let m: Int64 = 60_000
+        let cases: [(lookback: Int64, resolution: Int64, want: Int64)] = [
+            (5 * m, 0, 5 * m), (5 * m, 5 * m, 5 * m), (5 * m, 12 * m, 60 * m), (5 * m, 60 * m, 60 * m),
+            (1 * m, 2 * m, 5 * m), (10 * m, 5 * m, 10 * m), (90 * m, 120 * m, 90 * m),
+        ]
+        for c in cases {
+            #expect(PrometheusAPI<BasicRequestContext>.dynamicLookbackDelta(c.lookback, maxSourceResolution: c.resolution) == c.want, "\(c)")
+        }
     }
 }

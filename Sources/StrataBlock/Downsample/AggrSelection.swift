@@ -5,7 +5,7 @@ import StrataStorage
 /// its selector feeds as Thanos' querier chooses (`pkg/query/querier.go`, `aggrsFromFunc`):
 /// `min`/`min_*` → min, `max`/`max_*` → max, `count`/`count_*` → count, `sum_*` → sum,
 /// `rate`/`increase`/`irate`/`resets`/`xrate`/`xincrease` → the counter (resets applied across
-/// chunks), anything else (plain `sum` included: it wants the samples) → sum / count, the
+/// chunks; see `AggrChunk.counterSamples` for the one point left out), anything else (plain `sum` included: it wants the samples) → sum / count, the
 /// window's average.
 public enum AggrSelection: Sendable, Equatable {
     case count, sum, min, max, counter, average
@@ -26,7 +26,7 @@ public enum AggrSelection: Sendable, Equatable {
         func keep(_ s: Sample) { if s.t >= mint && s.t <= maxt { out.append(s) } }
         switch self {
         case .counter:
-            for s in try AggrChunk.counterSamples(chunks) { keep(s) }
+            for s in try AggrChunk.counterSamples(chunks, chunkStarts: false) { keep(s) }
         case .average:
             for c in chunks {
                 let counts = try AggrChunk.samples(c, .count), sums = try AggrChunk.samples(c, .sum)

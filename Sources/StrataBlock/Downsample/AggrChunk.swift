@@ -105,20 +105,20 @@ extension AggrChunk {
     /// used to detect a reset at the next chunk's first sample. Overlapping chunks never make
     /// the series go back in time.
     ///
-    /// With `chunkStarts: false` (what queries read), the raw sample that opens every chunk
-    /// after the first is used for reset detection but not emitted, unlike Thanos: it sits one
-    /// scrape interval after the previous chunk's last window, and that lone, closely spaced
-    /// point skews `rate`'s extrapolation (by up to a third for a 3h range over 1h data, next to
-    /// every chunk boundary) without adding an increase the next window does not hold.
+    /// With `chunkStarts: false` (what queries read), the raw sample that opens every chunk is
+    /// used for reset detection but not emitted, unlike Thanos: it sits one scrape interval
+    /// after the previous chunk's (or block's) last window, and that lone, closely spaced point
+    /// skews `rate`'s extrapolation (by up to a third for a 3h range over 1h data, next to every
+    /// chunk and block boundary) without adding an increase the first window does not hold.
     public static func counterSamples(_ chunks: [[UInt8]], chunkStarts: Bool = true) throws -> [Sample] {
         var resets = CounterResets()
         var out: [Sample] = []
-        for (i, c) in chunks.enumerated() {
+        for c in chunks {
             var first = true
             try c.withUnsafeBytes { buf in
                 try forEachSample(buf, .counter) { t, v in
                     let s = resets.add(t: t, v: v)
-                    if let s, chunkStarts || !(first && i > 0) { out.append(s) }
+                    if let s, chunkStarts || !first { out.append(s) }
                     first = false
                     return true
                 }

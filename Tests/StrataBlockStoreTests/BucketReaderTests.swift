@@ -185,5 +185,24 @@ import Testing
             try patient.queriers(mint: 0, maxt: .max, excluding: [])[0].select([try LabelMatcher(.regexMatch, "__name__", ".+")], hints: SelectHints(mint: 0, maxt: .max))
         }
         #expect(patient.stats.blocksOpened.load(ordering: .relaxed) == 2)
+        // A merged bucket block is still read when one of its sources is local: its other
+        // sources may be gone from the data directory.
+        #expect(patient.blocks(mint: 0, maxt: .max, maxResolution: 0, excluding: [ulids[0]]).map(\.ulid) == [merged.ulid, ulids[2]])
+
+        // A 5m copy of the third block: read instead of it when the query allows 5m data, left
+        // out when the raw block is local.
+        var fiveMinute = db.blocks[2].meta
+        fiveMinute.ulid = ULID.make()
+        var thanos = ThanosMeta(labels: ["a": "b"], source: "compactor")
+        thanos.resolution = 300_000
+        fiveMinute.extraFields = [BlockMeta.ExtraField(key: "thanos", json: thanos.json())]
+        for name in try await bucket.list(ulids[2] + "/", recursive: true) where !name.hasSuffix(".json") {
+            try await bucket.upload(fiveMinute.ulid + name.dropFirst(ulids[2].count), bytes: try await bucket.get(name))
+        }
+        try await bucket.upload(fiveMinute.ulid + "/meta.json", bytes: Array(fiveMinute.json().utf8))
+        try await patient.sync()
+        #expect(patient.blocks(mint: 0, maxt: .max, maxResolution: 0, excluding: []).map(\.ulid) == [merged.ulid, ulids[2]])
+        #expect(patient.blocks(mint: 0, maxt: .max, maxResolution: 300_000, excluding: []).map(\.ulid) == [merged.ulid, fiveMinute.ulid])
+        #expect(patient.blocks(mint: 0, maxt: .max, maxResolution: 3_600_000, excluding: [ulids[2]]).map(\.ulid) == [merged.ulid])
     }
 }

@@ -40,6 +40,13 @@ import Testing
         (["--store.cache-size", "lots"], "--store.cache-size"),
         (["--store.sync-interval", "often"], "--store.sync-interval"),
         (["--store.ignore-deletion-marks-delay", "-1h"], "--store.ignore-deletion-marks-delay"),
+        (["--query.replica-label", "replica-1"], "--query.replica-label"),
+        (["--compact", "--no-shipper"], "--compact"),
+        (["--compact.wait-interval", "0s"], "--compact.wait-interval"),
+        (["--delete-delay", "two days"], "--delete-delay"),
+        (["--consistency-delay", "soon"], "--consistency-delay"),
+        (["--retention.resolution-raw", "-1d"], "--retention.resolution-raw"),
+        (["--retention.resolution-1h", "1 year"], "--retention.resolution-1h"),
     ])
     func invalidFlagsAreRejected(args: [String], flag: String) async throws {
         guard let binary = strataBinary() else { return }

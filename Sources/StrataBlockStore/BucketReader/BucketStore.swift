@@ -102,7 +102,7 @@ public final class BucketStore: Sendable {
     /// A querier over the bucket's blocks in `[mint, maxt]` leaving out what is read locally:
     /// raw blocks among `local`, and downsampled blocks made from one of them (their raw data
     /// is read from the data directory). Which blocks it reads is decided at each select, from
-    /// the query's `maxSourceResolution`; nil when no visible block overlaps the range.
+    /// the query's `maxSourceResolution`; none when no visible block overlaps the range.
     ///
     /// The visible set is recomputed first if the catalog changed since: a block the shipper
     /// recorded as uploaded is queryable before retention may delete its local copy.
@@ -116,8 +116,14 @@ public final class BucketStore: Sendable {
     /// coarsest resolution not above `maxResolution` where it has blocks, the gaps between them
     /// filled recursively from the finer resolutions; raw data stays the fallback.
     public func blocks(mint: Int64, maxt: Int64, maxResolution: Int64, excluding local: Set<String>) -> [BlockMeta] {
-        let visible = state.withLock { $0.visible }.mapValues { metas in
-            metas.filter { m in !local.contains(m.ulid) && local.isDisjoint(with: m.compaction.sources) }
+        // A raw block held locally is read there (a bucket block merged from it still is read:
+        // its other sources may be gone locally). A downsampled block made from a block held
+        // locally is left out: the raw data is at hand, and mixing both would count it twice.
+        var visible = state.withLock { $0.visible }
+        for (resolution, metas) in visible {
+            visible[resolution] = metas.filter { m in
+                resolution == 0 ? !local.contains(m.ulid) : local.isDisjoint(with: m.compaction.sources)
+            }
         }
         func fill(_ mint: Int64, _ maxt: Int64, _ level: Int) -> [BlockMeta] {
             guard level < Self.resolutions.count, mint <= maxt else { return [] }

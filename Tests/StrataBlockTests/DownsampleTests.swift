@@ -363,6 +363,28 @@ import Testing
         #expect(e.kind == .invalid)
     }
 
+    @Test func downsampledBlocksMergeWhenApartAndRefuseToWhenTheyOverlap() throws {
+        let tmp = try TempDir("downsample-merge")
+        defer { tmp.remove() }
+        let day: Int64 = 86_400_000
+        let (a, _) = try Self.writeRawBlock(tmp.path, start: 0, n: 2 * 1440)
+        let (b, _) = try Self.writeRawBlock(tmp.path, start: 2 * day, n: 2 * 1440)
+        let a5 = try Block(dir: tmp.path + "/" + Downsampler.downsample(a, resolution: Downsampler.resLevel1, into: tmp.path).ulid)
+        let b5 = try Block(dir: tmp.path + "/" + Downsampler.downsample(b, resolution: Downsampler.resLevel1, into: tmp.path).ulid)
+        var thanos = ThanosMeta(labels: ["cluster": "eu-1"], source: "compactor")
+        thanos.resolution = Downsampler.resLevel1
+        let merged = try BlockCompactor.compact([b5, a5], into: tmp.path, thanos: thanos)
+        #expect(ThanosMeta.from(merged)?.resolution == Downsampler.resLevel1)
+        #expect(merged.stats.numSamples == a5.meta.stats.numSamples + b5.meta.stats.numSamples, "windows counted, not XOR samples")
+        // Chunks copied as they are, in time order.
+        let got = try Block(dir: tmp.path + "/" + merged.ulid).encodedChunksBySeries()
+        let want = try a5.encodedChunksBySeries().merging(try b5.encodedChunksBySeries()) { $0 + $1 }
+        #expect(got.mapValues { $0.map(\.bytes) } == want.mapValues { $0.map(\.bytes) })
+        // Two copies of the same range cannot be merged chunk by chunk.
+        let again = try Block(dir: tmp.path + "/" + Downsampler.downsample(a, resolution: Downsampler.resLevel1, into: tmp.path).ulid)
+        #expect(throws: StorageError.self) { try BlockCompactor.compact([a5, again], into: tmp.path) }
+    }
+
     @Test func tombstonedSamplesAreLeftOut() throws {
         let tmp = try TempDir("downsample-tomb")
         defer { tmp.remove() }

@@ -362,6 +362,56 @@ import Testing
         #expect(try await BucketCompactor.run(bucket, workDir: tmp.file("work"), options: Self.immediate).downsampled.isEmpty)
     }
 
+    @Test func twoDayFiveMinuteBlocksAreMergedIntoFourteenDaysAndGetTheir1hCopy() async throws {
+        let tmp = try TempDir("bucket-compact-5m"); defer { tmp.remove() }
+        let bucket = try FilesystemBucket(directory: tmp.file("bucket"))
+        // Eight 2d raw blocks (16 days); kept as they are, so each gets its own 5m copy.
+        let day: Int64 = 24 * Self.hour
+        var raws: [(meta: BlockMeta, samples: [Labels: [Sample]])] = []
+        for d in stride(from: Int64(0), to: 16, by: 2) {
+            raws.append(try await Self.uploadRaw(tmp, bucket, mint: d * day, maxt: (d + 2) * day, step: 600_000))
+            _ = try await BucketOperations.mark(bucket, ulid: raws.last!.meta.ulid, kind: .noCompact, details: "test")
+        }
+        let first = try await BucketCompactor.run(bucket, workDir: tmp.file("work"), options: Self.immediate)
+        #expect(first.downsampled.count == 8 && first.compacted.isEmpty, "\(first)")
+
+        // The next iteration merges the seven 5m blocks of the first 14 days (not the newest),
+        // then downsamples the 14d 5m block to 1h.
+        let stats = CompactorStats()
+        let second = try await BucketCompactor.run(bucket, workDir: tmp.file("work"), options: Self.immediate, stats: stats)
+        let (merged, inputs) = try #require(second.compacted.first)
+        #expect(second.compacted.count == 1 && inputs.count == 7, "\(second)")
+        #expect(stats.value(.groupCompactions, "resolution=\"300000\"") == 1 && stats.value(.downsamples, "resolution=\"300000\"") == 1)
+        let b5 = try await Self.downloaded(bucket, merged, tmp)
+        #expect(ThanosMeta.from(b5.meta)?.resolution == 300_000 && ThanosMeta.from(b5.meta)?.source == "compactor")
+        #expect(b5.meta.minTime == 0 && b5.meta.maxTime == 14 * day && Set(b5.meta.compaction.sources) == Set(raws.prefix(7).map(\.meta.ulid)))
+        let (oneHour, from) = try #require(second.downsampled.first)
+        #expect(second.downsampled.count == 1 && from == merged, "\(second)")
+        let b1h = try await Self.downloaded(bucket, oneHour, tmp)
+        let aggr5 = try b5.encodedChunksBySeries(), aggr1h = try b1h.encodedChunksBySeries()
+        for labels in raws[0].samples.keys {
+            let raw = raws.prefix(7).flatMap { $0.samples[labels]! }
+            try Self.checkAggregates(try #require(aggr5[labels]), raw: raw, r: 300_000, exactTimes: true)
+            try Self.checkAggregates(try #require(aggr1h[labels]), raw: raw, r: 3_600_000, exactTimes: false)
+        }
+        #expect(try await BucketInspection.verify(bucket).problems.isEmpty)
+    }
+
+    @Test func overlappingDownsampledBlocksAreLeftAloneNotRetriedForever() async throws {
+        let tmp = try TempDir("bucket-compact-5m-overlap"); defer { tmp.remove() }
+        let bucket = try FilesystemBucket(directory: tmp.file("bucket"))
+        // Two writers of one stream, the same two days each (kept raw), and a later block.
+        for (mint, maxt) in [(0, 48), (0, 48), (48, 96)] as [(Int64, Int64)] {
+            let (meta, _) = try await Self.uploadRaw(tmp, bucket, mint: mint * Self.hour, maxt: maxt * Self.hour, step: 600_000)
+            _ = try await BucketOperations.mark(bucket, ulid: meta.ulid, kind: .noCompact, details: "test")
+        }
+        #expect(try await BucketCompactor.run(bucket, workDir: tmp.file("work"), options: Self.immediate).downsampled.count == 3)
+        let stats = CompactorStats()
+        let r = try await BucketCompactor.run(bucket, workDir: tmp.file("work"), options: Self.immediate, stats: stats)
+        #expect(r.compacted.isEmpty && r.skipped.contains { $0.contains("overlapping downsampled blocks") }, "\(r)")
+        #expect(stats.value(.groupsSkipped, "reason=\"overlapping-downsampled\"") == 1 && stats.value(.iterations) == 1)
+    }
+
     @Test func whichBlocksAPassDownsamplesFollowsThanos() {
         let day: Int64 = 24 * Self.hour
         func entry(_ ulid: String, _ resolution: Int64, span: Int64, sources: [String], labels: [String: String] = ["tenant_id": "t"]) -> BucketBlocks.Entry {

@@ -5,8 +5,11 @@ import StrataStorage
 /// joined; chunks are copied as they are unless they overlap or have deleted ranges, in which case
 /// the series' samples are merged (first block wins on equal timestamps) and re-encoded.
 /// Series stream through one at a time, so memory stays at one series per input block.
+/// Downsampled blocks (aggregate chunks) are merged the same way as long as their chunks do not
+/// overlap (Thanos' common case: 2d blocks of 5m data into a 14d block); `thanos` (with the
+/// resolution) is written into the result's `meta.json` when given.
 public enum BlockCompactor {
-    public static func compact(_ blocks: [Block], into parentDir: String) throws -> BlockMeta {
+    public static func compact(_ blocks: [Block], into parentDir: String, thanos: ThanosMeta? = nil) throws -> BlockMeta {
         precondition(!blocks.isEmpty)
         let sorted = blocks.sorted { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
         var compaction = BlockMeta.Compaction()
@@ -18,7 +21,7 @@ public enum BlockCompactor {
         let mint = sorted.map(\.minTime).min()!, maxt = sorted.map(\.maxTime).max()!
 
         return try BlockWriter.write(parentDir: parentDir, mint: mint, maxt: maxt, symbols: symbols.sorted { $0.lexicographicallyPrecedes($1) },
-                                     compaction: compaction) { add in
+                                     compaction: compaction, thanos: thanos) { add in
             var cursors = try sorted.map { try SeriesCursor(block: $0) }
             while true {
                 var smallest: Labels?
@@ -41,7 +44,7 @@ public enum BlockCompactor {
             if !deleted.isEmpty { needsMerge = true }
             for m in metas {
                 let (enc, bytes) = try block.chunkBytes(m.ref)
-                if enc != XORChunk.encoding {
+                if enc != XORChunk.encoding && enc != AggrChunk.encoding {
                     throw StorageError(.unsupported, "block \(block.ulid): chunk encoding \(enc) (native histograms) cannot be compacted by Strata")
                 }
                 chunks.append((EncodedChunk(encoding: enc, minTime: m.mint, maxTime: m.maxt, bytes: bytes), i))
@@ -50,6 +53,9 @@ public enum BlockCompactor {
         chunks.sort { $0.0.minTime != $1.0.minTime ? $0.0.minTime < $1.0.minTime : $0.1 < $1.1 }
         for i in 1 ..< max(1, chunks.count) where chunks[i].0.minTime <= chunks[i - 1].0.maxTime { needsMerge = true; break }
         if !needsMerge { return chunks.map(\.0) }
+        if chunks.contains(where: { $0.0.encoding == AggrChunk.encoding }) {
+            throw StorageError(.unsupported, "block \(parts[0].0.ulid): overlapping or deleted ranges of downsampled (aggregate) chunks cannot be merged")
+        }
 
         // Overlap or deletions: merge sample by sample.
         var samples: [(Sample, Int)] = []

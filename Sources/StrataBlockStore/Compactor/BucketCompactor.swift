@@ -10,7 +10,8 @@ import StrataRuntime
 /// 1. compact each group (external labels + resolution, Thanos' group key) until nothing is left
 ///    to merge: overlapping blocks first (vertical compaction, rather than halting), then blocks
 ///    that fill one of Thanos' aligned ranges (2h → 8h → 2d → 14d), never the group's newest;
-///    only raw groups are merged (downsampled blocks would need aggregate-aware merging);
+///    downsampled groups too, as long as their blocks do not overlap (aggregate chunks are
+///    copied, not re-aggregated);
 /// 2. downsample (unless `downsampling` is off), in two passes as Thanos does, so that a 5m block
 ///    the first pass writes gets its 1h copy in the second: a raw block spanning 40h or more
 ///    becomes a 5m block, a 5m block spanning 10d or more a 1h block, when some of its
@@ -101,31 +102,35 @@ public enum BucketCompactor {
                     continue
                 }
                 let resolution = group[0].resolution
-                // Downsampled blocks are not merged: that needs aggregate-aware merging.
-                if resolution != 0 { continue }
                 let candidates = group.filter { !$0.markers.contains(.noCompact) && !isFresh($0, nowMillis: nowMillis, delay: options.consistencyDelay) }
                 let plan = CompactionPlanner.plan(candidates.map(\.meta), ranges: ranges)
                 guard plan.count > 1 else { continue }
-                if pending.contains(streamKey(labels)) {
+                // Shippers upload raw blocks only: only raw groups can have an upload in flight.
+                if resolution == 0 && pending.contains(streamKey(labels)) {
                     note(&result, "\(key): waiting for this server's shipper to finish uploading blocks of the stream")
                     stats?.add(.groupsSkipped, "reason=\"upload-in-progress\"")
                     continue
                 }
-                if let uploading {
+                if resolution == 0, let uploading {
                     note(&result, "\(key): waiting for partial upload \(uploading.ulid) (no meta.json yet) to finish or age past the consistency delay")
                     stats?.add(.groupsSkipped, "reason=\"partial-upload\"")
                     continue
                 }
+                let byTime = plan.sorted { $0.minTime < $1.minTime }
+                let overlapping = zip(byTime, byTime.dropFirst()).contains { $1.minTime < $0.maxTime }
+                if overlapping && resolution != 0 {
+                    // Aggregate chunks are copied, not re-aggregated: left alone, not retried forever.
+                    note(&result, "\(key): overlapping downsampled blocks \(plan.map(\.ulid)) are not merged (mark one no-compact or delete it)")
+                    stats?.add(.groupsSkipped, "reason=\"overlapping-downsampled\"")
+                    continue
+                }
                 let ulid: String
-                do { ulid = try await compact(plan, labels: labels, bucket: bucket, workDir: workDir) } catch {
+                do { ulid = try await compact(plan, labels: labels, resolution: resolution, bucket: bucket, workDir: workDir) } catch {
                     stats?.add(.groupCompactionFailures, resolution: resolution)
                     throw error
                 }
                 stats?.add(.groupCompactions, resolution: resolution)
-                let byTime = plan.sorted { $0.minTime < $1.minTime }
-                if zip(byTime, byTime.dropFirst()).contains(where: { $1.minTime < $0.maxTime }) {
-                    stats?.add(.verticalCompactions, resolution: resolution)
-                }
+                if overlapping { stats?.add(.verticalCompactions, resolution: resolution) }
                 for (i, input) in plan.enumerated() {
                     try await markForDeletion(bucket, input.ulid, details: "source of compacted block", now: nowSeconds, stats: stats)
                     if i == 0 { CrashPoint.reached("compact.marked-first-input") }
@@ -201,7 +206,8 @@ public enum BucketCompactor {
     }
 
     /// Downloads `inputs`, merges them and uploads the result; returns its ULID.
-    static func compact(_ inputs: [BlockMeta], labels: [String: String], bucket: any Bucket, workDir: String) async throws -> String {
+    static func compact(_ inputs: [BlockMeta], labels: [String: String], resolution: Int64 = 0, bucket: any Bucket,
+                        workDir: String) async throws -> String {
         let dir = workDir + "/" + ULID.make()
         try FileSystem.mkdirAll(dir + "/in")
         try FileSystem.mkdirAll(dir + "/out")
@@ -213,7 +219,9 @@ public enum BucketCompactor {
         }
         CrashPoint.reached("compact.downloaded")
         let merged = blocks
-        let meta = try await BlockingThread.run { try BlockCompactor.compact(merged, into: dir + "/out") }
+        var thanos = ThanosMeta(labels: labels, source: "compactor")
+        thanos.resolution = resolution
+        let meta = try await BlockingThread.run { [thanos] in try BlockCompactor.compact(merged, into: dir + "/out", thanos: thanos) }
         CrashPoint.reached("compact.written")
         let r = try await BucketOperations.upload(path: dir + "/out/" + meta.ulid, bucket: bucket, labels: labels,
                                                   uploadCompacted: true, source: "compactor")

@@ -100,11 +100,12 @@ extension PrometheusAPI {
     func labels(_ p: Params) throws -> [UInt8] {
         let (start, end) = try timeRange(p)
         let limit = try limit(p)
-        let q = try querier(p, start, end)
-        var names = try unionOverMatchers(try matcherSets(p)) { try q.labelNames($0) }
+        let (q, warnings) = try querierWithWarnings(p, start, end)
+        let hints = SelectHints(mint: start, maxt: end)
+        var names = try unionOverMatchers(try matcherSets(p)) { try q.labelNames($0, hints: hints) }
         let truncated = limit > 0 && names.count > limit
         if truncated { names = Array(names.prefix(limit)) }
-        return envelope(truncated: truncated) { $0.stringArray(names) }
+        return envelope(truncated: truncated, warnings: warnings?.all ?? []) { $0.stringArray(names) }
     }
 
     func labelValues(_ rawName: String, _ p: Params) throws -> [UInt8] {
@@ -112,11 +113,12 @@ extension PrometheusAPI {
         guard !name.isEmpty else { throw APIError.badData("invalid label name: \(goQuote(rawName))") }
         let (start, end) = try timeRange(p)
         let limit = try limit(p)
-        let q = try querier(p, start, end)
-        var values = try unionOverMatchers(try matcherSets(p)) { try q.labelValues(name, $0) }
+        let (q, warnings) = try querierWithWarnings(p, start, end)
+        let hints = SelectHints(mint: start, maxt: end)
+        var values = try unionOverMatchers(try matcherSets(p)) { try q.labelValues(name, $0, hints: hints) }
         let truncated = limit > 0 && values.count > limit
         if truncated { values = Array(values.prefix(limit)) }
-        return envelope(truncated: truncated) { $0.stringArray(values) }
+        return envelope(truncated: truncated, warnings: warnings?.all ?? []) { $0.stringArray(values) }
     }
 
     func series(_ p: Params) throws -> [UInt8] {

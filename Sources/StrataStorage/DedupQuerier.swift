@@ -99,10 +99,19 @@ public struct DedupQuerier: Querier {
         try querier.labelNames(matchers).filter { !isReplicaLabel($0) }
     }
 
+    public func labelNames(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] {
+        try querier.labelNames(matchers, hints: hints).filter { !isReplicaLabel($0) }
+    }
+
     /// Empty for a replica label, as Thanos' stores answer when asked without replica labels.
     public func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
         if isReplicaLabel(name) { return [] }
         return try querier.labelValues(name, matchers)
+    }
+
+    public func labelValues(_ name: String, _ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] {
+        if isReplicaLabel(name) { return [] }
+        return try querier.labelValues(name, matchers, hints: hints)
     }
 
     private func isReplicaLabel(_ name: String) -> Bool {

@@ -42,15 +42,20 @@ public struct MergeQuerier: Querier {
         return out
     }
 
-    public func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
-        var all: [String] = []
-        for q in queriers { all += try q.labelNames(matchers) }
-        return all.uniqueSortedBytewise()
+    public func labelNames(_ matchers: [LabelMatcher]) throws -> [String] { try union { try $0.labelNames(matchers) } }
+    public func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] { try union { try $0.labelValues(name, matchers) } }
+
+    public func labelNames(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] {
+        try union { try $0.labelNames(matchers, hints: hints) }
     }
 
-    public func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
+    public func labelValues(_ name: String, _ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] {
+        try union { try $0.labelValues(name, matchers, hints: hints) }
+    }
+
+    private func union(_ read: (any Querier) throws -> [String]) throws -> [String] {
         var all: [String] = []
-        for q in queriers { all += try q.labelValues(name, matchers) }
+        for q in queriers { all += try read(q) }
         return all.uniqueSortedBytewise()
     }
 }

@@ -65,6 +65,18 @@ struct HintingQuerier: Querier {
     }
     func labelNames(_ matchers: [LabelMatcher]) throws -> [String] { try base.labelNames(matchers) }
     func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] { try base.labelValues(name, matchers) }
+
+    func labelNames(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] {
+        var h = hints
+        adjust(&h)
+        return try base.labelNames(matchers, hints: h)
+    }
+
+    func labelValues(_ name: String, _ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] {
+        var h = hints
+        adjust(&h)
+        return try base.labelValues(name, matchers, hints: h)
+    }
 }
 
 /// Reads series in a time range. `select` returns series sorted by labels (`Labels.compare`).
@@ -72,6 +84,17 @@ public protocol Querier: Sendable {
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries]
     func labelNames(_ matchers: [LabelMatcher]) throws -> [String]
     func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String]
+    /// The same, with the request's hints (`partialResponse`): queriers that wrap others pass
+    /// them on; the others need not implement these.
+    func labelNames(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [String]
+    func labelValues(_ name: String, _ matchers: [LabelMatcher], hints: SelectHints) throws -> [String]
+}
+
+extension Querier {
+    public func labelNames(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] { try labelNames(matchers) }
+    public func labelValues(_ name: String, _ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] {
+        try labelValues(name, matchers)
+    }
 }
 
 public protocol Queryable: Sendable {

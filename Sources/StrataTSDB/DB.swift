@@ -376,6 +376,10 @@ struct PinnedQuerier: Querier {
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] { try base.select(matchers, hints: hints) }
     func labelNames(_ matchers: [LabelMatcher]) throws -> [String] { try base.labelNames(matchers) }
     func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] { try base.labelValues(name, matchers) }
+    func labelNames(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] { try base.labelNames(matchers, hints: hints) }
+    func labelValues(_ name: String, _ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] {
+        try base.labelValues(name, matchers, hints: hints)
+    }
 }
 
 extension DB: Appendable {

@@ -51,6 +51,15 @@ import Testing
 
         let series = try await Self.get(port, "/api/v1/series?match[]=kept&start=\(Double(base) / 1000)&end=\(end)&partial_response=1")
         #expect(series.status == 200 && (series.json["warnings"] as? [String])?.first?.contains("bucket could not be read") == true, "\(series)")
+        for path in ["/api/v1/labels", "/api/v1/label/s/values"] {
+            let range = "start=\(Double(base) / 1000)&end=\(end)"
+            let strict = try await Self.get(port, "\(path)?\(range)")
+            #expect(strict.status >= 500, "\(path): \(strict)")
+            let lenient = try await Self.get(port, "\(path)?\(range)&partial_response=true")
+            #expect(lenient.status == 200 && (lenient.json["warnings"] as? [String])?.first?.contains("bucket could not be read") == true,
+                    "\(path): \(lenient)")
+            #expect((lenient.json["data"] as? [String])?.isEmpty == false, "local names and values still answer: \(lenient)")
+        }
         let bad = try await Self.get(port, q + "&partial_response=perhaps")
         #expect(bad.status == 400, "\(bad)")
     }

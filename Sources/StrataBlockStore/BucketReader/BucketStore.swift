@@ -204,12 +204,22 @@ struct BucketStoreQuerier: Querier {
     }
 
     // Names and values over the fewest blocks: the coarsest of each range, gaps filled finer.
-    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
-        try MergeQuerier(try queriers(nil, maxResolution: .max), encodeChunks: { XORChunk.encodeChunks($0) }).labelNames(matchers)
+    func labelNames(_ matchers: [LabelMatcher]) throws -> [String] { try labels(nil) { try $0.labelNames(matchers) } }
+    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] { try labels(nil) { try $0.labelValues(name, matchers) } }
+    func labelNames(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] { try labels(hints) { try $0.labelNames(matchers) } }
+    func labelValues(_ name: String, _ matchers: [LabelMatcher], hints: SelectHints) throws -> [String] {
+        try labels(hints) { try $0.labelValues(name, matchers) }
     }
 
-    func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
-        try MergeQuerier(try queriers(nil, maxResolution: .max), encodeChunks: { XORChunk.encodeChunks($0) }).labelValues(name, matchers)
+    /// A label read over the blocks; under `partial_response`, a bucket failure is a warning
+    /// and no names or values from the bucket.
+    private func labels(_ hints: SelectHints?, _ read: (MergeQuerier) throws -> [String]) throws -> [String] {
+        do {
+            return try read(MergeQuerier(try queriers(hints, maxResolution: .max), encodeChunks: { XORChunk.encodeChunks($0) }))
+        } catch where hints?.partialResponse != nil && Self.isBucketFailure(error) {
+            hints?.partialResponse?.add(Self.warning(store.bucket.kind, error))
+            return []
+        }
     }
 }
 

@@ -18,7 +18,7 @@ import argparse, json, os, shutil, signal, statistics, subprocess, sys, tempfile
 import boto3
 
 sys.path.insert(0, os.path.dirname(__file__))
-from compaction_peers import free_port, wait_ready  # noqa: E402
+from compaction_peers import free_port, metric, wait_ready  # noqa: E402
 from upload_throughput import make_block  # noqa: E402
 
 # run_peers.py's queries.
@@ -29,14 +29,6 @@ QUERIES = [
     ("topk_rate", "topk(5, rate(node_network_transmit_bytes_total[5m]))"),
     ("sum_rate_cpu_all", "sum(rate(node_cpu_seconds_total[5m]))"),
 ]
-
-
-def metric(port, name):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    return 0.0
 
 
 def timed_query(port, expr, start, end):

@@ -16,6 +16,15 @@ import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, th
 RWLOAD = os.path.join(os.path.dirname(__file__), "../../../shared/bench/rwload.py")
 
 
+def metric(port, name):
+    """The value of an unlabelled metric on a server's /metrics (0 when absent)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return 0.0
+
+
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 

@@ -14,19 +14,11 @@ with the bytes fetched from the bucket and the answers' largest relative differe
 import argparse, json, os, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.parse, urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from compaction_peers import free_port, wait_ready  # noqa: E402
+from compaction_peers import free_port, metric, wait_ready  # noqa: E402
 
 DAY = 86400
 # A multiple of 14 days since the epoch: the import's windows line up with the data.
 BASE = 1_700_006_400 - 1_700_006_400 % (14 * DAY)
-
-
-def metric(port, name):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    return 0.0
 
 
 def query(port, expr, start, end, step, res):

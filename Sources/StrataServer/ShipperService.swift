@@ -5,9 +5,9 @@ import StrataRuntime
 import StrataTSDB
 import Synchronization
 
-/// Ships blocks to the bucket: a pass when the DB announces a block written, one every
-/// interval (which retries what failed, and ships blocks written before this start), and a last
-/// one at shutdown, bounded by `shutdownTimeout`. Keeps the catalog in step with block
+/// Ships blocks to the bucket: a pass as soon as the WAL is replayed (which ships blocks
+/// written before this start), one when the DB announces a block written, one every interval
+/// (which retries what failed), and a last one at shutdown, bounded by `shutdownTimeout`. Keeps the catalog in step with block
 /// deletions and, at start, with the bucket.
 final class ShipperService: Service, Sendable {
     let shipper: Shipper

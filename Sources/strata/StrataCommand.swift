@@ -702,6 +702,13 @@ struct CompactorFlags: ParsableArguments {
         o.retention = [0: try duration("retention.resolution-raw", retentionRaw), 300_000: try duration("retention.resolution-5m", retention5m),
                        3_600_000: try duration("retention.resolution-1h", retention1h)]
         o.downsampling = !downsamplingDisable
+        // Thanos refuses retentions that delete data before it can be downsampled; so does Strata.
+        if o.downsampling, let raw = o.retention[0], raw != 0, raw < Downsampler.level1Range {
+            throw ValidationError("--retention.resolution-raw \(retentionRaw) is shorter than 40h, the block span after which raw data is downsampled to 5m: raise it, set it to 0d, or pass --downsampling.disable")
+        }
+        if o.downsampling, let fiveMinutes = o.retention[300_000], fiveMinutes != 0, fiveMinutes < Downsampler.level2Range {
+            throw ValidationError("--retention.resolution-5m \(retention5m) is shorter than 10d, the block span after which 5m data is downsampled to 1h: raise it, set it to 0d, or pass --downsampling.disable")
+        }
         return o
     }
 

@@ -47,6 +47,8 @@ import Testing
         (["--consistency-delay", "soon"], "--consistency-delay"),
         (["--retention.resolution-raw", "-1d"], "--retention.resolution-raw"),
         (["--retention.resolution-1h", "1 year"], "--retention.resolution-1h"),
+        (["--retention.resolution-raw", "1d"], "--retention.resolution-raw 1d is shorter than 40h"),
+        (["--retention.resolution-5m", "7d"], "--retention.resolution-5m 7d is shorter than 10d"),
     ])
     func invalidFlagsAreRejected(args: [String], flag: String) async throws {
         guard let binary = strataBinary() else { return }

@@ -108,19 +108,19 @@ public struct BlockSeries<B: ReadableBlock>: ChunkedStorageSeries {
     }
 
     public func chunks(mint: Int64, maxt: Int64) throws -> [EncodedChunk] {
-        let aggregated = try chunks.first.map { c in try block.chunkReader.withChunk(c.ref) { enc, _ in enc == AggrChunk.encoding } } ?? false
-        if !deleted.isEmpty || aggregated {
-            // Deleted ranges must not reach the client, nor aggregate chunks no client reads:
-            // re-encode what is left (the selected aggregate, for a downsampled series).
-            var samples: [Sample] = []
-            try self.samples(mint: .min, maxt: .max, into: &samples)
-            return XORChunk.encodeChunks(samples).filter { $0.maxTime >= mint && $0.minTime <= maxt }
-        }
-        return try chunks.filter { $0.maxt >= mint && $0.mint <= maxt }.map { c in
-            try block.chunkReader.withChunk(c.ref) { enc, data in
-                EncodedChunk(encoding: enc, minTime: c.mint, maxTime: c.maxt, bytes: Array(data))
+        if deleted.isEmpty {
+            let stored = try chunks.filter { $0.maxt >= mint && $0.mint <= maxt }.map { c in
+                try block.chunkReader.withChunk(c.ref) { enc, data in
+                    EncodedChunk(encoding: enc, minTime: c.mint, maxTime: c.maxt, bytes: Array(data))
+                }
             }
+            if !stored.contains(where: { $0.encoding == AggrChunk.encoding }) { return stored }
         }
+        // Deleted ranges must not reach the client, nor aggregate chunks no client reads:
+        // re-encode what is left (the selected aggregate, for a downsampled series).
+        var samples: [Sample] = []
+        try self.samples(mint: .min, maxt: .max, into: &samples)
+        return XORChunk.encodeChunks(samples).filter { $0.maxTime >= mint && $0.minTime <= maxt }
     }
 }
 

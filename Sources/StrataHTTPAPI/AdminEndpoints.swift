@@ -23,13 +23,12 @@ extension PrometheusAPI {
         }
     }
 
-    /// Go's `strconv.ParseBool`; absent or empty is false.
+    /// Go's `strconv.ParseBool` with Prometheus' message; absent or empty is false.
     static func parseBool(_ s: String?, name: String) throws -> Bool {
         guard let s, !s.isEmpty else { return false }
-        switch s {
-        case "1", "t", "T", "TRUE", "true", "True": return true
-        case "0", "f", "F", "FALSE", "false", "False": return false
-        default: throw APIError.badData("unable to parse boolean '\(name)' argument: strconv.ParseBool: parsing \(goQuote(s)): invalid syntax")
+        guard let b = goParseBool(s) else {
+            throw APIError.badData("unable to parse boolean '\(name)' argument: strconv.ParseBool: parsing \(goQuote(s)): invalid syntax")
         }
+        return b
     }
 }

@@ -125,3 +125,12 @@ public enum APITime {
         return secs * 1000 + Int64(ms)
     }
 }
+
+/// Go's `strconv.ParseBool`: nil for anything else.
+func goParseBool(_ s: String) -> Bool? {
+    switch s {
+    case "1", "t", "T", "TRUE", "true", "True": return true
+    case "0", "f", "F", "FALSE", "false", "False": return false
+    default: return nil
+    }
+}

@@ -335,14 +335,13 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         return lookback
     }
 
-    /// A boolean parameter as Go's `strconv.ParseBool` reads it.
+    /// A boolean parameter with Thanos' message for a bad value.
     static func goBool(_ params: Params, _ name: String, default value: Bool) throws(APIError) -> Bool {
         guard let v = params[name], !v.isEmpty else { return value }
-        switch v {
-        case "1", "t", "T", "TRUE", "true", "True": return true
-        case "0", "f", "F", "FALSE", "false", "False": return false
-        default: throw APIError.badData("'\(name)' parameter: strconv.ParseBool: parsing \(goQuote(v)): invalid syntax")
+        guard let b = goParseBool(v) else {
+            throw APIError.badData("'\(name)' parameter: strconv.ParseBool: parsing \(goQuote(v)): invalid syntax")
         }
+        return b
     }
 
     /// The evaluation times a query request asks for.

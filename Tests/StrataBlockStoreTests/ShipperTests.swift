@@ -195,4 +195,13 @@ final class RecordingBucket: Bucket, @unchecked Sendable {
         \t}
         """)
     }
+
+    @Test func pendingUploadsAreBlocksNotYetInTheBucket() async throws {
+        let dir = try TempDir("shipper-pending"); defer { dir.remove() }
+        _ = try Self.dataDir(dir)
+        let shipper = try Shipper(dataDir: dir.path, bucket: try FilesystemBucket(directory: dir.file("bucket")), externalLabels: ["a": "b"])
+        #expect(shipper.hasPendingUploads(), "blocks written, none uploaded")
+        try await shipper.sync()
+        #expect(!shipper.hasPendingUploads())
+    }
 }

@@ -8,12 +8,7 @@ import Testing
 @Suite struct DownsampleTests {
     // MARK: helpers
 
-    static func xor(_ samples: [Sample]) -> [UInt8] {
-        var bytes = XORChunk.newBytes()
-        var app = XORAppender()
-        for s in samples { app.append(t: s.t, v: s.v, to: &bytes) }
-        return bytes
-    }
+    static func xor(_ samples: [Sample]) -> [UInt8] { XORChunkTests.encode(samples) }
 
     /// One window as a plain loop over raw samples sees it.
     struct Window {
@@ -383,6 +378,25 @@ import Testing
         // Two copies of the same range cannot be merged chunk by chunk.
         let again = try Block(dir: tmp.path + "/" + Downsampler.downsample(a, resolution: Downsampler.resLevel1, into: tmp.path).ulid)
         #expect(throws: StorageError.self) { try BlockCompactor.compact([a5, again], into: tmp.path) }
+    }
+
+    @Test func aDownsampledSeriesStreamsAsXORChunksOfTheSelectedAggregate() throws {
+        let tmp = try TempDir("downsample-chunks")
+        defer { tmp.remove() }
+        let (raw, _) = try Self.writeRawBlock(tmp.path, start: 0, n: 2 * 1440)
+        let b5 = try Block(dir: tmp.path + "/" + Downsampler.downsample(raw, resolution: Downsampler.resLevel1, into: tmp.path).ulid)
+        for function in ["max_over_time", "rate", ""] {
+            let series = try b5.querier(mint: .min, maxt: .max).select([try LabelMatcher(.regexMatch, "__name__", ".+")],
+                                                                        hints: SelectHints(mint: .min, maxt: .max, function: function))
+            #expect(!series.isEmpty)
+            for s in series {
+                var want: [Sample] = []
+                try s.samples(mint: .min, maxt: .max, into: &want)
+                let chunks = try #require(s as? any ChunkedStorageSeries).chunks(mint: .min, maxt: .max)
+                #expect(chunks.allSatisfy { $0.encoding == XORChunk.encoding }, "remote read clients cannot decode 0xff")
+                #expect(try chunks.flatMap { try XORDecoder.samples($0.bytes) } == want, "\(function)")
+            }
+        }
     }
 
     @Test func tombstonedSamplesAreLeftOut() throws {

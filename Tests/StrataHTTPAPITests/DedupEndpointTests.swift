@@ -74,4 +74,18 @@ import Testing
             #expect(PrometheusAPI<BasicRequestContext>.dynamicLookbackDelta(c.lookback, maxSourceResolution: c.resolution) == c.want, "\(c)")
         }
     }
+
+    @Test func serverDefaultsApplyWhenARequestSaysNothing() throws {
+        let head = try Self.seeded()
+        var options = APIOptions()
+        options.autoDownsampling = true
+        options.partialResponse = true
+        let api = PrometheusAPI<BasicRequestContext>(storage: head, options: options)
+        let silent = try api.readStorage(Params(query: ""), step: 3_600_000)
+        #expect(silent.maxSourceResolution == 720_000 && silent.warnings != nil, "--query.auto-downsampling and --query.partial-response")
+        let explicit = try api.readStorage(Params(query: "max_source_resolution=0s&partial_response=false"), step: 3_600_000)
+        #expect(explicit.maxSourceResolution == 0 && explicit.warnings == nil, "the request's parameters win")
+        let plain = try PrometheusAPI<BasicRequestContext>(storage: head, options: APIOptions()).readStorage(Params(query: ""), step: 3_600_000)
+        #expect(plain.maxSourceResolution == 0 && plain.warnings == nil)
+    }
 }

@@ -15,9 +15,7 @@ public enum BucketBlocks {
 
         public var resolution: Int64 { thanos?.resolution ?? 0 }
         /// Thanos' compaction group: the external labels and the resolution.
-        public var groupKey: String {
-            (thanos?.labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "@\(resolution)"
-        }
+        public var groupKey: String { BucketBlocks.streamKey(thanos?.labels ?? [:]) + "@\(resolution)" }
     }
 
     /// A ULID directory without `meta.json`: an upload in progress, an aborted one, or a block
@@ -34,6 +32,11 @@ public enum BucketBlocks {
     /// out. Per group, because a downsampled block holds its raw block's sources.
     public static func uncovered(_ entries: [Entry]) -> Set<String> {
         Set(Dictionary(grouping: entries, by: \.groupKey).values.flatMap { BucketStore.withoutCoveredSources($0.map(\.meta)) }.map(\.ulid))
+    }
+
+    /// A stream's external labels as one sortable key (`a=1,b=2`).
+    public static func streamKey(_ labels: [String: String]) -> String {
+        labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
     public static func list(_ bucket: any Bucket) async throws -> [Entry] {

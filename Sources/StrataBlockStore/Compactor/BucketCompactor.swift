@@ -92,7 +92,7 @@ public enum BucketCompactor {
                 stats?.add(.garbageCollected)
                 result.outdated.append(e.meta.ulid)
             }
-            let pending = Set(options.pendingUploads().map(streamKey))
+            let pending = Set(options.pendingUploads().map(BucketBlocks.streamKey))
             let uploading = options.consistencyDelay <= 0 ? nil
                 : partials.first { $0.deletionMarkedAt == nil && nowMillis - $0.newestMillis < options.consistencyDelay }
             var merged = false
@@ -106,7 +106,7 @@ public enum BucketCompactor {
                 let plan = CompactionPlanner.plan(candidates.map(\.meta), ranges: ranges)
                 guard plan.count > 1 else { continue }
                 // Shippers upload raw blocks only: only raw groups can have an upload in flight.
-                if resolution == 0 && pending.contains(streamKey(labels)) {
+                if resolution == 0 && pending.contains(BucketBlocks.streamKey(labels)) {
                     note(&result, "\(key): waiting for this server's shipper to finish uploading blocks of the stream")
                     stats?.add(.groupsSkipped, "reason=\"upload-in-progress\"")
                     continue
@@ -189,10 +189,6 @@ public enum BucketCompactor {
         let uploaded = e.thanos?.uploadTime.flatMap(BlockCatalog.parseRFC3339).map { Int64($0 * 1000) }
         let born = (uploaded ?? 0) > 0 ? uploaded! : Int64(ULID.time(e.meta.ulid) ?? 0)
         return nowMillis - born < delay
-    }
-
-    static func streamKey(_ labels: [String: String]) -> String {
-        labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
     private static func note(_ result: inout Result, _ why: String) {

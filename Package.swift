@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "StrataPromQL", targets: ["StrataPromQL"]),
         .library(name: "StrataRemote", targets: ["StrataRemote"]),
         .library(name: "StrataHTTPAPI", targets: ["StrataHTTPAPI"]),
+        .library(name: "StrataGoYAML", targets: ["StrataGoYAML"]),
         .library(name: "StrataObjectStore", targets: ["StrataObjectStore"]),
         .library(name: "StrataBlockStore", targets: ["StrataBlockStore"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
@@ -78,10 +79,13 @@ let package = Package(
         .target(name: "StrataRemote",
                 dependencies: ["StrataModel", "StrataEncoding", "StrataStorage"],
                 swiftSettings: settings),
+        // Go programs' YAML configuration files read as yaml.v2's UnmarshalStrict reads them:
+        // objstore, web config, limits.
+        .target(name: "StrataGoYAML", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: settings),
         // Buckets: the Bucket protocol, its backends, Thanos' objstore YAML.
         .target(name: "StrataObjectStore",
                 dependencies: [
-                    "StrataRuntime", "CStrataSupport",
+                    "StrataRuntime", "CStrataSupport", "StrataGoYAML",
                     .product(name: "Yams", package: "Yams"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Crypto", package: "swift-crypto"),

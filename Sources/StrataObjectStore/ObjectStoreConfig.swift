@@ -1,10 +1,11 @@
 import Foundation
+import StrataGoYAML
 import Yams
 
 /// Thanos' objstore configuration (`--objstore.config-file` / `--objstore.config`), parsed as
 /// `thanos-io/objstore` parses it: the top level strictly (`type`, `config`, `prefix`; any other
 /// key is an error), then the provider's `config` strictly and typed, nested structs included,
-/// for S3, GCS and AZURE (`ObjectStoreSchema`), and laxly for FILESYSTEM.
+/// for S3, GCS and AZURE (`GoYAMLSchema`), and laxly for FILESYSTEM.
 public struct ObjectStoreConfig: Sendable, Equatable {
     public enum Provider: Sendable, Equatable {
         case filesystem(directory: String)
@@ -24,7 +25,7 @@ public struct ObjectStoreConfig: Sendable, Equatable {
     }
 
     /// Parses the YAML text of an objstore configuration: the top level and the provider's
-    /// `config` against the typed shapes of `ObjectStoreSchema` (strictly, as Thanos' yaml.v2
+    /// `config` against the typed shapes of `GoYAMLSchema` (strictly, as Thanos' yaml.v2
     /// `UnmarshalStrict`, except FILESYSTEM's lax `config`), then the provider's own rules on how
     /// options combine.
     public static func parse(_ yaml: String) throws -> ObjectStoreConfig {
@@ -58,9 +59,9 @@ public struct ObjectStoreConfig: Sendable, Equatable {
     }
 
     /// `node` decoded against `schema`, or every problem found, in yaml.v2's words.
-    private static func decode(_ node: Node?, as schema: ObjectStoreSchema, _ what: String) throws -> DecodedFields {
+    private static func decode(_ node: Node?, as schema: GoYAMLSchema, _ what: String) throws -> DecodedFields {
         guard let node else { return DecodedFields() }
-        var decoder = SchemaDecoder()
+        var decoder = GoYAMLDecoder()
         let fields = decoder.decode(node, as: schema)
         guard decoder.errors.isEmpty else {
             throw Error("\(what): yaml: unmarshal errors:\n  " + decoder.errors.joined(separator: "\n  "))

@@ -46,6 +46,10 @@ let package = Package(
         // SigV4 (S3) and Shared Key (Azure) signing, RS256 for GCS; already in the graph through
         // async-http-client.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
+        // TLS for --web.config.file (already in the graph through async-http-client), and bcrypt
+        // for its basic_auth_users.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // System libraries (installed by scripts/bootstrap.sh).
@@ -104,6 +108,8 @@ let package = Package(
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataRemote", "StrataEncoding", "StrataPromQL", "StrataPromQLParser", "StrataRuntime",
                     .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                    .product(name: "Crypto", package: "swift-crypto"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "NIOCore", package: "swift-nio"),
@@ -112,8 +118,10 @@ let package = Package(
         .target(name: "StrataServer",
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataTSDB", "StrataRemote", "StrataHTTPAPI", "StrataRuntime",
-                    "StrataObjectStore", "StrataBlockStore", "StrataPromQLParser",
+                    "StrataObjectStore", "StrataBlockStore", "StrataPromQLParser", "StrataGoYAML",
                     .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "HummingbirdCore", package: "hummingbird"),
+                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # C libraries Strata links (snappy, sqlite3, zlib), pkg-config to find them, and the real
-# Prometheus 2.42 + promtool the tests use as clients and oracles.
-PACKAGES=(libsnappy-dev libsqlite3-dev zlib1g-dev pkg-config prometheus curl procps python3 python3-pip)
+# Prometheus 2.42 + promtool the tests use as clients and oracles, and htpasswd (apache2-utils),
+# whose bcrypt hashes the basic-auth tests verify.
+PACKAGES=(libsnappy-dev libsqlite3-dev zlib1g-dev pkg-config prometheus curl procps python3 python3-pip apache2-utils openssl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -31,10 +32,11 @@ fi
 
 # Test servers and oracles from PyPI: moto's S3 server and boto3 (the S3 bucket tests),
 # gcp-storage-emulator (the GCS bucket tests) and Microsoft's azure-storage-blob (its Shared Key
-# signatures are the Azure tests' oracle). The tests start the servers on loopback.
-if ! python3 -c "import moto.server, boto3, gcp_storage_emulator, azure.storage.blob" >/dev/null 2>&1; then
-    echo "bootstrap: installing moto[server], boto3, gcp-storage-emulator and azure-storage-blob with pip" >&2
-    PIP_PACKAGES=("moto[server]" boto3 gcp-storage-emulator azure-storage-blob)
+# signatures are the Azure tests' oracle) and bcrypt (a second source of hashes for basic auth).
+# The tests start the servers on loopback.
+if ! python3 -c "import moto.server, boto3, gcp_storage_emulator, azure.storage.blob, bcrypt" >/dev/null 2>&1; then
+    echo "bootstrap: installing moto[server], boto3, gcp-storage-emulator, azure-storage-blob and bcrypt with pip" >&2
+    PIP_PACKAGES=("moto[server]" boto3 gcp-storage-emulator azure-storage-blob bcrypt)
     python3 -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
         || python3 -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"
 fi

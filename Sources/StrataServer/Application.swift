@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
@@ -23,8 +24,13 @@ public func buildApplication(
     config: ServerConfig,
     logger: Logger = Logger(label: "strata"),
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    inspectRoutes: ([(method: String, path: String)]) -> Void = { _ in },
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
+    // The web config first: TLS and credentials problems fail the start before anything is opened.
+    let webConfig = try config.webConfigFile.map {
+        try WebConfigSource(path: $0, openPaths: config.healthProbesWithoutAuth ? ["/-/healthy", "/-/ready"] : [], logger: logger)
+    }
     try FileManager.default.createDirectory(atPath: config.tsdbPath, withIntermediateDirectories: true)
 
     var headOptions = HeadOptions()
@@ -133,10 +139,27 @@ public func buildApplication(
         "tsdb.path": "\(config.tsdbPath)", "blocks": "\(db.blocks.count)",
         "bucket": "\(config.shipping ? config.effectiveObjectStore.kind : "none (--no-shipper)")",
     ])
+    inspectRoutes(router.routes.map { ($0.method.rawValue, $0.path.description) })
+    // Every request passes the web config's guard, routed or not (no web config: nothing to check).
+    let noPolicy = WebAccessPolicy()
+    let responder = WebGuardResponder(router.buildResponder(), verifier: BasicAuthVerifier()) { webConfig?.current().access ?? noPolicy }
+    // A watcher per connection tells queries when their client went away.
+    let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ClientDisconnectWatcher()])
+    let server: HTTPServerBuilder
+    if let webConfig, webConfig.current().tlsContext != nil {
+        server = HTTPServerBuilder { respond in ReloadingTLSChannel(base: HTTP1Channel(responder: respond, configuration: http1), source: webConfig) }
+    } else {
+        server = .http1(configuration: http1)
+    }
+    if let webConfig {
+        let c = webConfig.current().config
+        logger.info("web config loaded", metadata: [
+            "file": "\(webConfig.path)", "tls": "\(c.tls != nil)", "basic_auth_users": "\(c.users.count)",
+        ])
+    }
     return Application(
-        router: router,
-        // A watcher per connection tells queries when their client went away.
-        server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectWatcher()])),
+        responder: responder,
+        server: server,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "Strata"),
         services: [
             WALReplayService(db: db, wal: wal, walDir: walDir, snapshotDir: config.tsdbPath, startup: startup,

@@ -86,6 +86,10 @@ public struct ServerConfig: Sendable {
     public var autoDownsampling = false
     /// `--query.partial-response`: the default of the `partial_response` query parameter.
     public var partialResponse = false
+    /// `--web.config.file`: TLS, basic auth and response headers in Prometheus' web-config format.
+    public var webConfigFile: String?
+    /// `--web.health-probes-without-auth`: `/-/healthy` and `/-/ready` answer without credentials.
+    public var healthProbesWithoutAuth = false
 
     /// The bucket the shipper writes to.
     public var effectiveObjectStore: ObjectStoreConfig {

@@ -175,6 +175,14 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("web.enable-admin-api"), help: "Serve Prometheus' TSDB admin API (POST /api/v1/admin/tsdb/snapshot).")
     var enableAdminAPI = false
 
+    @Option(name: .customLong("web.config.file"),
+            help: "Prometheus web-config file (exporter-toolkit format): tls_server_config, basic_auth_users (bcrypt), http_server_config.headers. Re-read when it or its TLS files change.")
+    var webConfigFile: String?
+
+    @Flag(name: .customLong("web.health-probes-without-auth"),
+          help: "Answer /-/healthy and /-/ready without basic auth, for load balancers and orchestrators that cannot send credentials.")
+    var healthProbesWithoutAuth = false
+
     @Option(name: .customLong("log.level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -277,6 +285,8 @@ struct Serve: AsyncParsableCommand {
         }
         config.walCompression = walCompression
         config.enableAdminAPI = enableAdminAPI
+        config.webConfigFile = webConfigFile
+        config.healthProbesWithoutAuth = healthProbesWithoutAuth
         if headSnapshotInterval == "0" {
             config.headSnapshotInterval = 0
         } else {
@@ -320,6 +330,7 @@ struct Serve: AsyncParsableCommand {
             "compact": String(compact), "compact.wait-interval": compactWaitInterval,
             "query.replica-label": replicaLabels.joined(separator: ","), "query.auto-downsampling": String(autoDownsampling),
             "query.partial-response": String(partialResponse),
+            "web.config.file": webConfigFile ?? "", "web.health-probes-without-auth": String(healthProbesWithoutAuth),
         ].merging(compactor.flagValues) { a, _ in a }
 
         LoggingSystem.bootstrap { label in
@@ -330,6 +341,7 @@ struct Serve: AsyncParsableCommand {
         // swift-metrics reports (from Strata or its libraries) land in the registry /metrics serves.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        if let webConfigFile { try WebConfig.check(path: webConfigFile) }
         try await BucketCheck.run(config)
         let app = try buildApplication(config: config, logger: Logger(label: "strata"), registry: registry)
         try await app.runService()

@@ -8,7 +8,12 @@ import StrataTestSupport
 import Testing
 
 /// Runs Strata as `strata serve` does (buildApplication) on 127.0.0.1:0 and calls `body` with its port.
-func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @escaping (Int) async throws -> Void) async throws {
+/// `ready` waits until the server answers (default: `/-/ready` over plain HTTP without credentials);
+/// `inspectRoutes` receives the router's routes.
+func withStrata(_ config: ServerConfig = ServerConfig(),
+                ready: @Sendable (Int) async throws -> Void = { try await waitUntilReady(port: $0) },
+                inspectRoutes: ([(method: String, path: String)]) -> Void = { _ in },
+                _ body: @Sendable @escaping (Int) async throws -> Void) async throws {
     let dir = try TempDir("strata-e2e")
     defer { dir.remove() }
     var config = config
@@ -18,7 +23,7 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
     let (ports, cont) = AsyncStream.makeStream(of: Int.self)
     var logger = Logger(label: "strata-test")
     logger.logLevel = .warning
-    let app = try buildApplication(config: config, logger: logger) { channel in
+    let app = try buildApplication(config: config, logger: logger, inspectRoutes: inspectRoutes) { channel in
         cont.yield(channel.localAddress?.port ?? 0)
         cont.finish()
     }
@@ -30,7 +35,7 @@ func withStrata(_ config: ServerConfig = ServerConfig(), _ body: @Sendable @esca
         do {
             // The listener is bound before the WAL replay finishes; until then everything but
             // the health endpoints answers 503, so wait as a client would.
-            try await waitUntilReady(port: port)
+            try await ready(port)
             try await body(port)
         } catch {
             await group.triggerGracefulShutdown()

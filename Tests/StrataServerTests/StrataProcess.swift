@@ -76,18 +76,19 @@ func waitUntilReady(_ p: ChildProcess, port: Int, name: String) async throws {
     throw StrataTestError("\(name) did not become ready:\n\(p.log)")
 }
 
-/// Polls `/-/ready` of an in-process server for up to a minute.
-func waitUntilReady(port: Int) async throws {
-    if try await pollReady(port: port, while: { true }) { return }
+/// Polls `/-/ready` of an in-process server for up to a minute, with `authorization` if given.
+func waitUntilReady(port: Int, authorization: String? = nil) async throws {
+    if try await pollReady(port: port, authorization: authorization, while: { true }) { return }
     throw StrataTestError("the server on port \(port) did not become ready")
 }
 
 /// True once `/-/ready` answers 200; false after a minute or when `alive` turns false.
-private func pollReady(port: Int, while alive: () -> Bool) async throws -> Bool {
+private func pollReady(port: Int, authorization: String? = nil, while alive: () -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline {
         var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/-/ready")
         req.method = .GET
+        if let authorization { req.headers.add(name: "Authorization", value: authorization) }
         if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { return true }
         if !alive() { return false }
         try await Task.sleep(for: .milliseconds(50))

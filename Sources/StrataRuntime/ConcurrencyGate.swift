@@ -5,23 +5,41 @@ import Synchronization
 /// The work is CPU-bound and synchronous, so running it where Swift's tasks run would stall remote
 /// write and health checks on a small machine. Work whose client went away leaves the queue at once.
 public final class ConcurrencyGate: Sendable {
-    private struct Waiter {
+    fileprivate struct Waiter {
         let id: UInt64
         let resume: CheckedContinuation<Bool, Never>
     }
 
-    private struct State {
+    fileprivate struct State {
         var running = 0
         var queue: [Waiter?] = [] // nil: left the queue (cancelled)
         var head = 0              // index of the next waiter (amortized FIFO without Deque)
         var waiting = 0
         var nextID: UInt64 = 0
+        var limit: Int
     }
 
-    public let maxConcurrency: Int
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    public init(maxConcurrency: Int) { self.maxConcurrency = max(1, maxConcurrency) }
+    public init(maxConcurrency: Int) { state = Mutex(State(limit: max(1, maxConcurrency))) }
+
+    /// Slots there are (at least 1).
+    public var maxConcurrency: Int { state.withLock { $0.limit } }
+
+    /// Changes the number of slots (a limits file reloaded). More slots start waiters at once;
+    /// fewer take effect as running work finishes.
+    public func setMaxConcurrency(_ n: Int) {
+        let started: [Waiter] = state.withLock { s in
+            s.limit = max(1, n)
+            var out: [Waiter] = []
+            while s.running < s.limit, let w = s.popWaiter() {
+                s.running += 1
+                out.append(w)
+            }
+            return out
+        }
+        for w in started { w.resume.resume(returning: true) }
+    }
 
     /// Waits for a slot, runs `work` on a dispatch thread, frees the slot.
     public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
@@ -57,7 +75,7 @@ public final class ConcurrencyGate: Sendable {
     /// write path takes this on every request); nil when all are taken.
     public func tryHold() -> Slot? {
         let granted = state.withLock { s in
-            guard s.running < maxConcurrency else { return false }
+            guard s.running < s.limit else { return false }
             s.running += 1
             return true
         }
@@ -101,7 +119,7 @@ public final class ConcurrencyGate: Sendable {
             let now: Bool? = state.withLock { s in
                 // Checked under the lock: a cancel after this point finds the waiter queued.
                 if cancellation?.isCancelled == true { return false }
-                if s.running < maxConcurrency { s.running += 1; return true }
+                if s.running < s.limit { s.running += 1; return true }
                 s.queue.append(Waiter(id: id, resume: cont))
                 s.waiting += 1
                 return nil
@@ -121,17 +139,26 @@ public final class ConcurrencyGate: Sendable {
 
     private func release() {
         let next: Waiter? = state.withLock { s in
-            while s.head < s.queue.count {
-                let w = s.queue[s.head]
-                s.head += 1
-                if s.head > 64 && s.head * 2 > s.queue.count {
-                    s.queue.removeFirst(s.head); s.head = 0
-                }
-                if let w { s.waiting -= 1; return w } // the slot passes straight to the next waiter
-            }
+            // The slot passes straight to the next waiter, unless the gate was made smaller.
+            if s.running <= s.limit, let w = s.popWaiter() { return w }
             s.running -= 1
             return nil
         }
         next?.resume.resume(returning: true)
+    }
+}
+
+extension ConcurrencyGate.State {
+    /// The next waiter still in line, nil when there is none.
+    fileprivate mutating func popWaiter() -> ConcurrencyGate.Waiter? {
+        while head < queue.count {
+            let w = queue[head]
+            head += 1
+            if head > 64 && head * 2 > queue.count {
+                queue.removeFirst(head); head = 0
+            }
+            if let w { waiting -= 1; return w }
+        }
+        return nil
     }
 }

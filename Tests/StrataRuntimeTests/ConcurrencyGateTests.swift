@@ -32,6 +32,30 @@ final class Gauge: Sendable {
 }
 
 @Suite struct ConcurrencyGateTests {
+    /// A larger gate lets waiters in at once; a smaller one takes effect as holders leave, and
+    /// never lets more run than it has slots.
+    @Test func resizingStartsWaitersOrWaitsForHolders() async throws {
+        let gate = ConcurrencyGate(maxConcurrency: 1)
+        let first = try #require(gate.tryHold())
+        let waiter = Task { await gate.hold(timeout: .seconds(30)) }
+        while gate.load.waiting == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        gate.setMaxConcurrency(2)
+        let second = try #require(await waiter.value)
+        #expect(gate.load.running == 2 && gate.load.waiting == 0)
+        // Down to one: the two holders keep their slots; a newcomer waits until both left.
+        gate.setMaxConcurrency(1)
+        #expect(gate.tryHold() == nil)
+        let third = Task { await gate.hold(timeout: .seconds(30)) }
+        while gate.load.waiting == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        first.release()
+        #expect(gate.load.running == 1 && gate.load.waiting == 1)
+        second.release()
+        let slot = try #require(await third.value)
+        #expect(gate.load.running == 1 && gate.maxConcurrency == 1)
+        slot.release()
+        #expect(gate.load.running == 0)
+    }
+
     /// A held slot (a streamed remote-read body) keeps others waiting until it is released,
     /// once, explicitly or by dropping the token.
     @Test func aHeldSlotIsFreedOnceByReleaseOrWhenDropped() async throws {

@@ -136,7 +136,7 @@ let package = Package(
                 swiftSettings: settings),
         .executableTarget(name: "strata",
                           dependencies: [
-                              "StrataServer", "StrataTools", "StrataTSDB", "StrataModel", "StrataPromQLParser", "StrataObjectStore",
+                              "StrataServer", "StrataHTTPAPI", "StrataTools", "StrataTSDB", "StrataModel", "StrataPromQLParser", "StrataObjectStore",
                               "StrataBlock", "StrataBlockStore",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Metrics", package: "swift-metrics"),

@@ -24,6 +24,10 @@ public struct GoYAMLSchema: Sendable {
         case string(goType: String = "string")
         case bool
         case int(GoInt)
+        /// `float64`: any number (integers too).
+        case float64
+        /// `map[string]T` of a struct (or pointer to one): each value decoded as `schema`.
+        case objectMap(GoYAMLSchema)
         /// `model.Duration` (prometheus/common): `90s`, `1m30s`, `1d`; not Go's `1.5s` or `300us`.
         case duration
         /// `map[string]string`.
@@ -44,6 +48,8 @@ public struct GoYAMLSchema: Sendable {
             case .string(let t), .oneOf(let t, _, _): return t
             case .bool: return "bool"
             case .int(let i): return i.rawValue
+            case .float64: return "float64"
+            case .objectMap(let s): return "map[string]*" + s.goType
             case .duration: return "model.Duration"
             case .stringMap: return "map[string]string"
             case .stringList(let t, _, _): return t
@@ -55,7 +61,7 @@ public struct GoYAMLSchema: Sendable {
 
     /// The Go integer types these structs use, each with its range.
     public enum GoInt: String, Sendable {
-        case int, int32, uint64
+        case int, int32, int64, uint64
 
         /// The value in decimal if it fits, as yaml.v2 converts: integers in range, and floats
         /// truncated toward zero (`max_retries: 2.0` is 2 in Go too).
@@ -63,7 +69,7 @@ public struct GoYAMLSchema: Sendable {
             switch value {
             case .int(let v):
                 switch self {
-                case .int: return String(v)
+                case .int, .int64: return String(v)
                 case .int32: return Int32(exactly: v).map { String($0) }
                 case .uint64: return v >= 0 ? String(v) : nil
                 }
@@ -73,7 +79,7 @@ public struct GoYAMLSchema: Sendable {
                 guard f.isFinite else { return nil }
                 let t = f.rounded(.towardZero)
                 switch self {
-                case .int: return Int64(exactly: t).map { String($0) }
+                case .int, .int64: return Int64(exactly: t).map { String($0) }
                 case .int32: return Int32(exactly: t).map { String($0) }
                 case .uint64: return UInt64(exactly: t).map { String($0) }
                 }
@@ -93,6 +99,8 @@ public struct DecodedFields {
     public var scalars: [String: String] = [:]
     public var objects: [String: DecodedFields] = [:]
     public var nodes: [String: Node] = [:]
+    /// `map[string]struct` fields: each key with its decoded struct, in file order.
+    public var objectMaps: [String: [(key: String, value: DecodedFields)]] = [:]
 
     public init() {}
 
@@ -114,7 +122,7 @@ public struct DecodedFields {
         return s.compactMap { $0.scalar?.string }
     }
 
-    mutating func clear(_ key: String) { scalars[key] = nil; objects[key] = nil; nodes[key] = nil }
+    mutating func clear(_ key: String) { scalars[key] = nil; objects[key] = nil; nodes[key] = nil; objectMaps[key] = nil }
 }
 
 /// A plain scalar as yaml.v2 resolves it (YAML 1.1: `yes`, `on` and `y` are booleans, `0x1F` and
@@ -249,6 +257,13 @@ public struct GoYAMLDecoder {
             case .stringMap:
                 checkStringMap(value, field)
                 out.nodes[name] = value
+            case .objectMap(let nested):
+                guard case .mapping(let m) = value else { typeError(value, into: type.goName, field); continue }
+                out.objectMaps[name] = pairs(of: m).compactMap { k, v in
+                    guard let key = k.scalar?.string else { typeError(k, into: "string", field); return nil }
+                    return (key, decode(v, as: nested, context: field))
+                }
+                out.nodes[name] = value
             case .stringList(let goType, let allowed, let message):
                 checkStringList(value, goType: goType, allowed: allowed, message: message, field)
                 out.nodes[name] = value
@@ -309,7 +324,14 @@ public struct GoYAMLDecoder {
             if allowed.contains(s.string) { return s.string }
             fail(node, message + s.string, field)
             return nil
-        case .stringMap, .stringList, .object, .any: // decoded by `decode` itself; never asked here
+        case .float64:
+            switch ResolvedScalar(s) {
+            case .int(let v): return String(Double(v))
+            case .uint(let v): return String(Double(v))
+            case .float(let f): return String(f)
+            default: break
+            }
+        case .stringMap, .stringList, .object, .objectMap, .any: // decoded by `decode` itself; never asked here
             return s.string
         }
         typeError(node, into: type.goName, field)

@@ -67,6 +67,12 @@ public struct APIOptions: Sendable {
     /// Without `partial_response`, whether a read that cannot reach the bucket answers with the
     /// rest and a warning (`--query.partial-response`) or fails.
     public var partialResponse = false
+    /// Where a write's tenant comes from (`--receive.tenant-header`, `--receive.default-tenant-id`).
+    public var tenancy = TenantOptions()
+    /// The write limits in force now (`--receive.limits-config-file`, re-read when it changes).
+    public var writeLimits: @Sendable () -> WriteLimits = { WriteLimits() }
+    /// Series in a tenant's head now, for `head_series_limit`.
+    public var headSeries: @Sendable (_ tenant: String) -> Int = { _ in 0 }
     public init() {}
 }
 
@@ -86,6 +92,9 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     let readScheduler: ConcurrencyGate
     let startup: StartupState
     public let stats = APIStats()
+    /// Remote-write outcomes per tenant, for `/metrics`.
+    public let tenantStats = TenantWriteStats()
+    let ingestionRates = IngestionRateLimiter()
     /// Queries (and index scans) running and waiting for a slot now, for `/metrics`.
     public var queryLoad: (running: Int, waiting: Int) { scheduler.load }
 
@@ -111,9 +120,9 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         })
         hummingbird.add(middleware: GzipMiddleware<Context>())
         let router = APIRouter(router: hummingbird, table: table)
-        for path in ["/api/v1/write", "/api/v1/receive"] {
+        for (path, flavor) in [("/api/v1/write", WriteFlavor.prometheus), ("/api/v1/receive", .thanos)] {
             router.post(RouterPath(path)) { req, ctx in
-                let res = await self.remoteWrite(req, ctx)
+                let res = await self.remoteWrite(req, ctx, flavor: flavor)
                 self.stats.countWrite(res.status.code)
                 return res
             }
@@ -145,17 +154,38 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
 
     // MARK: remote write
 
-    func remoteWrite(_ req: Request, _ context: Context) async -> Response {
+    /// Whose answers a write path gives: Prometheus' receiver (`/api/v1/write`: 204, 400 for
+    /// samples it refused) or Thanos Receive's (`/api/v1/receive`: 200 with an empty body, 409 for
+    /// out-of-order, duplicate, out-of-bounds samples and label errors).
+    enum WriteFlavor: Sendable { case prometheus, thanos }
+
+    /// A remote write, checked in Thanos Receive's order: tenant, slot, head series limit, size,
+    /// decode, series and samples limits, ingestion rate, then stored all or nothing.
+    func remoteWrite(_ req: Request, _ context: Context, flavor: WriteFlavor) async -> Response {
+        let tenant: String
+        switch options.tenancy.tenant(of: req.headers) {
+        case .success(let t): tenant = t
+        case .failure(let e): return APIResponses.text(.badRequest, e.message + "\n")
+        }
+        var refusedBy: String?
+        let res = await remoteWrite(req, context, flavor: flavor, tenant: tenant, refusedBy: &refusedBy)
+        tenantStats.record(tenant, status: res.response.status.code, samples: res.samplesAccepted, limit: refusedBy)
+        return res.response
+    }
+
+    private func remoteWrite(_ req: Request, _ context: Context, flavor: WriteFlavor, tenant: String,
+                             refusedBy: inout String?) async -> (response: Response, samplesAccepted: Int) {
+        func answer(_ r: Response) -> (Response, Int) { (r, 0) }
         if let enc = req.headers[.contentEncoding], !enc.isEmpty, enc.lowercased() != "snappy" {
-            return APIResponses.text(.unsupportedMediaType, "unsupported Content-Encoding \(goQuote(enc)); remote write 1.0 requests must be snappy-compressed\n")
+            return answer(APIResponses.text(.unsupportedMediaType, "unsupported Content-Encoding \(goQuote(enc)); remote write 1.0 requests must be snappy-compressed\n"))
         }
         if let ct = req.headers[.contentType], !Self.isRemoteWriteV1(ct) {
-            return APIResponses.text(.unsupportedMediaType, "unsupported Content-Type \(goQuote(ct)); expected application/x-protobuf (remote write 1.0)\n")
+            return answer(APIResponses.text(.unsupportedMediaType, "unsupported Content-Type \(goQuote(ct)); expected application/x-protobuf (remote write 1.0)\n"))
         }
-        let limit = options.maxRequestBytes
-        if let len = req.headers[.contentLength].flatMap(Int.init), len > limit {
-            return APIResponses.text(.contentTooLarge, "request body is \(len) bytes, larger than the limit of \(limit) bytes\n")
-        }
+        let allLimits = options.writeLimits()
+        let limits = allLimits.effective(for: tenant)
+        let concurrency = allLimits.maxConcurrency.flatMap { $0 > 0 ? $0 : nil } ?? options.maxConcurrentWrites
+        if concurrency != writeGate.maxConcurrency { writeGate.setMaxConcurrency(concurrency) }
         // The slot is taken before the body is read: writes waiting for one hold no decoded data.
         // A free slot is taken at once; only a write that has to wait watches for its sender
         // hanging up (then it leaves the line: its answer would go nowhere).
@@ -167,39 +197,90 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             }
         }
         guard let slot = granted else {
-            if clientGone { return APIResponses.text(.init(code: 499), "the client closed the connection while the write waited for a slot\n") }
+            if clientGone { return answer(APIResponses.text(.init(code: 499), "the client closed the connection while the write waited for a slot\n")) }
             stats.writesThrottled.add(1, ordering: .relaxed)
-            var res = APIResponses.text(.serviceUnavailable, "too many concurrent remote writes (--receive.max-concurrent-writes=\(writeGate.maxConcurrency)); no slot within --receive.write-queue-timeout; retry later\n")
+            let setting = concurrency == options.maxConcurrentWrites ? "--receive.max-concurrent-writes" : "write.global.max_concurrency"
+            var res = APIResponses.text(.serviceUnavailable, "too many concurrent remote writes (\(setting)=\(concurrency)); no slot within --receive.write-queue-timeout; retry later\n")
             res.headers[.retryAfter] = "5"
-            return res
+            return answer(res)
         }
         defer { slot.release() }
+        if let limit = limits.headSeries, options.headSeries(tenant) >= limit {
+            refusedBy = "head_series_limit"
+            return answer(APIResponses.text(.tooManyRequests, "tenant is above active series limit (head_series_limit \(limit))\n"))
+        }
+        let sizeLimit = min(options.maxRequestBytes, limits.sizeBytes ?? .max)
+        if let len = req.headers[.contentLength].flatMap(Int.init), len > sizeLimit {
+            guard len <= options.maxRequestBytes else {
+                return answer(APIResponses.text(.contentTooLarge, "request body is \(len) bytes, larger than the limit of \(sizeLimit) bytes\n"))
+            }
+            refusedBy = "size_bytes_limit"
+            return answer(APIResponses.text(.contentTooLarge, "write request too large: \(len) bytes, more than tenant \(tenant)'s size_bytes_limit of \(sizeLimit)\n"))
+        }
         let body: ByteBuffer
-        switch await Self.readBody(req, limit: limit) {
+        switch await Self.readBody(req, limit: sizeLimit) {
         case .success(let b): body = b
-        case .failure(let refusal): return refusal.response
+        case .failure(let refusal): return answer(refusal.response)
         }
 
+        let counts = WriteCountLimits(series: limits.series, samples: limits.samples)
+        let rates = ingestionRates
+        let admit: @Sendable (WriteSummary) -> AdmitRefusal? = { summary in
+            guard let rate = limits.ingestionRate, let burst = limits.ingestionBurst else { return nil }
+            switch rates.take(summary.samplesAccepted, tenant: tenant, rate: rate, burst: burst) {
+            case .allowed: return nil
+            case .retryAfter(let s): return .rate(retryAfter: s, rate: rate)
+            case .largerThanBurst: return .burst(samples: summary.samplesAccepted, burst: burst)
+            }
+        }
         let outcome = options.writesBlock
-            ? await BlockingThread.run { [self] in store(body, limit: limit) }
-            : store(body, limit: limit)
+            ? await BlockingThread.run { [self] in store(body, limit: sizeLimit, counts: counts, admit: admit) }
+            : store(body, limit: sizeLimit, counts: counts, admit: admit)
         switch outcome {
         case .notDurable(let why):
             // Not durable, so not acknowledged: a 5xx makes the sender retry (nothing of this
             // request was applied, so the retry is accepted in full).
-            return APIResponses.text(.internalServerError, "storing the write failed: \(why)\n")
+            return answer(APIResponses.text(.internalServerError, "storing the write failed: \(why)\n"))
         case .refused(let e):
-            if case .tooLarge = e { return APIResponses.text(.contentTooLarge, e.message + "\n") }
-            return APIResponses.text(.badRequest, e.message + "\n")
+            switch e {
+            case .tooLarge(let n, _) where sizeLimit < options.maxRequestBytes:
+                refusedBy = "size_bytes_limit"
+                return answer(APIResponses.text(.contentTooLarge, "write request too large: decoded, it is \(n) bytes, more than tenant \(tenant)'s size_bytes_limit of \(sizeLimit)\n"))
+            case .tooLarge: break
+            case .tooManySeries: refusedBy = "series_limit"
+            case .tooManySamples: refusedBy = "samples_limit"
+            default: return answer(APIResponses.text(.badRequest, e.message + "\n"))
+            }
+            return answer(APIResponses.text(.contentTooLarge, e.message + "\n"))
+        case .notAdmitted(.rate(let retryAfter, let rate)):
+            refusedBy = "ingestion_rate"
+            var res = APIResponses.text(.tooManyRequests, "tenant \(tenant) is above its ingestion rate of \(GoFloat.format(rate)) samples/s; retry in \(retryAfter)s\n")
+            res.headers[.retryAfter] = String(retryAfter)
+            return answer(res)
+        case .notAdmitted(.burst(let samples, let burst)):
+            // Never admitted, however long the sender waits: 413, which it does not retry.
+            refusedBy = "ingestion_rate"
+            return answer(APIResponses.text(.contentTooLarge, "write request has \(samples) samples, more than tenant \(tenant)'s ingestion burst of \(Int(burst))\n"))
         case .stored(let s):
             stats.samplesAccepted.add(s.samplesAccepted, ordering: .relaxed)
             stats.samplesRejected.add(s.samplesRejected + s.histogramsRejected, ordering: .relaxed)
-            guard let first = s.firstFailure else { return Response(status: .noContent) }
+            guard let first = s.firstFailure else {
+                return (flavor == .thanos ? Response(status: .ok) : Response(status: .noContent), s.samplesAccepted)
+            }
             var msg = "\(first.failure.message) for series \(first.labels)"
             let rejected = s.samplesRejected + s.histogramsRejected
             msg += "; \(rejected) of \(rejected + s.samplesAccepted) samples rejected in \(s.seriesRejected + (s.histogramsRejected > 0 ? 1 : 0)) series, "
             msg += "\(s.samplesAccepted) samples accepted\n"
-            return APIResponses.text(.badRequest, msg)
+            return (APIResponses.text(flavor == .thanos && Self.isConflict(first.failure) ? .conflict : .badRequest, msg), s.samplesAccepted)
+        }
+    }
+
+    /// What Thanos Receive answers 409 Conflict: samples the TSDB refused for their time, and
+    /// label errors (`isLabelsConflictErr`). Native histograms (not supported here) stay 400.
+    static func isConflict(_ f: AppendFailure) -> Bool {
+        switch f {
+        case .outOfOrder, .duplicate, .outOfBounds, .tooFarInFuture, .invalidLabels: return true
+        case .unsupported: return false
         }
     }
 
@@ -221,22 +302,36 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         case stored(WriteSummary)
         /// Undecodable or too large: 400 / 413, nothing stored.
         case refused(RemoteWriteError)
+        /// Decoded, but `admit` said no: nothing stored.
+        case notAdmitted(AdmitRefusal)
         /// The WAL refused the commit: nothing applied, 500 so the sender retries.
         case notDurable(String)
     }
 
+    /// Why a decoded write is not committed (the tenant's ingestion rate).
+    enum AdmitRefusal: Sendable {
+        case rate(retryAfter: Int, rate: Double)
+        case burst(samples: Int, burst: Double)
+    }
+
     /// Decodes a snappy remote-write body into one appender and commits it: all of it or none.
-    func store(_ body: ByteBuffer, limit: Int) -> WriteOutcome {
+    /// `admit` sees what was decoded before the commit and may refuse it all.
+    func store(_ body: ByteBuffer, limit: Int, counts: WriteCountLimits = WriteCountLimits(),
+               admit: (WriteSummary) -> AdmitRefusal? = { _ in nil }) -> WriteOutcome {
         decoders.withDecoder { decoder in
             let appender = storage.appender()
             let decoded: Result<WriteSummary, RemoteWriteError> = body.withUnsafeReadableBytes { raw in
                 do throws(RemoteWriteError) {
-                    return .success(try decoder.decode(snappyBody: raw, maxDecodedBytes: limit, into: appender))
+                    return .success(try decoder.decode(snappyBody: raw, maxDecodedBytes: limit, limits: counts, into: appender))
                 } catch { return .failure(error) }
             }
             switch decoded {
             case .failure(let e): return .refused(e)
             case .success(let summary):
+                if let refusal = admit(summary) {
+                    appender.rollback()
+                    return .notAdmitted(refusal)
+                }
                 do { try appender.commit() } catch { return .notDurable("\(error)") }
                 return .stored(summary)
             }

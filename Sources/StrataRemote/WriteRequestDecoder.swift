@@ -7,14 +7,28 @@ public enum RemoteWriteError: Error, Equatable, Sendable {
     case snappy(String)
     case tooLarge(decodedBytes: Int, limit: Int)
     case protobuf(String)
+    /// More series (time series entries) or float samples than `WriteCountLimits` allow.
+    case tooManySeries(count: Int, limit: Int)
+    case tooManySamples(count: Int, limit: Int)
 
     public var message: String {
         switch self {
         case .snappy(let m): return "snappy decode: \(m)"
         case .tooLarge(let n, let limit): return "decoded request is \(n) bytes, larger than the limit of \(limit) bytes"
         case .protobuf(let m): return "decode protobuf: \(m)"
+        case .tooManySeries(let n, let limit): return "too many timeseries: \(n) in the request, the limit is \(limit)"
+        case .tooManySamples(let n, let limit): return "too many samples: \(n) in the request, the limit is \(limit)"
         }
     }
+}
+
+/// Per-request limits on what one write may hold (Thanos Receive's `series_limit` and
+/// `samples_limit`; nil or 0: none). Checked once the body is parsed, before anything is appended.
+public struct WriteCountLimits: Sendable, Equatable {
+    public var series: Int?
+    /// Float samples only, as Thanos counts them.
+    public var samples: Int?
+    public init(series: Int? = nil, samples: Int? = nil) { self.series = series; self.samples = samples }
 }
 
 /// What happened to a decoded write request.
@@ -67,6 +81,7 @@ public final class WriteRequestDecoder {
     /// Decompresses and decodes `compressed`, then appends every series to `appender`.
     /// `maxDecodedBytes` bounds the decompressed size (checked before decompressing).
     public func decode(snappyBody compressed: UnsafeRawBufferPointer, maxDecodedBytes: Int,
+                       limits: WriteCountLimits = WriteCountLimits(),
                        into appender: any Appender) throws(RemoteWriteError) -> WriteSummary {
         do {
             try Snappy.decompress(compressed, into: &body, limit: maxDecodedBytes)
@@ -75,11 +90,12 @@ public final class WriteRequestDecoder {
         } catch {
             throw .snappy("corrupt input")
         }
-        return try decode(protobuf: nil, into: appender)
+        return try decode(protobuf: nil, limits: limits, into: appender)
     }
 
     /// Decodes an uncompressed `WriteRequest` (used by tests and benchmarks, and after decompression).
-    public func decode(protobuf raw: [UInt8]?, into appender: any Appender) throws(RemoteWriteError) -> WriteSummary {
+    public func decode(protobuf raw: [UInt8]?, limits: WriteCountLimits = WriteCountLimits(),
+                       into appender: any Appender) throws(RemoteWriteError) -> WriteSummary {
         if let raw { body = raw }
         labelBytes.removeAll(keepingCapacity: true)
         samples.removeAll(keepingCapacity: true)
@@ -92,6 +108,8 @@ public final class WriteRequestDecoder {
             catch { failure = .protobuf(Self.describe(error)) }
         }
         if let failure { throw failure }
+        if let limit = limits.series, limit > 0, series.count > limit { throw .tooManySeries(count: series.count, limit: limit) }
+        if let limit = limits.samples, limit > 0, samples.count > limit { throw .tooManySamples(count: samples.count, limit: limit) }
         append(into: appender, &summary)
         return summary
     }

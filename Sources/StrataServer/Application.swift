@@ -31,6 +31,13 @@ public func buildApplication(
     let webConfig = try config.webConfigFile.map {
         try WebConfigSource(path: $0, openPaths: config.healthProbesWithoutAuth ? ["/-/healthy", "/-/ready"] : [], logger: logger)
     }
+    let limits = try config.limitsConfigFile.map { file in
+        try WatchedConfig(path: file, what: "limits config", logger: logger) { (try LimitsConfig.load(path: $0), []) }
+    }
+    let inlineLimits: WriteLimits
+    do { inlineLimits = try config.limitsConfig.map(LimitsConfig.parse) ?? WriteLimits() } catch {
+        throw ConfigError("--receive.limits-config: \(error)")
+    }
     try FileManager.default.createDirectory(atPath: config.tsdbPath, withIntermediateDirectories: true)
 
     var headOptions = HeadOptions()
@@ -118,6 +125,10 @@ public func buildApplication(
     apiOptions.autoDownsampling = config.autoDownsampling
     apiOptions.partialResponse = config.partialResponse
     apiOptions.startTime = rfc3339Now()
+    apiOptions.tenancy = config.tenancy
+    apiOptions.writeLimits = { limits?.current() ?? inlineLimits }
+    // One TSDB holds every tenant's series for now: a tenant's head series limit counts them all.
+    apiOptions.headSeries = { _ in head.numSeries }
     let httpMetrics = HTTPMetrics(registry: registry)
     apiOptions.observeQuery = { kind, duration, failed in httpMetrics.observeQuery(kind: kind, duration: duration, failed: failed) }
 
@@ -127,7 +138,7 @@ public func buildApplication(
                                                  admin: config.enableAdminAPI ? db : nil,
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
-    let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, queryLoad: { api.queryLoad }, shipper: shipper?.stats,
+    let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, tenants: api.tenantStats, queryLoad: { api.queryLoad }, shipper: shipper?.stats,
                                   bucket: bucket, store: store, compactor: compactorService?.stats, registry: registry)
     metrics.register(on: router)
 

@@ -15,6 +15,7 @@ final class MetricsEndpoint: Sendable {
     var head: Head { db.head }
     let wal: WAL
     let api: APIStats
+    let tenants: TenantWriteStats
     let queryLoad: @Sendable () -> (running: Int, waiting: Int)
     let shipper: ShipperStats?
     let bucket: InstrumentedBucket?
@@ -23,10 +24,10 @@ final class MetricsEndpoint: Sendable {
     let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
-    init(db: DB, wal: WAL, api: APIStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
+    init(db: DB, wal: WAL, api: APIStats, tenants: TenantWriteStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
          shipper: ShipperStats? = nil, bucket: InstrumentedBucket? = nil, store: BucketStore? = nil, compactor: CompactorStats? = nil,
          registry: PrometheusCollectorRegistry) {
-        self.db = db; self.wal = wal; self.api = api; self.queryLoad = queryLoad; self.shipper = shipper; self.bucket = bucket
+        self.db = db; self.wal = wal; self.api = api; self.tenants = tenants; self.queryLoad = queryLoad; self.shipper = shipper; self.bucket = bucket
         self.store = store
         self.compactor = compactor
         self.registry = registry
@@ -89,6 +90,14 @@ final class MetricsEndpoint: Sendable {
             ("{outcome=\"accepted\"}", Double(api.samplesAccepted.load(ordering: .relaxed))),
             ("{outcome=\"rejected\"}", Double(api.samplesRejected.load(ordering: .relaxed))),
         ])
+        let byTenant = tenants.snapshot.sorted { $0.key < $1.key }
+        metric("strata_receive_tenant_requests_total", "counter", "Remote-write requests by tenant and response status.",
+               byTenant.flatMap { t, c in c.requests.sorted { $0.key < $1.key }.map { ("{tenant=\"\(t)\",code=\"\($0.key)\"}", Double($0.value)) } })
+        metric("strata_receive_tenant_samples_total", "counter", "Samples accepted by remote write, by tenant.",
+               byTenant.map { t, c in ("{tenant=\"\(t)\"}", Double(c.samplesAccepted)) })
+        metric("strata_receive_limit_refusals_total", "counter",
+               "Remote writes refused by a limit of --receive.limits-config-file, by tenant and limit (size_bytes_limit, series_limit, samples_limit, head_series_limit, ingestion_rate).",
+               byTenant.flatMap { t, c in c.limitRefusals.sorted { $0.key < $1.key }.map { ("{tenant=\"\(t)\",limit=\"\($0.key)\"}", Double($0.value)) } })
         metric("strata_remote_write_throttled_total", "counter",
                "Remote writes answered 503 because no slot (--receive.max-concurrent-writes) freed within --receive.write-queue-timeout.",
                [("", Double(api.writesThrottled.load(ordering: .relaxed)))])

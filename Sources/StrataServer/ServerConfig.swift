@@ -86,6 +86,12 @@ public struct ServerConfig: Sendable {
     public var autoDownsampling = false
     /// `--query.partial-response`: the default of the `partial_response` query parameter.
     public var partialResponse = false
+    /// Where a write's tenant comes from (`--receive.tenant-header`, `--receive.default-tenant-id`).
+    public var tenancy = TenantOptions()
+    /// Write limits: `--receive.limits-config-file` (re-read when it changes) or the YAML itself
+    /// (`--receive.limits-config`).
+    public var limitsConfigFile: String?
+    public var limitsConfig: String?
     /// `--web.config.file`: TLS, basic auth and response headers in Prometheus' web-config format.
     public var webConfigFile: String?
     /// `--web.health-probes-without-auth`: `/-/healthy` and `/-/ready` answer without credentials.

@@ -7,6 +7,7 @@ import StrataBlockStore
 import StrataModel
 import StrataObjectStore
 import StrataPromQLParser
+import StrataHTTPAPI
 import StrataServer
 import StrataTSDB
 import StrataTools
@@ -52,6 +53,20 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("receive.write-queue-timeout"),
             help: "How long a remote write waits for a slot before it is answered 503 with Retry-After (Prometheus duration).")
     var writeQueueTimeout = "10s"
+
+    @Option(name: .customLong("receive.tenant-header"),
+            help: "HTTP header that names a write's tenant (then the THANOS-TENANT header, then --receive.default-tenant-id), as Thanos Receive.")
+    var tenantHeader = "THANOS-TENANT"
+
+    @Option(name: .customLong("receive.default-tenant-id"), help: "Tenant of writes that name none.")
+    var defaultTenant = "default-tenant"
+
+    @Option(name: .customLong("receive.limits-config-file"),
+            help: "Thanos Receive limits YAML (write.global.max_concurrency, per-request size/series/samples limits, head_series_limit, per tenant with defaults; plus ingestion_rate and ingestion_burst_size). Re-read when it changes.")
+    var limitsConfigFile: String?
+
+    @Option(name: .customLong("receive.limits-config"), help: "The limits YAML itself, instead of --receive.limits-config-file.")
+    var limitsConfig: String?
 
     @Option(name: .customLong("query.replica-label"), parsing: .singleValue,
             help: "Label that tells HA replicas apart (repeatable), as Thanos' querier: series equal but for it are read as one, unless a request says dedup=false.")
@@ -286,6 +301,22 @@ struct Serve: AsyncParsableCommand {
         config.walCompression = walCompression
         config.enableAdminAPI = enableAdminAPI
         config.webConfigFile = webConfigFile
+        if let problem = TenantOptions.problem(defaultTenant) {
+            throw ValidationError("invalid --receive.default-tenant-id \"\(defaultTenant)\": \(problem)")
+        }
+        guard !tenantHeader.isEmpty, tenantHeader.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) else {
+            throw ValidationError("invalid --receive.tenant-header \"\(tenantHeader)\": not an HTTP header name")
+        }
+        config.tenancy.header = tenantHeader
+        config.tenancy.defaultTenant = defaultTenant
+        if limitsConfigFile != nil && limitsConfig != nil {
+            throw ValidationError("--receive.limits-config-file and --receive.limits-config cannot both be given")
+        }
+        // Checked now, before the data directory is touched; the server reads them again.
+        if let limitsConfigFile { do { _ = try LimitsConfig.load(path: limitsConfigFile) } catch { throw ValidationError("\(error)") } }
+        if let limitsConfig { do { _ = try LimitsConfig.parse(limitsConfig) } catch { throw ValidationError("--receive.limits-config: \(error)") } }
+        config.limitsConfigFile = limitsConfigFile
+        config.limitsConfig = limitsConfig
         config.healthProbesWithoutAuth = healthProbesWithoutAuth
         if headSnapshotInterval == "0" {
             config.headSnapshotInterval = 0
@@ -330,6 +361,8 @@ struct Serve: AsyncParsableCommand {
             "compact": String(compact), "compact.wait-interval": compactWaitInterval,
             "query.replica-label": replicaLabels.joined(separator: ","), "query.auto-downsampling": String(autoDownsampling),
             "query.partial-response": String(partialResponse),
+            "receive.tenant-header": tenantHeader, "receive.default-tenant-id": defaultTenant,
+            "receive.limits-config-file": limitsConfigFile ?? "",
             "web.config.file": webConfigFile ?? "", "web.health-probes-without-auth": String(healthProbesWithoutAuth),
         ].merging(compactor.flagValues) { a, _ in a }
 

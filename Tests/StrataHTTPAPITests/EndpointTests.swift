@@ -35,14 +35,16 @@ func dump(_ head: Head) throws -> String {
 }
 
 @Suite struct RemoteWriteEndpointTests {
-    @Test func acceptsAWriteWith204OnBothPaths() async throws {
+    /// Prometheus' path answers 204, Thanos Receive's 200 with an empty body.
+    @Test func acceptsAWriteOnBothPaths() async throws {
         let head = Head()
         try await makeApp(head).test(.router) { client in
-            for path in ["/api/v1/write", "/api/v1/receive"] {
+            for (path, status) in [("/api/v1/write", HTTPResponse.Status.noContent), ("/api/v1/receive", .ok)] {
                 var b = WriteRequestBuilder()
                 b.add([("__name__", "up"), ("path", path)], [(1000, 1)])
                 try await client.execute(uri: path, method: .post, headers: rwHeaders, body: ByteBuffer(bytes: b.snappyBody())) { res in
-                    #expect(res.status == .noContent)
+                    #expect(res.status == status)
+                    #expect(res.body.readableBytes == 0)
                 }
             }
         }

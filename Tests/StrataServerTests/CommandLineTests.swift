@@ -49,6 +49,11 @@ import Testing
         (["--retention.resolution-1h", "1 year"], "--retention.resolution-1h"),
         (["--retention.resolution-raw", "1d"], "--retention.resolution-raw 1d is shorter than 40h"),
         (["--retention.resolution-5m", "7d"], "--retention.resolution-5m 7d is shorter than 10d"),
+        (["--receive.default-tenant-id", "../x"], "--receive.default-tenant-id"),
+        (["--receive.tenant-header", "Bad Header"], "--receive.tenant-header"),
+        (["--receive.limits-config", "write: {default: {head_series_limit: lots}}"], "--receive.limits-config"),
+        (["--receive.limits-config-file", "/nonexistent/limits.yml"], "--receive.limits-config-file /nonexistent/limits.yml"),
+        (["--receive.limits-config", "{}", "--receive.limits-config-file", "x"], "cannot both be given"),
     ])
     func invalidFlagsAreRejected(args: [String], flag: String) async throws {
         guard let binary = strataBinary() else { return }

@@ -104,6 +104,14 @@ import Testing
         c.append(Case(name: "GET on remote write", method: .get, status: 405))
         c.append(Case(name: "PUT on receive", method: .put, path: "/api/v1/receive", status: 405))
         c.append(Case(name: "remote read garbage", path: "/api/v1/read", headers: rw, body: Array("garbage".utf8), status: 400))
+        // Tenant names from a header become directory names and label values: anything that
+        // could escape a directory, or that is not plain, is refused and nothing is stored.
+        for tenant in ["../etc", "..", "a/b", "/abs", "lost+found", String(repeating: "x", count: 4000), "tab\there", "ünï"] {
+            c.append(Case(name: "tenant header \(tenant.prefix(20))", path: "/api/v1/receive", headers: rw + [("THANOS-TENANT", tenant)],
+                          body: write([("__name__", "tenant_probe")], [(now, 1)]), status: 400, contains: "not valid"))
+        }
+        c.append(Case(name: "receive answers 409 for out of order", path: "/api/v1/receive", headers: rw,
+                      body: write([("__name__", "m")], [(now - 5000, 1)]), status: 409, contains: "out of order"))
         return c
     }
 
@@ -200,6 +208,8 @@ import Testing
         #expect(health.0 == 200)
         let m = try await send(port, Self.query("m", status: 200))
         #expect(m.2.contains("\"m\"") && m.2.contains("\"1\""), "\(m.2)")
+        let probe = try await send(port, Self.query("tenant_probe", status: 200))
+        #expect(probe.2.contains("\"result\":[]"), "a write with a refused tenant was stored: \(probe.2)")
         let later = try await send(port, Case(name: "write", headers: Self.rw, body: Self.write([("__name__", "m")], [(Self.nowMs + 1000, 5)]), status: 204))
         #expect(later.0 == 204, "\(later.2)")
     }

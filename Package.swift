@@ -125,6 +125,7 @@ let package = Package(
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                     .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                 ],
@@ -137,8 +138,9 @@ let package = Package(
         .executableTarget(name: "strata",
                           dependencies: [
                               "StrataServer", "StrataHTTPAPI", "StrataTools", "StrataTSDB", "StrataModel", "StrataPromQLParser", "StrataObjectStore",
-                              "StrataBlock", "StrataBlockStore",
+                              "StrataBlock", "StrataBlockStore", "StrataRuntime",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                              .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                               .product(name: "Metrics", package: "swift-metrics"),
                               .product(name: "Prometheus", package: "swift-prometheus"),
                               .product(name: "Logging", package: "swift-log"),

@@ -353,7 +353,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         if range { stats.rangeQueries.add(1, ordering: .relaxed) } else { stats.instantQueries.add(1, ordering: .relaxed) }
         let started = ContinuousClock.now
         let res = await serve(req, context, gate: scheduler, errors: .json,
-                              validate: { params in _ = try self.queryRun(params, range: range); _ = try self.requestedEngineOptions(params) }) { scope in
+                              validate: { params in _ = try self.queryRun(params, range: range); _ = try self.requestedEngineOptions(params) },
+                              queueTimeout: { params in (try? self.requestedEngineOptions(params))?.timeout }) { scope in
             try self.evaluateQuery(scope, range: range)
         }
         if res.status.code >= 400 { stats.queryErrors.add(1, ordering: .relaxed) }

@@ -76,8 +76,11 @@ extension PrometheusAPI {
     /// runs is stopped by the engine. Both answer 499 and count as canceled.
     /// `validate` checks the parameters before the request waits for a slot, so a malformed one
     /// is refused at once rather than after the queries ahead of it.
+    /// `queueTimeout` bounds the wait for a slot (a query's timeout): past it the request is
+    /// answered `503 timeout` at once, as Prometheus does, not when a slot frees.
     func serve(_ req: Request, _ context: Context, gate: ConcurrencyGate, errors: ErrorBody, params given: Params? = nil,
                queue: String = "query queue", validate: ((Params) throws -> Void)? = nil,
+               queueTimeout: ((Params) -> Duration?)? = nil,
                _ handler: @escaping @Sendable (RequestScope) throws -> Response) async -> Response {
         let params: Params
         do {
@@ -88,7 +91,11 @@ extension PrometheusAPI {
         }
         let response = await withRequestCancellation(context) { cancellation in
             let queued = ContinuousClock.now
-            guard let slot = await gate.hold(unless: cancellation) else {
+            let slot: ConcurrencyGate.Slot?
+            if let timeout = queueTimeout?(params) { slot = await gate.hold(timeout: timeout, unless: cancellation) }
+            else { slot = await gate.hold(unless: cancellation) }
+            guard let slot else {
+                if !cancellation.isCancelled { return APIResponses.error(APIError(.timeout, "query timed out in \(queue)"), errors) }
                 return APIResponses.error(APIError(.canceled, "query was canceled in \(queue)"), errors)
             }
             let scope = RequestScope(params: params, cancellation: cancellation, waited: ContinuousClock.now - queued, slot: slot)

@@ -67,6 +67,23 @@ extension PrometheusAPI {
         return APIResponses.json(.ok, w.bytes)
     }
 
+    /// Prometheus' `storageRetention`: the time (`model.Duration`), then " or " and the size
+    /// (`units.Base2Bytes`: `512MiB`, `1GiB512MiB`); empty when neither is set.
+    public static func storageRetention(timeMillis: Int64, sizeBytes: Int) -> String {
+        var parts: [String] = []
+        if timeMillis > 0 { parts.append(formatPrometheusDuration(milliseconds: timeMillis)) }
+        if sizeBytes > 0 {
+            var n = Int64(sizeBytes), out: [String] = []
+            for unit in ["", "K", "M", "G", "T", "P", "E"] {
+                if n % 1024 != 0 { out.insert("\(n % 1024)\(unit)\(unit.isEmpty ? "B" : "iB")", at: 0) }
+                n /= 1024
+                if n == 0 { break }
+            }
+            parts.append(out.joined())
+        }
+        return parts.joined(separator: " or ")
+    }
+
     func flags() -> Response {
         var w = JSONWriter()
         w.raw("{\"status\":\"success\",\"data\":{")

@@ -38,7 +38,16 @@ public func buildApplication(
     do { inlineLimits = try config.limitsConfig.map(LimitsConfig.parse) ?? WriteLimits() } catch {
         throw ConfigError("--receive.limits-config: \(error)")
     }
-    try FileManager.default.createDirectory(atPath: config.tsdbPath, withIntermediateDirectories: true)
+    try StartupChecks.checkDataDirectory(config.tsdbPath)
+    // One server per data directory, before anything in it is read or written (Prometheus' lock).
+    let lock: DirectoryLock?
+    if config.lockDataDirectory {
+        do { lock = try DirectoryLock.acquire(dir: config.tsdbPath) } catch {
+            throw ConfigError("\(error): only one server may use a data directory; stop the other one or choose another --tsdb.path (--tsdb.no-lockfile skips this check)")
+        }
+    } else {
+        lock = nil
+    }
 
     var headOptions = HeadOptions()
     headOptions.chunkRange = config.blockDuration
@@ -56,6 +65,10 @@ public func buildApplication(
     dbOptions.retentionSize = config.retentionSize
     // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.
     let startup = StartupState(ready: false)
+    // `/api/v1/status/walreplay` shows the segments to replay from the first request on;
+    // `current` moves as each is done.
+    let toReplay = ((try? WALSegments.list(walDir)) ?? []).map(\.index).filter { $0 < wal.segmentIndex }
+    startup.setWALReplay(.init(min: toReplay.first ?? 0, max: toReplay.last ?? 0, current: 0))
     // The bucket is checked before anything is replayed: a bad configuration fails at once.
     let shipper: Shipper?
     var bucket: InstrumentedBucket?
@@ -125,6 +138,8 @@ public func buildApplication(
     apiOptions.autoDownsampling = config.autoDownsampling
     apiOptions.partialResponse = config.partialResponse
     apiOptions.startTime = rfc3339Now()
+    apiOptions.storageRetention = PrometheusAPI<StrataRequestContext>.storageRetention(timeMillis: config.retentionTime,
+                                                                                       sizeBytes: config.retentionSize)
     apiOptions.tenancy = config.tenancy
     apiOptions.writeLimits = { limits?.current() ?? inlineLimits }
     // One TSDB holds every tenant's series for now: a tenant's head series limit counts them all.
@@ -175,7 +190,7 @@ public func buildApplication(
         services: [
             WALReplayService(db: db, wal: wal, walDir: walDir, snapshotDir: config.tsdbPath, startup: startup,
                              metrics: metrics, logger: logger),
-            WALService(wal: wal, head: head, snapshotDir: config.tsdbPath, startup: startup, logger: logger),
+            WALService(wal: wal, head: head, snapshotDir: config.tsdbPath, lock: lock, startup: startup, logger: logger),
             HeadSnapshotService(head: head, wal: wal, dir: config.tsdbPath, intervalMillis: config.headSnapshotInterval,
                                 startup: startup, logger: logger),
             CompactionService(db: db, intervalMillis: config.compactionInterval, startup: startup, logger: logger),

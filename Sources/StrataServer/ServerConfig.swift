@@ -12,6 +12,8 @@ public struct ServerConfig: Sendable {
     public var httpPort = 10902
     /// Data directory (WAL, blocks).
     public var tsdbPath = "./data"
+    /// Lock the data directory so no second server opens it (`--tsdb.no-lockfile` turns it off).
+    public var lockDataDirectory = true
     /// Largest remote-write body, compressed and decompressed.
     public var maxRequestBytes = 32 << 20
     /// Remote writes processed at once, and how long one waits for a slot before a 503 (ms).

@@ -11,6 +11,9 @@ struct WALService: Service {
     let head: Head
     /// Where the clean-shutdown head snapshot goes (the data directory).
     let snapshotDir: String
+    /// The data directory's lock: held for as long as the server exists (the kernel drops it when
+    /// the process ends, after the shipper's last uploads too).
+    let lock: DirectoryLock?
     let startup: StartupState
     let logger: Logger
 

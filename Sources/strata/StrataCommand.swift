@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import ServiceLifecycle
+import Synchronization
 import Logging
 import Metrics
 import Prometheus
@@ -7,6 +10,7 @@ import StrataBlockStore
 import StrataModel
 import StrataObjectStore
 import StrataPromQLParser
+import StrataRuntime
 import StrataHTTPAPI
 import StrataServer
 import StrataTSDB
@@ -41,6 +45,10 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("tsdb.path"), help: "Data directory.")
     var tsdbPath = "./data"
+
+    @Flag(name: .customLong("tsdb.no-lockfile"),
+          help: "Do not lock the data directory (by default a second server on the same --tsdb.path is refused at start).")
+    var noLockfile = false
 
     @Option(name: .customLong("receive.max-request-bytes"),
             help: "Largest remote-write request body in bytes, checked before and after snappy decompression; larger requests get 413.")
@@ -205,6 +213,7 @@ struct Serve: AsyncParsableCommand {
         var config = ServerConfig()
         try config.setHTTPAddress(httpAddress)
         config.tsdbPath = tsdbPath
+        config.lockDataDirectory = !noLockfile
         guard maxRequestBytes > 0 else { throw ValidationError("--receive.max-request-bytes must be positive") }
         config.maxRequestBytes = maxRequestBytes
         if let maxConcurrentWrites {
@@ -341,7 +350,7 @@ struct Serve: AsyncParsableCommand {
         config.shipping = shipper
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("invalid --log.level \"\(logLevel)\"") }
         config.flagValues = [
-            "http-address": httpAddress, "tsdb.path": tsdbPath, "receive.max-request-bytes": String(maxRequestBytes),
+            "http-address": httpAddress, "tsdb.path": tsdbPath, "tsdb.no-lockfile": String(noLockfile), "receive.max-request-bytes": String(maxRequestBytes),
             "receive.max-concurrent-writes": String(config.maxConcurrentWrites), "receive.write-queue-timeout": writeQueueTimeout,
             "query.lookback-delta": lookbackDelta, "query.max-samples": String(queryMaxSamples), "query.timeout": queryTimeout,
             "query.max-concurrency": String(queryMaxConcurrency),
@@ -375,10 +384,25 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         if let webConfigFile { try WebConfig.check(path: webConfigFile) }
+        try StartupChecks.checkListenAddress(host: config.httpHost, port: config.httpPort)
+        try StartupChecks.checkDataDirectory(config.tsdbPath)
         try await BucketCheck.run(config)
-        let app = try buildApplication(config: config, logger: Logger(label: "strata"), registry: registry)
-        try await app.runService()
+        let logger = Logger(label: "strata")
+        let app = try buildApplication(config: config, logger: logger, registry: registry)
+        // Signals are handled (and logged) by SignalService, which starts the graceful shutdown.
+        let shutdown = Mutex<ServiceGroup?>(nil)
+        let signals = SignalService(logger: logger) { await shutdown.withLock { $0 }?.triggerGracefulShutdown() }
+        var groupConfig = ServiceGroupConfiguration(services: [.init(service: app), .init(service: signals)], logger: logger)
+        // A shutdown that takes longer (a shipper stuck on a bucket, a huge snapshot) is cut short.
+        groupConfig.maximumGracefulShutdownDuration = .seconds(Serve.shutdownTimeoutSeconds)
+        let group = ServiceGroup(configuration: groupConfig)
+        shutdown.withLock { $0 = group }
+        try await group.run()
+        logger.info("Strata stopped")
     }
+
+    /// Longest a graceful shutdown may take before the rest is cancelled (docs/operations.md).
+    static let shutdownTimeoutSeconds: Int64 = 120
 }
 
 struct TSDB: ParsableCommand {
@@ -497,12 +521,27 @@ struct ImportOpenMetrics: ParsableCommand {
     @Argument(help: "OpenMetrics text file.")
     var file: String
 
-    @Argument(help: "Output directory.")
-    var dir = "./data"
+    @Argument(help: "Output directory (created if missing). A data directory a server is using is refused.")
+    var dir: String
 
     func run() throws {
         guard let bd = DurationFlag.parse(blockDuration), bd > 0 else { throw ValidationError("invalid --block-duration \"\(blockDuration)\"") }
+        // A running server holds its data directory's lock: blocks written under it would appear
+        // while it plans compactions and retention. Held until the import is done.
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let lock: DirectoryLock
+        do { lock = try DirectoryLock.acquire(dir: dir) } catch {
+            throw ValidationError("\(error): import into another directory and move the blocks in while the server is stopped")
+        }
+        defer { lock.release() }
+        let existing = (try? DB(dir: dir, head: Head(), readOnly: true).blocks.map(\.meta)) ?? []
         let r = try OpenMetricsImport.run(file: file, outputDir: dir, blockDuration: bd)
+        let new = Set(r.blocks.map(\.ulid))
+        for b in r.blocks {
+            for old in existing where !new.contains(old.ulid) && old.minTime < b.maxTime && b.minTime < old.maxTime {
+                FileHandle.standardError.write(Data("warning: new block \(b.ulid) overlaps block \(old.ulid) already in \(dir); queries read overlapping samples once, and compaction merges the blocks\n".utf8))
+            }
+        }
         print("wrote \(r.blocks.count) blocks with \(r.samples) samples to \(dir)")
         if !r.blocks.isEmpty { print(try BlockInspection.list(dir: dir), terminator: "") }
     }

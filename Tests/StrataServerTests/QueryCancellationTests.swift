@@ -67,6 +67,22 @@ import Testing
         }
     }
 
+    /// One slot, held by a heavy query: a query with `timeout=1s` waiting for it is answered
+    /// `503 timeout` at its deadline, while the first still runs, not when the slot frees.
+    @Test(.timeLimit(.minutes(2)))
+    func aQueuedQueryIsAnsweredAtItsDeadline() async throws {
+        try await withStrata(Self.oneSlot) { port in
+            let first = Task { try await Self.get(port, Self.heavy(timeout: "5m")) }
+            defer { first.cancel() }
+            try await Self.waitFor(port, "strata_queries_running", 1)
+            let (status, body) = try await Self.get(port, "/api/v1/query?query=1&time=1&timeout=1s")
+            #expect(status == 503 && body.contains("query timed out in query queue"), "\(body)")
+            // Answered while the slot was still taken: the first query has 5 minutes to run.
+            #expect(try await Self.metric(port, "strata_queries_running") == 1)
+            #expect(try await Self.metric(port, "strata_queries_waiting") == 0)
+        }
+    }
+
     /// One slot, held by a heavy query for the whole test: a second query, then a labels and a
     /// federation request, wait in line and their clients leave. Each must leave the line at once (the slot
     /// is never free meanwhile, so "waiting" can only drop by leaving); then the first query's

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import StrataServer
+import StrataTestSupport
+import Testing
+
+/// Running `strata serve` as a service: one server per data directory, signals, start-up errors
+/// that come first and in one line, status values from the flags.
+@Suite struct ServiceOperationTests {
+    static func get(_ port: Int, _ path: String) async throws -> (UInt, String) {
+        let r = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"), timeout: .seconds(30))
+        return (r.status.code, String(buffer: try await r.body.collect(upTo: 1 << 20)))
+    }
+
+    static func writeSample(_ port: Int, value: Double) async -> HTTPResponseStatus? {
+        var b = WriteRequestBuilder()
+        b.add([("__name__", "ops_probe")], [(Int64(Date().timeIntervalSince1970 * 1000), value)])
+        return await postWrite(port: port, b.snappyBody())
+    }
+
+    /// A second server on a data directory in use stops at once with the path and the holder's
+    /// PID, before it replays anything; so does an import into it. The first goes on unharmed.
+    @Test(.timeLimit(.minutes(2)))
+    func oneServerPerDataDirectory() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("ops-lock"); defer { dir.remove() }
+        let data = dir.file("data")
+        let (first, port) = try await startStrata(binary, dataDir: data, log: dir.file("first.log"))
+        defer { first.stop() }
+        #expect(await Self.writeSample(port, value: 7) == .noContent)
+
+        let second = try await Tools.runAsync(binary, ["serve", "--http-address", "127.0.0.1:0", "--tsdb.path", data], timeout: 30)
+        #expect(second.status != 0)
+        let lines = second.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(second.stderr)")
+        #expect(second.stderr.contains("data directory \(data) is in use by process \(first.process.processIdentifier)"), "\(second.stderr)")
+        #expect(!second.stderr.contains("replaying WAL"))
+
+        try "# TYPE m gauge\nm 1 1700000000\n# EOF\n".write(toFile: dir.file("in.om"), atomically: true, encoding: .utf8)
+        let imported = try await Tools.runAsync(binary, ["tsdb", "import", "openmetrics", dir.file("in.om"), data])
+        #expect(imported.status != 0 && imported.stderr.contains("in use by process \(first.process.processIdentifier)"), "\(imported.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: data).allSatisfy { $0.count != 26 }, "the refused import wrote a block")
+
+        let (status, body) = try await Self.get(port, "/api/v1/query?query=ops_probe")
+        #expect(status == 200 && body.contains("\"7\""), "\(body)")
+    }
+
+    /// SIGHUP leaves the server serving, with a log line; SIGTERM logs each stage of the
+    /// shutdown in order, and the next start has the data (from the head snapshot).
+    @Test(.timeLimit(.minutes(2)))
+    func signalsAreHandledAndLogged() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("ops-signals"); defer { dir.remove() }
+        let (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("1.log"))
+        defer { proc.stop() }
+        #expect(await Self.writeSample(port, value: 3) == .noContent)
+        kill(proc.process.processIdentifier, SIGHUP)
+        var deadline = Date().addingTimeInterval(10)
+        while !proc.log.contains("SIGHUP received"), Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(proc.log.contains("SIGHUP received"))
+        #expect(proc.process.isRunning)
+        #expect(try await Self.get(port, "/-/ready").0 == 200)
+
+        kill(proc.process.processIdentifier, SIGTERM)
+        deadline = Date().addingTimeInterval(60)
+        while proc.process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!proc.process.isRunning)
+        #expect(proc.process.terminationStatus == 0)
+        let log = proc.log
+        var at = log.startIndex
+        for stage in ["SIGTERM received: shutting down", "WAL closed", "head snapshot written", "Strata stopped"] {
+            guard let r = log.range(of: stage, range: at ..< log.endIndex) else {
+                Issue.record("no \"\(stage)\" after the previous stage in:\n\(log)")
+                break
+            }
+            at = r.upperBound
+        }
+
+        let (again, port2) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("2.log"))
+        defer { again.stop() }
+        let (status, body) = try await Self.get(port2, "/api/v1/query?query=ops_probe")
+        #expect(status == 200 && body.contains("\"3\""), "\(body)")
+    }
+
+    /// A taken port and a path that cannot be a directory are each one line, said before the data
+    /// directory is touched (no WAL replay, no directory created).
+    @Test(.timeLimit(.minutes(2)))
+    func startUpErrorsComeFirstInOneLine() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("ops-start"); defer { dir.remove() }
+        let (first, port) = try await startStrata(binary, dataDir: dir.file("first"), log: dir.file("first.log"))
+        defer { first.stop() }
+        let taken = try await Tools.runAsync(binary, ["serve", "--http-address", "127.0.0.1:\(port)", "--tsdb.path", dir.file("second")], timeout: 30)
+        #expect(taken.status != 0)
+        #expect(taken.stderr.split(separator: "\n").count == 1, "\(taken.stderr)")
+        #expect(taken.stderr.contains("cannot listen on 127.0.0.1:\(port) (--http-address): Address already in use"), "\(taken.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("second")), "the refused start created its data directory")
+
+        try "not a directory".write(toFile: dir.file("file"), atomically: true, encoding: .utf8)
+        let bad = try await Tools.runAsync(binary, ["serve", "--http-address", "127.0.0.1:0", "--tsdb.path", dir.file("file/data")], timeout: 30)
+        #expect(bad.status != 0)
+        #expect(bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+        #expect(bad.stderr.contains("cannot use the data directory \(dir.file("file/data")) (--tsdb.path): \(dir.file("file")) exists and is not a directory"), "\(bad.stderr)")
+    }
+
+    /// `/api/v1/status/runtimeinfo` shows the retention the flags set, as Prometheus formats it.
+    @Test(arguments: [(Int64(90) * 86_400_000, 0, "90d"), (0, 1536 << 20, "1GiB512MiB"),
+                      (Int64(14) * 86_400_000, 512 << 20, "2w or 512MiB"), (0, 0, "")])
+    func runtimeInfoShowsTheRetentionInForce(time: Int64, size: Int, expected: String) async throws {
+        var config = ServerConfig()
+        config.retentionTime = time
+        config.retentionSize = size
+        try await withStrata(config) { port in
+            let (_, body) = try await Self.get(port, "/api/v1/status/runtimeinfo")
+            #expect(body.contains("\"storageRetention\":\"\(expected)\""), "\(body)")
+        }
+    }
+}

@@ -84,6 +84,7 @@ final class MetricsEndpoint: Sendable {
             for (labels, v) in samples { out += "\(name)\(labels) \(GoFloat.format(v))\n" }
         }
         metric("strata_build_info", "gauge", "Strata version.", [("{version=\"\(StrataVersion.current)\"}", 1)])
+        for p in ProcessMetrics.read() { metric(p.name, p.type, p.help, [("", p.value)]) }
         metric("strata_remote_write_requests_total", "counter", "Remote-write requests by response status.",
                APIStats.writeCodes.map { ("{code=\"\($0)\"}", Double(api.writeRequests(code: $0))) })
         metric("strata_remote_write_samples_total", "counter", "Samples received by remote write, by outcome.", [

@@ -52,6 +52,19 @@ import Testing
             #expect(text.contains(fragment), "missing \(fragment) in:\n\(text)")
         }
 
+        // client_golang's process collector, read from /proc: values that fit this process.
+        func value(_ name: String) -> Double? {
+            text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        let now = Date().timeIntervalSince1970
+        #expect((value("process_resident_memory_bytes") ?? 0) > 1_048_576)
+        #expect((value("process_virtual_memory_bytes") ?? 0) >= (value("process_resident_memory_bytes") ?? .infinity))
+        #expect((value("process_open_fds") ?? 0) >= 3 && (value("process_open_fds") ?? .infinity) <= (value("process_max_fds") ?? 0))
+        #expect((value("process_cpu_seconds_total") ?? 0) > 0)
+        let started = value("process_start_time_seconds") ?? 0
+        #expect(started > now - 120 && started <= now + 1, "process_start_time_seconds \(started), now \(now)")
+        #expect(value("process_virtual_memory_max_bytes") != nil)
+
         if let promtool = requiredTool("promtool") {
             let file = dir.file("metrics.txt")
             try text.write(toFile: file, atomically: true, encoding: .utf8)

@@ -3,18 +3,22 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: run test build release bootstrap bench clean
+.PHONY: run test build release bootstrap bootstrap-build bench clean
 
 bootstrap:
 	@scripts/bootstrap.sh
 
-run: bootstrap release
+# Only what building needs: running Strata pulls in no test tools.
+bootstrap-build:
+	@scripts/bootstrap.sh --build-only
+
+run: bootstrap-build release
 	$$($(SWIFT) build -c release --show-bin-path)/strata serve $(ARGS)
 
 release:
 	$(SWIFT) build -c release --product strata
 
-build: bootstrap
+build: bootstrap-build
 	$(SWIFT) build
 
 # Build tests once, then run them without rebuilding (alternating build/test recompiles

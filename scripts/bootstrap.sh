@@ -3,10 +3,17 @@
 # Idempotent and quick when everything is already there (one dpkg query, no network).
 set -euo pipefail
 
-# C libraries Strata links (snappy, sqlite3, zlib), pkg-config to find them, and the real
-# Prometheus 2.42 + promtool the tests use as clients and oracles, and htpasswd (apache2-utils),
-# whose bcrypt hashes the basic-auth tests verify.
-PACKAGES=(libsnappy-dev libsqlite3-dev zlib1g-dev pkg-config prometheus curl procps python3 python3-pip apache2-utils openssl)
+# What building and running Strata needs: the C libraries it links (snappy, sqlite3, zlib) and
+# pkg-config to find them. `--build-only` (used by `make run`) stops there: running Strata does
+# not need the test tools below, and must not install a system Prometheus service as a side effect.
+PACKAGES=(libsnappy-dev libsqlite3-dev zlib1g-dev pkg-config)
+BUILD_ONLY=false
+if [ "${1:-}" = "--build-only" ]; then BUILD_ONLY=true; fi
+# The tests' clients and oracles: the real Prometheus 2.42 + promtool, curl, and openssl and
+# Apache's htpasswd (certificates and bcrypt hashes for the TLS and basic-auth tests).
+if ! $BUILD_ONLY; then
+    PACKAGES+=(prometheus curl procps python3 python3-pip apache2-utils openssl)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -29,6 +36,7 @@ if ! command -v swift >/dev/null 2>&1; then
     echo "bootstrap: swift is not on PATH (Swift 6.1 or newer is required)" >&2
     exit 1
 fi
+if $BUILD_ONLY; then exit 0; fi
 
 # Test servers and oracles from PyPI: moto's S3 server and boto3 (the S3 bucket tests),
 # gcp-storage-emulator (the GCS bucket tests) and Microsoft's azure-storage-blob (its Shared Key

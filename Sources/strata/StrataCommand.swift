@@ -29,6 +29,14 @@ struct Strata: AsyncParsableCommand {
         subcommands: [Serve.self, TSDB.self, BucketCommand.self],
         defaultSubcommand: nil
     )
+
+    /// The arguments with Prometheus' and Thanos Receive's names for `serve` flags turned into
+    /// Strata's, each announced in one line, so a command line or unit file written for them works.
+    static func main() async {
+        let (args, notices) = FlagAliases.rewrite(Array(CommandLine.arguments.dropFirst()))
+        for n in notices { FileHandle.standardError.write(Data((n + "\n").utf8)) }
+        await main(args)
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -829,5 +837,32 @@ struct BucketCompact: AsyncParsableCommand {
         for ulid in r.deletedPartial { print("deleted \(ulid) (aborted partial upload)") }
         let marked = r.compacted.values.map(\.count).reduce(0, +) + r.outdated.count + r.expired.count
         print("compaction done: \(r.compacted.count + r.downsampled.count) blocks written, \(marked) marked for deletion, \(r.deleted.count + r.deletedPartial.count) deleted")
+    }
+}
+
+/// Flag names of Prometheus and Thanos Receive that `strata serve` accepts for its own.
+enum FlagAliases {
+    static let serve: [String: String] = [
+        "--storage.tsdb.path": "--tsdb.path",
+        "--web.listen-address": "--http-address",
+        "--storage.tsdb.retention.time": "--tsdb.retention.time",
+        "--storage.tsdb.retention.size": "--tsdb.retention.size",
+        "--storage.tsdb.no-lockfile": "--tsdb.no-lockfile",
+        "--remote-write.address": "--http-address",
+        "--tsdb.retention": "--tsdb.retention.time",
+    ]
+
+    /// `args` with aliases of `serve`'s flags replaced (`--alias value` and `--alias=value`), and
+    /// a notice per alias used. Flags with no Strata equivalent are refused by the parser as usual.
+    static func rewrite(_ args: [String]) -> ([String], [String]) {
+        guard args.first == "serve" else { return (args, []) }
+        var out: [String] = [], notices: [String] = []
+        for arg in args {
+            let name = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
+            guard let strata = serve[name], !strata.isEmpty else { out.append(arg); continue }
+            notices.append("notice: \(name) is \(name.hasPrefix("--storage") || name == "--web.listen-address" ? "Prometheus'" : "Thanos Receive's") name; Strata's is \(strata) (accepted)")
+            out.append(strata + arg.dropFirst(name.count))
+        }
+        return (out, notices)
     }
 }

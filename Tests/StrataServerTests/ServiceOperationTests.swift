@@ -120,4 +120,34 @@ import Testing
             #expect(body.contains("\"storageRetention\":\"\(expected)\""), "\(body)")
         }
     }
+
+    /// Prometheus' and Thanos Receive's names for the common flags work, each with a notice
+    /// naming Strata's flag.
+    @Test(.timeLimit(.minutes(2)))
+    func prometheusFlagNamesAreAccepted() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("ops-aliases"); defer { dir.remove() }
+        let p = try ChildProcess(binary, ["serve", "--storage.tsdb.path=\(dir.file("data"))", "--web.listen-address", "127.0.0.1:0",
+                                          "--storage.tsdb.retention.time", "3d", "--storage.tsdb.retention.size=1GiB"],
+                                 logPath: dir.file("log"))
+        defer { p.stop() }
+        let deadline = Date().addingTimeInterval(30)
+        var port: Int?
+        while port == nil, Date() < deadline, p.process.isRunning {
+            if let r = p.log.range(of: "listening on 127.0.0.1:") {
+                let digits = p.log[r.upperBound...].prefix(while: \.isNumber)
+                if p.log[r.upperBound...].dropFirst(digits.count).first?.isNewline == true { port = Int(digits) }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let bound = try #require(port, "\(p.log)")
+        for (alias, flag) in [("--storage.tsdb.path", "--tsdb.path"), ("--web.listen-address", "--http-address"),
+                              ("--storage.tsdb.retention.time", "--tsdb.retention.time"), ("--storage.tsdb.retention.size", "--tsdb.retention.size")] {
+            #expect(p.log.contains("notice: \(alias) is Prometheus' name; Strata's is \(flag) (accepted)"), "\(p.log)")
+        }
+        #expect(FileManager.default.fileExists(atPath: dir.file("data/lock")))
+        try await waitUntilReady(p, port: bound, name: "strata")
+        let (_, body) = try await Self.get(bound, "/api/v1/status/runtimeinfo")
+        #expect(body.contains("\"storageRetention\":\"3d or 1GiB\""), "\(body)")
+    }
 }

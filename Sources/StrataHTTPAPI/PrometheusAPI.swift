@@ -71,6 +71,8 @@ public struct APIOptions: Sendable {
     public var tenancy = TenantOptions()
     /// The write limits in force now (`--receive.limits-config-file`, re-read when it changes).
     public var writeLimits: @Sendable () -> WriteLimits = { WriteLimits() }
+    /// Where refused writes are logged (at warning, rate-limited).
+    public var logger = Logger(label: "strata")
     /// Series in a tenant's head now, for `head_series_limit`.
     public var headSeries: @Sendable (_ tenant: String) -> Int = { _ in 0 }
     public init() {}
@@ -95,6 +97,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     /// Remote-write outcomes per tenant, for `/metrics`.
     public let tenantStats = TenantWriteStats()
     let ingestionRates = IngestionRateLimiter()
+    /// Refused writes are logged at most once per tenant every 10 s, with how many were not.
+    let refusalLog = RateLimitedLog(interval: .seconds(10))
     /// Queries (and index scans) running and waiting for a slot now, for `/metrics`.
     public var queryLoad: (running: Int, waiting: Int) { scheduler.load }
 
@@ -165,22 +169,37 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         let tenant: String
         switch options.tenancy.tenant(of: req.headers) {
         case .success(let t): tenant = t
-        case .failure(let e): return APIResponses.text(.badRequest, e.message + "\n")
+        case .failure(let e):
+            if case (true, let suppressed) = refusalLog.admit("") {
+                options.logger.warning("remote write refused", metadata: ["err": "\(e.message)", "similar_not_logged": "\(suppressed)"])
+            }
+            return APIResponses.text(.badRequest, e.message + "\n")
         }
-        var refusedBy: String?
-        let res = await remoteWrite(req, context, flavor: flavor, tenant: tenant, refusedBy: &refusedBy)
+        var refusedBy: String?, refusal: String?
+        let res = await remoteWrite(req, context, flavor: flavor, tenant: tenant, refusedBy: &refusedBy, refusal: &refusal)
         tenantStats.record(tenant, status: res.response.status.code, samples: res.samplesAccepted, limit: refusedBy)
+        if let refusal, case let (log, suppressed) = refusalLog.admit(tenant), log {
+            options.logger.warning("remote write refused", metadata: [
+                "tenant": "\(tenant)", "status": "\(res.response.status.code)", "path": "\(req.uri.path)",
+                "err": "\(refusal.prefix(300))", "similar_not_logged": "\(suppressed)",
+            ])
+        }
         return res.response
     }
 
     private func remoteWrite(_ req: Request, _ context: Context, flavor: WriteFlavor, tenant: String,
-                             refusedBy: inout String?) async -> (response: Response, samplesAccepted: Int) {
+                             refusedBy: inout String?, refusal: inout String?) async -> (response: Response, samplesAccepted: Int) {
         func answer(_ r: Response) -> (Response, Int) { (r, 0) }
+        /// A 4xx the sender should hear about in the server's log too (rate-limited).
+        func refuse(_ status: HTTPResponse.Status, _ message: String) -> (Response, Int) {
+            refusal = message.hasSuffix("\n") ? String(message.dropLast()) : message
+            return (APIResponses.text(status, message), 0)
+        }
         if let enc = req.headers[.contentEncoding], !enc.isEmpty, enc.lowercased() != "snappy" {
-            return answer(APIResponses.text(.unsupportedMediaType, "unsupported Content-Encoding \(goQuote(enc)); remote write 1.0 requests must be snappy-compressed\n"))
+            return refuse(.unsupportedMediaType, "unsupported Content-Encoding \(goQuote(enc)); remote write 1.0 requests must be snappy-compressed\n")
         }
         if let ct = req.headers[.contentType], !Self.isRemoteWriteV1(ct) {
-            return answer(APIResponses.text(.unsupportedMediaType, "unsupported Content-Type \(goQuote(ct)); expected application/x-protobuf (remote write 1.0)\n"))
+            return refuse(.unsupportedMediaType, "unsupported Content-Type \(goQuote(ct)); expected application/x-protobuf (remote write 1.0)\n")
         }
         let allLimits = options.writeLimits()
         let limits = allLimits.effective(for: tenant)
@@ -207,15 +226,15 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         defer { slot.release() }
         if let limit = limits.headSeries, options.headSeries(tenant) >= limit {
             refusedBy = "head_series_limit"
-            return answer(APIResponses.text(.tooManyRequests, "tenant is above active series limit (head_series_limit \(limit))\n"))
+            return refuse(.tooManyRequests, "tenant is above active series limit (head_series_limit \(limit))\n")
         }
         let sizeLimit = min(options.maxRequestBytes, limits.sizeBytes ?? .max)
         if let len = req.headers[.contentLength].flatMap(Int.init), len > sizeLimit {
             guard len <= options.maxRequestBytes else {
-                return answer(APIResponses.text(.contentTooLarge, "request body is \(len) bytes, larger than the limit of \(sizeLimit) bytes\n"))
+                return refuse(.contentTooLarge, "request body is \(len) bytes, larger than the limit of \(sizeLimit) bytes\n")
             }
             refusedBy = "size_bytes_limit"
-            return answer(APIResponses.text(.contentTooLarge, "write request too large: \(len) bytes, more than tenant \(tenant)'s size_bytes_limit of \(sizeLimit)\n"))
+            return refuse(.contentTooLarge, "write request too large: \(len) bytes, more than tenant \(tenant)'s size_bytes_limit of \(sizeLimit)\n")
         }
         let body: ByteBuffer
         switch await Self.readBody(req, limit: sizeLimit) {
@@ -245,22 +264,22 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             switch e {
             case .tooLarge(let n, _) where sizeLimit < options.maxRequestBytes:
                 refusedBy = "size_bytes_limit"
-                return answer(APIResponses.text(.contentTooLarge, "write request too large: decoded, it is \(n) bytes, more than tenant \(tenant)'s size_bytes_limit of \(sizeLimit)\n"))
+                return refuse(.contentTooLarge, "write request too large: decoded, it is \(n) bytes, more than tenant \(tenant)'s size_bytes_limit of \(sizeLimit)\n")
             case .tooLarge: break
             case .tooManySeries: refusedBy = "series_limit"
             case .tooManySamples: refusedBy = "samples_limit"
-            default: return answer(APIResponses.text(.badRequest, e.message + "\n"))
+            default: return refuse(.badRequest, e.message + "\n")
             }
-            return answer(APIResponses.text(.contentTooLarge, e.message + "\n"))
+            return refuse(.contentTooLarge, e.message + "\n")
         case .notAdmitted(.rate(let retryAfter, let rate)):
             refusedBy = "ingestion_rate"
-            var res = APIResponses.text(.tooManyRequests, "tenant \(tenant) is above its ingestion rate of \(GoFloat.format(rate)) samples/s; retry in \(retryAfter)s\n")
-            res.headers[.retryAfter] = String(retryAfter)
-            return answer(res)
+            var res = refuse(.tooManyRequests, "tenant \(tenant) is above its ingestion rate of \(GoFloat.format(rate)) samples/s; retry in \(retryAfter)s\n")
+            res.0.headers[.retryAfter] = String(retryAfter)
+            return res
         case .notAdmitted(.burst(let samples, let burst)):
             // Never admitted, however long the sender waits: 413, which it does not retry.
             refusedBy = "ingestion_rate"
-            return answer(APIResponses.text(.contentTooLarge, "write request has \(samples) samples, more than tenant \(tenant)'s ingestion burst of \(Int(burst))\n"))
+            return refuse(.contentTooLarge, "write request has \(samples) samples, more than tenant \(tenant)'s ingestion burst of \(Int(burst))\n")
         case .stored(let s):
             stats.samplesAccepted.add(s.samplesAccepted, ordering: .relaxed)
             stats.samplesRejected.add(s.samplesRejected + s.histogramsRejected, ordering: .relaxed)
@@ -271,7 +290,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             let rejected = s.samplesRejected + s.histogramsRejected
             msg += "; \(rejected) of \(rejected + s.samplesAccepted) samples rejected in \(s.seriesRejected + (s.histogramsRejected > 0 ? 1 : 0)) series, "
             msg += "\(s.samplesAccepted) samples accepted\n"
-            return (APIResponses.text(flavor == .thanos && Self.isConflict(first.failure) ? .conflict : .badRequest, msg), s.samplesAccepted)
+            let refused = refuse(flavor == .thanos && Self.isConflict(first.failure) ? .conflict : .badRequest, msg)
+            return (refused.0, s.samplesAccepted)
         }
     }
 

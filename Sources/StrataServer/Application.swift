@@ -140,6 +140,7 @@ public func buildApplication(
     apiOptions.startTime = rfc3339Now()
     apiOptions.storageRetention = PrometheusAPI<StrataRequestContext>.storageRetention(timeMillis: config.retentionTime,
                                                                                        sizeBytes: config.retentionSize)
+    apiOptions.logger = logger
     apiOptions.tenancy = config.tenancy
     apiOptions.writeLimits = { limits?.current() ?? inlineLimits }
     // One TSDB holds every tenant's series for now: a tenant's head series limit counts them all.

@@ -1,19 +1,23 @@
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 @testable import StrataHTTPAPI
 import StrataModel
 import StrataRemote
 import StrataTestSupport
 import StrataTSDB
+import Synchronization
 import Testing
 
 /// Thanos Receive's answers on `/api/v1/receive`, tenants from headers, and the write limits.
 @Suite struct ReceiveTests {
-    static func api(_ head: Head, limits: WriteLimits = WriteLimits(), tenancy: TenantOptions = TenantOptions())
+    static func api(_ head: Head, limits: WriteLimits = WriteLimits(), tenancy: TenantOptions = TenantOptions(),
+                    logger: Logger = Logger(label: "test"))
         -> (PrometheusAPI<BasicRequestContext>, some ApplicationProtocol) {
         var options = APIOptions()
+        options.logger = logger
         options.writeLimits = { limits }
         options.tenancy = tenancy
         options.headSeries = { _ in head.numSeries }
@@ -228,5 +232,50 @@ import Testing
         #expect(e.series == nil && e.samples == 100 && e.ingestionRate == 50 && e.ingestionBurst == 500)
         let d = limits.effective(for: "other")
         #expect(d.series == 10 && d.ingestionBurst == 50)
+    }
+
+    /// Refused writes are logged at warning with the tenant and the reason, at most once per
+    /// tenant every 10 s; the next line says how many were held back.
+    @Test func refusedWritesAreLoggedRateLimited() async throws {
+        let lines = LogLines()
+        let logger = Logger(label: "test") { _ in lines }
+        let head = Head()
+        var limits = WriteLimits()
+        limits.defaults.series = 1
+        let (_, app) = Self.api(head, limits: limits, logger: logger)
+        try await app.test(.router) { client in
+            for tenant in ["a", "a", "a", "b"] {
+                try await client.execute(uri: "/api/v1/receive", method: .post, headers: Self.headers(tenant: tenant),
+                                         body: ByteBuffer(bytes: Self.body(2))) { res in
+                    #expect(res.status == .contentTooLarge)
+                }
+            }
+        }
+        let logged = lines.all
+        #expect(logged.count == 2, "\(logged)")
+        #expect(logged.first?.contains("level=warning msg=remote write refused") == true)
+        #expect(logged.first?.contains("tenant=a") == true && logged.first?.contains("too many timeseries") == true)
+        #expect(logged.last?.contains("tenant=b") == true)
+
+        let limiter = RateLimitedLog(interval: .seconds(10))
+        let t0 = ContinuousClock.now
+        #expect(limiter.admit("x", now: t0) == (true, 0))
+        #expect(limiter.admit("x", now: t0 + .seconds(1)) == (false, 0))
+        #expect(limiter.admit("x", now: t0 + .seconds(2)) == (false, 0))
+        #expect(limiter.admit("x", now: t0 + .seconds(11)) == (true, 2))
+    }
+}
+
+/// Log lines written through a Logger, as `level=… msg=… key=value …`.
+final class LogLines: LogHandler, @unchecked Sendable {
+    private let lines = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? { get { metadata[key] } set { metadata[key] = newValue } }
+    var all: [String] { lines.withLock { $0 } }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let fields = (metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        lines.withLock { $0.append("level=\(level) msg=\(message) \(fields)") }
     }
 }

@@ -5,6 +5,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import StrataModel
 import StrataServer
 import StrataTestSupport
 import Testing
@@ -18,7 +19,7 @@ import Testing
     }
 
     static func writeSample(_ port: Int, value: Double) async -> HTTPResponseStatus? {
-        var b = WriteRequestBuilder()
+        var b = WriteRequestBuilder([], metadata: [MetricMetadata(metricFamilyName: "ops_probe", type: .gauge, help: "A probe.", unit: "")])
         b.add([("__name__", "ops_probe")], [(Int64(Date().timeIntervalSince1970 * 1000), value)])
         return await postWrite(port: port, b.snappyBody())
     }
@@ -85,6 +86,9 @@ import Testing
         defer { again.stop() }
         let (status, body) = try await Self.get(port2, "/api/v1/query?query=ops_probe")
         #expect(status == 200 && body.contains("\"3\""), "\(body)")
+        // Metric metadata came back too (from the head snapshot).
+        let (_, metadata) = try await Self.get(port2, "/api/v1/metadata")
+        #expect(metadata.contains(#""ops_probe":[{"type":"gauge","help":"A probe.","unit":""}]"#), "\(metadata)")
     }
 
     /// A taken port and a path that cannot be a directory are each one line, said before the data

@@ -308,6 +308,50 @@ import Testing
         #expect(b.numSeries == 51)
     }
 
+    /// Metric metadata survives a snapshot (version 2); a version 1 snapshot (no metadata
+    /// section) still loads; damaged metadata refuses the whole snapshot.
+    @Test func metadataIsKeptAndVersion1StillLoads() throws {
+        let dir = try TempDir("snapshot-meta"); defer { dir.remove() }
+        let a = Head()
+        _ = append(a, Labels([("__name__", "http_requests_total")]), [(1000, 1)])
+        let meta = [MetricMetadata(metricFamilyName: "http_requests_total", type: .counter, help: "Requests, by code. ✓", unit: ""),
+                    MetricMetadata(metricFamilyName: "temp_celsius", type: .gauge, help: "", unit: "celsius")]
+        let app = a.appender()
+        for m in meta { app.appendMetadata(m) }
+        try app.commit()
+        _ = try HeadSnapshot.write(a, dir: dir.path, walSegment: 3)
+        let b = Head()
+        let loaded = try #require(try HeadSnapshot.load(into: b, dir: dir.path))
+        #expect(loaded.metadata == 2 && loaded.series == 1)
+        #expect(b.metricMetadata == meta)
+
+        // The same head without metadata, written as version 1 would be: header version 1 and no
+        // metadata section (the trailing zero count gone).
+        let c = Head()
+        _ = append(c, Labels([("__name__", "up")]), [(1000, 1)])
+        _ = try HeadSnapshot.write(c, dir: dir.path, walSegment: 4)
+        let path = dir.file(HeadSnapshot.fileName)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(bytes[8] == 2 && bytes.last == 0)
+        bytes.removeLast()
+        bytes[8] = 1
+        let crc = bytes[0 ..< 25].withUnsafeBytes { CRC32C.checksum($0) }
+        bytes.replaceSubrange(25 ..< 29, with: [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let d = Head()
+        let v1 = try #require(try HeadSnapshot.load(into: d, dir: dir.path))
+        #expect(v1.series == 1 && v1.metadata == 0 && d.numSeries == 1)
+
+        // A flipped byte in a metadata entry: its checksum refuses the snapshot, and the head stays empty.
+        _ = try HeadSnapshot.write(a, dir: dir.path, walSegment: 5)
+        var damaged = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        damaged[damaged.count - 8] ^= 0x01
+        try Data(damaged).write(to: URL(fileURLWithPath: path))
+        let e = Head()
+        #expect(throws: HeadSnapshot.SnapshotError.self) { _ = try HeadSnapshot.load(into: e, dir: dir.path) }
+        #expect(e.numSeries == 0 && e.metricMetadata.isEmpty)
+    }
+
     @Test func damagedSnapshotIsRefusedWithoutTouchingTheHead() throws {
         let dir = try TempDir("snapshot-bad"); defer { dir.remove() }
         let a = Head()
@@ -345,7 +389,8 @@ import Testing
             entryLen = Int(bytes[off]); entryStart = off + 1 // entries here are < 128 bytes
             off = entryStart + entryLen + 4
         }
-        #expect(off == bytes.count)
+        // Then the metadata section: a count of 0 (this head has none).
+        #expect(off == bytes.count - 1 && bytes[off] == 0)
         let blob = entryStart + 8 + 1
         #expect(bytes[blob] == 8)
         bytes[blob] = 0x7F

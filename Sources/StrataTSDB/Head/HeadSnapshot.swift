@@ -12,9 +12,10 @@ import StrataModel
 /// to and including `walSegment`; replay continues with the segments after it. The WAL itself is
 /// left alone, so `promtool` and a start without the snapshot see the same data.
 ///
-/// Layout (docs/format/head-snapshot.md): header `"STRHSNAP" | version 1 | walSegment BE64 |
-/// series BE64 | CRC32C BE32 over the 17 bytes before it`, then per series
-/// `len uvarint | body | CRC32C BE32(body)`.
+/// Layout (docs/format/head-snapshot.md): header `"STRHSNAP" | version 2 | walSegment BE64 |
+/// series BE64 | CRC32C BE32 over the 25 bytes before it`, then per series
+/// `len uvarint | body | CRC32C BE32(body)`, then the metric metadata (version 2; version 1
+/// snapshots, which end after the series, are still read).
 public enum HeadSnapshot {
     public static let fileName = "head.snapshot"
     static let magic = Array("STRHSNAP".utf8)
@@ -23,7 +24,10 @@ public enum HeadSnapshot {
         public var walSegment: Int
         public var series: Int
         public var samples: Int
+        public var metadata = 0
     }
+
+    static let version: UInt8 = 2
 
     /// Writes the snapshot as `<dir>/head.snapshot` (tmp file, fsync, rename). Everything logged
     /// in WAL segments up to `walSegment` must be in the head: call it with writes stopped (the WAL
@@ -59,6 +63,19 @@ public enum HeadSnapshot {
             try file.write(entry)
             count += 1
         }
+        // Metric metadata (remote write's, per family): without it `/api/v1/metadata` would be
+        // empty after a restart until every sender resent its metadata.
+        let metadata = head.metricMetadata
+        entry.removeAll(keepingCapacity: true)
+        Varint.appendUvarint(&entry, UInt64(metadata.count))
+        for m in metadata {
+            body.removeAll(keepingCapacity: true)
+            encode(m, into: &body)
+            Varint.appendUvarint(&entry, UInt64(body.count))
+            entry += body
+            Varint.appendBE32(&entry, body.withUnsafeBytes { CRC32C.checksum($0) })
+        }
+        try file.write(entry)
         // Patch the series count (series created while writing are not in the snapshot's count).
         try file.patch(at: 0, header(walSegment: walSegment, series: count))
         try file.close()
@@ -68,13 +85,39 @@ public enum HeadSnapshot {
         return count
     }
 
-    /// `"STRHSNAP" | version 1 | walSegment BE64 | series BE64 | CRC32C of the 25 bytes before it`.
+    /// `"STRHSNAP" | version | walSegment BE64 | series BE64 | CRC32C of the 25 bytes before it`.
     static func header(walSegment: Int, series: Int) -> [UInt8] {
-        var h: [UInt8] = magic + [1]
+        var h: [UInt8] = magic + [version]
         Varint.appendBE64(&h, UInt64(walSegment))
         Varint.appendBE64(&h, UInt64(series))
         Varint.appendBE32(&h, h.withUnsafeBytes { CRC32C.checksum($0) })
         return h
+    }
+
+    /// `type 1 byte | name | help | unit`, each string `uvarint len | bytes`.
+    static func encode(_ m: MetricMetadata, into b: inout [UInt8]) {
+        b.append(m.type.rawValue)
+        for text in [m.metricFamilyName, m.help, m.unit] {
+            Varint.appendUvarint(&b, UInt64(text.utf8.count))
+            b += text.utf8
+        }
+    }
+
+    static func decodeMetadata(_ body: UnsafeRawBufferPointer) throws -> MetricMetadata {
+        var r = ByteReader(body)
+        do {
+            let type = MetricMetadata.MetricType(rawValue: try r.byte()) ?? .unknown
+            var texts: [String] = []
+            for _ in 0 ..< 3 {
+                let bytes = try r.bytes(try r.uvarintInt())
+                guard let text = String(validating: bytes, as: UTF8.self) else { throw SnapshotError("metadata is not UTF-8") }
+                texts.append(text)
+            }
+            guard r.isAtEnd else { throw SnapshotError("trailing bytes in a metadata entry") }
+            return MetricMetadata(metricFamilyName: texts[0], type: type, help: texts[1], unit: texts[2])
+        } catch let e as DecodeError {
+            throw SnapshotError("truncated or malformed metadata entry: \(e)")
+        }
     }
 
     static func encode(_ s: MemSeries, into b: inout [UInt8]) {
@@ -107,19 +150,21 @@ public enum HeadSnapshot {
         return try FileSystem.withMappedFile(path) { buf -> Loaded in
             // Two passes: verify every checksum and label set first, so a damaged snapshot
             // changes nothing.
-            let (seg, n) = try walk(buf) { try verifyLabels($0) }
+            let (seg, n, metadata) = try walk(buf) { try verifyLabels($0) }
             var samples = 0
             _ = try walk(buf) { body in samples += try decode(body, into: head) }
-            return Loaded(walSegment: seg, series: n, samples: samples)
+            for m in metadata { head.metadata.set(m) }
+            return Loaded(walSegment: seg, series: n, samples: samples, metadata: metadata.count)
         }
     }
 
-    /// The snapshot's header fields; calls `body` with each verified series entry.
-    static func walk(_ buf: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (Int, Int) {
+    /// The snapshot's header fields and metadata; calls `body` with each verified series entry.
+    static func walk(_ buf: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (Int, Int, [MetricMetadata]) {
         var r = ByteReader(buf)
         do {
             let m = try r.bytes(8)
-            guard m.elementsEqual(magic), try r.byte() == 1 else { throw SnapshotError("not a head snapshot (version 1)") }
+            let v = try r.byte()
+            guard m.elementsEqual(magic), v == 1 || v == 2 else { throw SnapshotError("not a head snapshot (version 1 or 2)") }
             let seg = try r.be64Int()
             let n = try r.be64Int()
             let crc = try r.be32()
@@ -130,8 +175,16 @@ public enum HeadSnapshot {
                 guard CRC32C.checksum(entry) == (try r.be32()) else { throw SnapshotError("series checksum mismatch at offset \(r.offset)") }
                 try body(entry)
             }
+            var metadata: [MetricMetadata] = []
+            if v >= 2 {
+                for _ in 0 ..< (try r.uvarintInt()) {
+                    let entry = try r.bytes(try r.uvarintInt())
+                    guard CRC32C.checksum(entry) == (try r.be32()) else { throw SnapshotError("metadata checksum mismatch at offset \(r.offset)") }
+                    metadata.append(try decodeMetadata(entry))
+                }
+            }
             guard r.isAtEnd else { throw SnapshotError("trailing bytes after \(n) series") }
-            return (seg, n)
+            return (seg, n, metadata)
         } catch let e as DecodeError {
             throw SnapshotError("truncated or malformed: \(e)")
         }

@@ -71,8 +71,9 @@ public struct APIOptions: Sendable {
     public var tenancy = TenantOptions()
     /// The write limits in force now (`--receive.limits-config-file`, re-read when it changes).
     public var writeLimits: @Sendable () -> WriteLimits = { WriteLimits() }
-    /// Where refused writes are logged (at warning, rate-limited).
+    /// Where refused writes are logged (at warning), at most once per tenant per interval.
     public var logger = Logger(label: "strata")
+    public var refusalLogInterval: Duration = .seconds(10)
     /// Series in a tenant's head now, for `head_series_limit`.
     public var headSeries: @Sendable (_ tenant: String) -> Int = { _ in 0 }
     public init() {}
@@ -97,8 +98,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     /// Remote-write outcomes per tenant, for `/metrics`.
     public let tenantStats = TenantWriteStats()
     let ingestionRates = IngestionRateLimiter()
-    /// Refused writes are logged at most once per tenant every 10 s, with how many were not.
-    let refusalLog = RateLimitedLog(interval: .seconds(10))
+    /// Refused writes are logged at most once per tenant per `refusalLogInterval`, with how many were not.
+    let refusalLog: RateLimitedLog
     /// Queries (and index scans) running and waiting for a slot now, for `/metrics`.
     public var queryLoad: (running: Int, waiting: Int) { scheduler.load }
 
@@ -112,6 +113,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         self.options = options
         self.scheduler = ConcurrencyGate(maxConcurrency: options.maxConcurrentQueries)
         self.writeGate = ConcurrencyGate(maxConcurrency: options.maxConcurrentWrites)
+        self.refusalLog = RateLimitedLog(interval: options.refusalLogInterval)
         self.readScheduler = ConcurrencyGate(maxConcurrency: options.remoteReadConcurrentLimit > 0 ? options.remoteReadConcurrentLimit : Int.max)
         self.startup = startup
     }

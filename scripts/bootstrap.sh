@@ -10,9 +10,10 @@ PACKAGES=(libsnappy-dev libsqlite3-dev zlib1g-dev pkg-config)
 BUILD_ONLY=false
 if [ "${1:-}" = "--build-only" ]; then BUILD_ONLY=true; fi
 # The tests' clients and oracles: the real Prometheus 2.42 + promtool, curl, and openssl and
-# Apache's htpasswd (certificates and bcrypt hashes for the TLS and basic-auth tests).
+# Apache's htpasswd (certificates and bcrypt hashes for the TLS and basic-auth tests), and
+# systemd for `systemd-analyze verify` of dist/strata.service.
 if ! $BUILD_ONLY; then
-    PACKAGES+=(prometheus curl procps python3 python3-pip apache2-utils openssl)
+    PACKAGES+=(prometheus curl procps python3 python3-pip apache2-utils openssl systemd)
 fi
 
 missing=()

@@ -859,7 +859,11 @@ enum FlagAliases {
         var out: [String] = [], notices: [String] = []
         for arg in args {
             let name = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
-            guard let strata = serve[name], !strata.isEmpty else { out.append(arg); continue }
+            if name == "--web.enable-remote-write-receiver" {
+                notices.append("notice: \(name) is Prometheus' flag; Strata always receives remote write (ignored)")
+                continue
+            }
+            guard let strata = serve[name] else { out.append(arg); continue }
             notices.append("notice: \(name) is \(name.hasPrefix("--storage") || name == "--web.listen-address" ? "Prometheus'" : "Thanos Receive's") name; Strata's is \(strata) (accepted)")
             out.append(strata + arg.dropFirst(name.count))
         }

@@ -154,4 +154,16 @@ import Testing
         let (_, body) = try await Self.get(bound, "/api/v1/status/runtimeinfo")
         #expect(body.contains("\"storageRetention\":\"3d or 1GiB\""), "\(body)")
     }
+
+    /// dist/strata.service passes `systemd-analyze verify`, with ExecStart pointing at the binary.
+    @Test func theSystemdUnitVerifies() async throws {
+        guard let binary = strataBinary(), let analyze = requiredTool("systemd-analyze") else { return }
+        let dir = try TempDir("ops-unit"); defer { dir.remove() }
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../dist/strata.service").path
+        let unit = try String(contentsOfFile: source, encoding: .utf8)
+        #expect(unit.contains("ExecStart=/usr/local/bin/strata serve"))
+        try unit.replacingOccurrences(of: "/usr/local/bin/strata", with: binary).write(toFile: dir.file("strata.service"), atomically: true, encoding: .utf8)
+        let r = try await Tools.runAsync(analyze, ["verify", dir.file("strata.service")])
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stdout)\(r.stderr)")
+    }
 }

@@ -217,6 +217,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log.level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("log.format"), help: "Log format on standard error: logfmt or json, as Prometheus.")
+    var logFormat = "logfmt"
+
     func run() async throws {
         var config = ServerConfig()
         try config.setHTTPAddress(httpAddress)
@@ -371,7 +374,7 @@ struct Serve: AsyncParsableCommand {
             "tsdb.compaction-interval": compactionInterval, "web.enable-admin-api": String(enableAdminAPI),
             "tsdb.wal-fsync": walFsync, "tsdb.wal-fsync-interval": walFsyncInterval,
             "tsdb.head-snapshot-interval": headSnapshotInterval, "tsdb.wal-compression": String(walCompression),
-            "log.level": logLevel, "objstore.config-file": objstoreConfigFile ?? "", "label": labels.joined(separator: ","),
+            "log.level": logLevel, "log.format": logFormat, "objstore.config-file": objstoreConfigFile ?? "", "label": labels.joined(separator: ","),
             "shipper": String(shipper), "shipper.interval": shipperInterval, "store": String(store),
             "store.cache-size": storeCacheSize, "store.sync-interval": storeSyncInterval,
             "store.ignore-deletion-marks-delay": storeDeletionMarkDelay,
@@ -383,11 +386,8 @@ struct Serve: AsyncParsableCommand {
             "web.config.file": webConfigFile ?? "", "web.health-probes-without-auth": String(healthProbesWithoutAuth),
         ].merging(compactor.flagValues) { a, _ in a }
 
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        guard let format = LogFormat(rawValue: logFormat) else { throw ValidationError("invalid --log.format \"\(logFormat)\": want logfmt or json") }
+        LoggingSystem.bootstrap { _ in StrataLogHandler(format: format, level: level) }
         // swift-metrics reports (from Strata or its libraries) land in the registry /metrics serves.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

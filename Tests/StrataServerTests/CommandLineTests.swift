@@ -36,6 +36,7 @@ import Testing
         (["--storage.remote.read-max-bytes-in-frame", "0"], "--storage.remote.read-max-bytes-in-frame"),
         (["--http-address", "nowhere"], "--http-address"),
         (["--log.level", "loud"], "--log.level"),
+        (["--log.format", "xml"], "--log.format"),
         (["--shipper.interval", "0s"], "--shipper.interval"),
         (["--store.cache-size", "lots"], "--store.cache-size"),
         (["--store.sync-interval", "often"], "--store.sync-interval"),

@@ -140,7 +140,7 @@ import Testing
         while port == nil, Date() < deadline, p.process.isRunning {
             if let r = p.log.range(of: "listening on 127.0.0.1:") {
                 let digits = p.log[r.upperBound...].prefix(while: \.isNumber)
-                if p.log[r.upperBound...].dropFirst(digits.count).first?.isNewline == true { port = Int(digits) }
+                if p.log[r.upperBound...].dropFirst(digits.count).contains(where: \.isNewline) { port = Int(digits) }
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -165,5 +165,47 @@ import Testing
         try unit.replacingOccurrences(of: "/usr/local/bin/strata", with: binary).write(toFile: dir.file("strata.service"), atomically: true, encoding: .utf8)
         let r = try await Tools.runAsync(analyze, ["verify", dir.file("strata.service")])
         #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stdout)\(r.stderr)")
+    }
+
+    /// `--log.format=logfmt` (the default) and `json`: every line of a real server's log parses
+    /// with an independent parser (Python's logfmt package; Foundation's JSON), with the fields
+    /// Prometheus' logs have.
+    @Test(.timeLimit(.minutes(2)), arguments: ["logfmt", "json"])
+    func logLinesParse(format: String) async throws {
+        guard let binary = strataBinary(), let python = requiredTool("python3") else { return }
+        let dir = try TempDir("ops-log"); defer { dir.remove() }
+        let (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("log"),
+                                                 extra: ["--log.format", format, "--receive.limits-config", "write: {default: {request: {series_limit: 1}}}"])
+        // A refused write logs a message with quotes, spaces and `=` in its fields.
+        var b = WriteRequestBuilder()
+        for s in 0 ..< 2 { b.add([("__name__", "m"), ("s", "a \"quoted\" = \(s)")], [(Int64(Date().timeIntervalSince1970 * 1000), 1)]) }
+        #expect(await postWrite(port: port, b.snappyBody()) == .payloadTooLarge)
+        proc.stop()
+        let lines = proc.log.split(separator: "\n").map(String.init)
+        #expect(lines.count >= 5, "\(proc.log)")
+        var records: [[String: String]] = []
+        if format == "json" {
+            for line in lines {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+                #expect(object != nil, "not a JSON object of strings: \(line)")
+                records.append(object ?? [:])
+            }
+        } else {
+            let script = "import json, logfmt, sys\nfor r in logfmt.parse(sys.stdin.read().splitlines()): print(json.dumps(r))"
+            let r = try await Tools.runAsync("/bin/sh", ["-c", "\(python) -c '\(script)' < \(dir.file("log"))"])
+            guard r.status == 0 else {
+                Issue.record("python3 logfmt (scripts/bootstrap.sh installs it): \(r.stderr)")
+                return
+            }
+            records = r.stdout.split(separator: "\n").map { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: String] ?? [:] }
+            #expect(records.count == lines.count)
+        }
+        for r in records {
+            #expect(r["ts"]?.hasSuffix("Z") == true && r["level"] != nil && r["msg"] != nil, "\(r)")
+        }
+        let refused = records.first { $0["msg"] == "remote write refused" }
+        #expect(refused?["level"] == "warning" && refused?["tenant"] == "default-tenant", "\(records)")
+        #expect(refused?["err"]?.contains("too many timeseries") == true)
+        #expect(records.contains { $0["msg"] == "Strata stopped" })
     }
 }

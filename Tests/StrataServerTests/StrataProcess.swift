@@ -49,8 +49,10 @@ private func boundPort(inLog log: String) -> Int? {
     guard let r = log.range(of: marker) else { return nil }
     let rest = log[r.upperBound...]
     let digits = rest.prefix(while: \.isNumber)
-    // Only a whole line counts: the log may be read while the line is half written.
-    guard rest.dropFirst(digits.count).first?.isNewline == true else { return nil }
+    // Only a whole line counts: the log may be read while the line is half written (in logfmt
+    // the quoted message ends the address; the line ends later).
+    let after = rest.dropFirst(digits.count)
+    guard after.first == "\"" ? after.contains(where: \.isNewline) : after.first?.isNewline == true else { return nil }
     return Int(digits)
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StrataModel
 import StrataStorage
 
 /// Thanos' block markers (`pkg/block/metadata/markers.go`): small JSON objects beside a block's

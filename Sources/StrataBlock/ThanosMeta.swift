@@ -1,4 +1,5 @@
 import Foundation
+import StrataModel
 
 /// The `thanos` section of a block's `meta.json` in a bucket (Thanos' `metadata.Thanos`), laid
 /// out as Go's `json.Encoder` with `SetIndent("", "\t")` writes it: struct field order, map keys
@@ -57,25 +58,5 @@ public struct ThanosMeta: Sendable, Equatable {
         t.files = (obj["files"] as? [[String: Any]] ?? []).map { File(relPath: $0["rel_path"] as? String ?? "", sizeBytes: ($0["size_bytes"] as? NSNumber)?.intValue) }
         t.uploadTime = obj["upload_time"] as? String
         return t
-    }
-}
-
-/// Go's JSON string quoting (`encoding/json` escapes <, >, & and U+2028/9 too).
-enum JSONQuote {
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<", ">", "&", "\u{2028}", "\u{2029}": out += String(format: "\\u%04x", u.value)
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 }

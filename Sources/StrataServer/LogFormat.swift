@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import StrataModel
 
 /// `--log.format`: Prometheus' two log formats, one line per event on standard error.
 public enum LogFormat: String, Sendable, CaseIterable {
@@ -54,7 +55,7 @@ public struct StrataLogHandler: LogHandler {
         case .logfmt:
             return all.map { "\(logfmtKey($0.0))=\(logfmtValue($0.1))" }.joined(separator: " ") + "\n"
         case .json:
-            return "{" + all.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",") + "}\n"
+            return "{" + all.map { "\(JSONQuote.quote($0.0)):\(JSONQuote.quote($0.1))" }.joined(separator: ",") + "}\n"
         }
     }
 
@@ -81,22 +82,6 @@ public struct StrataLogHandler: LogHandler {
     /// Keys cannot be quoted in logfmt: characters that would break the line become `_`.
     static func logfmtKey(_ k: String) -> String {
         String(k.unicodeScalars.map { $0 == " " || $0 == "=" || $0 == "\"" || $0.value < 0x21 ? "_" : Character($0) })
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += "\\u" + hex4(u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 
     private static func hex4(_ v: UInt32) -> String {

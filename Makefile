@@ -3,7 +3,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: run test build release bootstrap bootstrap-build bench clean
+.PHONY: run test build release bootstrap bootstrap-build bench fuzz clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -29,6 +29,12 @@ test: bootstrap
 
 bench: bootstrap
 	cd Benchmarks && $(SWIFT) package benchmark
+
+# libFuzzer harnesses over the decoders (docs/fuzzing.md): a sanitized build in Fuzz/.build, then
+# each harness for FUZZ_SECONDS from a scratch copy of Fuzz/Corpus. Not part of `make test`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	SWIFT="$(SWIFT)" FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/fuzz.sh
 
 clean:
 	rm -rf .build

@@ -17,11 +17,19 @@ public enum Snappy {
         return n
     }
 
+    /// The most bytes a block of `compressedCount` bytes can decode to: its densest element, a
+    /// copy with a 2-byte offset, is 3 bytes for at most 64 (a header or a remainder decodes to
+    /// less than another 64).
+    @inlinable
+    public static func maxDecodedLength(compressedCount: Int) -> Int { (compressedCount / 3 + 1) * 64 }
+
     /// Decompresses into `out` (replacing its contents, reusing its capacity). Refuses blocks whose
-    /// decoded size exceeds `limit` before allocating for them.
+    /// decoded size exceeds `limit`, or that announce more than their bytes can decode to, before
+    /// allocating for them (a 30-byte block may announce 4 GiB).
     public static func decompress(_ src: UnsafeRawBufferPointer, into out: inout [UInt8], limit: Int = .max) throws(Error) {
         let n = try decodedLength(src)
         if n > limit { throw .tooLarge(decodedBytes: n, limit: limit) }
+        if n > maxDecodedLength(compressedCount: src.count) { throw .corrupt }
         // Resize without clearing: a reused buffer is overwritten in place, only growth is zero-filled.
         if out.count > n { out.removeLast(out.count - n) }
         else if out.count < n { out.append(contentsOf: repeatElement(0, count: n - out.count)) }

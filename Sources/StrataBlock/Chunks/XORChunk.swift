@@ -68,7 +68,12 @@ public struct XORAppender: Sendable {
         // As Prometheus' XORChunk.Appender(): the decoder's window (0/0 if none was set yet).
         leading = st.leading
         trailing = st.trailing
-        writer = BitWriter(freeBits: bytes.count * 8 - st.bitsConsumed)
+        // An appender leaves at most one empty byte after its last bit (`BitWriter`'s quirk).
+        // Bytes beyond that are not a chunk an appender wrote: resuming would write into the
+        // wrong bits (or trap on a shift of more than 255).
+        let free = bytes.count * 8 - st.bitsConsumed
+        guard free <= 8 else { throw .invalid }
+        writer = BitWriter(freeBits: free)
     }
 
     @inlinable

@@ -37,9 +37,15 @@ public struct WALReader {
         return stats
     }
 
-    static func read(segment: Int, _ buf: UnsafeRawBufferPointer, _ scratch: inout [UInt8], _ decoded: inout [UInt8],
-                     _ emit: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let pageSize = WAL.pageSize
+    /// Reads the records of one segment's bytes `buf` in order, checking every fragment's CRC32C,
+    /// and calls `emit` with each (decompressed, valid only during the call). `segment` is the
+    /// segment's number, for the `WALCorruption` thrown at the first damaged fragment; `scratch`
+    /// and `decoded` are buffers reused across calls. `pageSize` is the writer's page size
+    /// (`WAL.pageSize`); the fuzz harness (Fuzz/) also reads with small pages, so inputs of a few
+    /// KiB reach the page-boundary rules.
+    public static func read(segment: Int, _ buf: UnsafeRawBufferPointer, _ scratch: inout [UInt8], _ decoded: inout [UInt8],
+                            pageSize: Int = WAL.pageSize, _ emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        precondition(pageSize > WAL.headerSize, "a page must hold a fragment header")
         var pos = 0
         var recordStart = 0       // where the record being assembled began
         var inRecord = false

@@ -30,9 +30,11 @@ public final class BasicAuthVerifier: Sendable {
         guard let authorization, let (user, password) = Self.parseBasic(authorization) else { return false }
         let hash = users[user]
         var hasher = SHA256()
+        // Each part length-prefixed, so no two (user, hash, password) triples hash the same bytes.
         for part in [user, hash ?? "", password] {
-            hasher.update(data: Array(part.utf8))
-            hasher.update(data: [0])
+            let bytes = Array(part.utf8)
+            withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: bytes)
         }
         let key = hasher.finalize()
         if let known = cache.withLock({ $0[key] }) { return known }

@@ -4,6 +4,9 @@ import StrataModel
 /// (`match[]`). Form values take precedence the way Go's `r.FormValue` merges them: body first.
 public struct Params: Sendable {
     private var values: [(String, String)] = []
+    /// The tenant whose series alone a read may see (`--query.enforce-tenancy`), taken from the
+    /// request's tenant header; nil when tenancy is not enforced.
+    var tenant: String?
 
     public init() {}
 

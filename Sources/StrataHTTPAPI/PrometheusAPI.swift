@@ -69,6 +69,14 @@ public struct APIOptions: Sendable {
     public var partialResponse = false
     /// Where a write's tenant comes from (`--receive.tenant-header`, `--receive.default-tenant-id`).
     public var tenancy = TenantOptions()
+    /// `--receive.split-tenant-label-name`: the label that names each series' tenant (removed
+    /// before it is stored); series without it go to the request's tenant.
+    public var splitTenantLabel: String?
+    /// Whether reads are confined to a tenant, and which (`--query.enforce-tenancy`).
+    public var queryTenancy = QueryTenancyOptions()
+    /// One tenant's metric metadata and head statistics, for `/api/v1/metadata` and
+    /// `/api/v1/status/tsdb` under `--query.enforce-tenancy` (nil: the whole storage's).
+    public var tenantSources: (@Sendable (_ tenant: String) -> (metadata: (any MetadataSource)?, cardinality: (any CardinalitySource)?))?
     /// The write limits in force now (`--receive.limits-config-file`, re-read when it changes).
     public var writeLimits: @Sendable () -> WriteLimits = { WriteLimits() }
     /// Where refused writes are logged (at warning), at most once per tenant per interval.
@@ -81,7 +89,9 @@ public struct APIOptions: Sendable {
 
 /// The Prometheus-compatible HTTP surface: remote write, the query endpoints, health and status.
 public struct PrometheusAPI<Context: RequestContext>: Sendable {
-    let storage: any Queryable & Appendable
+    let storage: any Queryable
+    /// Where writes go, by tenant.
+    let writer: any TenantAppendable
     let metadata: (any MetadataSource)?
     let cardinality: (any CardinalitySource)?
     /// The admin API; nil unless `--web.enable-admin-api`.
@@ -103,10 +113,19 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     /// Queries (and index scans) running and waiting for a slot now, for `/metrics`.
     public var queryLoad: (running: Int, waiting: Int) { scheduler.load }
 
+    /// One storage for reads and for every tenant's writes.
     public init(storage: any Queryable & Appendable, metadata: (any MetadataSource)? = nil,
                 cardinality: (any CardinalitySource)? = nil, admin: (any TSDBAdmin)? = nil,
                 options: APIOptions = APIOptions(), startup: StartupState = StartupState(ready: true)) {
+        self.init(storage: storage, writer: SharedTenantAppendable(storage), metadata: metadata, cardinality: cardinality, admin: admin,
+                  options: options, startup: startup)
+    }
+
+    public init(storage: any Queryable, writer: any TenantAppendable, metadata: (any MetadataSource)? = nil,
+                cardinality: (any CardinalitySource)? = nil, admin: (any TSDBAdmin)? = nil,
+                options: APIOptions = APIOptions(), startup: StartupState = StartupState(ready: true)) {
         self.storage = storage
+        self.writer = writer
         self.metadata = metadata
         self.cardinality = cardinality
         self.admin = admin
@@ -255,8 +274,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             }
         }
         let outcome = options.writesBlock
-            ? await BlockingThread.run { [self] in store(body, limit: sizeLimit, counts: counts, admit: admit) }
-            : store(body, limit: sizeLimit, counts: counts, admit: admit)
+            ? await BlockingThread.run { [self] in store(body, tenant: tenant, limit: sizeLimit, counts: counts, admit: admit) }
+            : store(body, tenant: tenant, limit: sizeLimit, counts: counts, admit: admit)
         switch outcome {
         case .notDurable(let why):
             // Not durable, so not acknowledged: a 5xx makes the sender retry (nothing of this
@@ -338,10 +357,11 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
 
     /// Decodes a snappy remote-write body into one appender and commits it: all of it or none.
     /// `admit` sees what was decoded before the commit and may refuse it all.
-    func store(_ body: ByteBuffer, limit: Int, counts: WriteCountLimits = WriteCountLimits(),
+    func store(_ body: ByteBuffer, tenant: String, limit: Int, counts: WriteCountLimits = WriteCountLimits(),
                admit: (WriteSummary) -> AdmitRefusal? = { _ in nil }) -> WriteOutcome {
-        decoders.withDecoder { decoder in
-            let appender = storage.appender()
+        let appender: any Appender = options.splitTenantLabel.map { SplitTenantAppender(writer: writer, defaultTenant: tenant, labelName: $0) }
+            ?? TenantAppender(writer: writer, tenant: tenant)
+        return decoders.withDecoder { decoder in
             let decoded: Result<WriteSummary, RemoteWriteError> = body.withUnsafeReadableBytes { raw in
                 do throws(RemoteWriteError) {
                     return .success(try decoder.decode(snappyBody: raw, maxDecodedBytes: limit, limits: counts, into: appender))
@@ -441,7 +461,29 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         if !options.replicaLabels.isEmpty, try Self.goBool(params, "dedup", default: true) {
             read = DedupQueryable(read, replicaLabels: options.replicaLabels)
         }
-        return (read, warnings, resolution)
+        return (tenantConfined(read, params), warnings, resolution)
+    }
+
+    /// `storage` as the request's tenant may read it (`--query.enforce-tenancy`): every select
+    /// and label lookup carries the tenant matcher.
+    func tenantConfined(_ storage: any Queryable, _ params: Params) -> any Queryable {
+        guard let tenant = params.tenant, let m = try? LabelMatcher(.equal, options.queryTenancy.labelName, tenant) else { return storage }
+        return EnforcedMatcherQueryable(storage, matcher: m)
+    }
+
+    /// The tenant a read is confined to under `--query.enforce-tenancy` (nil without it); a
+    /// name that could not be a tenant's is a 400.
+    func queryTenant(_ headers: HTTPFields) throws(APIError) -> String? {
+        switch options.queryTenancy.tenant(of: headers) {
+        case .success(let t): return t
+        case .failure(let e): throw APIError.badData(e.message)
+        }
+    }
+
+    /// Metric metadata and head statistics as the request's tenant may see them.
+    func tenantSources(_ params: Params) -> (metadata: (any MetadataSource)?, cardinality: (any CardinalitySource)?) {
+        guard let tenant = params.tenant else { return (metadata, cardinality) }
+        return options.tenantSources?(tenant) ?? (nil, nil)
     }
 
     /// Thanos' `LookbackDeltaFactory`: the lookback rises to 5m or 1h once the query may read

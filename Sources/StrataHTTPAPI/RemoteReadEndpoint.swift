@@ -32,10 +32,10 @@ extension PrometheusAPI {
             if case .tooLarge = error { return APIResponses.text(.contentTooLarge, error.message + "\n") }
             return APIResponses.text(.badRequest, error.message + "\n")
         }
-        let storage = self.storage
         let sampleLimit = options.remoteReadSampleLimit > 0 ? options.remoteReadSampleLimit : Int.max
         let frameBytes = max(1, options.remoteReadMaxBytesInFrame)
         return await serve(req, context, gate: readScheduler, errors: .text, params: Params(), queue: "remote-read queue") { scope in
+            let storage = self.tenantConfined(self.storage, scope.params)
             switch request.preferredResponse {
             case .samples: return try Self.readSamples(storage, request, sampleLimit: sampleLimit)
             case .streamedXORChunks:

@@ -82,9 +82,10 @@ extension PrometheusAPI {
                queue: String = "query queue", validate: ((Params) throws -> Void)? = nil,
                queueTimeout: ((Params) -> Duration?)? = nil,
                _ handler: @escaping @Sendable (RequestScope) throws -> Response) async -> Response {
-        let params: Params
+        var params: Params
         do {
             if let given { params = given } else { params = try await Self.params(req) }
+            params.tenant = try queryTenant(req.headers)
             try validate?(params)
         } catch let e as APIError { return APIResponses.error(e, errors) } catch {
             return APIResponses.error(APIError(.badData, "\(error)"), errors)

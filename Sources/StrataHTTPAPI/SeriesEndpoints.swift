@@ -158,7 +158,7 @@ extension PrometheusAPI {
         }
         let limit = try signedLimit("limit")
         _ = try signedLimit("limit_per_metric")
-        var all = metadata?.metricMetadata ?? []
+        var all = tenantSources(p).metadata?.metricMetadata ?? []
         if let metric = p["metric"], !metric.isEmpty { all = all.filter { $0.metricFamilyName.utf8.elementsEqual(metric.utf8) } }
         if limit >= 0 { all = Array(all.prefix(limit)) }
         return envelope(truncated: false) { w in

@@ -33,7 +33,7 @@ extension PrometheusAPI {
             guard let n = Int(l), n > 0 else { throw APIError.badData("limit must be a positive number") }
             limit = n
         }
-        let st = cardinality?.cardinalityStats(limit: limit) ?? CardinalityStats()
+        let st = tenantSources(p).cardinality?.cardinalityStats(limit: limit) ?? CardinalityStats()
         var w = JSONWriter()
         func entries(_ key: StaticString, _ list: [CardinalityStats.Entry]) {
             w.raw(",\""); w.raw(key); w.raw("\":[")

@@ -49,73 +49,61 @@ public func buildApplication(
         lock = nil
     }
 
-    var headOptions = HeadOptions()
-    headOptions.chunkRange = config.blockDuration
-    headOptions.tooFarInFutureWindow = config.tooFarInFutureWindow
-    var walOptions = WALOptions()
-    walOptions.fsync = config.walFsync
-    walOptions.compress = config.walCompression
-    walOptions.segmentSize = config.walSegmentSize
-    let walDir = config.tsdbPath + "/wal"
-    // Opening the WAL starts a new segment; everything before it is replayed into the head first.
-    let wal = try WAL(dir: walDir, options: walOptions)
-    let head = Head(options: headOptions, wal: wal)
-    var dbOptions = DBOptions()
-    dbOptions.retentionTime = config.retentionTime
-    dbOptions.retentionSize = config.retentionSize
+    var options = TenantTSDBOptions()
+    options.head.chunkRange = config.blockDuration
+    options.head.tooFarInFutureWindow = config.tooFarInFutureWindow
+    options.wal.fsync = config.walFsync
+    options.wal.compress = config.walCompression
+    options.wal.segmentSize = config.walSegmentSize
+    options.db.retentionTime = config.retentionTime
+    options.db.retentionSize = config.retentionSize
+    // Compaction waits for queries older than the block it cuts: the longest a query may run, and some.
+    options.db.readerWaitTimeout = .milliseconds(config.queryTimeout) + .seconds(30)
+    options.externalLabels = config.externalLabels
+    options.tenantLabelName = config.tenantLabelName
+    options.defaultTenant = config.tenancy.defaultTenant
     // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.
     let startup = StartupState(ready: false)
-    // `/api/v1/status/walreplay` shows the segments to replay from the first request on;
-    // `current` moves as each is done.
-    let toReplay = ((try? WALSegments.list(walDir)) ?? []).map(\.index).filter { $0 < wal.segmentIndex }
-    startup.setWALReplay(.init(min: toReplay.first ?? 0, max: toReplay.last ?? 0, current: 0))
     // The bucket is checked before anything is replayed: a bad configuration fails at once.
-    let shipper: Shipper?
     var bucket: InstrumentedBucket?
+    var catalog: BlockCatalog?
     var store: BucketStore?
-    var compactorService: BucketCompactorService?
     if config.shipping {
         let instrumented: InstrumentedBucket
         do { instrumented = InstrumentedBucket(try config.effectiveObjectStore.makeBucket()) } catch {
             throw ConfigError("objstore: \(error)")
         }
         bucket = instrumented
-        let catalog: BlockCatalog
         do { catalog = try BlockCatalog(dataDir: config.tsdbPath) } catch {
             throw ConfigError("block catalog \(config.tsdbPath)/\(BlockCatalog.fileName): \(error)")
         }
-        let s = try Shipper(dataDir: config.tsdbPath, bucket: instrumented, externalLabels: config.effectiveExternalLabels, catalog: catalog)
-        // As Thanos Receive: a block leaves the data directory only once it is in the bucket,
-        // and blocks are not merged locally (the bucket's compactor does that).
-        dbOptions.isShipped = { s.isDone($0) }
-        shipper = s
         if config.store {
             let cache: PageCache
             do { cache = try PageCache(dir: config.tsdbPath + "/bucket-cache", capacityBytes: config.storeCacheSize) } catch {
                 throw ConfigError("bucket page cache \(config.tsdbPath)/bucket-cache: \(error)")
             }
-            store = BucketStore(bucket: instrumented, cache: cache, catalog: catalog,
+            // Blocks retention has let go locally are read from the bucket: one query path, no gap.
+            let s = BucketStore(bucket: instrumented, cache: cache, catalog: catalog!,
                                 deletionMarkDelay: Double(config.storeDeletionMarkDelay) / 1000)
+            try? s.refresh()
+            store = s
         }
-        if config.compact {
-            var options = config.compactor
-            // This server's own blocks still on their way up hold back their group.
-            options.pendingUploads = { s.hasPendingUploads() ? [s.externalLabels] : [] }
-            compactorService = BucketCompactorService(bucket: instrumented, workDir: config.tsdbPath + "/compact", options: options,
-                                                      intervalMillis: config.compactInterval, stats: CompactorStats(), catalog: catalog,
-                                                      store: store, startup: startup, logger: logger)
-        }
-    } else {
-        shipper = nil
     }
-    // Compaction waits for queries older than the block it cuts: the longest a query may run, and some.
-    dbOptions.readerWaitTimeout = .milliseconds(config.queryTimeout) + .seconds(30)
-    // Blocks open now (fast: their indexes are mapped, not read); the head fills during replay.
-    let db = try DB(dir: config.tsdbPath, head: head, options: dbOptions)
-    if let store {
-        // Blocks retention has let go locally are read from the bucket: one query path, no gap.
-        try? store.refresh()
-        db.setRemoteBlocks { mint, maxt, local in try store.queriers(mint: mint, maxt: maxt, excluding: local) }
+    // Every tenant's blocks open now (fast: their indexes are mapped, not read); heads fill during replay.
+    let tenants = try MultiTSDB(root: config.tsdbPath, options: options, bucket: bucket, catalog: catalog, store: store, logger: logger)
+    // `/api/v1/status/walreplay` shows the segments to replay from the first request on;
+    // `current` moves as each is done.
+    startup.setWALReplay(WALReplayService.initialProgress(tenants.all))
+    var compactorService: BucketCompactorService?
+    if let bucket, config.compact {
+        var compactor = config.compactor
+        // Tenants' blocks still on their way up hold back their groups.
+        compactor.pendingUploads = {
+            tenants.all.compactMap { t in t.shipper?.hasPendingUploads() == true ? t.externalLabels : nil }
+        }
+        compactorService = BucketCompactorService(bucket: bucket, workDir: config.tsdbPath + "/compact", options: compactor,
+                                                  intervalMillis: config.compactInterval, stats: CompactorStats(), catalog: catalog,
+                                                  store: store, startup: startup, logger: logger)
     }
     var apiOptions = APIOptions()
     apiOptions.maxRequestBytes = config.maxRequestBytes
@@ -142,28 +130,30 @@ public func buildApplication(
                                                                                        sizeBytes: config.retentionSize)
     apiOptions.logger = logger
     apiOptions.tenancy = config.tenancy
+    apiOptions.queryTenancy = config.queryTenancy
+    apiOptions.splitTenantLabel = config.splitTenantLabel
+    apiOptions.tenantSources = { name in
+        let t = tenants.tenant(name)
+        return (t?.db, t?.db)
+    }
     apiOptions.writeLimits = { limits?.current() ?? inlineLimits }
-    // One TSDB holds every tenant's series for now: a tenant's head series limit counts them all.
-    apiOptions.headSeries = { _ in head.numSeries }
+    apiOptions.headSeries = { tenants.tenant($0)?.head.numSeries ?? 0 }
     let httpMetrics = HTTPMetrics(registry: registry)
     apiOptions.observeQuery = { kind, duration, failed in httpMetrics.observeQuery(kind: kind, duration: duration, failed: failed) }
 
     let router = Router(context: StrataRequestContext.self)
     router.add(middleware: HTTPMetricsMiddleware(metrics: httpMetrics))
-    let api = PrometheusAPI<StrataRequestContext>(storage: db, metadata: db, cardinality: db,
-                                                 admin: config.enableAdminAPI ? db : nil,
+    let api = PrometheusAPI<StrataRequestContext>(storage: tenants, writer: tenants, metadata: tenants, cardinality: tenants,
+                                                 admin: config.enableAdminAPI ? tenants : nil,
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
-    let metrics = MetricsEndpoint(db: db, wal: wal, api: api.stats, tenants: api.tenantStats, queryLoad: { api.queryLoad }, shipper: shipper?.stats,
+    let metrics = MetricsEndpoint(tenants: tenants, api: api.stats, writes: api.tenantStats, queryLoad: { api.queryLoad },
                                   bucket: bucket, store: store, compactor: compactorService?.stats, registry: registry)
     metrics.register(on: router)
 
-    for (ulid, reason) in db.skippedBlocks {
-        logger.error("skipping block: its meta.json cannot be read; the other blocks are served", metadata: ["block": "\(ulid)", "err": "\(reason)"])
-    }
     logger.info("starting Strata", metadata: [
         "version": "\(StrataVersion.current)", "http": "\(config.httpHost):\(config.httpPort)",
-        "tsdb.path": "\(config.tsdbPath)", "blocks": "\(db.blocks.count)",
+        "tsdb.path": "\(config.tsdbPath)", "tenants": "\(tenants.all.map(\.name))", "blocks": "\(tenants.all.reduce(0) { $0 + $1.db.blocks.count })",
         "bucket": "\(config.shipping ? config.effectiveObjectStore.kind : "none (--no-shipper)")",
     ])
     inspectRoutes(router.routes.map { ($0.method.rawValue, $0.path.description) })
@@ -189,15 +179,13 @@ public func buildApplication(
         server: server,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "Strata"),
         services: [
-            WALReplayService(db: db, wal: wal, walDir: walDir, snapshotDir: config.tsdbPath, startup: startup,
-                             metrics: metrics, logger: logger),
-            WALService(wal: wal, head: head, snapshotDir: config.tsdbPath, lock: lock, startup: startup, logger: logger),
-            HeadSnapshotService(head: head, wal: wal, dir: config.tsdbPath, intervalMillis: config.headSnapshotInterval,
-                                startup: startup, logger: logger),
-            CompactionService(db: db, intervalMillis: config.compactionInterval, startup: startup, logger: logger),
-        ] + (shipper.map { [ShipperService(shipper: $0, store: store, db: db, intervalMillis: config.shipperInterval,
-                                                      storeSyncMillis: config.storeSyncInterval, shutdownTimeout: .seconds(30),
-                                                      startup: startup, logger: logger)] } ?? [])
+            WALReplayService(tenants: tenants, startup: startup, metrics: metrics, logger: logger),
+            WALService(tenants: tenants, fsync: config.walFsync, lock: lock, startup: startup, logger: logger),
+            HeadSnapshotService(tenants: tenants, intervalMillis: config.headSnapshotInterval, startup: startup, logger: logger),
+            CompactionService(tenants: tenants, intervalMillis: config.compactionInterval, startup: startup, logger: logger),
+        ] + (bucket.map { [ShipperService(tenants: tenants, bucket: $0, catalog: catalog, store: store, intervalMillis: config.shipperInterval,
+                                                     storeSyncMillis: config.storeSyncInterval, shutdownTimeout: .seconds(30),
+                                                     startup: startup, logger: logger)] } ?? [])
             + (compactorService.map { [$0] } ?? []),
         onServerRunning: onServerRunning,
         logger: logger

@@ -9,7 +9,7 @@ import StrataTSDB
 /// retention. The work runs on a dispatch thread,
 /// off the async executor that serves requests.
 struct CompactionService: Service {
-    let db: DB
+    let tenants: MultiTSDB
     let intervalMillis: Int64
     let startup: StartupState
     let logger: Logger
@@ -24,7 +24,11 @@ struct CompactionService: Service {
     }
 
     func runOnce() async {
-        let (db, logger) = (self.db, self.logger)
+        for t in tenants.all { await runOnce(t) }
+    }
+
+    private func runOnce(_ t: TenantTSDB) async {
+        let (db, logger) = (t.db, self.logger.with(tenant: t.name))
         await BlockingThread.run {
             let start = ContinuousClock.now
             do {

@@ -11,23 +11,20 @@ import Synchronization
 /// `/metrics`: Strata's own metrics in the Prometheus text format, read from the counters the
 /// libraries keep, at scrape time (no registry to keep in step).
 final class MetricsEndpoint: Sendable {
-    let db: DB
-    var head: Head { db.head }
-    let wal: WAL
+    let tenants: MultiTSDB
     let api: APIStats
-    let tenants: TenantWriteStats
+    let writes: TenantWriteStats
     let queryLoad: @Sendable () -> (running: Int, waiting: Int)
-    let shipper: ShipperStats?
     let bucket: InstrumentedBucket?
     let store: BucketStore?
     let compactor: CompactorStats?
     let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
-    init(db: DB, wal: WAL, api: APIStats, tenants: TenantWriteStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
-         shipper: ShipperStats? = nil, bucket: InstrumentedBucket? = nil, store: BucketStore? = nil, compactor: CompactorStats? = nil,
+    init(tenants: MultiTSDB, api: APIStats, writes: TenantWriteStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
+         bucket: InstrumentedBucket? = nil, store: BucketStore? = nil, compactor: CompactorStats? = nil,
          registry: PrometheusCollectorRegistry) {
-        self.db = db; self.wal = wal; self.api = api; self.tenants = tenants; self.queryLoad = queryLoad; self.shipper = shipper; self.bucket = bucket
+        self.tenants = tenants; self.api = api; self.writes = writes; self.queryLoad = queryLoad; self.bucket = bucket
         self.store = store
         self.compactor = compactor
         self.registry = registry
@@ -91,7 +88,7 @@ final class MetricsEndpoint: Sendable {
             ("{outcome=\"accepted\"}", Double(api.samplesAccepted.load(ordering: .relaxed))),
             ("{outcome=\"rejected\"}", Double(api.samplesRejected.load(ordering: .relaxed))),
         ])
-        let byTenant = tenants.snapshot.sorted { $0.key < $1.key }
+        let byTenant = writes.snapshot.sorted { $0.key < $1.key }
         metric("strata_receive_tenant_requests_total", "counter", "Remote-write requests by tenant and response status.",
                byTenant.flatMap { t, c in c.requests.sorted { $0.key < $1.key }.map { ("{tenant=\"\(t)\",code=\"\($0.key)\"}", Double($0.value)) } })
         metric("strata_receive_tenant_samples_total", "counter", "Samples accepted by remote write, by tenant.",
@@ -112,44 +109,53 @@ final class MetricsEndpoint: Sendable {
         let load = queryLoad()
         metric("strata_queries_running", "gauge", "Queries being evaluated now (at most --query.max-concurrency).", [("", Double(load.running))])
         metric("strata_queries_waiting", "gauge", "Queries waiting for a slot.", [("", Double(load.waiting))])
-        metric("strata_head_series", "gauge", "Series in the head.", [("", Double(head.numSeries))])
+        // The TSDB's own metrics, one series per tenant.
+        let all = tenants.all
+        func perTenant(_ value: (TenantTSDB) -> Double) -> [(String, Double)] { all.map { ("{tenant=\"\($0.name)\"}", value($0)) } }
+        metric("strata_tenants", "gauge", "Tenants with a TSDB open.", [("", Double(all.count))])
+        metric("strata_head_series", "gauge", "Series in the head.", perTenant { Double($0.head.numSeries) })
         metric("strata_head_samples_appended_total", "counter", "Samples appended to the head (including WAL replay).",
-               [("", Double(head.numSamplesAppended))])
+               perTenant { Double($0.head.numSamplesAppended) })
         // Counting chunks takes each series' lock; during WAL replay the head is filled without
         // locks, so only once replay is done.
-        if replay.withLock({ $0 }) != nil {
-            metric("strata_head_chunks", "gauge", "Chunks in the head.", [("", Double(head.numChunks))])
-        }
-        metric("strata_head_min_time_seconds", "gauge", "Oldest time the head covers.", [("", head.numSeries == 0 ? 0 : Double(head.mint) / 1000)])
-        metric("strata_head_max_time_seconds", "gauge", "Newest sample in the head.", [("", head.numSeries == 0 ? 0 : Double(head.maxt) / 1000)])
-        let blocks = db.blocks
-        metric("strata_blocks_loaded", "gauge", "Blocks open for queries.", [("", Double(blocks.count))])
-        metric("strata_blocks_skipped", "gauge", "Block directories left out because their meta.json cannot be read.", [("", Double(db.skippedBlocks.count))])
-        metric("strata_blocks_bytes", "gauge", "Bytes of the open blocks on disk.", [("", Double(blocks.reduce(0) { $0 + $1.sizeBytes }))])
-        metric("strata_compactions_total", "counter", "Blocks written by compaction (cut from the head or merged from blocks).", [("", Double(db.stats.compactions.load(ordering: .relaxed)))])
-        metric("strata_compactions_failed_total", "counter", "Head compactions that failed.", [("", Double(db.stats.compactionsFailed.load(ordering: .relaxed)))])
+        metric("strata_head_chunks", "gauge", "Chunks in the head.",
+               all.filter { $0.replayed.load(ordering: .acquiring) }.map { ("{tenant=\"\($0.name)\"}", Double($0.head.numChunks)) })
+        metric("strata_head_min_time_seconds", "gauge", "Oldest time the head covers.", perTenant { $0.head.numSeries == 0 ? 0 : Double($0.head.mint) / 1000 })
+        metric("strata_head_max_time_seconds", "gauge", "Newest sample in the head.", perTenant { $0.head.numSeries == 0 ? 0 : Double($0.head.maxt) / 1000 })
+        metric("strata_blocks_loaded", "gauge", "Blocks open for queries.", perTenant { Double($0.db.blocks.count) })
+        metric("strata_blocks_skipped", "gauge", "Block directories left out because their meta.json cannot be read.", perTenant { Double($0.db.skippedBlocks.count) })
+        metric("strata_blocks_bytes", "gauge", "Bytes of the open blocks on disk.", perTenant { Double($0.db.blocksBytes) })
+        func dbStat(_ value: (DBStats) -> Int) -> [(String, Double)] { perTenant { Double(value($0.db.stats)) } }
+        metric("strata_compactions_total", "counter", "Blocks written by compaction (cut from the head or merged from blocks).", dbStat { $0.compactions.load(ordering: .relaxed) })
+        metric("strata_compactions_failed_total", "counter", "Head compactions that failed.", dbStat { $0.compactionsFailed.load(ordering: .relaxed) })
         metric("strata_compaction_last_duration_seconds", "gauge", "How long writing the last block took.",
-               [("", Double(db.stats.lastCompactionNanos.load(ordering: .relaxed)) / 1e9)])
-        metric("strata_retention_blocks_deleted_total", "counter", "Blocks deleted by time or size retention.",
-               [("", Double(db.stats.blocksDeleted.load(ordering: .relaxed)))])
+               perTenant { Double($0.db.stats.lastCompactionNanos.load(ordering: .relaxed)) / 1e9 })
+        metric("strata_retention_blocks_deleted_total", "counter", "Blocks deleted by time or size retention.", dbStat { $0.blocksDeleted.load(ordering: .relaxed) })
         metric("strata_head_truncations_with_open_queries_total", "counter",
                "Head ranges dropped while a query older than their block was still open (it waited past --query.timeout + 30s).",
-               [("", Double(db.stats.readerWaitTimeouts.load(ordering: .relaxed)))])
+               dbStat { $0.readerWaitTimeouts.load(ordering: .relaxed) })
         metric("strata_retention_blocks_waiting_for_upload", "gauge", "Blocks past retention kept because they are not in the bucket yet.",
-               [("", Double(db.stats.retentionWaitingForUpload.load(ordering: .relaxed)))])
-        if let shipper {
-            metric("strata_shipper_uploads_total", "counter", "Blocks uploaded to the bucket.", [("", Double(shipper.uploads.load(ordering: .relaxed)))])
+               dbStat { $0.retentionWaitingForUpload.load(ordering: .relaxed) })
+        let shipped = all.filter { $0.shipper != nil }
+        if !shipped.isEmpty || tenants.bucket != nil {
+            func shipperStat(_ value: (ShipperStats) -> Double) -> [(String, Double)] {
+                shipped.map { ("{tenant=\"\($0.name)\"}", value($0.shipper!.stats)) }
+            }
+            metric("strata_shipper_uploads_total", "counter", "Blocks uploaded to the bucket.", shipperStat { Double($0.uploads.load(ordering: .relaxed)) })
             metric("strata_shipper_upload_failures_total", "counter", "Block uploads that failed (retried at the next pass).",
-                   [("", Double(shipper.failures.load(ordering: .relaxed)))])
+                   shipperStat { Double($0.failures.load(ordering: .relaxed)) })
             metric("strata_shipper_last_upload_timestamp_seconds", "gauge", "When the last block was uploaded (0: none since start).",
-                   [("", Double(shipper.lastUploadMillis.load(ordering: .relaxed)) / 1000)])
+                   shipperStat { Double($0.lastUploadMillis.load(ordering: .relaxed)) / 1000 })
             out += "# HELP strata_shipper_upload_duration_seconds Time to upload a block.\n# TYPE strata_shipper_upload_duration_seconds summary\n"
-            out += "strata_shipper_upload_duration_seconds_sum \(GoFloat.format(Double(shipper.uploadNanosTotal.load(ordering: .relaxed)) / 1e9))\n"
-            out += "strata_shipper_upload_duration_seconds_count \(shipper.uploads.load(ordering: .relaxed))\n"
+            for t in shipped {
+                let st = t.shipper!.stats
+                out += "strata_shipper_upload_duration_seconds_sum{tenant=\"\(t.name)\"} \(GoFloat.format(Double(st.uploadNanosTotal.load(ordering: .relaxed)) / 1e9))\n"
+                out += "strata_shipper_upload_duration_seconds_count{tenant=\"\(t.name)\"} \(st.uploads.load(ordering: .relaxed))\n"
+            }
             metric("strata_shipper_corrupt_blocks_total", "counter", "Blocks that failed the check before upload; kept locally, not shipped.",
-                   [("", Double(shipper.corrupted.load(ordering: .relaxed)))])
+                   shipperStat { Double($0.corrupted.load(ordering: .relaxed)) })
             metric("strata_shipper_catalog_errors_total", "counter", "Block catalog writes that failed (shipping goes on).",
-                   [("", Double(shipper.catalogErrors.load(ordering: .relaxed)))])
+                   shipperStat { Double($0.catalogErrors.load(ordering: .relaxed)) })
         }
         if let bucket { out += Self.bucketMetrics(bucket) }
         if let compactor { out += Self.compactorMetrics(compactor) }
@@ -174,12 +180,13 @@ final class MetricsEndpoint: Sendable {
                    [("", Double(c.corruptPages.load(ordering: .relaxed)))])
             metric("strata_bucket_cache_size_bytes", "gauge", "Bytes the cached pages take on disk.", [("", Double(store.cache.sizeBytes))])
         }
-        let s = wal.stats
-        metric("strata_wal_written_bytes_total", "counter", "Bytes written to WAL segments.", [("", Double(s.bytesWritten.load(ordering: .relaxed)))])
-        metric("strata_wal_write_failures_total", "counter", "WAL writes that failed (disk full, I/O error) and were cut back out of the log; their requests got a 5xx.", [("", Double(s.writeFailures.load(ordering: .relaxed)))])
-        metric("strata_wal_fsyncs_total", "counter", "WAL fsync calls.", [("", Double(s.fsyncs.load(ordering: .relaxed)))])
-        metric("strata_wal_fsync_seconds_total", "counter", "Time spent in WAL fsync.", [("", Double(s.fsyncNanos.load(ordering: .relaxed)) / 1e9)])
-        metric("strata_wal_segment_current", "gauge", "Index of the WAL segment being written.", [("", Double(wal.segmentIndex))])
+        func walStat(_ value: (WALStats) -> Double) -> [(String, Double)] { perTenant { value($0.wal.stats) } }
+        metric("strata_wal_written_bytes_total", "counter", "Bytes written to WAL segments.", walStat { Double($0.bytesWritten.load(ordering: .relaxed)) })
+        metric("strata_wal_write_failures_total", "counter", "WAL writes that failed (disk full, I/O error) and were cut back out of the log; their requests got a 5xx.",
+               walStat { Double($0.writeFailures.load(ordering: .relaxed)) })
+        metric("strata_wal_fsyncs_total", "counter", "WAL fsync calls.", walStat { Double($0.fsyncs.load(ordering: .relaxed)) })
+        metric("strata_wal_fsync_seconds_total", "counter", "Time spent in WAL fsync.", walStat { Double($0.fsyncNanos.load(ordering: .relaxed)) / 1e9 })
+        metric("strata_wal_segment_current", "gauge", "Index of the WAL segment being written.", perTenant { Double($0.wal.segmentIndex) })
         if let r = replay.withLock({ $0 }) {
             metric("strata_wal_replay_duration_seconds", "gauge", "How long the last start took to rebuild the head.", [("", r.seconds)])
             metric("strata_wal_replay_samples", "gauge", "Samples replayed from the WAL at the last start.", [("", Double(r.samples))])

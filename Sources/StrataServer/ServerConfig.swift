@@ -63,9 +63,12 @@ public struct ServerConfig: Sendable {
     public var shipping = true
     /// The bucket (`--objstore.config*`); nil: a filesystem bucket at `<tsdb.path>/bucket`.
     public var objectStore: ObjectStoreConfig?
-    /// External labels of shipped blocks (`--label`); none given: Thanos Receive's tenant label,
-    /// `tenant_id="default-tenant"`.
+    /// External labels of every tenant's blocks (`--label`), besides the tenant label.
     public var externalLabels: [String: String] = [:]
+    /// `--receive.tenant-label-name`: the external label that names a block's (and a series') tenant.
+    public var tenantLabelName = "tenant_id"
+    /// `--receive.split-tenant-label-name`: the series label that names each series' tenant.
+    public var splitTenantLabel: String?
     /// How often the shipper looks for blocks to upload, besides right after one is written (ms).
     public var shipperInterval: Int64 = 30_000
     /// Query the bucket's blocks too (the store role), when shipping (`--no-store` turns it off).
@@ -90,6 +93,8 @@ public struct ServerConfig: Sendable {
     public var partialResponse = false
     /// Where a write's tenant comes from (`--receive.tenant-header`, `--receive.default-tenant-id`).
     public var tenancy = TenantOptions()
+    /// Whether reads are confined to the tenant their header names (`--query.enforce-tenancy`).
+    public var queryTenancy = QueryTenancyOptions()
     /// Write limits: `--receive.limits-config-file` (re-read when it changes) or the YAML itself
     /// (`--receive.limits-config`).
     public var limitsConfigFile: String?
@@ -103,7 +108,6 @@ public struct ServerConfig: Sendable {
     public var effectiveObjectStore: ObjectStoreConfig {
         objectStore ?? ObjectStoreConfig(provider: .filesystem(directory: tsdbPath + "/bucket"))
     }
-    public var effectiveExternalLabels: [String: String] { externalLabels.isEmpty ? ["tenant_id": "default-tenant"] : externalLabels }
 
     /// Parses one `--label` value as Thanos' `parseFlagLabels` does: `name="value"`, the value a
     /// Go-quoted string, the name a valid label name.

@@ -1,20 +1,22 @@
 import Logging
 import ServiceLifecycle
 import StrataBlockStore
+import StrataObjectStore
 import StrataRuntime
 import StrataTSDB
 import Synchronization
 
-/// Ships blocks to the bucket: a pass as soon as the WAL is replayed (which ships blocks
-/// written before this start), one when the DB announces a block written, one every interval
-/// (which retries what failed), and a last one at shutdown, bounded by `shutdownTimeout`. Keeps the catalog in step with block
-/// deletions and, at start, with the bucket.
+/// Ships every tenant's blocks to the bucket: a pass as soon as the WALs are replayed (which
+/// ships blocks written before this start), one when a tenant's DB announces a block written,
+/// one every interval (which retries what failed), and a last one at shutdown, bounded by
+/// `shutdownTimeout`. Keeps the catalog in step with block deletions and, at start, with the bucket.
 final class ShipperService: Service, Sendable {
-    let shipper: Shipper
+    let tenants: MultiTSDB
+    let bucket: any Bucket
+    let catalog: BlockCatalog?
     /// The store role's view of the bucket: refreshed after each pass (so uploads are queryable
     /// at once) and listed again every `storeSyncMillis` (for blocks others wrote or deleted).
     let store: BucketStore?
-    let db: DB
     let intervalMillis: Int64
     let storeSyncMillis: Int64
     let shutdownTimeout: Duration
@@ -22,16 +24,16 @@ final class ShipperService: Service, Sendable {
     let logger: Logger
     private let loggedRebuild = Atomic<Bool>(false)
 
-    init(shipper: Shipper, store: BucketStore?, db: DB, intervalMillis: Int64, storeSyncMillis: Int64, shutdownTimeout: Duration,
-         startup: StartupState, logger: Logger) {
-        self.shipper = shipper; self.store = store; self.db = db; self.intervalMillis = intervalMillis
+    init(tenants: MultiTSDB, bucket: any Bucket, catalog: BlockCatalog?, store: BucketStore?, intervalMillis: Int64, storeSyncMillis: Int64,
+         shutdownTimeout: Duration, startup: StartupState, logger: Logger) {
+        self.tenants = tenants; self.bucket = bucket; self.catalog = catalog; self.store = store; self.intervalMillis = intervalMillis
         self.storeSyncMillis = storeSyncMillis; self.shutdownTimeout = shutdownTimeout; self.startup = startup; self.logger = logger
     }
 
     func run() async throws {
         let (events, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let catalog = shipper.catalog
-        db.onBlockEvent { event in
+        let catalog = self.catalog
+        tenants.onBlockEvent { _, event in
             switch event {
             case .written: continuation.yield()
             case .deleted(let ulid, _): if let catalog { try? catalog.removedLocally(ulid) }
@@ -82,12 +84,12 @@ final class ShipperService: Service, Sendable {
     /// what the bucket holds; then every `storeSyncMillis` when the bucket is queried). Retried
     /// at each pass until it succeeds.
     private func scanBucket() async -> Bool {
-        guard let catalog = shipper.catalog else { return true }
+        guard let catalog else { return true }
         if let why = catalog.recreatedBecause, !loggedRebuild.exchange(true, ordering: .relaxed) {
             logger.warning("rebuilding the block catalog from the data directory and the bucket", metadata: ["reason": "\(why)"])
         }
         do {
-            let n = try await catalog.scanBucket(shipper.bucket)
+            let n = try await catalog.scanBucket(bucket)
             logger.info("block catalog synced with the bucket", metadata: ["bucket_blocks": "\(n)"])
             return true
         } catch {
@@ -97,9 +99,15 @@ final class ShipperService: Service, Sendable {
     }
 
     func syncOnce() async {
+        for t in tenants.all {
+            if let shipper = t.shipper { await syncOnce(shipper, logger: logger.with(tenant: t.name)) }
+        }
+    }
+
+    private func syncOnce(_ shipper: Shipper, logger: Logger) async {
         do {
             let r = try await shipper.sync()
-            for ulid in r.uploaded { logger.info("block uploaded", metadata: ["ulid": "\(ulid)", "bucket": "\(shipper.bucket.kind)"]) }
+            for ulid in r.uploaded { logger.info("block uploaded", metadata: ["ulid": "\(ulid)", "bucket": "\(bucket.kind)"]) }
             if !r.alreadyInBucket.isEmpty {
                 logger.info("blocks already in the bucket", metadata: ["blocks": "\(r.alreadyInBucket)"])
             }

@@ -64,3 +64,16 @@ extension Appender {
 public protocol Appendable: Sendable {
     func appender() -> any Appender
 }
+
+/// Storage that keeps tenants apart (one TSDB each, as Thanos Receive): a write goes to the
+/// tenant it names, whose storage is opened or created on first use.
+public protocol TenantAppendable: Sendable {
+    func appender(tenant: String) throws -> any Appender
+}
+
+/// One storage for every tenant (tests, tools, the in-memory storage): the tenant is ignored.
+public struct SharedTenantAppendable: TenantAppendable {
+    public let base: any Appendable
+    public init(_ base: any Appendable) { self.base = base }
+    public func appender(tenant: String) throws -> any Appender { base.appender() }
+}

@@ -143,7 +143,7 @@ public struct DedupQuerier: Querier {
     }
 }
 
-/// A series read as it is under other labels (a replica label dropped, no other replica).
+/// A series read as it is under other labels (a replica label dropped, external labels attached).
 struct RelabeledSeries: StorageSeries {
     let labels: Labels
     let series: any StorageSeries

@@ -12,14 +12,19 @@ extension DB: TSDBAdmin {
     /// `skipHead`, the head written as one more block, under `snapshots/<time>-<random hex>`.
     /// The result is a data directory Strata or Prometheus can be started on.
     public func snapshot(skipHead: Bool) throws -> String {
-        // Not while a compaction moves data from the head into a new block (it could be in
-        // neither list) or a merge or retention deletes a block being linked.
-        try maintenance.withLock { _ in try snapshotLocked(skipHead: skipHead) }
+        let name = Self.snapshotName()
+        try snapshot(into: dir + "/snapshots/" + name, skipHead: skipHead)
+        return name
     }
 
-    private func snapshotLocked(skipHead: Bool) throws -> String {
-        let name = Self.snapshotName()
-        let target = dir + "/snapshots/" + name
+    /// The same snapshot into the directory `target` (created; its parent synced too).
+    public func snapshot(into target: String, skipHead: Bool) throws {
+        // Not while a compaction moves data from the head into a new block (it could be in
+        // neither list) or a merge or retention deletes a block being linked.
+        try maintenance.withLock { _ in try snapshotLocked(into: target, skipHead: skipHead) }
+    }
+
+    private func snapshotLocked(into target: String, skipHead: Bool) throws {
         try FileSystem.mkdirAll(target)
         do {
             for b in blocks {
@@ -38,16 +43,15 @@ extension DB: TSDBAdmin {
                 if !series.isEmpty { try BlockWriter.write(parentDir: target, mint: lo, maxt: hi + 1, series: series) }
             }
             try FileSystem.syncDir(target)
-            try FileSystem.syncDir(dir + "/snapshots")
+            try FileSystem.syncDir(FileSystem.parent(of: target))
         } catch {
             try? FileSystem.removeAll(target)
             throw error
         }
-        return name
     }
 
     /// `20261127T212500Z-0123456789abcdef`, as Prometheus names snapshots.
-    static func snapshotName() -> String {
+    public static func snapshotName() -> String {
         var t = time(nil)
         var tmv = tm()
         gmtime_r(&t, &tmv)

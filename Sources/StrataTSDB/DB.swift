@@ -354,15 +354,27 @@ extension DB: Queryable {
     /// moves on; in exchange the head keeps what this list lacks until the querier is gone
     /// (compaction waits for it before truncating, see `compactHead`).
     public func querier(mint: Int64, maxt: Int64) throws -> any Querier {
+        let (local, pinned, blocks) = try localSources(mint: mint, maxt: maxt)
+        // Remote blocks are older than what is still here: listed first, as MergeQuerier wants.
+        let remote = try remoteBlocks.withLock({ $0 })?(mint, maxt, blocks) ?? []
+        return PinnedQuerier(MergeQuerier(remote + local, encodeChunks: { XORChunk.encodeChunks($0) }), pin: pinned)
+    }
+
+    /// Head and the local blocks overlapping `[mint, maxt]` merged, without the remote ones, and
+    /// the ULIDs of every local block the querier saw (for a caller that reads the bucket for
+    /// several DBs at once and must leave out what they hold).
+    public func localQuerier(mint: Int64, maxt: Int64) throws -> (querier: any Querier, blocks: Set<String>) {
+        let (local, pinned, blocks) = try localSources(mint: mint, maxt: maxt)
+        return (PinnedQuerier(MergeQuerier(local, encodeChunks: { XORChunk.encodeChunks($0) }), pin: pinned), blocks)
+    }
+
+    private func localSources(mint: Int64, maxt: Int64) throws -> ([any Querier], HeadReaders.Pin, Set<String>) {
         // Registered before the block list is read: a block published after this point is
         // either in the list, or compaction waits for this reader before dropping its range.
         let pin = head.readers.pin(mint: mint)
         let all = self.blocks
         let local = try all.filter { $0.overlaps(mint: mint, maxt: maxt) }.map { try $0.querier(mint: mint, maxt: maxt) }
-        // Remote blocks are older than what is still here: listed first, as MergeQuerier wants.
-        let remote = try remoteBlocks.withLock({ $0 })?(mint, maxt, Set(all.map(\.ulid))) ?? []
-        let sources = remote + local + [try head.querier(mint: mint, maxt: maxt)]
-        return PinnedQuerier(MergeQuerier(sources, encodeChunks: { XORChunk.encodeChunks($0) }), pin: pin)
+        return (local + [try head.querier(mint: mint, maxt: maxt)], pin, Set(all.map(\.ulid)))
     }
 }
 

@@ -111,16 +111,17 @@ struct BucketUpload: AsyncParsableCommand {
     var path: String
 
     @Option(name: .customLong("label"), parsing: .singleValue,
-            help: "External label of the uploaded blocks, name=\"value\" (repeatable). Default: tenant_id=\"default-tenant\", as `strata serve`.")
+            help: "External label of the uploaded blocks, name=\"value\" (repeatable). Default: tenant_id=\"default-tenant\", the label `strata serve` gives the default tenant's blocks.")
     var labels: [String] = []
 
     @Flag(name: .customLong("shipper.upload-compacted"), help: "From a data directory, also upload blocks compacted locally (level > 1).")
     var uploadCompacted = false
 
     func run() async throws {
-        var config = ServerConfig()
-        do { config.externalLabels = try ServerConfig.parseLabels(labels) } catch { throw ValidationError("\(error)") }
-        let result = try await BucketOperations.upload(path: path, bucket: try bucket.bucket(), labels: config.effectiveExternalLabels,
+        var external: [String: String]
+        do { external = try ServerConfig.parseLabels(labels) } catch { throw ValidationError("\(error)") }
+        if external.isEmpty { external = ["tenant_id": "default-tenant"] }
+        let result = try await BucketOperations.upload(path: path, bucket: try bucket.bucket(), labels: external,
                                                        uploadCompacted: uploadCompacted)
         for ulid in result.uploaded { print("uploaded \(ulid)") }
         for ulid in result.alreadyInBucket { print("already in the bucket \(ulid)") }

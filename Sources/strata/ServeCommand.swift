@@ -47,6 +47,27 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("receive.default-tenant-id"), help: "Tenant of writes that name none.")
     var defaultTenant = "default-tenant"
 
+    @Option(name: .customLong("receive.tenant-label-name"),
+            help: "External label that carries a block's tenant: written into shipped meta.json and attached to every series at query time.")
+    var tenantLabelName = "tenant_id"
+
+    @Option(name: .customLong("receive.split-tenant-label-name"),
+            help: "Series label that names each series' tenant (removed before the series is stored); series without it go to the request's tenant, as Thanos Receive.")
+    var splitTenantLabel: String?
+
+    @Option(name: .customLong("query.tenant-header"), help: "HTTP header that names a read's tenant, under --query.enforce-tenancy.")
+    var queryTenantHeader = "THANOS-TENANT"
+
+    @Option(name: .customLong("query.default-tenant-id"), help: "Tenant of reads that name none, under --query.enforce-tenancy.")
+    var queryDefaultTenant = "default-tenant"
+
+    @Option(name: .customLong("query.tenant-label-name"), help: "Label a read's tenant is matched on, under --query.enforce-tenancy.")
+    var queryTenantLabelName = "tenant_id"
+
+    @Flag(name: .customLong("query.enforce-tenancy"),
+          help: "Confine every read to the tenant its --query.tenant-header names (the default tenant without one): each selector and match[] gets the tenant matcher, as prom-label-proxy adds it.")
+    var enforceTenancy = false
+
     @Option(name: .customLong("receive.limits-config-file"),
             help: "Thanos Receive limits YAML (write.global.max_concurrency, per-request size/series/samples limits, head_series_limit, per tenant with defaults; plus ingestion_rate and ingestion_burst_size). Re-read when it changes.")
     var limitsConfigFile: String?
@@ -140,7 +161,7 @@ struct Serve: AsyncParsableCommand {
     var objstoreConfig: String?
 
     @Option(name: .customLong("label"), parsing: .singleValue,
-            help: "External label of shipped blocks, name=\"value\" (repeatable). Default: tenant_id=\"default-tenant\", as Thanos Receive.")
+            help: "External label of every tenant's blocks, name=\"value\" (repeatable), besides the tenant label (--receive.tenant-label-name); attached to series at query time.")
     var labels: [String] = []
 
     @Flag(name: .customLong("shipper"), inversion: .prefixedNo,
@@ -299,6 +320,25 @@ struct Serve: AsyncParsableCommand {
         }
         config.tenancy.header = tenantHeader
         config.tenancy.defaultTenant = defaultTenant
+        for (flag, value) in [("--receive.tenant-label-name", tenantLabelName), ("--query.tenant-label-name", queryTenantLabelName)]
+        where !ServerConfig.isLabelName(value) {
+            throw ValidationError("invalid \(flag) \"\(value)\": not a label name")
+        }
+        config.tenantLabelName = tenantLabelName
+        if let split = splitTenantLabel {
+            guard ServerConfig.isLabelName(split) else { throw ValidationError("invalid --receive.split-tenant-label-name \"\(split)\": not a label name") }
+            config.splitTenantLabel = split
+        }
+        if let problem = TenantOptions.problem(queryDefaultTenant) {
+            throw ValidationError("invalid --query.default-tenant-id \"\(queryDefaultTenant)\": \(problem)")
+        }
+        guard !queryTenantHeader.isEmpty, queryTenantHeader.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) else {
+            throw ValidationError("invalid --query.tenant-header \"\(queryTenantHeader)\": not an HTTP header name")
+        }
+        config.queryTenancy.enforce = enforceTenancy
+        config.queryTenancy.header = queryTenantHeader
+        config.queryTenancy.defaultTenant = queryDefaultTenant
+        config.queryTenancy.labelName = queryTenantLabelName
         if limitsConfigFile != nil && limitsConfig != nil {
             throw ValidationError("--receive.limits-config-file and --receive.limits-config cannot both be given")
         }
@@ -328,6 +368,9 @@ struct Serve: AsyncParsableCommand {
             do { config.objectStore = try ObjectStoreConfig.parse(yaml) } catch { throw ValidationError("--objstore.config: \(error)") }
         }
         do { config.externalLabels = try ServerConfig.parseLabels(labels) } catch { throw ValidationError("\(error)") }
+        if config.externalLabels[tenantLabelName] != nil {
+            throw ValidationError("--label \(tenantLabelName) clashes with the tenant label (--receive.tenant-label-name); each tenant's blocks carry their own")
+        }
         config.shipping = shipper
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("invalid --log.level \"\(logLevel)\"") }
         config.flagValues = [
@@ -351,7 +394,10 @@ struct Serve: AsyncParsableCommand {
             "compact": String(compact), "compact.wait-interval": compactWaitInterval,
             "query.replica-label": replicaLabels.joined(separator: ","), "query.auto-downsampling": String(autoDownsampling),
             "query.partial-response": String(partialResponse),
-            "receive.tenant-header": tenantHeader, "receive.default-tenant-id": defaultTenant,
+            "receive.tenant-header": tenantHeader, "receive.default-tenant-id": defaultTenant, "receive.tenant-label-name": tenantLabelName,
+            "receive.split-tenant-label-name": splitTenantLabel ?? "",
+            "query.tenant-header": queryTenantHeader, "query.default-tenant-id": queryDefaultTenant,
+            "query.tenant-label-name": queryTenantLabelName, "query.enforce-tenancy": String(enforceTenancy),
             "receive.limits-config-file": limitsConfigFile ?? "",
             "web.config.file": webConfigFile ?? "", "web.health-probes-without-auth": String(healthProbesWithoutAuth),
         ].merging(compactor.flagValues) { a, _ in a }

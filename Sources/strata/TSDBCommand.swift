@@ -113,7 +113,9 @@ struct ImportOpenMetrics: ParsableCommand {
         discussion: """
             Every sample needs a timestamp and the file must end with '# EOF'. One block is written per \
             aligned --block-duration window. Write into an empty directory and move the blocks into a \
-            stopped server's --tsdb.path (or start the server on it): they are served and compacted like any other.
+            stopped server's tenant directory (<tsdb.path>/default-tenant, or another tenant's), or start a \
+            server on the output directory (its blocks become the default tenant's): they are served and \
+            compacted like any other.
             """
     )
 
@@ -136,6 +138,15 @@ struct ImportOpenMetrics: ParsableCommand {
             throw ValidationError("\(error): import into another directory and move the blocks in while the server is stopped")
         }
         defer { lock.release() }
+        // A tenant's directory (`<tsdb.path>/<tenant>`): the server's lock is one level up.
+        let parent = URL(fileURLWithPath: dir).standardizedFileURL.deletingLastPathComponent().path
+        var serverLock: DirectoryLock?
+        if FileManager.default.fileExists(atPath: parent + "/" + DirectoryLock.fileName) {
+            do { serverLock = try DirectoryLock.acquire(dir: parent) } catch {
+                throw ValidationError("\(error): import into another directory and move the blocks in while the server is stopped")
+            }
+        }
+        defer { serverLock?.release() }
         let existing = (try? DB(dir: dir, head: Head(), readOnly: true).blocks.map(\.meta)) ?? []
         let r = try OpenMetricsImport.run(file: file, outputDir: dir, blockDuration: bd)
         let new = Set(r.blocks.map(\.ulid))

@@ -153,8 +153,8 @@ import Testing
         let bucket = try FilesystemBucket(directory: dir.file("bucket"))
         try await Shipper(dataDir: dir.path, bucket: bucket, externalLabels: ["a": "b"]).sync()
         let ulids = db.blocks.map(\.ulid)
-        // A block made from the first two (as a compactor would), uploaded beside them.
-        var merged = db.blocks[0].meta
+        // A block made from the first two (as a compactor would: same external labels), uploaded beside them.
+        var merged = try BlockMeta.parse(Data(try await bucket.get(ulids[0] + "/meta.json")), path: ulids[0])
         merged.ulid = ULID.make()
         merged.maxTime = db.blocks[1].meta.maxTime
         merged.compaction.level = 2

@@ -72,8 +72,8 @@ import Testing
                 let theirs = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(t)", promURL, q])
                 #expect(ours.status == 0 && theirs.status == 0, "\(q): \(ours.stderr) \(theirs.stderr)")
                 #expect(!theirs.stdout.isEmpty, "\(q) at \(t): nothing from Prometheus")
-                #expect(ours.stdout.split(separator: "\n").sorted() == theirs.stdout.split(separator: "\n").sorted(),
-                        "\(q) at \(t)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
+                #expect(withoutTenantLabel(ours.stdout).split(separator: "\n").sorted() == theirs.stdout.split(separator: "\n").sorted(),
+                        "\(q) at \(t)\nStrata:\n\(withoutTenantLabel(ours.stdout))\nPrometheus:\n\(theirs.stdout)")
             }
         }
         // A range query over the whole backfill.
@@ -82,14 +82,14 @@ import Testing
             let ours = try await Tools.runAsync(promtool, range + [strataURL, q])
             let theirs = try await Tools.runAsync(promtool, range + [promURL, q])
             #expect(ours.status == 0 && theirs.status == 0, "\(q): \(ours.stderr) \(theirs.stderr)")
-            #expect(ours.stdout == theirs.stdout, "range \(q)\nStrata:\n\(ours.stdout.prefix(2000))\nPrometheus:\n\(theirs.stdout.prefix(2000))")
+            #expect(withoutTenantLabel(ours.stdout) == theirs.stdout, "range \(q)\nStrata:\n\(withoutTenantLabel(ours.stdout).prefix(2000))\nPrometheus:\n\(theirs.stdout.prefix(2000))")
         }
         // Series and label values across blocks.
         let window = ["--start=\(Double(Self.base) / 1000)", "--end=\(Double(Self.base) / 1000 + 7 * 3600)"]
         for args in [["series", "--match=http_requests_total"] + window, ["labels"] + window + ["code"]] {
             let cmd = { (url: String) in args.first == "labels" ? ["query"] + args.dropLast() + [url, args.last!] : ["query"] + args + [url] }
             let ours = try await Tools.runAsync(promtool, cmd(strataURL)), theirs = try await Tools.runAsync(promtool, cmd(promURL))
-            #expect(ours.status == 0 && !theirs.stdout.isEmpty && ours.stdout == theirs.stdout, "\(args)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
+            #expect(ours.status == 0 && !theirs.stdout.isEmpty && withoutTenantLabel(ours.stdout) == theirs.stdout, "\(args)\nStrata:\n\(withoutTenantLabel(ours.stdout))\nPrometheus:\n\(theirs.stdout)")
         }
     }
 
@@ -128,8 +128,8 @@ import Testing
             let ours = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(at)", strataURL, q])
             let theirs = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(at)", promURL, q])
             #expect(ours.status == 0 && theirs.status == 0 && !theirs.stdout.isEmpty, "\(q): \(ours.stderr) \(theirs.stderr)")
-            #expect(ours.stdout.split(separator: "\n").sorted() == theirs.stdout.split(separator: "\n").sorted(),
-                    "\(q)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
+            #expect(withoutTenantLabel(ours.stdout).split(separator: "\n").sorted() == theirs.stdout.split(separator: "\n").sorted(),
+                    "\(q)\nStrata:\n\(withoutTenantLabel(ours.stdout))\nPrometheus:\n\(theirs.stdout)")
         }
     }
 }

@@ -39,6 +39,7 @@ import Testing
         guard let binary = strataBinary(), let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("strata-blocks"); defer { dir.remove() }
         let data = dir.file("data")
+        let tenantDir = data + "/default-tenant"
         let base: Int64 = 1_700_000_000_000
         // 3 series, one sample every 5 s over 5 minutes of sample time: 60 samples each.
         var b = WriteRequestBuilder()
@@ -50,14 +51,14 @@ import Testing
         #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
         // The head spans 295 s > 1.5 × 60 s: blocks [0,1m), [1m,2m), [2m,3m) … get cut.
         let deadline = Date().addingTimeInterval(20)
-        while Self.blockDirs(data).count < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(Self.blockDirs(data).count >= 3, "no blocks cut:\n\(proc.log)")
+        while Self.blockDirs(tenantDir).count < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(Self.blockDirs(tenantDir).count >= 3, "no blocks cut:\n\(proc.log)")
         let want: [String: Double] = ["0": 60, "1": 60, "2": 60]
         #expect(try await Self.query(port, "count_over_time(m[10m])", time: end) == want)
         proc.stop()
 
         // promtool reads the stopped data dir (blocks + WAL): exactly the samples written.
-        let r = try await Tools.runAsync(promtool, ["tsdb", "dump", data])
+        let r = try await Tools.runAsync(promtool, ["tsdb", "dump", tenantDir])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.split(separator: "\n").filter { $0.hasPrefix("{__name__=\"m\"") }.count == 180)
 
@@ -83,6 +84,7 @@ import Testing
         guard let binary = strataBinary(), let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("strata-crash-compaction"); defer { dir.remove() }
         let data = dir.file("data")
+        let tenantDir = data + "/default-tenant"
         let series = 400
         let base: Int64 = 1_700_000_000_000
         var acked: [Int] = []
@@ -93,8 +95,8 @@ import Testing
             let (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("\(round).log"), extra: Self.fastBlocks)
             if let halfBlock {
                 // Opening the data dir removed it (a new compaction may be writing another one by now).
-                #expect(!FileManager.default.fileExists(atPath: data + "/" + halfBlock), "a half-written block survived the restart")
-                #expect(!FileManager.default.fileExists(atPath: data + "/" + halfBlock.prefix(26)), "a half-written block became visible")
+                #expect(!FileManager.default.fileExists(atPath: tenantDir + "/" + halfBlock), "a half-written block survived the restart")
+                #expect(!FileManager.default.fileExists(atPath: tenantDir + "/" + halfBlock.prefix(26)), "a half-written block became visible")
             }
             let pid = proc.process.processIdentifier
             // Watch for a block being written and kill the server right then.
@@ -102,7 +104,7 @@ import Testing
                 usleep(150_000) // let some writes in first
                 let stopAt = Date().addingTimeInterval(8)
                 while Date() < stopAt && !Task.isCancelled {
-                    if let names = try? FileManager.default.contentsOfDirectory(atPath: data),
+                    if let names = try? FileManager.default.contentsOfDirectory(atPath: tenantDir),
                        let tmp = names.first(where: { $0.hasSuffix(".tmp-for-creation") }) {
                         kill(pid, SIGKILL)
                         return tmp
@@ -120,7 +122,7 @@ import Testing
                 if await postWrite(port: port, b.snappyBody()) == .noContent { acked.append(r) }
             }
             halfBlock = await watcher.value
-            if let halfBlock, FileManager.default.fileExists(atPath: data + "/" + halfBlock) { killedMidBlock += 1 }
+            if let halfBlock, FileManager.default.fileExists(atPath: tenantDir + "/" + halfBlock) { killedMidBlock += 1 }
             proc.process.waitUntilExit()
         }
         print("kill -9 during compaction: \(killedMidBlock) of 6 kills hit a block being written; \(acked.count) writes acknowledged")
@@ -132,8 +134,8 @@ import Testing
         // A last clean start and stop; then promtool reads blocks + WAL.
         let (proc, _) = try await startStrata(binary, dataDir: data, log: dir.file("final.log"), extra: Self.fastBlocks)
         proc.stop()
-        #expect(!(try FileManager.default.contentsOfDirectory(atPath: data)).contains { $0.contains(".tmp-for-") })
-        let r = try await Tools.runAsync(promtool, ["tsdb", "dump", data], timeout: 120)
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: tenantDir)).contains { $0.contains(".tmp-for-") })
+        let r = try await Tools.runAsync(promtool, ["tsdb", "dump", tenantDir], timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
         var seen: [Int64: [Int: Double]] = [:]  // t → s → v
         for (_, s, v, t) in dumpedSamples(r.stdout, metric: "crash_blocks") { seen[t, default: [:]][s] = v }
@@ -159,6 +161,7 @@ import Testing
         guard let binary = strataBinary(), let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("strata-snapshot"); defer { dir.remove() }
         let data = dir.file("data")
+        let tenantDir = data + "/default-tenant"
         var (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("1.log"))
         var b = WriteRequestBuilder()
         b.add([("__name__", "m"), ("s", "0")], [(1000, 1), (2000, 2)])
@@ -175,7 +178,7 @@ import Testing
         let st = await postWrite(port: port, more.snappyBody())
         #expect(st == .noContent, "write answered \(String(describing: st)); server log:\n\(proc.log)")
         let deadline = Date().addingTimeInterval(20)
-        while Self.blockDirs(data).isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        while Self.blockDirs(tenantDir).isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         let (bad, badJSON) = try await Self.post(port, "/api/v1/admin/tsdb/snapshot?skip_head=maybe")
         #expect(bad == 400 && badJSON["errorType"] as? String == "bad_data")
         let (ok, okJSON) = try await Self.post(port, "/api/v1/admin/tsdb/snapshot")
@@ -183,9 +186,9 @@ import Testing
         let name = try #require((okJSON["data"] as? [String: Any])?["name"] as? String)
         #expect(name.count == 33 && name.contains("Z-"))
         let snap = data + "/snapshots/" + name
-        #expect(Self.blockDirs(snap).count == Self.blockDirs(data).count + 1)
-        try FileManager.default.createDirectory(atPath: snap + "/wal", withIntermediateDirectories: true)
-        let r = try await Tools.runAsync(promtool, ["tsdb", "dump", snap])
+        #expect(Self.blockDirs(snap + "/default-tenant").count == Self.blockDirs(tenantDir).count + 1)
+        try FileManager.default.createDirectory(atPath: snap + "/default-tenant/wal", withIntermediateDirectories: true)
+        let r = try await Tools.runAsync(promtool, ["tsdb", "dump", snap + "/default-tenant"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.split(separator: "\n").count == 42)
         let (skip, _) = try await Self.post(port, "/api/v1/admin/tsdb/snapshot?skip_head=true")
@@ -199,15 +202,16 @@ import Testing
         guard let binary = strataBinary() else { return }
         let dir = try TempDir("strata-bad-meta"); defer { dir.remove() }
         let data = dir.file("data")
+        let tenantDir = data + "/default-tenant"
         var (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("1.log"), extra: Self.fastBlocks)
         var b = WriteRequestBuilder()
         b.add([("__name__", "m"), ("s", "0")], (0 ..< 40).map { (Int64($0) * 5000, Double($0)) })
         #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
         let deadline = Date().addingTimeInterval(20)
-        while Self.blockDirs(data).isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        while Self.blockDirs(tenantDir).isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         proc.stop()
-        let block = try #require(Self.blockDirs(data).first)
-        try "{\"ulid\": ".write(toFile: data + "/" + block + "/meta.json", atomically: false, encoding: .utf8)
+        let block = try #require(Self.blockDirs(tenantDir).first)
+        try "{\"ulid\": ".write(toFile: tenantDir + "/" + block + "/meta.json", atomically: false, encoding: .utf8)
 
         (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("2.log"), extra: Self.fastBlocks)
         defer { proc.stop() }
@@ -215,7 +219,7 @@ import Testing
         var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics")
         req.method = .GET
         let text = String(buffer: try await HTTPClient.shared.execute(req, timeout: .seconds(10)).body.collect(upTo: 1 << 20))
-        #expect(text.contains("strata_blocks_skipped 1\n"), "\(text)")
+        #expect(text.contains("strata_blocks_skipped{tenant=\"default-tenant\"} 1\n"), "\(text)")
         // The head (from the WAL) still answers for the newest samples.
         #expect(try await Self.query(port, "m", time: 195)["0"] == 39)
     }

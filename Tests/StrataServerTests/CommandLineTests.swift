@@ -74,7 +74,7 @@ import Testing
         for i in 0 ..< 3 { b.add([("__name__", "m"), ("i", String(i))], [(1000, 1), (5000, 2)]) }
         #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
         proc.stop()
-        let r = try await Tools.runAsync(binary, ["tsdb", "wal-inspect", dir.file("data")])
+        let r = try await Tools.runAsync(binary, ["tsdb", "wal-inspect", dir.file("data/default-tenant")])
         #expect(r.status == 0, "\(r.stderr)")
         let total = try #require(r.stdout.split(separator: "\n").last { $0.hasPrefix("total") })
         #expect(total.split(separator: " ", omittingEmptySubsequences: true).map(String.init)

@@ -30,11 +30,11 @@ import Testing
         try app.commit()
         var dbOptions = DBOptions()
         dbOptions.blockRanges = []
-        let db = try DB(dir: tmp.file("data"), head: head, options: dbOptions)
+        let db = try DB(dir: tmp.file("writer"), head: head, options: dbOptions)
         _ = try db.compactHead()
         #expect(db.blocks.count == 5)
         let bucket = try FilesystemBucket(directory: tmp.file("pristine"))
-        try await Shipper(dataDir: tmp.file("data"), bucket: bucket, externalLabels: ["tenant_id": "t"]).sync()
+        try await Shipper(dataDir: tmp.file("writer"), bucket: bucket, externalLabels: ["tenant_id": "t"]).sync()
         return tmp.file("pristine")
     }
 

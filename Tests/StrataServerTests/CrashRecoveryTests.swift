@@ -69,9 +69,9 @@ import Testing
         for r in acked { #expect(points[base + Int64(r) * 1000] == Double(r * series), "request \(r) not served after restart") }
         kill(proc.process.processIdentifier, SIGKILL)
         proc.process.waitUntilExit()
-        #expect(FileManager.default.fileExists(atPath: data + "/head.snapshot"), "a clean stop writes a head snapshot")
+        #expect(FileManager.default.fileExists(atPath: data + "/default-tenant/head.snapshot"), "a clean stop writes a head snapshot")
 
-        let dump = try await Tools.runAsync(promtool, ["tsdb", "dump", data])
+        let dump = try await Tools.runAsync(promtool, ["tsdb", "dump", data + "/default-tenant"])
         #expect(dump.status == 0, "\(dump.stderr)")
         var seen: [String: Int] = [:]
         let dumped = dumpedSamples(dump.stdout, metric: "crash_test")
@@ -110,7 +110,7 @@ import Testing
             proc.process.waitUntilExit()
 
             // Damage the newest non-empty segment.
-            let wal = data + "/wal"
+            let wal = data + "/default-tenant/wal"
             let segs = try FileManager.default.contentsOfDirectory(atPath: wal).sorted()
             let target = try #require(segs.last { (try? FileManager.default.attributesOfItem(atPath: "\(wal)/\($0)")[.size] as? Int ?? 0) ?? 0 > 0 })
             let path = "\(wal)/\(target)"
@@ -125,7 +125,7 @@ import Testing
             let (proc2, _) = try await startStrata(binary, dataDir: data, log: dir.file("b.log"))
             kill(proc2.process.processIdentifier, SIGKILL)
             proc2.process.waitUntilExit()
-            let dump = try await Tools.runAsync(promtool, ["tsdb", "dump", data])
+            let dump = try await Tools.runAsync(promtool, ["tsdb", "dump", data + "/default-tenant"])
             #expect(dump.status == 0, "\(dump.stderr)")
             var present = Set<Int>()
             let dumped = dumpedSamples(dump.stdout, metric: "damage")

@@ -47,7 +47,7 @@ import Testing
             await Self.writeM(port)
             let (status, body) = try await Self.get(port, Self.labelReplace)
             #expect(status == 200)
-            #expect(body.contains(#""metric":{"job":"a"}"#), "\(body)")
+            #expect(body.contains(#""metric":{"job":"a","tenant_id":"default-tenant"}"#), "\(body)")
         }
     }
 
@@ -58,7 +58,7 @@ import Testing
             await Self.writeM(port)
             let (status, body) = try await Self.get(port, Self.labelReplace)
             #expect(status == 200)
-            #expect(body.contains(#""metric":{"job":"a","n":"m"}"#), "\(body)")
+            #expect(body.contains(#""metric":{"job":"a","n":"m","tenant_id":"default-tenant"}"#), "\(body)")
         }
     }
 }

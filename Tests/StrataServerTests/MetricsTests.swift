@@ -34,12 +34,13 @@ import Testing
         for line in [
             #"strata_remote_write_requests_total{code="204"} 1"#, #"strata_remote_write_requests_total{code="400"} 1"#,
             #"strata_remote_write_samples_total{outcome="accepted"} 20"#, #"strata_remote_write_samples_total{outcome="rejected"} 1"#,
-            "strata_head_series 10", "strata_head_samples_appended_total 20", "strata_wal_replay_samples 0",
-            "strata_blocks_skipped 0", "strata_wal_write_failures_total 0",
+            #"strata_head_series{tenant="default-tenant"} 10"#, #"strata_head_samples_appended_total{tenant="default-tenant"} 20"#,
+            "strata_wal_replay_samples 0", #"strata_blocks_skipped{tenant="default-tenant"} 0"#,
+            #"strata_wal_write_failures_total{tenant="default-tenant"} 0"#, "strata_tenants 1",
         ] {
             #expect(text.contains(line + "\n"), "missing \(line) in:\n\(text)")
         }
-        #expect(text.contains("strata_wal_written_bytes_total "))
+        #expect(text.contains(#"strata_wal_written_bytes_total{tenant="default-tenant"} "#))
         // Histograms: requests by route (the registered path), queries by kind and outcome.
         for fragment in [
             #"strata_http_request_duration_seconds_count{handler="/api/v1/query",method="GET",code="200"} 1"#,

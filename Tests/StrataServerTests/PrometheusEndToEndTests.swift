@@ -103,7 +103,7 @@ func withStrata(_ config: ServerConfig = ServerConfig(),
                 #expect(ours.status == 0, "promtool against Strata failed: \(ours.stderr)")
                 #expect(theirs.status == 0, "promtool against Prometheus failed: \(theirs.stderr)")
                 #expect(!theirs.stdout.isEmpty)
-                #expect(ours.stdout == theirs.stdout, "query \(query)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
+                #expect(withoutTenantLabel(ours.stdout) == theirs.stdout, "query \(query)\nStrata:\n\(withoutTenantLabel(ours.stdout))\nPrometheus:\n\(theirs.stdout)")
             }
             // A metric Prometheus exports with many series: the same number of series in both.
             let name = "prometheus_http_requests_total"
@@ -136,8 +136,8 @@ func withStrata(_ config: ServerConfig = ServerConfig(),
                 #expect(ours.status == 0 && theirs.status == 0, "\(query): \(ours.stderr) \(theirs.stderr)")
                 #expect(!theirs.stdout.isEmpty, "\(query) returned nothing from Prometheus")
                 // Instant vectors are unordered; compare line sets.
-                let a = ours.stdout.split(separator: "\n").sorted(), b = theirs.stdout.split(separator: "\n").sorted()
-                #expect(a == b, "query \(query)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
+                let a = withoutTenantLabel(ours.stdout).split(separator: "\n").sorted(), b = theirs.stdout.split(separator: "\n").sorted()
+                #expect(a == b, "query \(query)\nStrata:\n\(withoutTenantLabel(ours.stdout))\nPrometheus:\n\(theirs.stdout)")
             }
 
             // A range query through promtool: same points, same values.
@@ -147,8 +147,8 @@ func withStrata(_ config: ServerConfig = ServerConfig(),
                 let t = try await Tools.runAsync(promtool, range + [promURL, query])
                 #expect(o.status == 0 && t.status == 0, "\(query): \(o.stderr) \(t.stderr)")
                 #expect(!t.stdout.isEmpty)
-                #expect(o.stdout.split(separator: "\n").sorted() == t.stdout.split(separator: "\n").sorted(),
-                        "range \(query)\nStrata:\n\(o.stdout)\nPrometheus:\n\(t.stdout)")
+                #expect(withoutTenantLabel(o.stdout).split(separator: "\n").sorted() == t.stdout.split(separator: "\n").sorted(),
+                        "range \(query)\nStrata:\n\(withoutTenantLabel(o.stdout))\nPrometheus:\n\(t.stdout)")
             }
 
             // The series and labels APIs as promtool calls them.
@@ -160,7 +160,7 @@ func withStrata(_ config: ServerConfig = ServerConfig(),
                 let theirs = try await Tools.runAsync(promtool, withURL(promURL))
                 #expect(ours.status == 0 && theirs.status == 0, "\(args): \(ours.stderr) \(theirs.stderr)")
                 #expect(!theirs.stdout.isEmpty)
-                #expect(ours.stdout == theirs.stdout, "promtool query \(args)\nStrata:\n\(ours.stdout)\nPrometheus:\n\(theirs.stdout)")
+                #expect(withoutTenantLabel(ours.stdout) == theirs.stdout, "promtool query \(args)\nStrata:\n\(withoutTenantLabel(ours.stdout))\nPrometheus:\n\(theirs.stdout)")
             }
         }
     }

@@ -39,8 +39,8 @@ import Testing
                 if r.status == 0 && !r.stdout.isEmpty { out = r.stdout; break }
                 try await Task.sleep(for: .milliseconds(500))
             }
-            #expect(out.contains(#"strata_only_metric{job="a"} => 9"#), "\(out)\n\(prom.log)")
-            #expect(out.contains(#"strata_only_metric{job="b"} => 109"#), "\(out)")
+            #expect(out.contains(#"strata_only_metric{job="a", tenant_id="default-tenant"} => 9"#), "\(out)\n\(prom.log)")
+            #expect(out.contains(#"strata_only_metric{job="b", tenant_id="default-tenant"} => 109"#), "\(out)")
             // PromQL in Prometheus over the remote-read data.
             let sum = try await Tools.runAsync(promtool, ["query", "instant", "--time=\(t)", promURL, "sum(max_over_time(strata_only_metric[2m]))"])
             #expect(sum.stdout.contains("=> 118"), "\(sum.stdout) \(sum.stderr)")

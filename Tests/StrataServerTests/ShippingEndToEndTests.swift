@@ -16,6 +16,7 @@ import Testing
         let dir = try TempDir("strata-ship"); defer { dir.remove() }
         let data = dir.file("data")
         let bucketDir = data + "/bucket"
+        let tenantDir = data + "/default-tenant"
         let base: Int64 = 1_700_000_000_000
         var b = WriteRequestBuilder()
         for s in 0 ..< 3 {
@@ -30,32 +31,32 @@ import Testing
             BlocksEndToEndTests.blockDirs(bucketDir).filter { FileManager.default.fileExists(atPath: bucketDir + "/" + $0 + "/meta.json") }
         }
         // Until three blocks are in and every block cut so far is (the last one may be uploading).
-        while (shipped().count < 3 || shipped() != BlocksEndToEndTests.blockDirs(data)) && Date() < deadline {
+        while (shipped().count < 3 || shipped() != BlocksEndToEndTests.blockDirs(tenantDir)) && Date() < deadline {
             try await Task.sleep(for: .milliseconds(100))
         }
         proc.stop()
         let blocks = shipped()
         #expect(blocks.count >= 3, "blocks were not shipped:\n\(proc.log)")
-        #expect(blocks == BlocksEndToEndTests.blockDirs(data), "every local block is in the bucket")
+        #expect(blocks == BlocksEndToEndTests.blockDirs(tenantDir), "every local block is in the bucket")
 
         var samplesInMetas = 0
         for ulid in blocks {
             let meta = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bucketDir + "/" + ulid + "/meta.json"))) as? [String: Any])
             samplesInMetas += (meta["stats"] as? [String: Any])?["numSamples"] as? Int ?? 0
             let thanos = try #require(meta["thanos"] as? [String: Any], "no thanos section in \(ulid)")
-            #expect(thanos["labels"] as? [String: String] == ["cluster": "e2e"])
+            #expect(thanos["labels"] as? [String: String] == ["cluster": "e2e", "tenant_id": "default-tenant"])
             #expect(thanos["source"] as? String == "receive")
             #expect((thanos["files"] as? [[String: Any]])?.map { $0["rel_path"] as? String } == ["chunks/000001", "index", "meta.json"])
             #expect(!FileManager.default.fileExists(atPath: bucketDir + "/" + ulid + "/tombstones"), "tombstones are not uploaded")
         }
-        let state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: data + "/thanos.shipper.json"))) as? [String: Any])
+        let state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tenantDir + "/thanos.shipper.json"))) as? [String: Any])
         #expect(state["version"] as? Int == 1 && Set(state["uploaded"] as? [String] ?? []) == Set(blocks))
 
         // `strata bucket ls` lists the same blocks, with their labels and source.
         let ls = try await Tools.runAsync(binary, ["bucket", "ls", "--tsdb.path", data])
         #expect(ls.status == 0 && ls.stdout.split(separator: "\n").map(String.init) == blocks, "\(ls.stdout)\(ls.stderr)")
         let wide = try await Tools.runAsync(binary, ["bucket", "ls", "-o", "wide", "--objstore.config", "type: FILESYSTEM\nconfig:\n  directory: \(bucketDir)\n"])
-        #expect(wide.status == 0 && wide.stdout.hasPrefix("ULID") && wide.stdout.contains("receive") && wide.stdout.contains("cluster=\"e2e\""), "\(wide.stdout)\(wide.stderr)")
+        #expect(wide.status == 0 && wide.stdout.hasPrefix("ULID") && wide.stdout.contains("receive") && wide.stdout.contains("cluster=\"e2e\"") && wide.stdout.contains("tenant_id=\"default-tenant\""), "\(wide.stdout)\(wide.stderr)")
         let json = try await Tools.runAsync(binary, ["bucket", "ls", "-o", "json", "--tsdb.path", data])
         #expect(json.stdout.split(separator: "\n").count == blocks.count && json.stdout.contains("\"thanos\":"), "\(json.stdout)")
         let clean = try await Tools.runAsync(binary, ["bucket", "verify", "--tsdb.path", data])

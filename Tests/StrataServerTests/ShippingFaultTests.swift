@@ -84,15 +84,15 @@ import Testing
         // Blocks cut now cannot be uploaded; retention must keep them.
         var waiting: [String: BlockMeta] = [:]
         try await Self.waitFor("blocks cut while the bucket is down", { proc.log }) {
-            for ulid in BlocksEndToEndTests.blockDirs(data) {
-                if let m = try? BlockMeta.read(dir: data + "/" + ulid), m.minTime >= Self.base + 300_000 { waiting[ulid] = m }
+            for ulid in BlocksEndToEndTests.blockDirs(data + "/default-tenant") {
+                if let m = try? BlockMeta.read(dir: data + "/default-tenant/" + ulid), m.minTime >= Self.base + 300_000 { waiting[ulid] = m }
             }
             return waiting.count >= 3
         }
         // The shipper's passes fail (each after the connect timeout); retention keeps the blocks.
         func metric(_ name: String) async -> Double {
             let text = (try? await Tools.runAsync("/usr/bin/curl", ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout) ?? ""
-            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? -1
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{tenant=") }.flatMap { Double($0.split(separator: " ")[1]) } ?? -1
         }
         try await Self.waitFor("a failed upload pass", { proc.log }) { await metric("strata_shipper_upload_failures_total") > 0 }
         #expect(await metric("strata_retention_blocks_waiting_for_upload") >= 2, "\(proc.log)")
@@ -100,7 +100,7 @@ import Testing
         let text = (try? await Tools.runAsync("/usr/bin/curl", ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout) ?? ""
         let failedOps = text.split(separator: "\n").filter { $0.hasPrefix("objstore_bucket_operation_failures_total{") && !$0.hasSuffix(" 0") }
         #expect(!failedOps.isEmpty, "\(text)")
-        #expect(Set(BlocksEndToEndTests.blockDirs(data)).isSuperset(of: waiting.keys), "blocks not yet uploaded were deleted:\n\(proc.log)")
+        #expect(Set(BlocksEndToEndTests.blockDirs(data + "/default-tenant")).isSuperset(of: waiting.keys), "blocks not yet uploaded were deleted:\n\(proc.log)")
         #expect(proc.log.contains("shipping blocks failed; retried at the next pass"), "\(proc.log)")
 
         // Back (empty: moto keeps buckets in memory): the waiting blocks go up, then retention
@@ -115,7 +115,7 @@ import Testing
         // Retention keeps only the newest block once the others are in the bucket.
         let newest = try #require(waiting.max { $0.value.maxTime < $1.value.maxTime }?.key)
         try await Self.waitFor("retention after the upload", { proc.log }) {
-            Set(BlocksEndToEndTests.blockDirs(data)).intersection(waiting.keys) == [newest]
+            Set(BlocksEndToEndTests.blockDirs(data + "/default-tenant")).intersection(waiting.keys) == [newest]
         }
     }
 
@@ -162,7 +162,7 @@ import Testing
         // is killed with the upload half done.
         var big: String?
         try await Self.waitFor("the big block's upload to begin", seconds: 60, { proc.log + moto.output }) {
-            for ulid in Set(BlocksEndToEndTests.blockDirs(data)).subtracting(firstUploads.keys)
+            for ulid in Set(BlocksEndToEndTests.blockDirs(data + "/default-tenant")).subtracting(firstUploads.keys)
             where moto.output.contains("/thanos/\(ulid)/chunks/000001?uploads") {
                 kill(moto.process.processIdentifier, SIGSTOP)
                 big = ulid
@@ -183,7 +183,7 @@ import Testing
         let meta = try BlockMeta.parse(Data(try await bucket.get(interrupted + "/meta.json")), path: interrupted)
         #expect(meta.stats.numSamples == 720_000)
         let segment = try await bucket.attributes(interrupted + "/chunks/000001").size
-        #expect(segment > 5 << 20 && segment == (try? FileSystem.size(data + "/" + interrupted + "/chunks/000001")))
+        #expect(segment > 5 << 20 && segment == (try? FileSystem.size(data + "/default-tenant/" + interrupted + "/chunks/000001")))
         for (ulid, uploadTime) in firstUploads {
             let now = ThanosMeta.from(try BlockMeta.parse(Data(try await bucket.get(ulid + "/meta.json")), path: ulid))?.uploadTime
             #expect(now == uploadTime, "\(ulid) was uploaded again")
@@ -238,6 +238,6 @@ import Testing
         for run in [missing, unreachable, wrongSecret] {
             #expect(run.stderr.split(separator: "\n").filter { $0.contains("objstore") }.count == 1, "\(run.stderr)")
         }
-        #expect(!FileManager.default.fileExists(atPath: dir.file("data") + "/wal"), "nothing is started before the check")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("data") + "/" + BlockCatalog.fileName), "nothing is started before the check")
     }
 }

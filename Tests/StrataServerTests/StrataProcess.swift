@@ -128,3 +128,12 @@ struct StrataTestError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
 }
+
+/// promtool's output for a query against Strata without the default tenant's label, which
+/// Strata attaches to every series at query time (Thanos Receive's `tenant_id`) and Prometheus
+/// does not have: what is left compares line for line with Prometheus' answer.
+func withoutTenantLabel(_ promtoolOutput: String) -> String {
+    promtoolOutput.replacingOccurrences(of: ", tenant_id=\"default-tenant\"", with: "")
+        .replacingOccurrences(of: "{tenant_id=\"default-tenant\", ", with: "{")
+        .replacingOccurrences(of: "{tenant_id=\"default-tenant\"}", with: "{}")
+}

@@ -170,7 +170,7 @@ import Testing
 
             // Prometheus reads Strata's series back through remote read.
             let read = try await Tools.runAsync(promtool, ["query", "instant", "http://127.0.0.1:\(promPort)", "only_in_strata"])
-            #expect(read.stdout.contains("only_in_strata{via=\"tls\"} => 42"), "\(read.stdout)\(read.stderr)\n\(prom.log)")
+            #expect(read.stdout.contains("only_in_strata{tenant_id=\"default-tenant\", via=\"tls\"} => 42"), "\(read.stdout)\(read.stderr)\n\(prom.log)")
         }
     }
 

@@ -35,6 +35,14 @@ public enum FileSystem {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// The directory `path` is in (`a/b/c` → `a/b`, `c` → `.`).
+    public static func parent(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "." }
+        return slash == p.startIndex ? "/" : String(p[..<slash])
+    }
+
     public static func size(_ path: String) throws -> Int {
         var st = stat()
         guard stat(path, &st) == 0 else { throw error("stat \(path)") }

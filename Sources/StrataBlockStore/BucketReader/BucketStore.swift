@@ -39,6 +39,8 @@ public final class BucketStore: Sendable {
         /// Visible blocks by resolution, each list by `minTime`.
         var visible: [Int64: [BlockMeta]] = [:]
         var open: [String: BucketBlockReader] = [:]
+        /// Each visible block's external labels (`thanos.labels`), attached to its series.
+        var externalLabels: [String: Labels] = [:]
         /// The catalog's generation `visible` was computed from.
         var generation: UInt64?
     }
@@ -69,15 +71,22 @@ public final class BucketStore: Sendable {
     public func refresh(now: Double = Date().timeIntervalSince1970) throws {
         let generation = catalog.generation
         var metas: [Int64: [BlockMeta]] = [:]
+        var external: [String: Labels] = [:]
         for row in try catalog.blocks() where row.inBucket && Self.resolutions.contains(row.resolution) {
             if let marked = row.deletionMarkedAt, now - marked > deletionMarkDelay { continue }
             guard let json = row.bucketMetaJSON, let meta = try? BlockMeta.parse(Data(json.utf8), path: row.ulid) else { continue }
             metas[row.resolution, default: []].append(meta)
+            external[meta.ulid] = Labels(ThanosMeta.from(meta)?.labels ?? [:])
         }
-        let visible = metas.mapValues(Self.withoutCoveredSources)
+        // Each stream (external label set) on its own: one stream's block hides no other's.
+        let visible = metas.mapValues { all in
+            Dictionary(grouping: all) { external[$0.ulid] ?? .empty }.values.flatMap(Self.withoutCoveredSources)
+                .sorted { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
+        }
         let keep = Set(visible.values.joined().map(\.ulid))
         state.withLock { s in
             s.visible = visible
+            s.externalLabels = external.filter { keep.contains($0.key) }
             s.open = s.open.filter { keep.contains($0.key) }
             s.generation = generation
         }
@@ -119,27 +128,34 @@ public final class BucketStore: Sendable {
         // A raw block held locally is read there (a bucket block merged from it still is read:
         // its other sources may be gone locally). A downsampled block made from a block held
         // locally is left out: the raw data is at hand, and mixing both would count it twice.
-        var visible = state.withLock { $0.visible }
-        for (resolution, metas) in visible {
-            visible[resolution] = metas.filter { m in
-                resolution == 0 ? !local.contains(m.ulid) : local.isDisjoint(with: m.compaction.sources)
+        let (all, external) = state.withLock { ($0.visible, $0.externalLabels) }
+        // Each stream (external label set: a tenant, a replica) is covered on its own: one
+        // stream's downsampled block says nothing about another's raw data.
+        var streams: [Labels: [Int64: [BlockMeta]]] = [:]
+        for (resolution, metas) in all {
+            for m in metas where resolution == 0 ? !local.contains(m.ulid) : local.isDisjoint(with: m.compaction.sources) {
+                streams[external[m.ulid] ?? .empty, default: [:]][resolution, default: []].append(m)
             }
         }
-        func fill(_ mint: Int64, _ maxt: Int64, _ level: Int) -> [BlockMeta] {
+        func fill(_ visible: [Int64: [BlockMeta]], _ mint: Int64, _ maxt: Int64, _ level: Int) -> [BlockMeta] {
             guard level < Self.resolutions.count, mint <= maxt else { return [] }
             var out: [BlockMeta] = []
             var start = mint
             for b in visible[Self.resolutions[level]] ?? [] {
                 if b.maxTime <= mint { continue }
                 if b.minTime > maxt { break }
-                out += fill(start, b.minTime - 1, level + 1)
+                out += fill(visible, start, b.minTime - 1, level + 1)
                 out.append(b)
                 start = b.maxTime
             }
-            return out + fill(start, maxt, level + 1)
+            return out + fill(visible, start, maxt, level + 1)
         }
-        return fill(mint, maxt, Self.resolutions.firstIndex { $0 <= maxResolution } ?? Self.resolutions.count - 1)
+        let first = Self.resolutions.firstIndex { $0 <= maxResolution } ?? Self.resolutions.count - 1
+        return streams.keys.sorted().flatMap { fill(streams[$0]!, mint, maxt, first) }
     }
+
+    /// The external labels of a visible block (empty for one without a `thanos` section).
+    func externalLabels(of ulid: String) -> Labels { state.withLock { $0.externalLabels[ulid] } ?? .empty }
 
     /// The block, opened (index header read) on first use and kept open.
     func open(_ meta: BlockMeta) throws -> BucketBlockReader {
@@ -177,7 +193,7 @@ struct BucketStoreQuerier: Querier {
     private func queriers(_ hints: SelectHints?, maxResolution: Int64) throws -> [any Querier] {
         let lo = max(mint, hints?.mint ?? mint), hi = min(maxt, hints?.maxt ?? maxt)
         return try store.blocks(mint: lo, maxt: hi, maxResolution: maxResolution, excluding: local).map {
-            try store.open($0).querier(mint: mint, maxt: maxt)
+            ExternalLabelsQuerier(try store.open($0).querier(mint: mint, maxt: maxt), labels: store.externalLabels(of: $0.ulid))
         }
     }
 

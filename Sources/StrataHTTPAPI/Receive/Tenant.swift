@@ -16,20 +16,50 @@ public struct TenantOptions: Sendable {
         return .success(name)
     }
 
+    /// Names the data directory uses beside the tenants' directories (`<tsdb.path>/<tenant>/`).
+    public static let reservedNames: Set<String> = [
+        "lost+found", "wal", "chunks_head", "bucket", "bucket-cache", "compact", "snapshots", "lock", "catalog.sqlite",
+    ]
+
     /// Why `name` cannot name a tenant, nil when it can. Stricter than Thanos (which takes any
     /// `path.Base`): a tenant becomes a directory name and a label value, so only letters, digits,
-    /// `_`, `-` and `.`, at most 128 of them, and not `.` or `..`.
+    /// `_`, `-` and `.`, at most 128 of them, not `.` or `..`, and not a name the data directory
+    /// uses for something else.
     public static func problem(_ name: String) -> String? {
         if name.isEmpty { return "it is empty" }
         if name.utf8.count > 128 { return "it is longer than 128 bytes" }
         if name == "." || name == ".." { return "it is \(name)" }
-        if name == "lost+found" { return "lost+found is reserved" }
+        if reservedNames.contains(name) || name.hasPrefix("catalog.sqlite") {
+            return "\(name) is reserved (the data directory uses it)"
+        }
         guard name.utf8.allSatisfy({ c in
             (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
                 || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
                 || c == UInt8(ascii: ".")
         }) else { return "only letters, digits, '_', '-' and '.' are allowed" }
         return nil
+    }
+}
+
+/// Query-side tenancy, as Thanos' querier: with `enforce` (`--query.enforce-tenancy`) every
+/// read is confined to the tenant its header (`--query.tenant-header`) names, or the default
+/// tenant without one: each selector and `match[]` gets `<labelName>="<tenant>"`, replacing a
+/// matcher of its own on that label, as prom-label-proxy injects it.
+public struct QueryTenancyOptions: Sendable {
+    public var enforce = false
+    public var header = "THANOS-TENANT"
+    public var defaultTenant = "default-tenant"
+    /// `--query.tenant-label-name`: the label that carries the tenant.
+    public var labelName = "tenant_id"
+    public init() {}
+
+    /// The tenant a read is confined to (nil without enforcement), or why its name is refused.
+    func tenant(of headers: HTTPFields) -> Result<String?, TenantNameError> {
+        guard enforce else { return .success(nil) }
+        var name = HTTPField.Name(header).flatMap { headers[$0] } ?? ""
+        if name.isEmpty { name = defaultTenant }
+        if let problem = TenantOptions.problem(name) { return .failure(TenantNameError(name: name, problem: problem)) }
+        return .success(name)
     }
 }
 

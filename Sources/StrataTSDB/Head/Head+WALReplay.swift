@@ -20,6 +20,8 @@ public struct WALReplayStats: Sendable {
     public var snapshotSamples = 0
     public var snapshotSegment: Int?
     public var snapshotError: String?
+
+    public init() {}
 }
 
 /// One sample bound for a replay shard, with its series already resolved. The head owns every

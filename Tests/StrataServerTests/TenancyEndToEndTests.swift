@@ -1,0 +1,194 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import StrataBlock
+import StrataBlockStore
+import StrataModel
+import StrataObjectStore
+import StrataServer
+import StrataTestSupport
+import StrataTSDB
+import Testing
+
+/// One TSDB per tenant, as Thanos Receive keeps them: two tenants writing the same series stay
+/// apart on disk, in the bucket (their blocks carry their tenant label, so the compactor groups
+/// them apart), across a restart, and, with `--query.enforce-tenancy`, in what each may read.
+@Suite struct TenancyEndToEndTests {
+    static func write(_ port: Int, tenant: String?, _ body: [UInt8], path: String = "/api/v1/receive") async throws -> (Int, String) {
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        req.method = .POST
+        req.headers.add(name: "Content-Type", value: "application/x-protobuf")
+        req.headers.add(name: "Content-Encoding", value: "snappy")
+        if let tenant { req.headers.add(name: "THANOS-TENANT", value: tenant) }
+        req.body = .bytes(ByteBuffer(bytes: body))
+        let res = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
+        return (Int(res.status.code), String(buffer: try await res.body.collect(upTo: 1 << 20)))
+    }
+
+    /// GET `path` as `tenant` (nil: no header); the status and the decoded JSON.
+    static func get(_ port: Int, _ path: String, tenant: String? = nil) async throws -> (Int, [String: Any]) {
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        req.method = .GET
+        if let tenant { req.headers.add(name: "THANOS-TENANT", value: tenant) }
+        let res = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
+        let body = try await res.body.collect(upTo: 16 << 20)
+        return (Int(res.status.code), (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:])
+    }
+
+    /// `query` at `time` as `tenant`: each result's labels (as `{a="b", …}` sorted) and value.
+    static func query(_ port: Int, _ query: String, time: Double, tenant: String? = nil) async throws -> [String: Double] {
+        let q = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let (status, json) = try await get(port, "/api/v1/query?query=\(q)&time=\(time)", tenant: tenant)
+        #expect(status == 200, "\(json)")
+        var out: [String: Double] = [:]
+        for r in (json["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? [] {
+            let metric = (r["metric"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }
+            out["{" + metric.joined(separator: ", ") + "}"] = Double((r["value"] as? [Any])?.last as? String ?? "")
+        }
+        return out
+    }
+
+    static func data(_ json: [String: Any]) -> [String] { ((json["data"] as? [Any]) ?? []).map { "\($0)" }.sorted() }
+
+    static let base: Int64 = 1_700_000_000_000
+
+    /// The same series from two tenants, 5 minutes of samples 5 s apart (tenant a writes 1s, b writes 2s).
+    static func batch(value: Double) -> [UInt8] {
+        var b = WriteRequestBuilder()
+        b.add([("__name__", "m"), ("s", "0")], (0 ..< 60).map { (base + Int64($0) * 5000, value) })
+        return b.snappyBody()
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func tenantsStayApartOnDiskInTheBucketAndInQueries() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("strata-tenancy"); defer { dir.remove() }
+        let data = dir.file("data")
+        let end = Double(Self.base + 59 * 5000) / 1000
+        var (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("1.log"), extra: BlocksEndToEndTests.fastBlocks)
+        #expect(try await Self.write(port, tenant: "team-a", Self.batch(value: 1)).0 == 200)
+        #expect(try await Self.write(port, tenant: "team-b", Self.batch(value: 2)).0 == 200)
+        // Refused names create nothing.
+        for bad in ["../x", "bucket", "a/b"] {
+            let (status, body) = try await Self.write(port, tenant: bad, Self.batch(value: 3))
+            #expect(status == 400 && body.contains("tenant name") && body.contains("not valid"), "\(bad): \(status) \(body)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("x")))
+
+        // Without enforcement every tenant is read, each series with its tenant label.
+        let both = try await Self.query(port, "m", time: end)
+        #expect(both == [#"{__name__="m", s="0", tenant_id="team-a"}"#: 1, #"{__name__="m", s="0", tenant_id="team-b"}"#: 2])
+        #expect(try await Self.query(port, #"sum by (tenant_id) (count_over_time(m{tenant_id="team-b"}[10m]))"#, time: end)
+            == [#"{tenant_id="team-b"}"#: 60])
+        let (_, values) = try await Self.get(port, "/api/v1/label/tenant_id/values")
+        #expect(Self.data(values) == ["team-a", "team-b"])
+
+        // Each tenant's own directory, WAL and blocks; the blocks reach the bucket with the tenant label.
+        let bucketDir = data + "/bucket"
+        func shipped() -> [String: String] {
+            var out: [String: String] = [:]
+            for ulid in BlocksEndToEndTests.blockDirs(bucketDir) {
+                guard let json = try? Data(contentsOf: URL(fileURLWithPath: bucketDir + "/" + ulid + "/meta.json")),
+                      let meta = try? BlockMeta.parse(json, path: ulid), let thanos = ThanosMeta.from(meta) else { continue }
+                out[ulid] = thanos.labels["tenant_id"]
+            }
+            return out
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while Set(shipped().values) != ["team-a", "team-b"] && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        let inBucket = shipped()
+        for tenant in ["team-a", "team-b"] {
+            #expect(FileManager.default.fileExists(atPath: data + "/\(tenant)/wal"))
+            let local = Set(BlocksEndToEndTests.blockDirs(data + "/" + tenant))
+            #expect(!local.isEmpty && local.allSatisfy { inBucket[$0] == tenant || inBucket[$0] == nil }, "\(tenant): \(local) \(inBucket)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: data + "/wal"), "no single-tenant WAL beside the tenants")
+        // Different external labels: different compaction groups, as Thanos' compactor keys them.
+        let blocks = try await BucketBlocks.list(try FilesystemBucket(directory: bucketDir))
+        #expect(Set(blocks.compactMap { $0.thanos.map { BucketBlocks.streamKey($0.labels) } }).count == 2, "\(blocks.map(\.thanos?.labels))")
+        proc.stop()
+
+        // After a restart, with reads confined to the tenant the header names.
+        (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("2.log"),
+                                             extra: BlocksEndToEndTests.fastBlocks + ["--query.enforce-tenancy"])
+        defer { proc.stop() }
+        #expect(try await Self.query(port, "m", time: end, tenant: "team-a") == [#"{__name__="m", s="0", tenant_id="team-a"}"#: 1])
+        #expect(try await Self.query(port, "m", time: end, tenant: "team-b") == [#"{__name__="m", s="0", tenant_id="team-b"}"#: 2])
+        // A selector naming the other tenant is rewritten, not obeyed (prom-label-proxy).
+        #expect(try await Self.query(port, #"m{tenant_id="team-b"}"#, time: end, tenant: "team-a") == [#"{__name__="m", s="0", tenant_id="team-a"}"#: 1])
+        #expect(try await Self.query(port, #"count_over_time(m[10m])"#, time: end, tenant: "team-b") == [#"{s="0", tenant_id="team-b"}"#: 60])
+        // No header: the default tenant, which has nothing.
+        #expect(try await Self.query(port, "m", time: end).isEmpty)
+        let (_, series) = try await Self.get(port, "/api/v1/series?match[]=m", tenant: "team-b")
+        #expect(Self.data(series).count == 1 && Self.data(series)[0].contains("team-b"), "\(series)")
+        let (_, tenants) = try await Self.get(port, "/api/v1/label/tenant_id/values", tenant: "team-a")
+        #expect(Self.data(tenants) == ["team-a"])
+        let (badStatus, bad) = try await Self.get(port, "/api/v1/query?query=m", tenant: "../x")
+        #expect(badStatus == 400 && "\(bad)".contains("not valid"), "\(bad)")
+        // /metrics names each tenant.
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics")
+        req.method = .GET
+        let metrics = String(buffer: try await HTTPClient.shared.execute(req, timeout: .seconds(10)).body.collect(upTo: 16 << 20))
+        #expect(metrics.contains("strata_tenants 2\n") && metrics.contains(#"strata_head_series{tenant="team-a"}"#), "\(metrics)")
+    }
+
+    /// A data directory from before tenants (WAL and blocks at its top) is moved into the
+    /// default tenant's directory at start, and its data is served under that tenant.
+    @Test(.timeLimit(.minutes(2)))
+    func aSingleTenantDataDirectoryMovesIntoTheDefaultTenant() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("strata-legacy"); defer { dir.remove() }
+        let data = dir.file("data")
+        // A block (from an import) and a WAL, both at the top of the data directory.
+        try "# TYPE old counter\nold_total{s=\"0\"} 5 1700000000\nold_total{s=\"0\"} 6 1700000060\n# EOF\n"
+            .write(toFile: dir.file("in.om"), atomically: true, encoding: .utf8)
+        let imported = try await Tools.runAsync(binary, ["tsdb", "import", "openmetrics", dir.file("in.om"), data])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        try? FileManager.default.removeItem(atPath: data + "/lock")
+        let wal = try WAL(dir: data + "/wal")
+        let head = Head(wal: wal)
+        let app = head.appender()
+        app.append(Labels([("__name__", "recent"), ("s", "0")]), [Sample(t: 1_700_000_120_000, v: 7)])
+        try app.commit()
+        try wal.close()
+        let blocks = BlocksEndToEndTests.blockDirs(data)
+        #expect(blocks.count == 1)
+
+        let (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("1.log"), extra: ["--no-shipper"])
+        defer { proc.stop() }
+        #expect(proc.log.contains("moved the data directory's single-tenant layout"), "\(proc.log)")
+        #expect(BlocksEndToEndTests.blockDirs(data).isEmpty && BlocksEndToEndTests.blockDirs(data + "/default-tenant") == blocks)
+        #expect(FileManager.default.fileExists(atPath: data + "/default-tenant/wal") && !FileManager.default.fileExists(atPath: data + "/wal"))
+        #expect(try await Self.query(port, "old_total", time: 1_700_000_060) == [#"{__name__="old_total", s="0", tenant_id="default-tenant"}"#: 6])
+        #expect(try await Self.query(port, "recent", time: 1_700_000_120) == [#"{__name__="recent", s="0", tenant_id="default-tenant"}"#: 7])
+    }
+
+    /// `--receive.split-tenant-label-name`: a series' own label names its tenant and is removed;
+    /// series without it stay with the request's tenant; a label naming no valid tenant refuses
+    /// that series (409) and stores the others.
+    @Test func aSeriesLabelCanNameItsTenant() async throws {
+        var config = ServerConfig()
+        config.splitTenantLabel = "team"
+        config.shipping = false
+        try await withStrata(config) { port in
+            let t = Self.base
+            var b = WriteRequestBuilder()
+            b.add([("__name__", "m"), ("team", "a")], [(t, 1)])
+            b.add([("__name__", "m"), ("team", "b")], [(t, 2)])
+            b.add([("__name__", "m"), ("team", "a"), ("x", "y")], [(t, 4)])
+            b.add([("__name__", "m")], [(t, 3)])
+            #expect(try await Self.write(port, tenant: "hdr", b.snappyBody()).0 == 200)
+            #expect(try await Self.query(port, "m", time: Double(t) / 1000) == [
+                #"{__name__="m", tenant_id="a"}"#: 1, #"{__name__="m", tenant_id="b"}"#: 2,
+                #"{__name__="m", tenant_id="a", x="y"}"#: 4, #"{__name__="m", tenant_id="hdr"}"#: 3,
+            ])
+            var bad = WriteRequestBuilder()
+            bad.add([("__name__", "n"), ("team", "../x")], [(t, 1)])
+            bad.add([("__name__", "n"), ("team", "a")], [(t, 5)])
+            let (status, body) = try await Self.write(port, tenant: nil, bad.snappyBody())
+            #expect(status == 409 && body.contains("does not name a valid tenant"), "\(status) \(body)")
+            #expect(try await Self.query(port, "n", time: Double(t) / 1000) == [#"{__name__="n", tenant_id="a"}"#: 5])
+        }
+    }
+}

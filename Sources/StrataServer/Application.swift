@@ -182,7 +182,8 @@ public func buildApplication(
             WALReplayService(tenants: tenants, startup: startup, metrics: metrics, logger: logger),
             WALService(tenants: tenants, fsync: config.walFsync, lock: lock, startup: startup, logger: logger),
             HeadSnapshotService(tenants: tenants, intervalMillis: config.headSnapshotInterval, startup: startup, logger: logger),
-            CompactionService(tenants: tenants, intervalMillis: config.compactionInterval, startup: startup, logger: logger),
+            CompactionService(tenants: tenants, tenantIdleMillis: config.tenantIdleTimeout, intervalMillis: config.compactionInterval,
+                              startup: startup, logger: logger),
         ] + (bucket.map { [ShipperService(tenants: tenants, bucket: $0, catalog: catalog, store: store, intervalMillis: config.shipperInterval,
                                                      storeSyncMillis: config.storeSyncInterval, shutdownTimeout: .seconds(30),
                                                      startup: startup, logger: logger)] } ?? [])

@@ -6,10 +6,12 @@ import StrataTSDB
 
 /// Every interval (once the WAL is replayed): cuts blocks from the head when it spans more than
 /// 1.5 block ranges, merges blocks (leveled and vertical compaction), then applies time and size
-/// retention. The work runs on a dispatch thread,
-/// off the async executor that serves requests.
+/// retention, for each tenant; then flushes and closes the tenants idle longer than
+/// `tenantIdleMillis`. The work runs on a dispatch thread, off the async executor that serves requests.
 struct CompactionService: Service {
     let tenants: MultiTSDB
+    /// Tenants no write has asked for in this long are flushed and closed (ms; 0: never).
+    var tenantIdleMillis: Int64 = 0
     let intervalMillis: Int64
     let startup: StartupState
     let logger: Logger
@@ -25,6 +27,9 @@ struct CompactionService: Service {
 
     func runOnce() async {
         for t in tenants.all { await runOnce(t) }
+        if tenantIdleMillis > 0 {
+            await BlockingThread.run { [tenants, tenantIdleMillis] in tenants.closeIdle(idleMillis: tenantIdleMillis) }
+        }
     }
 
     private func runOnce(_ t: TenantTSDB) async {

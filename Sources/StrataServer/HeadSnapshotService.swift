@@ -19,17 +19,18 @@ struct HeadSnapshotService: Service {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(intervalMillis)) }
             if Task.isCancelledOrShuttingDown { break }
             guard startup.isReady else { continue }
-            for t in tenants.all where !Task.isCancelledOrShuttingDown { await snapshot(t) }
+            for t in tenants.all where !t.isClosed && !Task.isCancelledOrShuttingDown { await snapshot(t) }
         }
     }
 
     private func snapshot(_ t: TenantTSDB) async {
+        guard let wal = t.wal else { return }
         let start = ContinuousClock.now
         do {
             // Seconds for a large head: on a thread of its own, not one that serves requests.
             let (segment, n) = try await BlockingThread.run {
                 // Every commit logged into the closed segment has applied once this returns.
-                let segment = try t.head.withCommitsPaused { try t.wal.rotate() }
+                let segment = try t.head.withCommitsPaused { try wal.rotate() }
                 return (segment, try HeadSnapshot.write(t.head, dir: t.dir, walSegment: segment))
             }
             logger.info("periodic head snapshot written", metadata: [

@@ -112,7 +112,9 @@ final class MetricsEndpoint: Sendable {
         // The TSDB's own metrics, one series per tenant.
         let all = tenants.all
         func perTenant(_ value: (TenantTSDB) -> Double) -> [(String, Double)] { all.map { ("{tenant=\"\($0.name)\"}", value($0)) } }
-        metric("strata_tenants", "gauge", "Tenants with a TSDB open.", [("", Double(all.count))])
+        metric("strata_tenants", "gauge", "Tenants by state: open (head and WAL), or closed for being idle (blocks only).", [
+            ("{state=\"open\"}", Double(all.filter { !$0.isClosed }.count)), ("{state=\"closed\"}", Double(all.filter(\.isClosed).count)),
+        ])
         metric("strata_head_series", "gauge", "Series in the head.", perTenant { Double($0.head.numSeries) })
         metric("strata_head_samples_appended_total", "counter", "Samples appended to the head (including WAL replay).",
                perTenant { Double($0.head.numSamplesAppended) })
@@ -180,13 +182,15 @@ final class MetricsEndpoint: Sendable {
                    [("", Double(c.corruptPages.load(ordering: .relaxed)))])
             metric("strata_bucket_cache_size_bytes", "gauge", "Bytes the cached pages take on disk.", [("", Double(store.cache.sizeBytes))])
         }
-        func walStat(_ value: (WALStats) -> Double) -> [(String, Double)] { perTenant { value($0.wal.stats) } }
+        let withWAL = all.filter { !$0.isClosed }
+        func walStat(_ value: (WALStats) -> Double) -> [(String, Double)] { withWAL.map { ("{tenant=\"\($0.name)\"}", value($0.wal!.stats)) } }
         metric("strata_wal_written_bytes_total", "counter", "Bytes written to WAL segments.", walStat { Double($0.bytesWritten.load(ordering: .relaxed)) })
         metric("strata_wal_write_failures_total", "counter", "WAL writes that failed (disk full, I/O error) and were cut back out of the log; their requests got a 5xx.",
                walStat { Double($0.writeFailures.load(ordering: .relaxed)) })
         metric("strata_wal_fsyncs_total", "counter", "WAL fsync calls.", walStat { Double($0.fsyncs.load(ordering: .relaxed)) })
         metric("strata_wal_fsync_seconds_total", "counter", "Time spent in WAL fsync.", walStat { Double($0.fsyncNanos.load(ordering: .relaxed)) / 1e9 })
-        metric("strata_wal_segment_current", "gauge", "Index of the WAL segment being written.", perTenant { Double($0.wal.segmentIndex) })
+        metric("strata_wal_segment_current", "gauge", "Index of the WAL segment being written.",
+               withWAL.map { ("{tenant=\"\($0.name)\"}", Double($0.wal!.segmentIndex)) })
         if let r = replay.withLock({ $0 }) {
             metric("strata_wal_replay_duration_seconds", "gauge", "How long the last start took to rebuild the head.", [("", r.seconds)])
             metric("strata_wal_replay_samples", "gauge", "Samples replayed from the WAL at the last start.", [("", Double(r.samples))])

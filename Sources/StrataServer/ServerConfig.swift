@@ -67,6 +67,9 @@ public struct ServerConfig: Sendable {
     public var externalLabels: [String: String] = [:]
     /// `--receive.tenant-label-name`: the external label that names a block's (and a series') tenant.
     public var tenantLabelName = "tenant_id"
+    /// `--tsdb.tenant-idle-timeout`: a tenant without writes for this long is flushed into blocks
+    /// and closed (ms; 0: never).
+    public var tenantIdleTimeout: Int64 = 3 * 3_600_000
     /// `--receive.split-tenant-label-name`: the series label that names each series' tenant.
     public var splitTenantLabel: String?
     /// How often the shipper looks for blocks to upload, besides right after one is written (ms).

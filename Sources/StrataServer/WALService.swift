@@ -22,7 +22,8 @@ struct WALService: Service {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(ms)) }
                 // An fsync can take long on a busy disk; keep it off the threads that serve requests.
                 for t in tenants.all {
-                    do { try await BlockingThread.run { [wal = t.wal] in try wal.sync() } } catch {
+                    guard let wal = t.wal else { continue }
+                    do { try await BlockingThread.run { try wal.sync() } } catch {
                         logger.error("WAL fsync failed", metadata: ["tenant": "\(t.name)", "error": "\(error)"])
                     }
                 }
@@ -34,8 +35,9 @@ struct WALService: Service {
     }
 
     private func close(_ t: TenantTSDB) {
+        guard let wal = t.wal else { return }
         // No commit may be between its WAL write and its apply when the snapshot below is taken.
-        do { try t.head.withCommitsPaused { try t.wal.close() } } catch {
+        do { try t.head.withCommitsPaused { try wal.close() } } catch {
             logger.error("closing the WAL failed", metadata: ["tenant": "\(t.name)", "error": "\(error)"])
             return
         }
@@ -45,7 +47,7 @@ struct WALService: Service {
         guard startup.isReady, t.replayed.load(ordering: .acquiring) else { return }
         let start = ContinuousClock.now
         do {
-            let n = try HeadSnapshot.write(t.head, dir: t.dir, walSegment: t.wal.segmentIndex)
+            let n = try HeadSnapshot.write(t.head, dir: t.dir, walSegment: wal.segmentIndex)
             logger.info("head snapshot written", metadata: ["tenant": "\(t.name)", "series": "\(n)", "seconds": "\(ContinuousClock.now - start)"])
         } catch {
             logger.error("writing the head snapshot failed; the next start replays the WAL", metadata: ["tenant": "\(t.name)", "error": "\(error)"])

@@ -164,15 +164,18 @@ public final class DB: Sendable {
 
     /// While the head spans more than 1.5 block ranges, writes its oldest range `[mint, mint+range)`
     /// as a block, then drops that range from the head and checkpoints the WAL.
-    public func compactHead() throws -> CompactionResult {
+    /// `flushAll` (an idle tenant about to be closed): every range, the last one ending just
+    /// after the newest sample, so the head is left empty and later samples are still accepted.
+    public func compactHead(flushAll: Bool = false) throws -> CompactionResult {
         try maintenance.withLock { _ in
             var result = CompactionResult()
             var lastMaxt: Int64?
             // One wait for old queriers per run, however many blocks it cuts.
             let readersDeadline = ContinuousClock.now + options.readerWaitTimeout
-            while head.compactable {
+            while flushAll ? head.numSeries > 0 && head.maxt != .min && head.compactionStart <= head.maxt : head.compactable {
                 let mint = head.compactionStart
-                let maxt = MemSeries.rangeForTimestamp(mint, head.options.chunkRange)
+                var maxt = MemSeries.rangeForTimestamp(mint, head.options.chunkRange)
+                if flushAll && maxt > head.maxt { maxt = head.maxt + 1 }
                 // From here on no writer may add samples below maxt: the block would miss them.
                 // Samples staged below maxt become visible only when their appender commits. An
                 // appender that stays open leaves this range for the next run.

@@ -51,6 +51,10 @@ struct Serve: AsyncParsableCommand {
             help: "External label that carries a block's tenant: written into shipped meta.json and attached to every series at query time.")
     var tenantLabelName = "tenant_id"
 
+    @Option(name: .customLong("tsdb.tenant-idle-timeout"),
+            help: "A tenant without writes for this long is flushed (its head written as blocks, shipped as any other) and closed (WAL removed, head freed); its blocks stay queryable and its next write opens it again. 0s: never (Prometheus duration).")
+    var tenantIdleTimeout = "3h"
+
     @Option(name: .customLong("receive.split-tenant-label-name"),
             help: "Series label that names each series' tenant (removed before the series is stored); series without it go to the request's tenant, as Thanos Receive.")
     var splitTenantLabel: String?
@@ -325,6 +329,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid \(flag) \"\(value)\": not a label name")
         }
         config.tenantLabelName = tenantLabelName
+        guard let idle = DurationFlag.parse(tenantIdleTimeout), idle >= 0 else {
+            throw ValidationError("invalid --tsdb.tenant-idle-timeout \"\(tenantIdleTimeout)\"")
+        }
+        config.tenantIdleTimeout = idle
         if let split = splitTenantLabel {
             guard ServerConfig.isLabelName(split) else { throw ValidationError("invalid --receive.split-tenant-label-name \"\(split)\": not a label name") }
             config.splitTenantLabel = split
@@ -395,7 +403,7 @@ struct Serve: AsyncParsableCommand {
             "query.replica-label": replicaLabels.joined(separator: ","), "query.auto-downsampling": String(autoDownsampling),
             "query.partial-response": String(partialResponse),
             "receive.tenant-header": tenantHeader, "receive.default-tenant-id": defaultTenant, "receive.tenant-label-name": tenantLabelName,
-            "receive.split-tenant-label-name": splitTenantLabel ?? "",
+            "receive.split-tenant-label-name": splitTenantLabel ?? "", "tsdb.tenant-idle-timeout": tenantIdleTimeout,
             "query.tenant-header": queryTenantHeader, "query.default-tenant-id": queryDefaultTenant,
             "query.tenant-label-name": queryTenantLabelName, "query.enforce-tenancy": String(enforceTenancy),
             "receive.limits-config-file": limitsConfigFile ?? "",

@@ -19,7 +19,8 @@ func withStrata(_ config: ServerConfig = ServerConfig(),
     var config = config
     config.httpHost = "127.0.0.1"
     config.httpPort = 0
-    config.tsdbPath = dir.file("data")
+    // A test that looks into the data directory chooses it; the others get a temporary one.
+    if config.tsdbPath == ServerConfig().tsdbPath { config.tsdbPath = dir.file("data") }
     let (ports, cont) = AsyncStream.makeStream(of: Int.self)
     var logger = Logger(label: "strata-test")
     logger.logLevel = .warning

@@ -130,7 +130,7 @@ import Testing
         var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics")
         req.method = .GET
         let metrics = String(buffer: try await HTTPClient.shared.execute(req, timeout: .seconds(10)).body.collect(upTo: 16 << 20))
-        #expect(metrics.contains("strata_tenants 2\n") && metrics.contains(#"strata_head_series{tenant="team-a"}"#), "\(metrics)")
+        #expect(metrics.contains("strata_tenants{state=\"open\"} 2\n") && metrics.contains(#"strata_head_series{tenant="team-a"}"#), "\(metrics)")
     }
 
     /// A data directory from before tenants (WAL and blocks at its top) is moved into the
@@ -189,6 +189,39 @@ import Testing
             let (status, body) = try await Self.write(port, tenant: nil, bad.snappyBody())
             #expect(status == 409 && body.contains("does not name a valid tenant"), "\(status) \(body)")
             #expect(try await Self.query(port, "n", time: Double(t) / 1000) == [#"{__name__="n", tenant_id="a"}"#: 5])
+        }
+    }
+
+    /// A tenant without writes for `--tsdb.tenant-idle-timeout` is flushed into blocks and closed
+    /// (no WAL, head freed); its data stays queryable and its next write opens it again.
+    @Test(.timeLimit(.minutes(2)))
+    func anIdleTenantIsFlushedClosedAndOpenedAgainByAWrite() async throws {
+        var config = ServerConfig()
+        config.tenantIdleTimeout = 300
+        config.compactionInterval = 50
+        config.shipping = false
+        let dir = try TempDir("strata-idle"); defer { dir.remove() }
+        let data = dir.file("data")
+        config.tsdbPath = data
+        try await withStrata(config) { port in
+            let t = Self.base
+            var b = WriteRequestBuilder()
+            b.add([("__name__", "m"), ("s", "0")], (0 ..< 10).map { (t + Int64($0) * 1000, Double($0)) })
+            #expect(try await Self.write(port, tenant: "sleepy", b.snappyBody()).0 == 200)
+            let deadline = Date().addingTimeInterval(20)
+            while FileManager.default.fileExists(atPath: data + "/sleepy/wal") && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!FileManager.default.fileExists(atPath: data + "/sleepy/wal"), "the idle tenant was not closed")
+            #expect(BlocksEndToEndTests.blockDirs(data + "/sleepy").count == 1)
+            let metrics = try await Tools.runAsync("/usr/bin/curl", ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout
+            #expect(metrics.contains(#"strata_tenants{state="closed"} 1"#), "\(metrics)")
+            // Its samples now come from the flushed block.
+            #expect(try await Self.query(port, "count_over_time(m[1m])", time: Double(t + 9000) / 1000) == [#"{s="0", tenant_id="sleepy"}"#: 10])
+            // A later write opens it again, right after the flushed block's end.
+            var more = WriteRequestBuilder()
+            more.add([("__name__", "m"), ("s", "0")], [(t + 10_000, 10)])
+            #expect(try await Self.write(port, tenant: "sleepy", more.snappyBody()).0 == 200)
+            #expect(FileManager.default.fileExists(atPath: data + "/sleepy/wal"))
+            #expect(try await Self.query(port, "count_over_time(m[1m])", time: Double(t + 10_000) / 1000) == [#"{s="0", tenant_id="sleepy"}"#: 11])
         }
     }
 }

@@ -71,18 +71,76 @@ public final class MultiTSDB: Sendable {
 
     public func tenant(_ name: String) -> TenantTSDB? { tenants.withLock { $0[name] } }
 
-    /// The tenant's TSDB, created (directory, WAL, head) on first use.
+    /// The tenant's TSDB, created (directory, WAL, head) on first use, opened again after it
+    /// was closed for being idle.
     public func tenantForWrite(_ name: String) throws -> TenantTSDB {
-        if let t = tenant(name) { return t }
+        if let t = tenant(name), !t.isClosed { return t }
         return try creation.withLock { observers in
-            if let t = tenant(name) { return t }
+            let existing = tenant(name)
+            if let t = existing, !t.isClosed { return t }
             let t = try open(name, replayed: true)
             // A directory left by an earlier run that was not found at start (it had no WAL then).
             if !t.segmentsToReplay.isEmpty { _ = try replay(t) }
             for observer in observers { t.db.onBlockEvent { observer(t, $0) } }
             tenants.withLock { $0[name] = t }
-            logger.info("tenant created", metadata: ["tenant": "\(name)", "dir": "\(t.dir)"])
+            logger.info(existing == nil ? "tenant created" : "idle tenant opened again by a write", metadata: ["tenant": "\(name)", "dir": "\(t.dir)"])
             return t
+        }
+    }
+
+    /// Flushes and closes every open tenant no write has asked for in `idleMillis`: its whole
+    /// head is written as blocks (shipped like any other), its WAL closed and removed (the blocks
+    /// hold all of it), and its head dropped from memory. Its blocks stay queryable and under
+    /// retention; its next write opens it again. Returns the tenants closed.
+    @discardableResult
+    public func closeIdle(idleMillis: Int64, now: Int64 = WallClock.nowMillis()) -> [String] {
+        var closed: [String] = []
+        for t in all where !t.isClosed && t.replayed.load(ordering: .acquiring) && now - t.lastWriteMillis.load(ordering: .relaxed) > idleMillis {
+            let log = logger.with(tenant: t.name)
+            do {
+                let flushed = try t.db.compactHead(flushAll: true)
+                // Series created by writes whose samples were all refused go at a second truncation.
+                t.db.truncateHeadToBlocks()
+                if try close(t) {
+                    closed.append(t.name)
+                    log.info("idle tenant flushed and closed", metadata: [
+                        "idle_seconds": "\((now - t.lastWriteMillis.load(ordering: .relaxed)) / 1000)", "blocks_written": "\(flushed.blocks.map(\.ulid))",
+                    ])
+                }
+            } catch {
+                log.error("flushing an idle tenant failed; it stays open and is tried again later", metadata: ["error": "\(error)"])
+            }
+        }
+        return closed
+    }
+
+    /// Replaces an open tenant whose head is empty by its closed form, unless a write came in
+    /// since it was flushed. No commit can slip between the check and the WAL's close; a write
+    /// that took an appender before fails to commit (a 5xx, nothing acknowledged) and is retried
+    /// into the tenant opened again.
+    private func close(_ t: TenantTSDB) throws -> Bool {
+        guard let wal = t.wal else { return false }
+        return try creation.withLock { observers in
+            guard tenant(t.name) === t else { return false }
+            // Opened first (the blocks the flush wrote), so a failure leaves the tenant as it was.
+            let head = Head(options: options.head)
+            var dbOptions = options.db
+            if let s = t.shipper { dbOptions.isShipped = { s.isDone($0) } }
+            let db = try DB(dir: t.dir, head: head, options: dbOptions)
+            let closed = TenantTSDB(name: t.name, dir: t.dir, wal: nil, head: head, db: db, shipper: t.shipper,
+                                    externalLabels: t.externalLabels, replayed: true)
+            let empty = try t.head.withCommitsPaused {
+                guard t.head.numSeries == 0 else { return false }
+                try wal.close()
+                return true
+            }
+            guard empty else { return false }
+            for observer in observers { db.onBlockEvent { observer(closed, $0) } }
+            tenants.withLock { $0[t.name] = closed }
+            // The blocks hold everything the WAL did.
+            try? HeadSnapshot.remove(dir: t.dir)
+            try FileSystem.removeAll(t.walDir)
+            return true
         }
     }
 
@@ -123,7 +181,7 @@ public final class MultiTSDB: Sendable {
     @discardableResult
     func replay(_ t: TenantTSDB, progress: (String) -> Void = { _ in },
                 segmentDone: (_ done: Int, _ of: [Int]) -> Void = { _, _ in }) throws -> WALReplayStats {
-        let stats = try t.head.replayWAL(dir: t.walDir, below: t.wal.segmentIndex, snapshotDir: t.dir, progress: progress, segmentDone: segmentDone)
+        let stats = try t.head.replayWAL(dir: t.walDir, below: t.wal?.segmentIndex ?? 0, snapshotDir: t.dir, progress: progress, segmentDone: segmentDone)
         // The WAL may still hold samples that blocks already have (compacted before the restart).
         if let cut = t.db.truncateHeadToBlocks(), cut.chunksRemoved > 0 {
             logger.info("dropped head data already in blocks",
@@ -135,7 +193,11 @@ public final class MultiTSDB: Sendable {
 }
 
 extension MultiTSDB: TenantAppendable {
-    public func appender(tenant: String) throws -> any Appender { try tenantForWrite(tenant).head.appender() }
+    public func appender(tenant: String) throws -> any Appender {
+        let t = try tenantForWrite(tenant)
+        t.lastWriteMillis.store(WallClock.nowMillis(), ordering: .relaxed)
+        return t.head.appender()
+    }
 }
 
 extension MultiTSDB: Queryable {

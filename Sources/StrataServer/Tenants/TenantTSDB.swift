@@ -12,7 +12,9 @@ import Synchronization
 public final class TenantTSDB: Sendable {
     public let name: String
     public let dir: String
-    public let wal: WAL
+    /// Nil once the tenant is closed for being idle: its head was flushed into blocks and its
+    /// WAL removed; its blocks stay queryable, and its next write opens it again.
+    public let wal: WAL?
     public let head: Head
     public let db: DB
     public let shipper: Shipper?
@@ -23,20 +25,26 @@ public final class TenantTSDB: Sendable {
     /// Whether the WAL found at start has been replayed into the head (a tenant created by a
     /// write has none to replay).
     let replayed: Atomic<Bool>
+    /// When a write last asked for an appender (ms since the epoch): what idleness is measured from.
+    let lastWriteMillis: Atomic<Int64>
 
-    init(name: String, dir: String, wal: WAL, head: Head, db: DB, shipper: Shipper?, externalLabels: [String: String], replayed: Bool) {
+    init(name: String, dir: String, wal: WAL?, head: Head, db: DB, shipper: Shipper?, externalLabels: [String: String], replayed: Bool) {
         self.name = name; self.dir = dir; self.wal = wal; self.head = head; self.db = db; self.shipper = shipper
         self.externalLabels = externalLabels
         self.labels = Labels(externalLabels)
         self.replayed = Atomic(replayed)
+        self.lastWriteMillis = Atomic(WallClock.nowMillis())
     }
+
+    public var isClosed: Bool { wal == nil }
 
     /// The WAL's directory.
     public var walDir: String { dir + "/wal" }
 
     /// WAL segments written before this start, still to be replayed into the head.
     var segmentsToReplay: [Int] {
-        ((try? WALSegments.list(walDir)) ?? []).map(\.index).filter { $0 < wal.segmentIndex }
+        guard let wal else { return [] }
+        return ((try? WALSegments.list(walDir)) ?? []).map(\.index).filter { $0 < wal.segmentIndex }
     }
 }
 

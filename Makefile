@@ -3,7 +3,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: run test build release bootstrap bootstrap-build bench fuzz clean
+.PHONY: run test build release dist bootstrap bootstrap-build bench fuzz clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -17,6 +17,17 @@ run: bootstrap-build release
 
 release:
 	$(SWIFT) build -c release --product strata
+
+# One binary to copy to a machine without Swift: the Swift runtime and Foundation linked in, so
+# it needs only the C libraries of the README's apt-get line. Built in .build-static (the flags
+# differ, and the regular release build is kept); scripts/check-dist.sh proves what it links and
+# runs it with the toolchain's runtime hidden.
+DIST_FLAGS = -c release --product strata --static-swift-stdlib --scratch-path .build-static
+dist: bootstrap-build
+	$(SWIFT) build $(DIST_FLAGS)
+	mkdir -p dist
+	cp "$$($(SWIFT) build $(DIST_FLAGS) --show-bin-path)/strata" dist/strata
+	scripts/check-dist.sh dist/strata
 
 build: bootstrap-build
 	$(SWIFT) build
@@ -37,4 +48,4 @@ fuzz:
 	SWIFT="$(SWIFT)" FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/fuzz.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-static dist

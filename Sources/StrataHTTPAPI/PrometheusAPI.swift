@@ -81,6 +81,9 @@ public struct APIOptions: Sendable {
     public var writeLimits: @Sendable () -> WriteLimits = { WriteLimits() }
     /// Where refused writes are logged (at warning), at most once per tenant per interval.
     public var logger = Logger(label: "strata")
+    /// `--query.log-slow`: queries that take at least this long (waiting for a slot included)
+    /// are logged at info with their expression; nil: none are.
+    public var slowQueryLog: Duration?
     public var refusalLogInterval: Duration = .seconds(10)
     /// Series in a tenant's head now, for `head_series_limit`.
     public var headSeries: @Sendable (_ tenant: String) -> Int = { _ in 0 }
@@ -405,7 +408,41 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     }
 
     /// Evaluates `query` on the query thread (parsing too: a deeply nested query needs its stack).
+    /// A query that fails is logged at debug, one slower than `slowQueryLog` at info, each with
+    /// its expression (Prometheus' query log keeps the same fields).
     func evaluateQuery(_ scope: RequestScope, range: Bool) throws(APIError) -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try evaluateQueryUnlogged(scope, range: range)
+            let took = ContinuousClock.now - started + scope.waited
+            if let slow = options.slowQueryLog, took >= slow {
+                options.logger.info("slow query", metadata: queryLogFields(scope.params, range: range, took: took))
+            }
+            return response
+        } catch {
+            if options.logger.logLevel <= .debug {
+                var fields = queryLogFields(scope.params, range: range, took: ContinuousClock.now - started + scope.waited)
+                fields["error"] = "\(error.message)"
+                fields["error_type"] = "\(error.kind.rawValue)"
+                options.logger.debug("query failed", metadata: fields)
+            }
+            throw error
+        }
+    }
+
+    /// What the query log says about a query: the expression, its times, how long it took
+    /// (waiting for a slot included) and its tenant under `--query.enforce-tenancy`.
+    func queryLogFields(_ params: Params, range: Bool, took: Duration) -> Logger.Metadata {
+        var fields: Logger.Metadata = [
+            "query": "\(params["query"] ?? "")", "kind": "\(range ? "range" : "instant")",
+            "seconds": "\(GoFloat.format(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18))",
+        ]
+        for key in range ? ["start", "end", "step"] : ["time"] { if let v = params[key] { fields[key] = "\(v)" } }
+        if let tenant = params.tenant { fields["tenant"] = "\(tenant)" }
+        return fields
+    }
+
+    func evaluateQueryUnlogged(_ scope: RequestScope, range: Bool) throws(APIError) -> Response {
         let params = scope.params
         let query = params["query"] ?? ""
         var opts = try requestedEngineOptions(params, cancellation: scope.cancellation)

@@ -52,6 +52,9 @@ public func buildApplication(
     var options = TenantTSDBOptions()
     options.head.chunkRange = config.blockDuration
     options.head.tooFarInFutureWindow = config.tooFarInFutureWindow
+    // Lock stripes are a fixed cost per tenant's head (two small objects each): enough that the
+    // writers one machine runs at once rarely share one, not Prometheus' 16384 per head.
+    options.head.stripeCount = max(256, 1 << (64 - (ProcessInfo.processInfo.activeProcessorCount * 64 - 1).leadingZeroBitCount))
     options.wal.fsync = config.walFsync
     options.wal.compress = config.walCompression
     options.wal.segmentSize = config.walSegmentSize
@@ -129,6 +132,7 @@ public func buildApplication(
     apiOptions.storageRetention = PrometheusAPI<StrataRequestContext>.storageRetention(timeMillis: config.retentionTime,
                                                                                        sizeBytes: config.retentionSize)
     apiOptions.logger = logger
+    apiOptions.slowQueryLog = config.slowQueryLog > 0 ? .milliseconds(config.slowQueryLog) : nil
     apiOptions.tenancy = config.tenancy
     apiOptions.queryTenancy = config.queryTenancy
     apiOptions.splitTenantLabel = config.splitTenantLabel

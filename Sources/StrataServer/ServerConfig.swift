@@ -67,6 +67,8 @@ public struct ServerConfig: Sendable {
     public var externalLabels: [String: String] = [:]
     /// `--receive.tenant-label-name`: the external label that names a block's (and a series') tenant.
     public var tenantLabelName = "tenant_id"
+    /// `--query.log-slow`: queries slower than this are logged at info (ms; 0: off).
+    public var slowQueryLog: Int64 = 0
     /// `--tsdb.tenant-idle-timeout`: a tenant without writes for this long is flushed into blocks
     /// and closed (ms; 0: never).
     public var tenantIdleTimeout: Int64 = 3 * 3_600_000

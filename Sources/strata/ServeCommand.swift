@@ -51,6 +51,10 @@ struct Serve: AsyncParsableCommand {
             help: "External label that carries a block's tenant: written into shipped meta.json and attached to every series at query time.")
     var tenantLabelName = "tenant_id"
 
+    @Option(name: .customLong("query.log-slow"),
+            help: "Log queries that take at least this long at info, with their expression and times (Prometheus duration; 0s: off). Failed queries are logged at debug.")
+    var queryLogSlow = "0s"
+
     @Option(name: .customLong("tsdb.tenant-idle-timeout"),
             help: "A tenant without writes for this long is flushed (its head written as blocks, shipped as any other) and closed (WAL removed, head freed); its blocks stay queryable and its next write opens it again. 0s: never (Prometheus duration).")
     var tenantIdleTimeout = "3h"
@@ -333,6 +337,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --tsdb.tenant-idle-timeout \"\(tenantIdleTimeout)\"")
         }
         config.tenantIdleTimeout = idle
+        guard let slow = DurationFlag.parse(queryLogSlow), slow >= 0 else { throw ValidationError("invalid --query.log-slow \"\(queryLogSlow)\"") }
+        config.slowQueryLog = slow
         if let split = splitTenantLabel {
             guard ServerConfig.isLabelName(split) else { throw ValidationError("invalid --receive.split-tenant-label-name \"\(split)\": not a label name") }
             config.splitTenantLabel = split
@@ -404,6 +410,7 @@ struct Serve: AsyncParsableCommand {
             "query.partial-response": String(partialResponse),
             "receive.tenant-header": tenantHeader, "receive.default-tenant-id": defaultTenant, "receive.tenant-label-name": tenantLabelName,
             "receive.split-tenant-label-name": splitTenantLabel ?? "", "tsdb.tenant-idle-timeout": tenantIdleTimeout,
+            "query.log-slow": queryLogSlow,
             "query.tenant-header": queryTenantHeader, "query.default-tenant-id": queryDefaultTenant,
             "query.tenant-label-name": queryTenantLabelName, "query.enforce-tenancy": String(enforceTenancy),
             "receive.limits-config-file": limitsConfigFile ?? "",

@@ -122,6 +122,7 @@ let package = Package(
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HummingbirdCore", package: "hummingbird"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                    .product(name: "NIOTLS", package: "swift-nio"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

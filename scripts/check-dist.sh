@@ -7,17 +7,24 @@ set -euo pipefail
 bin=$(readlink -f "${1:-dist/strata}")
 [ -x "$bin" ] || { echo "check-dist: no executable at $bin (run make dist)"; exit 1; }
 
-# Every shared library the binary asks for, against what a bare Debian/Ubuntu plus
-# `apt-get install libsnappy1v5 libsqlite3-0 zlib1g` has.
-allowed='^(linux-vdso\.so|libsnappy\.so|libsqlite3\.so|libz\.so|libc\.so|libm\.so|libstdc\+\+\.so|libgcc_s\.so|ld-linux-x86-64\.so|libpthread\.so|libdl\.so|librt\.so|libutil\.so)'
+# The libraries the binary itself names (DT_NEEDED) against the README's apt-get line
+# (libsnappy1v5 libsqlite3-0 zlib1g libxml2; libxml2 for FoundationXML, which reads S3's XML) and
+# glibc's own; then everything ldd resolves, transitively: nothing missing, no Swift runtime.
+allowed='^(libsnappy\.so\.1|libsqlite3\.so\.0|libz\.so\.1|libxml2\.so\.2|libc\.so\.6|libm\.so\.6|libstdc\+\+\.so\.6|libgcc_s\.so\.1|ld-linux-x86-64\.so\.2|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libutil\.so\.1)$'
 fail=0
+echo "check-dist: libraries $bin names (readelf -d)"
+while read -r lib; do
+    echo "  $lib"
+    [[ "$lib" =~ $allowed ]] || { echo "check-dist: not a library of the README's apt-get line or glibc: $lib"; fail=1; }
+done < <(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 echo "check-dist: ldd $bin"
 while read -r line; do
     [ -z "$line" ] && continue
     echo "  $line"
-    lib=$(basename "$(echo "$line" | awk '{print $1}')")
     if [[ "$line" == *"not found"* ]]; then echo "check-dist: missing library: $line"; fail=1; fi
-    if ! [[ "$lib" =~ $allowed ]]; then echo "check-dist: not a system library of the README's apt-get line: $lib"; fail=1; fi
+    if [[ "$line" =~ libswift|libFoundation|lib_Foundation|libdispatch|libBlocksRuntime|/swift/ ]]; then
+        echo "check-dist: a Swift runtime library is linked: $line"; fail=1
+    fi
 done < <(ldd "$bin")
 [ "$fail" = 0 ] || exit 1
 

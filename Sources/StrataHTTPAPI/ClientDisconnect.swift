@@ -34,6 +34,12 @@ public struct StrataRequestContext: DisconnectAwareRequestContext {
     }
 }
 
+extension StrataRequestContext: ClientCertificateAwareRequestContext {
+    public var clientCertificateSubject: ClientCertificateSubject? {
+        get async { try? await channel.pipeline.handler(type: ClientCertificateHandler.self).get().subject }
+    }
+}
+
 /// One per connection, in the pipeline after the HTTP codec: fires `gone` when the client closes
 /// its half of the connection or the connection drops. Hummingbird allows half-closed
 /// connections, so an EOF arrives as `inputClosed` rather than as a closed channel; like Go's

@@ -191,7 +191,18 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     /// decode, series and samples limits, ingestion rate, then stored all or nothing.
     func remoteWrite(_ req: Request, _ context: Context, flavor: WriteFlavor) async -> Response {
         let tenant: String
-        switch options.tenancy.tenant(of: req.headers) {
+        let named: Result<String, TenantNameError>
+        if let field = options.tenancy.certificateField {
+            // The client certificate names the tenant instead of a header (Thanos Receive).
+            let subject = await (context as? any ClientCertificateAwareRequestContext)?.clientCertificateSubject
+            switch field.tenant(in: subject) {
+            case .success(let t): named = TenantOptions.problem(t).map { .failure(TenantNameError(name: t, problem: $0)) } ?? .success(t)
+            case .failure(let e): return APIResponses.text(.badRequest, e.message + "\n")
+            }
+        } else {
+            named = options.tenancy.tenant(of: req.headers)
+        }
+        switch named {
         case .success(let t): tenant = t
         case .failure(let e):
             if case (true, let suppressed) = refusalLog.admit("") {

@@ -59,6 +59,10 @@ struct Serve: AsyncParsableCommand {
             help: "A tenant without writes for this long is flushed (its head written as blocks, shipped as any other) and closed (WAL removed, head freed); its blocks stay queryable and its next write opens it again. 0s: never (Prometheus duration).")
     var tenantIdleTimeout = "3h"
 
+    @Option(name: .customLong("receive.tenant-certificate-field"),
+            help: "Take a write's tenant from this field of its TLS client certificate instead of the header: organization, organizationalUnit or commonName (needs client certificates in --web.config.file), as Thanos Receive.")
+    var tenantCertificateField: String?
+
     @Option(name: .customLong("receive.split-tenant-label-name"),
             help: "Series label that names each series' tenant (removed before the series is stored); series without it go to the request's tenant, as Thanos Receive.")
     var splitTenantLabel: String?
@@ -333,6 +337,12 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid \(flag) \"\(value)\": not a label name")
         }
         config.tenantLabelName = tenantLabelName
+        if let field = tenantCertificateField {
+            guard let f = TenantCertificateField(rawValue: field) else {
+                throw ValidationError("invalid --receive.tenant-certificate-field \"\(field)\": tls client cert field requested is not supported (want organization, organizationalUnit or commonName)")
+            }
+            config.tenancy.certificateField = f
+        }
         guard let idle = DurationFlag.parse(tenantIdleTimeout), idle >= 0 else {
             throw ValidationError("invalid --tsdb.tenant-idle-timeout \"\(tenantIdleTimeout)\"")
         }
@@ -409,7 +419,7 @@ struct Serve: AsyncParsableCommand {
             "query.replica-label": replicaLabels.joined(separator: ","), "query.auto-downsampling": String(autoDownsampling),
             "query.partial-response": String(partialResponse),
             "receive.tenant-header": tenantHeader, "receive.default-tenant-id": defaultTenant, "receive.tenant-label-name": tenantLabelName,
-            "receive.split-tenant-label-name": splitTenantLabel ?? "", "tsdb.tenant-idle-timeout": tenantIdleTimeout,
+            "receive.split-tenant-label-name": splitTenantLabel ?? "", "receive.tenant-certificate-field": tenantCertificateField ?? "", "tsdb.tenant-idle-timeout": tenantIdleTimeout,
             "query.log-slow": queryLogSlow,
             "query.tenant-header": queryTenantHeader, "query.default-tenant-id": queryDefaultTenant,
             "query.tenant-label-name": queryTenantLabelName, "query.enforce-tenancy": String(enforceTenancy),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StrataBlock
 import StrataModel
 import StrataPromQLParser
 import StrataRuntime
@@ -15,6 +16,19 @@ struct TSDB: ParsableCommand {
     )
 }
 
+/// A server's data directory keeps each tenant's TSDB in a directory of its own and has no
+/// blocks or WAL at its top: name the tenants instead of reporting an empty directory.
+func requireTenantDirectory(_ dir: String) throws {
+    let fm = FileManager.default
+    guard let names = try? fm.contentsOfDirectory(atPath: dir), !names.contains("wal"), !names.contains(where: ULID.isValid) else { return }
+    let tenants = names.filter { name in
+        fm.fileExists(atPath: dir + "/" + name + "/wal")
+            || ((try? fm.contentsOfDirectory(atPath: dir + "/" + name)) ?? []).contains(where: ULID.isValid)
+    }.sorted()
+    guard let first = tenants.first else { return }
+    throw ValidationError("\(dir) is a data directory with tenants (\(tenants.joined(separator: ", "))): pass one tenant's directory, e.g. \(dir)/\(first)")
+}
+
 struct WALInspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wal-inspect",
@@ -26,6 +40,7 @@ struct WALInspect: ParsableCommand {
     var dir: String
 
     func run() throws {
+        try requireTenantDirectory(dir)
         print(try WALInspection.inspect(dataOrWALDir: dir).report(), terminator: "")
     }
 }
@@ -43,7 +58,10 @@ struct ListBlocks: ParsableCommand {
     @Argument(help: "Data directory.")
     var dir = "./data"
 
-    func run() throws { print(try BlockInspection.list(dir: dir, humanReadable: humanReadable), terminator: "") }
+    func run() throws {
+        try requireTenantDirectory(dir)
+        print(try BlockInspection.list(dir: dir, humanReadable: humanReadable), terminator: "")
+    }
 }
 
 struct AnalyzeBlock: ParsableCommand {
@@ -64,6 +82,7 @@ struct AnalyzeBlock: ParsableCommand {
 
     func run() throws {
         guard limit > 0 else { throw ValidationError("--limit must be positive") }
+        try requireTenantDirectory(dir)
         print(try BlockInspection.analyze(dir: dir, blockID: blockID, limit: limit), terminator: "")
     }
 }
@@ -94,6 +113,7 @@ struct DumpSamples: ParsableCommand {
                 throw ValidationError("invalid --match: \(error)")
             }
         }
+        try requireTenantDirectory(dir)
         try BlockInspection.dump(dir: dir, mint: minTime, maxt: maxTime, matchers: matchers) { print($0, terminator: "") }
     }
 }

@@ -79,6 +79,11 @@ import Testing
         let total = try #require(r.stdout.split(separator: "\n").last { $0.hasPrefix("total") })
         #expect(total.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             .suffix(4) == ["3", "6", "1000", "5000"], "\(total)")
+        // The server's data directory itself has tenants, not a WAL: the tools say which to pass.
+        for tool in [["wal-inspect"], ["list"], ["dump"], ["analyze"]] {
+            let top = try await Tools.runAsync(binary, ["tsdb"] + tool + [dir.file("data")])
+            #expect(top.status != 0 && top.stderr.contains("data directory with tenants (default-tenant)"), "\(tool): \(top.stderr)")
+        }
         let missing = try await Tools.runAsync(binary, ["tsdb", "wal-inspect", dir.file("nope")])
         #expect(missing.status != 0 && missing.stderr.contains("No such file or directory"))
     }

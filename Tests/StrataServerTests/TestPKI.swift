@@ -24,8 +24,9 @@ struct TestPKI {
     }
 
     /// A certificate for localhost and 127.0.0.1 (usable by a server or a client), signed by the
-    /// CA `ca`, or self-signed when `ca` is nil: `<name>.crt`, `<name>.key`.
-    func certificate(_ name: String, signedBy ca: String?, rsa: Bool = false) async throws {
+    /// CA `ca`, or self-signed when `ca` is nil: `<name>.crt`, `<name>.key`. `subject` as
+    /// openssl takes it (`/O=team-a/CN=client`).
+    func certificate(_ name: String, signedBy ca: String?, rsa: Bool = false, subject: String = "/CN=localhost") async throws {
         let ext = dir.file("\(name).ext")
         try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: ext, atomically: true, encoding: .utf8)
         guard let ca else {
@@ -34,7 +35,7 @@ struct TestPKI {
                             "subjectAltName=DNS:localhost,IP:127.0.0.1"])
         }
         try await run(["req"] + newkey(rsa) + ["-nodes", "-keyout", dir.file("\(name).key"), "-out", dir.file("\(name).csr"),
-                 "-subj", "/CN=localhost"])
+                 "-subj", subject])
         try await run(["x509", "-req", "-in", dir.file("\(name).csr"), "-CA", dir.file("\(ca).crt"), "-CAkey", dir.file("\(ca).key"),
                  "-CAcreateserial", "-out", dir.file("\(name).crt"), "-days", "2", "-extfile", ext])
     }

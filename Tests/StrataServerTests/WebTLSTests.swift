@@ -12,7 +12,8 @@ import Testing
     /// A TLS server (certificate `server`, signed by the CA `ca`) with basic auth for alice;
     /// with `clientCertificates`, clients must present a certificate from the CA `clientca`
     /// (`client.crt` is one). `body` gets the port, the PKI and curl's path.
-    static func withTLSStrata(clientCertificates: Bool = false,
+    static func withTLSStrata(clientCertificates: Bool = false, clientSubject: String = "/CN=localhost",
+                              configure: (inout ServerConfig) -> Void = { _ in },
                               _ body: @Sendable @escaping (Int, TestPKI, String) async throws -> Void) async throws {
         let dir = try TempDir("web-tls")
         defer { dir.remove() }
@@ -22,7 +23,7 @@ import Testing
         var clientAuth = ""
         if clientCertificates {
             try await pki.ca("clientca")
-            try await pki.certificate("client", signedBy: "clientca")
+            try await pki.certificate("client", signedBy: "clientca", subject: clientSubject)
             clientAuth = "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: clientca.crt\n"
         }
         try """
@@ -34,6 +35,7 @@ import Testing
             """.write(toFile: dir.file("web.yml"), atomically: true, encoding: .utf8)
         var config = ServerConfig()
         config.webConfigFile = dir.file("web.yml")
+        configure(&config)
         let clientCert = clientCertificates ? ["--cert", dir.file("client.crt"), "--key", dir.file("client.key")] : []
         try await withStrata(config, ready: { port in
             let deadline = Date().addingTimeInterval(60)
@@ -106,6 +108,37 @@ import Testing
             #expect(try await status("client") == "200")
             #expect(try await status(nil) == "000")
             #expect(try await status("stranger") == "000")
+        }
+    }
+
+    /// `--receive.tenant-certificate-field`: the client certificate's field names the tenant, over
+    /// any tenant header; a certificate without the field is refused with Thanos' message.
+    @Test(.timeLimit(.minutes(2)))
+    func theClientCertificateNamesTheTenant() async throws {
+        try await Self.withTLSStrata(clientCertificates: true, clientSubject: "/O=team-a/OU=ops/CN=agent-1",
+                                     configure: { $0.tenancy.certificateField = .organization }) { port, pki, curl in
+            try await pki.certificate("nameless", signedBy: "clientca", subject: "/OU=ops/CN=agent-2")
+            var b = WriteRequestBuilder()
+            b.add([("__name__", "cert_tenant_metric")], [(1_700_000_000_000, 7)])
+            try Data(b.snappyBody()).write(to: URL(fileURLWithPath: pki.dir.file("body.bin")))
+            func write(_ cert: String) async throws -> (String, String) {
+                let r = try await Tools.runAsync(curl, [
+                    "-s", "-w", "\n%{http_code}", "--cacert", pki.dir.file("ca.crt"), "-u", "alice:alice-pw",
+                    "--cert", pki.dir.file("\(cert).crt"), "--key", pki.dir.file("\(cert).key"),
+                    "-H", "Content-Type: application/x-protobuf", "-H", "Content-Encoding: snappy", "-H", "THANOS-TENANT: spoofed",
+                    "--data-binary", "@" + pki.dir.file("body.bin"), "https://localhost:\(port)/api/v1/receive",
+                ])
+                let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+                return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+            }
+            #expect(try await write("client").0 == "200")
+            let refused = try await write("nameless")
+            #expect(refused.0 == "400" && refused.1.contains("could not get organization field from client cert"), "\(refused)")
+            let read = try await Tools.runAsync(curl, [
+                "-s", "-g", "--cacert", pki.dir.file("ca.crt"), "-u", "alice:alice-pw", "--cert", pki.dir.file("client.crt"), "--key", pki.dir.file("client.key"),
+                "https://localhost:\(port)/api/v1/series?match[]=cert_tenant_metric",
+            ])
+            #expect(read.stdout.contains(#""tenant_id":"team-a""#) && !read.stdout.contains("spoofed"), "\(read.stdout)")
         }
     }
 

@@ -5,6 +5,8 @@ import HTTPTypes
 public struct TenantOptions: Sendable {
     public var header = "THANOS-TENANT"
     public var defaultTenant = "default-tenant"
+    /// `--receive.tenant-certificate-field`: the client certificate names the tenant instead.
+    public var certificateField: TenantCertificateField?
     public init() {}
 
     /// The request's tenant, or why its name is refused (a 400).

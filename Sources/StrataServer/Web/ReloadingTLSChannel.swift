@@ -2,6 +2,8 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOSSL
+import NIOTLS
+import StrataHTTPAPI
 
 /// TLS in front of the HTTP channel, like HummingbirdTLS' `TLSChannel`, but with the context the
 /// web config holds when the connection arrives, so a renewed certificate is served to the next
@@ -24,6 +26,23 @@ struct ReloadingTLSChannel<Base: HTTPChannelHandler>: HTTPChannelHandler {
             } else {
                 try sync.addHandler(NIOSSLServerHandler(context: context))
             }
+            // The client certificate's subject, for requests that take their tenant from it.
+            try sync.addHandler(ClientCertificateHandler(isHandshakeCompleted: { event in
+                if case .handshakeCompleted? = event as? TLSUserEvent { return true }
+                return false
+            }, read: { context in
+                guard let cert = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate else { return nil }
+                var subject = ClientCertificateSubject()
+                for name in cert.subjectName {
+                    switch name.type {
+                    case .organization: subject.organization.append(name.value)
+                    case .organizationalUnit: subject.organizationalUnit.append(name.value)
+                    case .commonName: subject.commonName = subject.commonName ?? name.value
+                    default: break
+                    }
+                }
+                return subject
+            }))
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }

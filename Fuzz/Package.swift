@@ -12,7 +12,7 @@ let package = Package(
         .package(name: "strata", path: ".."),
     ],
     targets: [
-        // One executable for every harness (one link of the whole graph instead of eight);
+        // One executable for every harness (one link of the whole graph instead of one per harness);
         // `STRATA_FUZZ_HARNESS` picks the harness.
         .executableTarget(
             name: "StrataFuzz",

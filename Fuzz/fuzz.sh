@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 SWIFT=${SWIFT:-swift}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_RUNS=${FUZZ_RUNS:-}
-FUZZ_HARNESSES=${FUZZ_HARNESSES:-"remote-write snappy promql wal index chunks objstore-config web-config"}
+FUZZ_HARNESSES=${FUZZ_HARNESSES:-"remote-write snappy promql wal index chunks objstore-config web-config limits-config"}
 FUZZ_WORK=${FUZZ_WORK:-.work}
 FUZZ_EXTRA=${FUZZ_EXTRA:-}
 
@@ -41,7 +41,7 @@ max_len() {
 dict_flag() {
     case "$1" in
         promql) echo "-dict=Dictionaries/promql.dict" ;;
-        objstore-config|web-config) echo "-dict=Dictionaries/yaml.dict" ;;
+        objstore-config|web-config|limits-config) echo "-dict=Dictionaries/yaml.dict" ;;
     esac
 }
 

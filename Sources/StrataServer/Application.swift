@@ -31,9 +31,7 @@ public func buildApplication(
     let webConfig = try config.webConfigFile.map {
         try WebConfigSource(path: $0, openPaths: config.healthProbesWithoutAuth ? ["/-/healthy", "/-/ready"] : [], logger: logger)
     }
-    if let field = config.tenancy.certificateField, webConfig?.current().config.tls.map({ $0.clientAuth != .none }) != true {
-        throw ConfigError("--receive.tenant-certificate-field \(field.rawValue) needs client certificates: a --web.config.file with tls_server_config and a client_auth_type that asks for them")
-    }
+    try StartupChecks.checkTenantCertificateField(config.tenancy.certificateField, webConfig: webConfig?.current().config)
     let limits = try config.limitsConfigFile.map { file in
         try WatchedConfig(path: file, what: "limits config", logger: logger) { (try LimitsConfig.load(path: $0), []) }
     }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import StrataHTTPAPI
 
 /// Checks `strata serve` makes before it opens anything, so a taken port or a bad path is one
 /// clear line at once, not an error after a full WAL replay.
@@ -38,6 +39,15 @@ public enum StartupChecks {
 extension StartupChecks {
     /// Creates the data directory (and its parents) if missing and checks it can be written,
     /// before the bucket check or anything else touches it.
+    /// `--receive.tenant-certificate-field` reads a field of the client certificate: the web
+    /// config must ask clients for one.
+    public static func checkTenantCertificateField(_ field: TenantCertificateField?, webConfig: WebConfig?) throws {
+        guard let field else { return }
+        guard let tls = webConfig?.tls, tls.clientAuth != .none else {
+            throw ConfigError("--receive.tenant-certificate-field \(field.rawValue) needs client certificates: a --web.config.file with tls_server_config and a client_auth_type that asks for them")
+        }
+    }
+
     public static func checkDataDirectory(_ path: String) throws {
         do { try DataDirectory.create(path) } catch {
             throw ConfigError("cannot use the data directory \(path) (--tsdb.path): \(error); check the path and its permissions")

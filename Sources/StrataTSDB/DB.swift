@@ -64,14 +64,6 @@ public final class DB: Sendable {
         blockObservers.withLock { $0.append(observer) }
     }
 
-    /// Queriers over blocks kept elsewhere (the bucket's, once local retention has let them go),
-    /// given the query's range and the ULIDs of the local blocks (read here, not there).
-    public typealias RemoteBlocks = @Sendable (_ mint: Int64, _ maxt: Int64, _ local: Set<String>) throws -> [any Querier]
-    private let remoteBlocks = Mutex<RemoteBlocks?>(nil)
-
-    /// Adds the blocks `provider` gives to every query, before the local blocks and the head.
-    public func setRemoteBlocks(_ provider: @escaping RemoteBlocks) { remoteBlocks.withLock { $0 = provider } }
-
     private func announce(_ event: BlockEvent) {
         for observer in blockObservers.withLock({ $0 }) { observer(event) }
     }
@@ -352,32 +344,22 @@ public final class DB: Sendable {
 }
 
 extension DB: Queryable {
-    /// Head, the blocks overlapping `[mint, maxt]` and the remote ones, merged. The querier pins the block list
+    /// Head and the blocks overlapping `[mint, maxt]`, merged. The querier pins the block list
     /// as it is now, so every selector of one query sees the same blocks however compaction
     /// moves on; in exchange the head keeps what this list lacks until the querier is gone
     /// (compaction waits for it before truncating, see `compactHead`).
-    public func querier(mint: Int64, maxt: Int64) throws -> any Querier {
-        let (local, pinned, blocks) = try localSources(mint: mint, maxt: maxt)
-        // Remote blocks are older than what is still here: listed first, as MergeQuerier wants.
-        let remote = try remoteBlocks.withLock({ $0 })?(mint, maxt, blocks) ?? []
-        return PinnedQuerier(MergeQuerier(remote + local, encodeChunks: { XORChunk.encodeChunks($0) }), pin: pinned)
-    }
+    public func querier(mint: Int64, maxt: Int64) throws -> any Querier { try localQuerier(mint: mint, maxt: maxt).querier }
 
-    /// Head and the local blocks overlapping `[mint, maxt]` merged, without the remote ones, and
-    /// the ULIDs of every local block the querier saw (for a caller that reads the bucket for
-    /// several DBs at once and must leave out what they hold).
+    /// The same querier, and the ULIDs of every block the DB held when it was made: a caller that
+    /// also reads the bucket (for several DBs at once) leaves those out there.
     public func localQuerier(mint: Int64, maxt: Int64) throws -> (querier: any Querier, blocks: Set<String>) {
-        let (local, pinned, blocks) = try localSources(mint: mint, maxt: maxt)
-        return (PinnedQuerier(MergeQuerier(local, encodeChunks: { XORChunk.encodeChunks($0) }), pin: pinned), blocks)
-    }
-
-    private func localSources(mint: Int64, maxt: Int64) throws -> ([any Querier], HeadReaders.Pin, Set<String>) {
         // Registered before the block list is read: a block published after this point is
         // either in the list, or compaction waits for this reader before dropping its range.
         let pin = head.readers.pin(mint: mint)
         let all = self.blocks
         let local = try all.filter { $0.overlaps(mint: mint, maxt: maxt) }.map { try $0.querier(mint: mint, maxt: maxt) }
-        return (local + [try head.querier(mint: mint, maxt: maxt)], pin, Set(all.map(\.ulid)))
+        let sources = local + [try head.querier(mint: mint, maxt: maxt)]
+        return (PinnedQuerier(MergeQuerier(sources, encodeChunks: { XORChunk.encodeChunks($0) }), pin: pin), Set(all.map(\.ulid)))
     }
 }
 

@@ -433,6 +433,7 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         if let webConfigFile { try WebConfig.check(path: webConfigFile) }
+        try StartupChecks.checkTenantCertificateField(config.tenancy.certificateField, webConfig: try webConfigFile.map(WebConfig.load))
         try StartupChecks.checkListenAddress(host: config.httpHost, port: config.httpPort)
         try StartupChecks.checkDataDirectory(config.tsdbPath)
         try await BucketCheck.run(config)

@@ -25,6 +25,7 @@ struct Harness: Sendable {
         Harness(name: "chunks", run: ChunkHarness.run),
         Harness(name: "objstore-config", run: ObjectStoreConfigHarness.run),
         Harness(name: "web-config", run: WebConfigHarness.run),
+        Harness(name: "limits-config", run: LimitsConfigHarness.run),
     ]
 }
 
@@ -255,6 +256,19 @@ enum ObjectStoreConfigHarness {
 enum WebConfigHarness {
     @Sendable static func run(_ input: UnsafeRawBufferPointer) {
         do { _ = try WebConfig.parse(String(decoding: input, as: UTF8.self), directory: "/etc/strata") } catch { _ = "\(error)" }
+    }
+}
+
+/// Thanos Receive's limits file (`--receive.limits-config-file`): what loads must also answer
+/// for any tenant, as every write asks it.
+enum LimitsConfigHarness {
+    @Sendable static func run(_ input: UnsafeRawBufferPointer) {
+        do {
+            let limits = try LimitsConfig.parse(String(decoding: input, as: UTF8.self))
+            for tenant in ["default-tenant", "acme", ""] + Array(limits.tenants.keys.prefix(4)) {
+                _ = limits.effective(for: tenant)
+            }
+        } catch { _ = "\(error)" }
     }
 }
 

@@ -247,5 +247,34 @@ enum Seeds {
             "basic-auth": "basic_auth_users:\n  bob: $2a$04$ZeGbhG.PuuDzqRBDPMbZtOpHZEOBXw2eXSzhbUUvX5qn4Vj5Svaua\n",
         ]
         for (name, text) in web { try out.put("web-config", name + ".yaml", text) }
+
+        let limits = [
+            "full": """
+                write:
+                  global:
+                    max_concurrency: 30
+                    meta_monitoring_url: http://localhost:9090
+                    meta_monitoring_limit_query: sum(prometheus_tsdb_head_series) by (tenant)
+                  default:
+                    request:
+                      size_bytes_limit: 1048576
+                      series_limit: 5000
+                      samples_limit: 50000
+                    head_series_limit: 1000000
+                    ingestion_rate: 100000
+                    ingestion_burst_size: 500000
+                  tenants:
+                    acme:
+                      request:
+                        series_limit: 0
+                      head_series_limit: 2000000
+                    "team.b":
+                      ingestion_rate: 10.5
+
+                """,
+            "empty": "write: {}\n",
+            "tenant-only": "write:\n  tenants:\n    t:\n      request:\n        samples_limit: 1\n",
+        ]
+        for (name, text) in limits { try out.put("limits-config", name + ".yaml", text) }
     }
 }

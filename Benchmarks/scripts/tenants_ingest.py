@@ -14,23 +14,15 @@ Reported: samples/s, server CPU seconds per million samples (from /proc), peak R
 p99 latency. The sender (Python, one thread per connection) shares the 2 cores; the server CPU
 per sample is the cleaner measure. Quote ratios from one run: the machine is shared.
 """
-import argparse, http.client, importlib.util, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, http.client, importlib.util, os, shutil, signal, socket, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from compaction_peers import RWLOAD, free_port  # noqa: E402
-from tls_ingest import cpu_seconds  # noqa: E402
+from ingest_runs import cpu_seconds, interleaved_medians, peak_rss_mib, wait_ready  # noqa: E402
 
 spec = importlib.util.spec_from_file_location("rwload", RWLOAD)
 rwload = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(rwload)
-
-
-def peak_rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def run_once(strata, bodies, work, tenants):
@@ -48,18 +40,11 @@ def run_once(strata, bodies, work, tenants):
             c.request = lambda method, path, body, headers: send(method, path, body, {**headers, "THANOS-TENANT": tenant})
         return c
     try:
-        end = time.time() + 60
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/-/ready")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > end or proc.poll() is not None:
-                raise RuntimeError(f"strata not ready: {open(f'{data}.log').read()}")
-            time.sleep(0.1)
+        def probe():
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/-/ready")
+            return c.getresponse().status == 200
+        wait_ready(probe, proc, f"{data}.log")
         rwload.ShardSender._conn = connect
         cpu0 = cpu_seconds(proc.pid)
         res = rwload.send_all(f"http://127.0.0.1:{port}/api/v1/write", bodies)
@@ -88,13 +73,9 @@ def main():
         raise SystemExit(f"the bodies have {len(bodies)} shards; build them with -c {a.tenants}")
     work = tempfile.mkdtemp(prefix="strata-tenants-bench-")
     try:
-        runs = {"1 tenant": 1, f"{a.tenants} tenants": a.tenants}
-        results = {name: [] for name in runs}
-        for _ in range(a.repeat):
-            for name, n in runs.items():
-                results[name].append(run_once(a.strata, bodies, work, n))
-                print(name, "samples/s %.0f, server CPU s/1M %.3f, peak RSS %.0f MiB, p99 %.1f ms" % results[name][-1], flush=True)
-        med = {k: [statistics.median(r[i] for r in v) for i in range(4)] for k, v in results.items()}
+        med = interleaved_medians({"1 tenant": 1, f"{a.tenants} tenants": a.tenants}, a.repeat,
+                                  lambda n: run_once(a.strata, bodies, work, n),
+                                  lambda r: "samples/s %.0f, server CPU s/1M %.3f, peak RSS %.0f MiB, p99 %.1f ms" % r)
         base = med["1 tenant"]
         print(f"\nmedian of {a.repeat}, {len(bodies)} connections:\n| tenants | samples/s | server CPU s / 1M samples | peak RSS MiB | p99 ms |\n|---|---|---|---|---|")
         for k, m in med.items():

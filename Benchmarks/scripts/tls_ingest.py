@@ -14,12 +14,13 @@ sender (Python, one thread per connection) pays for TLS too and shares the 2 cor
 samples/s ratio is pessimistic; the server CPU per sample is the cleaner measure.
 Quote ratios from one run: the machine is shared.
 """
-import argparse, base64, http.client, importlib.util, os, shutil, signal, socket, ssl, statistics, subprocess, sys, tempfile, time
+import argparse, base64, http.client, importlib.util, os, shutil, signal, socket, ssl, subprocess, sys, tempfile
 
 import bcrypt
 
 sys.path.insert(0, os.path.dirname(__file__))
 from compaction_peers import RWLOAD, free_port  # noqa: E402
+from ingest_runs import cpu_seconds, interleaved_medians, wait_ready  # noqa: E402
 
 spec = importlib.util.spec_from_file_location("rwload", RWLOAD)
 rwload = importlib.util.module_from_spec(spec)
@@ -41,12 +42,6 @@ def make_pki(work):
         f.write(f"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  bench: {pw_hash}\n")
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_once(strata, bodies, work, tls):
     port, data = free_port(), tempfile.mkdtemp(dir=work)
     args = [strata, "serve", "--http-address", f"127.0.0.1:{port}", "--tsdb.path", data, "--no-shipper", "--log.level", "warning"]
@@ -63,18 +58,11 @@ def run_once(strata, bodies, work, tls):
         c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return c
     try:
-        end = time.time() + 60
-        while True:
-            try:
-                c = connect("localhost", port, 2)
-                c.request("GET", "/-/ready", headers={"Authorization": auth} if tls else {})
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > end or proc.poll() is not None:
-                raise RuntimeError(f"strata not ready: {open(f'{data}.log').read()}")
-            time.sleep(0.1)
+        def probe():
+            c = connect("localhost", port, 2)
+            c.request("GET", "/-/ready", headers={"Authorization": auth} if tls else {})
+            return c.getresponse().status == 200
+        wait_ready(probe, proc, f"{data}.log")
         # rwload's sender, with TLS connections and credentials on every request when asked.
         rwload.ShardSender._conn = lambda self: connect("localhost", self.port, self.timeout)
         rwload.HEADERS["Authorization"] = auth
@@ -100,12 +88,9 @@ def main():
     work = tempfile.mkdtemp(prefix="strata-tls-bench-")
     try:
         make_pki(work)
-        results = {"plain HTTP": [], "TLS + basic auth": []}
-        for _ in range(a.repeat):
-            for name in results:
-                results[name].append(run_once(a.strata, bodies, work, tls=name != "plain HTTP"))
-                print(name, "samples/s %.0f, server CPU s/1M %.3f, p99 %.1f ms, sender CPU %.1f s" % results[name][-1], flush=True)
-        med = {k: [statistics.median(r[i] for r in v) for i in range(4)] for k, v in results.items()}
+        med = interleaved_medians({"plain HTTP": False, "TLS + basic auth": True}, a.repeat,
+                                  lambda tls: run_once(a.strata, bodies, work, tls),
+                                  lambda r: "samples/s %.0f, server CPU s/1M %.3f, p99 %.1f ms, sender CPU %.1f s" % r)
         base = med["plain HTTP"]
         print(f"\nmedian of {a.repeat}:\n| transport | samples/s | server CPU s / 1M samples | p99 ms | sender CPU s |\n|---|---|---|---|---|")
         for k, m in med.items():

@@ -56,6 +56,22 @@ import Testing
         }
     }
 
+    /// Windows imported one pass each or all in one pass give the same blocks, chunk for chunk.
+    @Test func theWindowsOfAPassDoNotChangeTheBlocks() throws {
+        let dir = try TempDir("import-passes"); defer { dir.remove() }
+        let (text, _) = Self.sampleFile()
+        var chunks: [[Data]] = []
+        for perPass in [1, 2000, .max] {
+            let out = dir.file("out-\(perPass)")
+            let r = try OpenMetricsImport.run(text: text, outputDir: out, samplesPerPass: perPass)
+            #expect(r.samples == 3600 && r.blocks.count == 3)
+            let blocks = try DB(dir: out, head: Head()).blocks
+            chunks.append(try blocks.map { try Data(contentsOf: URL(fileURLWithPath: $0.dir + "/chunks/000001")) })
+            #expect(blocks.map(\.meta.stats.numSamples) == r.blocks.sorted { $0.minTime < $1.minTime }.map(\.stats.numSamples))
+        }
+        #expect(chunks[0] == chunks[1] && chunks[1] == chunks[2])
+    }
+
     @Test(arguments: [
         ("m 1 1\n", "missing # EOF"),
         ("m 1\n# EOF\n", "expected a timestamp"),

@@ -204,5 +204,30 @@ import Testing
         #expect(patient.blocks(mint: 0, maxt: .max, maxResolution: 0, excluding: []).map(\.ulid) == [merged.ulid, ulids[2]])
         #expect(patient.blocks(mint: 0, maxt: .max, maxResolution: 300_000, excluding: []).map(\.ulid) == [merged.ulid, fiveMinute.ulid])
         #expect(patient.blocks(mint: 0, maxt: .max, maxResolution: 3_600_000, excluding: [ulids[2]]).map(\.ulid) == [merged.ulid])
+
+        // Another stream's raw block over the same range (another tenant): the first stream's
+        // 5m block neither hides it nor stands in for it, and each block's series carry their
+        // own stream's external labels.
+        var other = db.blocks[2].meta
+        other.ulid = ULID.make()
+        other.compaction.sources = [other.ulid]
+        other.extraFields = [BlockMeta.ExtraField(key: "thanos", json: ThanosMeta(labels: ["a": "other"], source: "receive").json())]
+        for name in try await bucket.list(ulids[2] + "/", recursive: true) where !name.hasSuffix(".json") {
+            try await bucket.upload(other.ulid + name.dropFirst(ulids[2].count), bytes: try await bucket.get(name))
+        }
+        try await bucket.upload(other.ulid + "/meta.json", bytes: Array(other.json().utf8))
+        try await patient.sync()
+        #expect(patient.blocks(mint: 0, maxt: .max, maxResolution: 300_000, excluding: []).map(\.ulid) == [merged.ulid, fiveMinute.ulid, other.ulid])
+        let selected = try await BlockingThread.run {
+            try patient.queriers(mint: 2 * ShipperTests.hour, maxt: .max, excluding: [])[0]
+                .select([try LabelMatcher(.equal, "i", "0")], hints: SelectHints(mint: 2 * ShipperTests.hour, maxt: .max))
+        }
+        #expect(selected.map(\.labels.description) == [#"{__name__="m", a="b", i="0"}"#, #"{__name__="m", a="other", i="0"}"#])
+        // A matcher on the external label reads only that stream's blocks.
+        let onlyOther = try await BlockingThread.run {
+            try patient.queriers(mint: 2 * ShipperTests.hour, maxt: .max, excluding: [])[0]
+                .select([try LabelMatcher(.equal, "a", "other")], hints: SelectHints(mint: 2 * ShipperTests.hour, maxt: .max)).count
+        }
+        #expect(onlyOther == 5)
     }
 }

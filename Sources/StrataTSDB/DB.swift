@@ -53,6 +53,8 @@ public final class DB: Sendable {
     private let openBlocks = Mutex<[Block]>([])
     /// One compaction, retention run or snapshot at a time.
     let maintenance = Mutex<Void>(())
+    /// Set by `retire()`: another DB over the same directory has taken over.
+    private let retired = Atomic<Bool>(false)
     /// Blocks whose merge failed: not planned again until restart (Prometheus marks them failed).
     private let failedCompactions = Mutex<Set<String>>([])
     public let stats = DBStats()
@@ -63,6 +65,13 @@ public final class DB: Sendable {
     public func onBlockEvent(_ observer: @escaping @Sendable (BlockEvent) -> Void) {
         blockObservers.withLock { $0.append(observer) }
     }
+
+    /// Stops this DB's compaction and retention for good (waiting for one in progress), when
+    /// another DB over the same directory takes over (an idle tenant closed or opened again):
+    /// two DBs must never delete or merge each other's blocks.
+    public func retire() { maintenance.withLock { _ in retired.store(true, ordering: .relaxed) } }
+
+    var isRetired: Bool { retired.load(ordering: .relaxed) }
 
     private func announce(_ event: BlockEvent) {
         for observer in blockObservers.withLock({ $0 }) { observer(event) }
@@ -161,6 +170,7 @@ public final class DB: Sendable {
     public func compactHead(flushAll: Bool = false) throws -> CompactionResult {
         try maintenance.withLock { _ in
             var result = CompactionResult()
+            if isRetired { return result }
             var lastMaxt: Int64?
             // One wait for old queriers per run, however many blocks it cuts.
             let readersDeadline = ContinuousClock.now + options.readerWaitTimeout
@@ -216,6 +226,7 @@ public final class DB: Sendable {
         // Shipped blocks are merged by the bucket's compactor, as in Thanos Receive.
         if options.isShipped != nil { return [] }
         return try maintenance.withLock { _ in
+            if isRetired { return [] }
             let ranges = options.blockRanges ?? CompactionPlanner.ranges(blockRange: head.options.chunkRange, retention: options.retentionTime)
             var written: [BlockMeta] = []
             while true {
@@ -298,6 +309,7 @@ public final class DB: Sendable {
     @discardableResult
     public func applyRetention() throws -> [String] {
         try maintenance.withLock { _ in
+            if isRetired { return [] }
             let all = blocks.sorted { $0.maxTime > $1.maxTime } // newest first
             guard let newest = all.first else { return [] }
             var doomed: [Block] = []

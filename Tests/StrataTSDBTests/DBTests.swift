@@ -117,6 +117,34 @@ import Testing
         #expect(try readAll(db).values.allSatisfy { $0.first!.t >= 3 * hour })
     }
 
+    /// A retired DB (another DB took its directory over) cuts, merges and deletes nothing.
+    @Test func aRetiredDBLeavesItsDirectoryAlone() throws {
+        let dir = try TempDir("db-retired"); defer { dir.remove() }
+        let (head, _) = filledHead(series: 3, from: 0, to: 6 * hour, step: 60_000)
+        var options = DBOptions()
+        options.retentionTime = 2 * hour
+        let db = try DB(dir: dir.path, head: head, options: options)
+        _ = try db.compactHead()
+        let before = try FileSystem.list(dir.path).filter { ULID.isValid($0) }.sorted()
+        db.retire()
+        #expect(try db.applyRetention().isEmpty)
+        #expect(try db.compactHead(flushAll: true).blocks.isEmpty)
+        #expect(try db.compactBlocks().isEmpty)
+        #expect(try FileSystem.list(dir.path).filter { ULID.isValid($0) }.sorted() == before)
+    }
+
+    /// `flushAll` writes the whole head, the last block ending just after the newest sample.
+    @Test func flushingTheHeadWritesItAllAndLeavesItEmpty() throws {
+        let dir = try TempDir("db-flush"); defer { dir.remove() }
+        let (head, _) = filledHead(series: 3, from: 0, to: 3 * hour + 30 * 60_000, step: 60_000)
+        let db = try DB(dir: dir.path, head: head)
+        let newest = head.maxt
+        let r = try db.compactHead(flushAll: true)
+        #expect(newest > 3 * hour && r.blocks.map(\.maxTime) == [hour, 2 * hour, 3 * hour, newest + 1])
+        #expect(head.numSeries == 0)
+        #expect(try readAll(db).values.allSatisfy { $0.count == 210 })
+    }
+
     @Test func sizeRetentionKeepsTheNewestBlocksThatFit() throws {
         let dir = try TempDir("db"); defer { dir.remove() }
         let (head, _) = filledHead(series: 5, from: 0, to: 6 * hour, step: 60_000)

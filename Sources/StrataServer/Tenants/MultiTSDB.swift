@@ -78,6 +78,8 @@ public final class MultiTSDB: Sendable {
         return try creation.withLock { observers in
             let existing = tenant(name)
             if let t = existing, !t.isClosed { return t }
+            // The closed form's compaction and retention stop before the new DB opens the blocks.
+            existing?.db.retire()
             let t = try open(name, replayed: true)
             // A directory left by an earlier run that was not found at start (it had no WAL then).
             if !t.segmentsToReplay.isEmpty { _ = try replay(t) }
@@ -135,6 +137,7 @@ public final class MultiTSDB: Sendable {
                 return true
             }
             guard empty else { return false }
+            t.db.retire()
             for observer in observers { db.onBlockEvent { observer(closed, $0) } }
             tenants.withLock { $0[t.name] = closed }
             // The blocks hold everything the WAL did.

@@ -48,4 +48,4 @@ fuzz:
 	SWIFT="$(SWIFT)" FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/fuzz.sh
 
 clean:
-	rm -rf .build .build-static dist
+	rm -rf .build .build-static dist/strata

@@ -21,6 +21,7 @@ let package = Package(
                 .product(name: "StrataEncoding", package: "strata"),
                 .product(name: "StrataStorage", package: "strata"),
                 .product(name: "StrataRemote", package: "strata"),
+                .product(name: "StrataRuntime", package: "strata"),
                 .product(name: "StrataPromQLParser", package: "strata"),
                 .product(name: "StrataBlock", package: "strata"),
                 .product(name: "StrataTSDB", package: "strata"),

@@ -19,7 +19,7 @@ struct HeadSnapshotService: Service {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(intervalMillis)) }
             if Task.isCancelledOrShuttingDown { break }
             guard startup.isReady else { continue }
-            for t in tenants.all where !t.isClosed && !Task.isCancelledOrShuttingDown { await snapshot(t) }
+            for t in tenants.all where !Task.isCancelledOrShuttingDown { await snapshot(t) }
         }
     }
 

@@ -223,6 +223,26 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log.format"), help: "Log format on standard error: logfmt or json, as Prometheus.")
     var logFormat = "logfmt"
 
+    /// A flag's value that must be an HTTP header name.
+    static func headerName(_ flag: String, _ value: String) throws -> String {
+        guard !value.isEmpty, value.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) else {
+            throw ValidationError("invalid \(flag) \"\(value)\": not an HTTP header name")
+        }
+        return value
+    }
+
+    /// A flag's value that must be a valid tenant name (the rule writes are held to).
+    static func tenantName(_ flag: String, _ value: String) throws -> String {
+        if let problem = TenantOptions.problem(value) { throw ValidationError("invalid \(flag) \"\(value)\": \(problem)") }
+        return value
+    }
+
+    /// A flag's value that must be a Prometheus label name.
+    static func labelName(_ flag: String, _ value: String) throws -> String {
+        guard ServerConfig.isLabelName(value) else { throw ValidationError("invalid \(flag) \"\(value)\": not a label name") }
+        return value
+    }
+
     func run() async throws {
         var config = ServerConfig()
         try config.setHTTPAddress(httpAddress)
@@ -324,19 +344,9 @@ struct Serve: AsyncParsableCommand {
         config.walCompression = walCompression
         config.enableAdminAPI = enableAdminAPI
         config.webConfigFile = webConfigFile
-        if let problem = TenantOptions.problem(defaultTenant) {
-            throw ValidationError("invalid --receive.default-tenant-id \"\(defaultTenant)\": \(problem)")
-        }
-        guard !tenantHeader.isEmpty, tenantHeader.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) else {
-            throw ValidationError("invalid --receive.tenant-header \"\(tenantHeader)\": not an HTTP header name")
-        }
-        config.tenancy.header = tenantHeader
-        config.tenancy.defaultTenant = defaultTenant
-        for (flag, value) in [("--receive.tenant-label-name", tenantLabelName), ("--query.tenant-label-name", queryTenantLabelName)]
-        where !ServerConfig.isLabelName(value) {
-            throw ValidationError("invalid \(flag) \"\(value)\": not a label name")
-        }
-        config.tenantLabelName = tenantLabelName
+        config.tenancy.header = try Self.headerName("--receive.tenant-header", tenantHeader)
+        config.tenancy.defaultTenant = try Self.tenantName("--receive.default-tenant-id", defaultTenant)
+        config.tenantLabelName = try Self.labelName("--receive.tenant-label-name", tenantLabelName)
         if let field = tenantCertificateField {
             guard let f = TenantCertificateField(rawValue: field) else {
                 throw ValidationError("invalid --receive.tenant-certificate-field \"\(field)\": tls client cert field requested is not supported (want organization, organizationalUnit or commonName)")
@@ -349,20 +359,11 @@ struct Serve: AsyncParsableCommand {
         config.tenantIdleTimeout = idle
         guard let slow = DurationFlag.parse(queryLogSlow), slow >= 0 else { throw ValidationError("invalid --query.log-slow \"\(queryLogSlow)\"") }
         config.slowQueryLog = slow
-        if let split = splitTenantLabel {
-            guard ServerConfig.isLabelName(split) else { throw ValidationError("invalid --receive.split-tenant-label-name \"\(split)\": not a label name") }
-            config.splitTenantLabel = split
-        }
-        if let problem = TenantOptions.problem(queryDefaultTenant) {
-            throw ValidationError("invalid --query.default-tenant-id \"\(queryDefaultTenant)\": \(problem)")
-        }
-        guard !queryTenantHeader.isEmpty, queryTenantHeader.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) else {
-            throw ValidationError("invalid --query.tenant-header \"\(queryTenantHeader)\": not an HTTP header name")
-        }
+        config.splitTenantLabel = try splitTenantLabel.map { try Self.labelName("--receive.split-tenant-label-name", $0) }
         config.queryTenancy.enforce = enforceTenancy
-        config.queryTenancy.header = queryTenantHeader
-        config.queryTenancy.defaultTenant = queryDefaultTenant
-        config.queryTenancy.labelName = queryTenantLabelName
+        config.queryTenancy.header = try Self.headerName("--query.tenant-header", queryTenantHeader)
+        config.queryTenancy.defaultTenant = try Self.tenantName("--query.default-tenant-id", queryDefaultTenant)
+        config.queryTenancy.labelName = try Self.labelName("--query.tenant-label-name", queryTenantLabelName)
         if limitsConfigFile != nil && limitsConfig != nil {
             throw ValidationError("--receive.limits-config-file and --receive.limits-config cannot both be given")
         }

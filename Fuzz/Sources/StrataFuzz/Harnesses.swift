@@ -5,6 +5,7 @@ import StrataModel
 import StrataObjectStore
 import StrataPromQLParser
 import StrataRemote
+import StrataRuntime
 import StrataServer
 import StrataStorage
 import StrataTSDB
@@ -89,7 +90,7 @@ enum PromQLHarness {
     /// Parsing, checking and printing recurse once per level; the server runs them on threads
     /// with `BlockingThread.queryStackBytes` of stack, so the harness does too (ASan's larger
     /// frames would otherwise overflow the main thread's 8 MiB on inputs the server handles).
-    static let worker = BigStackWorker(stackBytes: 512 << 20)
+    static let worker = BigStackWorker(stackBytes: BlockingThread.queryStackBytes)
 
     @Sendable static func run(_ input: UnsafeRawBufferPointer) {
         let query = String(decoding: input, as: UTF8.self)
@@ -274,29 +275,21 @@ enum LimitsConfigHarness {
 
 // MARK: a thread with a large stack
 
-/// Runs closures one at a time on a thread of its own with `stackBytes` of stack.
+/// Runs closures one at a time, synchronously, on one long-lived thread that `BlockingThread`
+/// started with `stackBytes` of stack: one thread for every input instead of one per input.
 final class BigStackWorker: @unchecked Sendable {
     private var work: (() -> Void)?
     private let start = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
 
     init(stackBytes: Int) {
-        var attr = pthread_attr_t()
-        pthread_attr_init(&attr)
-        defer { pthread_attr_destroy(&attr) }
-        pthread_attr_setstacksize(&attr, stackBytes)
-        pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
-        var thread = pthread_t()
-        let me = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, &attr, { arg in
-            let w = Unmanaged<BigStackWorker>.fromOpaque(arg!).takeUnretainedValue()
+        BlockingThread.start(stackBytes: stackBytes) { [self] in
             while true {
-                w.start.wait()
-                w.work!()
-                w.done.signal()
+                start.wait()
+                work!()
+                done.signal()
             }
-        }, me)
-        precondition(rc == 0, "pthread_create: \(rc)")
+        }
     }
 
     func run(_ body: () -> Void) {

@@ -54,9 +54,10 @@ import Testing
     static let base: Int64 = 1_700_000_000_000
 
     /// The same series from two tenants, 5 minutes of samples 5 s apart (tenant a writes 1s, b writes 2s).
-    static func batch(value: Double) -> [UInt8] {
+    static func batch(value: Double, metadataFor family: String? = nil) -> [UInt8] {
         var b = WriteRequestBuilder()
         b.add([("__name__", "m"), ("s", "0")], (0 ..< 60).map { (base + Int64($0) * 5000, value) })
+        if let family { b.metadata = [MetricMetadata(metricFamilyName: family, type: .gauge, help: "h", unit: "")] }
         return b.snappyBody()
     }
 
@@ -67,8 +68,8 @@ import Testing
         let data = dir.file("data")
         let end = Double(Self.base + 59 * 5000) / 1000
         var (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("1.log"), extra: BlocksEndToEndTests.fastBlocks)
-        #expect(try await Self.write(port, tenant: "team-a", Self.batch(value: 1)).0 == 200)
-        #expect(try await Self.write(port, tenant: "team-b", Self.batch(value: 2)).0 == 200)
+        #expect(try await Self.write(port, tenant: "team-a", Self.batch(value: 1, metadataFor: "m_meta")).0 == 200)
+        #expect(try await Self.write(port, tenant: "team-b", Self.batch(value: 2, metadataFor: "b_only")).0 == 200)
         // Refused names create nothing.
         for bad in ["../x", "bucket", "a/b"] {
             let (status, body) = try await Self.write(port, tenant: bad, Self.batch(value: 3))
@@ -83,6 +84,9 @@ import Testing
             == [#"{tenant_id="team-b"}"#: 60])
         let (_, values) = try await Self.get(port, "/api/v1/label/tenant_id/values")
         #expect(Self.data(values) == ["team-a", "team-b"])
+        // Head statistics add up the tenants' heads.
+        let (_, status) = try await Self.get(port, "/api/v1/status/tsdb")
+        #expect(((status["data"] as? [String: Any])?["headStats"] as? [String: Any])?["numSeries"] as? Int == 2, "\(status)")
 
         // Each tenant's own directory, WAL and blocks; the blocks reach the bucket with the tenant label.
         let bucketDir = data + "/bucket"
@@ -124,6 +128,23 @@ import Testing
         #expect(Self.data(series).count == 1 && Self.data(series)[0].contains("team-b"), "\(series)")
         let (_, tenants) = try await Self.get(port, "/api/v1/label/tenant_id/values", tenant: "team-a")
         #expect(Self.data(tenants) == ["team-a"])
+        // Head statistics, metadata and federation are the tenant's own too.
+        let (_, ownStatus) = try await Self.get(port, "/api/v1/status/tsdb", tenant: "team-a")
+        #expect(((ownStatus["data"] as? [String: Any])?["headStats"] as? [String: Any])?["numSeries"] as? Int == 1, "\(ownStatus)")
+        let (_, noneStatus) = try await Self.get(port, "/api/v1/status/tsdb", tenant: "nobody")
+        #expect(((noneStatus["data"] as? [String: Any])?["headStats"] as? [String: Any])?["numSeries"] as? Int == 0, "\(noneStatus)")
+        let (_, metadata) = try await Self.get(port, "/api/v1/metadata", tenant: "team-a")
+        #expect((metadata["data"] as? [String: Any])?["m_meta"] != nil && (metadata["data"] as? [String: Any])?["b_only"] == nil, "\(metadata)")
+        // Federation serves samples from the last lookback window: fresh ones from both tenants.
+        for tenant in ["team-a", "team-b"] {
+            var fresh = WriteRequestBuilder()
+            fresh.add([("__name__", "fresh")], [(Int64(Date().timeIntervalSince1970 * 1000), 1)])
+            #expect(try await Self.write(port, tenant: tenant, fresh.snappyBody()).0 == 200)
+        }
+        var fed = HTTPClientRequest(url: "http://127.0.0.1:\(port)/federate?match%5B%5D=fresh")
+        fed.headers.add(name: "THANOS-TENANT", value: "team-b")
+        let federated = String(buffer: try await HTTPClient.shared.execute(fed, timeout: .seconds(10)).body.collect(upTo: 1 << 20))
+        #expect(federated.contains(#"tenant_id="team-b""#) && !federated.contains("team-a"), "\(federated)")
         let (badStatus, bad) = try await Self.get(port, "/api/v1/query?query=m", tenant: "../x")
         #expect(badStatus == 400 && "\(bad)".contains("not valid"), "\(bad)")
         // /metrics names each tenant.
@@ -222,6 +243,41 @@ import Testing
             #expect(try await Self.write(port, tenant: "sleepy", more.snappyBody()).0 == 200)
             #expect(FileManager.default.fileExists(atPath: data + "/sleepy/wal"))
             #expect(try await Self.query(port, "count_over_time(m[1m])", time: Double(t + 10_000) / 1000) == [#"{s="0", tenant_id="sleepy"}"#: 11])
+        }
+    }
+
+    /// `head_series_limit` counts the series in the writing tenant's own head.
+    @Test func theHeadSeriesLimitCountsEachTenantsOwnHead() async throws {
+        var config = ServerConfig()
+        config.shipping = false
+        config.limitsConfig = "write:\n  default:\n    head_series_limit: 1\n"
+        try await withStrata(config) { port in
+            func body(_ s: String) -> [UInt8] {
+                var b = WriteRequestBuilder()
+                b.add([("__name__", "m"), ("s", s)], [(Self.base, 1)])
+                return b.snappyBody()
+            }
+            #expect(try await Self.write(port, tenant: "a", body("0")).0 == 200)
+            #expect(try await Self.write(port, tenant: "b", body("0")).0 == 200, "a's series count against b")
+            let (status, message) = try await Self.write(port, tenant: "a", body("1"))
+            #expect(status == 429 && message.contains("head_series_limit 1"), "\(status) \(message)")
+        }
+    }
+
+    /// A WAL at the top of the data directory and one in the default tenant's directory: the
+    /// start is refused with the two paths, and neither is moved or opened.
+    @Test func aDataDirectoryWithBothLayoutsIsRefusedNotMerged() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("strata-both-layouts"); defer { dir.remove() }
+        let data = dir.file("data")
+        for wal in [data + "/wal", data + "/default-tenant/wal"] {
+            try FileManager.default.createDirectory(atPath: wal, withIntermediateDirectories: true)
+            try Data([1, 2, 3]).write(to: URL(fileURLWithPath: wal + "/00000000"))
+        }
+        let r = try await Tools.runAsync(binary, ["serve", "--tsdb.path", data, "--http-address", "127.0.0.1:0", "--no-shipper"], timeout: 60)
+        #expect(r.status != 0 && r.stderr.contains("\(data)/wal and \(data)/default-tenant/wal both exist"), "\(r.stderr)")
+        for wal in [data + "/wal", data + "/default-tenant/wal"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: wal + "/00000000")) == Data([1, 2, 3]), "\(wal) was touched")
         }
     }
 }

@@ -1,4 +1,5 @@
 import StrataModel
+import StrataPromQLParser
 import StrataPromQL
 @testable import StrataTestSupport
 import Testing

@@ -1,4 +1,5 @@
 import StrataModel
+import StrataPromQLParser
 import StrataPromQL
 
 /// Compares a query result with an eval's expectation, as Prometheus' `compareResult` does.

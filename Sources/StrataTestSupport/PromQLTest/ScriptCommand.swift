@@ -1,23 +1,5 @@
 import StrataModel
-
-/// One slot of an expanded value list (`1 _ stale {{count:2}}` → four slots).
-public enum SequenceValue: Sendable {
-    case omitted
-    case float(Double)
-    /// A native histogram, kept as written: Strata does not model histograms yet, so the runner
-    /// only needs to know that one was there.
-    case histogram(String)
-
-    public var isOmitted: Bool { if case .omitted = self { return true } else { return false } }
-    public var isHistogram: Bool { if case .histogram = self { return true } else { return false } }
-}
-
-/// `name{label="value"} <values...>` as the scripts write series.
-public struct SeriesLine: Sendable {
-    public var labels: Labels
-    public var values: [SequenceValue]
-    public init(labels: Labels, values: [SequenceValue]) { self.labels = labels; self.values = values }
-}
+import StrataPromQLParser
 
 /// A test script is a list of these, in file order. Lines are 1-based.
 public enum ScriptCommand: Sendable {

@@ -1,3 +1,4 @@
+import StrataPromQLParser
 /// Splits a test script into commands, following the corpus README and Prometheus'
 /// `promqltest` runner: lines are trimmed, `#` lines count as empty, `load`/`eval` own the
 /// following non-empty lines. A broken block becomes `.invalid` so the rest still runs.

@@ -1,18 +1,41 @@
 import StrataModel
 
-/// Reads `name{l="v", ...} <values>`: the series part is a selector with only `=` matchers
-/// (names may be quoted, a lone quoted string is the metric name), the values are expanded by
-/// `ValueSequence`.
-enum SeriesDescription {
-    typealias SyntaxError = ScriptLiteral.SyntaxError
+/// One slot of an expanded value list (`1 _ stale {{count:2}}` → four slots).
+public enum SequenceValue: Sendable {
+    case omitted
+    case float(Double)
+    /// A native histogram, kept as written: Strata does not model histograms yet, so readers
+    /// only need to know that one was there.
+    case histogram(String)
 
-    static func parse(_ line: some StringProtocol) throws -> SeriesLine {
+    public var isOmitted: Bool { if case .omitted = self { return true } else { return false } }
+    public var isHistogram: Bool { if case .histogram = self { return true } else { return false } }
+}
+
+/// `name{label="value"} <values...>` as test scripts and `promtool test rules`' `input_series` write series.
+public struct SeriesLine: Sendable {
+    public var labels: Labels
+    public var values: [SequenceValue]
+    public init(labels: Labels, values: [SequenceValue]) { self.labels = labels; self.values = values }
+}
+
+/// Prometheus' series descriptions (`parser.ParseSeriesDesc`), the notation of PromQL test
+/// scripts' `load` and of rule unit tests' `input_series`: `name{l="v", ...} <values>`. The
+/// series part is a selector with only `=` matchers (names may be quoted, a lone quoted string
+/// is the metric name), the values are expanded by `ValueSequence`.
+public enum SeriesDescription {
+    public struct SyntaxError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        public init(_ d: String) { description = d }
+    }
+
+    public static func parse(_ line: some StringProtocol) throws -> SeriesLine {
         let (labels, rest) = try parseLabels(Substring(line))
         return SeriesLine(labels: labels, values: try ValueSequence.expand(rest))
     }
 
     /// The series part, and whatever follows it (values, or `@st ...`).
-    static func parseLabels(_ text: Substring) throws -> (Labels, Substring) {
+    public static func parseLabels(_ text: Substring) throws -> (Labels, Substring) {
         var s = text.drop(while: \.isWhitespace)
         var builder = LabelsBuilder()
         var sawSeries = false
@@ -39,7 +62,7 @@ enum SeriesDescription {
             if c == "}" { s = s.dropFirst(); return }
             let name: String
             if c == "\"" || c == "'" || c == "`" {
-                name = try ScriptLiteral.unquote(try readQuoted(&s))
+                name = try unquote(try readQuoted(&s))
             } else {
                 let ident = s.prefix(while: isNameChar)
                 guard !ident.isEmpty else { throw SyntaxError("unexpected \"\(c)\" in label set") }
@@ -49,7 +72,7 @@ enum SeriesDescription {
             s = s.drop(while: \.isWhitespace)
             if s.first == "=" {
                 s = s.dropFirst().drop(while: \.isWhitespace)
-                builder.set(name, try ScriptLiteral.unquote(try readQuoted(&s)))
+                builder.set(name, try unquote(try readQuoted(&s)))
             } else {
                 builder.set("__name__", name) // `{"metric.name", job="x"}`
             }
@@ -83,15 +106,45 @@ enum SeriesDescription {
     static func isNameChar(_ c: Character) -> Bool {
         c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == ":")
     }
+
+    /// Go's `parseNumber` of the test runner and of PromQL: an integer in base 0 (`0x1f`,
+    /// `0o17`, `017`, `0b101`), else a float (`1e3`, `.5`, `Inf`, `-inf`, `NaN`, `0x1p-2`).
+    public static func number(_ text: some StringProtocol) -> Double? {
+        let s = String(text)
+        if let i = goInteger(s) { return Double(i) }
+        return GoFloat.parse(s)
+    }
+
+    private static func goInteger(_ s: String) -> Int64? {
+        var body = Substring(s)
+        var negative = false
+        if let c = body.first, c == "+" || c == "-" { negative = c == "-"; body = body.dropFirst() }
+        guard let first = body.first, first.isASCII, first.isNumber else { return nil }
+        var radix = 10
+        let lower = body.lowercased()
+        if lower.hasPrefix("0x") { radix = 16; body = body.dropFirst(2) }
+        else if lower.hasPrefix("0o") { radix = 8; body = body.dropFirst(2) }
+        else if lower.hasPrefix("0b") { radix = 2; body = body.dropFirst(2) }
+        else if body.count > 1, first == "0" { radix = 8; body = body.dropFirst() }
+        body = Substring(body.filter { $0 != "_" }) // base 0 allows Go's digit separators
+        guard !body.isEmpty, let magnitude = UInt64(body, radix: radix) else { return nil }
+        if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil }
+        return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
+    }
+
+    /// Removes the quotes and escapes of a `"..."`, `'...'` or `` `...` `` literal.
+    public static func unquote(_ literal: some StringProtocol) throws -> String {
+        do { return try unquoteGoString(String(literal)) } catch { throw SyntaxError("invalid quoted string \(literal)") }
+    }
 }
 
 /// Expands a value list: `_`, `_xN` (N gaps), `stale`, `v`, `vxN` (N+1 copies),
 /// `a+bxN`/`a-bxN` (N+1 values by repeated addition, as the Go parser does), and `{{...}}`
 /// histograms with the same suffixes.
-enum ValueSequence {
-    typealias SyntaxError = ScriptLiteral.SyntaxError
+public enum ValueSequence {
+    typealias SyntaxError = SeriesDescription.SyntaxError
 
-    static func expand(_ text: some StringProtocol) throws -> [SequenceValue] {
+    public static func expand(_ text: some StringProtocol) throws -> [SequenceValue] {
         var out: [SequenceValue] = []
         for item in items(Substring(text)) { out += try expandItem(item) }
         return out
@@ -144,16 +197,27 @@ enum ValueSequence {
 
     /// `{{...}}`, `{{...}}xN`, `{{A}}+{{B}}xN`, `{{A}}-{{B}}xN`: only the shape matters here.
     private static func expandHistogram(_ item: Substring) throws -> [SequenceValue] {
-        guard let close = item.range(of: "}}") else { throw SyntaxError("unterminated histogram \"\(item)\"") }
+        guard let close = closingBraces(in: item) else { throw SyntaxError("unterminated histogram \"\(item)\"") }
         let first = String(item[..<close.upperBound])
         var rest = item[close.upperBound...]
         if rest.isEmpty { return [.histogram(first)] }
         if rest.first == "+" || rest.first == "-" {
-            guard let close2 = rest.range(of: "}}") else { throw SyntaxError("unterminated histogram \"\(item)\"") }
+            guard let close2 = closingBraces(in: rest) else { throw SyntaxError("unterminated histogram \"\(item)\"") }
             rest = rest[close2.upperBound...]
         }
         guard rest.first == "x" else { throw SyntaxError("invalid histogram value \"\(item)\"") }
         return Array(repeating: .histogram(first), count: try count(rest.dropFirst(), item) + 1)
+    }
+
+    /// The range of the first `}}` in `s`.
+    private static func closingBraces(in s: Substring) -> Range<Substring.Index>? {
+        var i = s.startIndex
+        while i < s.endIndex {
+            let next = s.index(after: i)
+            if s[i] == "}", next < s.endIndex, s[next] == "}" { return i ..< s.index(after: next) }
+            i = next
+        }
+        return nil
     }
 
     private static func count(_ digits: Substring, _ item: Substring) throws -> Int {
@@ -177,7 +241,7 @@ enum ValueSequence {
             }
         }
         let end = numberEnd(body)
-        guard end > body.startIndex, let v = ScriptLiteral.number(s[s.startIndex ..< end]) else {
+        guard end > body.startIndex, let v = SeriesDescription.number(s[s.startIndex ..< end]) else {
             throw SyntaxError("invalid value \"\(item)\"")
         }
         s = s[end...]

@@ -39,6 +39,8 @@ public struct GoYAMLSchema: Sendable {
         /// `message` followed by the value (`s3.BucketLookupType`).
         case oneOf(goType: String, allowed: [String], message: String)
         case object(GoYAMLSchema)
+        /// `[]T` of a struct: each item decoded as `schema`.
+        case objectList(GoYAMLSchema)
         /// `interface{}`: anything (`client.BucketConfig.config`, which the provider decodes).
         case any
 
@@ -54,6 +56,7 @@ public struct GoYAMLSchema: Sendable {
             case .stringMap: return "map[string]string"
             case .stringList(let t, _, _): return t
             case .object(let s): return s.goType
+            case .objectList(let s): return "[]" + s.goType
             case .any: return "interface {}"
             }
         }
@@ -101,6 +104,8 @@ public struct DecodedFields {
     public var nodes: [String: Node] = [:]
     /// `map[string]struct` fields: each key with its decoded struct, in file order.
     public var objectMaps: [String: [(key: String, value: DecodedFields)]] = [:]
+    /// `[]struct` fields: each item decoded, in file order.
+    public var objectLists: [String: [DecodedFields]] = [:]
 
     public init() {}
 
@@ -108,6 +113,7 @@ public struct DecodedFields {
     public func bool(_ key: String) -> Bool { scalars[key] == "true" }
     public func int(_ key: String) -> Int64 { scalars[key].flatMap { Int64($0) } ?? 0 }
     public func object(_ key: String) -> DecodedFields { objects[key] ?? DecodedFields() }
+    public func objectList(_ key: String) -> [DecodedFields] { objectLists[key] ?? [] }
     /// A `map[string]string` field's pairs in file order (null values are empty strings).
     public func stringMap(_ key: String) -> [(key: String, value: String)] {
         guard case .mapping(let m)? = nodes[key] else { return [] }
@@ -122,7 +128,7 @@ public struct DecodedFields {
         return s.compactMap { $0.scalar?.string }
     }
 
-    mutating func clear(_ key: String) { scalars[key] = nil; objects[key] = nil; nodes[key] = nil; objectMaps[key] = nil }
+    mutating func clear(_ key: String) { scalars[key] = nil; objects[key] = nil; nodes[key] = nil; objectMaps[key] = nil; objectLists[key] = nil }
 }
 
 /// A plain scalar as yaml.v2 resolves it (YAML 1.1: `yes`, `on` and `y` are booleans, `0x1F` and
@@ -264,6 +270,10 @@ public struct GoYAMLDecoder {
                     return (key, decode(v, as: nested, context: field))
                 }
                 out.nodes[name] = value
+            case .objectList(let nested):
+                guard case .sequence(let items) = value else { typeError(value, into: type.goName, field); continue }
+                out.objectLists[name] = items.map { decode($0, as: nested, context: field) }
+                out.nodes[name] = value
             case .stringList(let goType, let allowed, let message):
                 checkStringList(value, goType: goType, allowed: allowed, message: message, field)
                 out.nodes[name] = value
@@ -331,7 +341,7 @@ public struct GoYAMLDecoder {
             case .float(let f): return String(f)
             default: break
             }
-        case .stringMap, .stringList, .object, .objectMap, .any: // decoded by `decode` itself; never asked here
+        case .stringMap, .stringList, .object, .objectMap, .objectList, .any: // decoded by `decode` itself; never asked here
             return s.string
         }
         typeError(node, into: type.goName, field)

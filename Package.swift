@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "StrataGoYAML", targets: ["StrataGoYAML"]),
         .library(name: "StrataObjectStore", targets: ["StrataObjectStore"]),
         .library(name: "StrataBlockStore", targets: ["StrataBlockStore"]),
+        .library(name: "StrataRules", targets: ["StrataRules"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
         .library(name: "StrataTools", targets: ["StrataTools"]),
         .library(name: "StrataTestSupport", targets: ["StrataTestSupport"]),
@@ -104,6 +105,15 @@ let package = Package(
         .target(name: "StrataBlockStore",
                 dependencies: ["StrataModel", "StrataBlock", "StrataObjectStore", "StrataStorage", "StrataRuntime", "CSQLite"],
                 swiftSettings: settings),
+        // Prometheus rule files: checked as promtool checks them, evaluated on the PromQL engine,
+        // alerts rendered with Go-template labels and annotations and sent to Alertmanager.
+        .target(name: "StrataRules",
+                dependencies: [
+                    "StrataModel", "StrataStorage", "StrataPromQL", "StrataPromQLParser", "StrataRuntime", "StrataGoYAML",
+                    .product(name: "Yams", package: "Yams"),
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                swiftSettings: settings),
         .target(name: "StrataHTTPAPI",
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataRemote", "StrataEncoding", "StrataPromQL", "StrataPromQLParser", "StrataRuntime",
@@ -139,7 +149,7 @@ let package = Package(
         .executableTarget(name: "strata",
                           dependencies: [
                               "StrataServer", "StrataHTTPAPI", "StrataTools", "StrataTSDB", "StrataModel", "StrataPromQLParser", "StrataObjectStore",
-                              "StrataBlock", "StrataBlockStore", "StrataRuntime",
+                              "StrataBlock", "StrataBlockStore", "StrataRuntime", "StrataRules",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                               .product(name: "Metrics", package: "swift-metrics"),
@@ -172,6 +182,9 @@ let package = Package(
         .testTarget(name: "StrataPromQLParserTests", dependencies: ["StrataPromQLParser"], swiftSettings: settings),
         .testTarget(name: "StrataPromQLTests",
                     dependencies: ["StrataPromQL", "StrataPromQLParser", "StrataStorage", "StrataTestSupport"],
+                    swiftSettings: settings),
+        .testTarget(name: "StrataRulesTests",
+                    dependencies: ["StrataRules", "StrataPromQL", "StrataPromQLParser", "StrataStorage", "StrataTestSupport"],
                     swiftSettings: settings),
         .testTarget(name: "StrataRemoteTests", dependencies: ["StrataRemote", "StrataTSDB", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataHTTPAPITests",

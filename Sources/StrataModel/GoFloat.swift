@@ -127,4 +127,18 @@ extension GoFloat {
               let v = Double(body) else { return nil }
         return sign * v
     }
+
+    /// Go's `strconv.FormatFloat(v, 'e' or 'E', -1, 64)`: shortest round-trip digits in exponent
+    /// form, the exponent at least two digits (`1e+00`, `1.5E-07`, `+Inf`, `NaN`).
+    public static func formatE(_ v: Double, uppercase: Bool = false) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v < 0 ? "-Inf" : "+Inf" }
+        let e = uppercase ? "E" : "e"
+        if v == 0 { return (v.sign == .minus ? "-0" : "0") + e + "+00" }
+        let (negative, digits, exp) = decompose(v)  // value = 0.d1d2d3... × 10^exp
+        let exponent = exp - 1
+        let mantissa = digits.count > 1 ? "\(digits.first!).\(digits.dropFirst())" : digits
+        let magnitude = abs(exponent) < 10 ? "0\(abs(exponent))" : "\(abs(exponent))"
+        return (negative ? "-" : "") + mantissa + e + (exponent < 0 ? "-" : "+") + magnitude
+    }
 }

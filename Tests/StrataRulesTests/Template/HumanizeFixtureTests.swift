@@ -1,0 +1,10 @@
+@testable import StrataRules
+import Testing
+
+/// Expected values captured from promtool 2.42 (see scripts/capture_fixtures.py).
+@Suite struct HumanizeFixtureTests {
+    @Test(arguments: humanizeFixtures)
+    func matchesPromtool(_ fixture: PromtoolFixture) {
+        PromtoolScenario.check(fixture)
+    }
+}

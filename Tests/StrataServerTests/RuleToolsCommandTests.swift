@@ -1,0 +1,105 @@
+import Foundation
+import StrataTestSupport
+import Testing
+
+/// `strata check rules` and `strata test rules` print what `promtool check rules` and `promtool
+/// test rules` (Prometheus 2.42) print, on the same streams, with the same exit statuses.
+@Suite struct RuleToolsCommandTests {
+    static let valid = """
+    groups:
+    - name: g
+      rules:
+      - record: job:up:sum
+        expr: sum by (job) (up)
+      - alert: Down
+        expr: up == 0
+        for: 5m
+        annotations: {summary: "{{ $labels.instance }} down for {{ 300 | humanizeDuration }}"}
+
+    """
+    static let invalid = """
+    groups:
+    - name: g
+      rules:
+      - alert: BadTemplate
+        expr: up == 0
+        annotations: {summary: "{{ $labels.instance }"}
+      - alert: UnknownFunction
+        expr: up
+        labels: {team: "{{ nosuch . }}"}
+      - record: 'a b'
+        expr: sum(
+    - name: g
+      rules: []
+
+    """
+    static let duplicates = """
+    groups:
+    - name: a
+      rules:
+      - record: x
+        expr: up
+      - record: x
+        expr: sum(up)
+
+    """
+
+    /// Runs `strata` and `promtool` with the same arguments and compares what they print.
+    static func compare(_ strata: String, _ promtool: String, _ args: [String], in dir: TempDir) throws {
+        let ours = try Tools.run(strata, args), theirs = try Tools.run(promtool, args)
+        #expect(ours.status == theirs.status, "\(args): exit \(ours.status) vs promtool's \(theirs.status)")
+        #expect(ours.stdout == theirs.stdout, "\(args)")
+        #expect(ours.stderr == theirs.stderr, "\(args)")
+    }
+
+    @Test func checkRulesPrintsWhatPromtoolPrints() throws {
+        guard let strata = strataBinary(), let promtool = requiredTool("promtool") else { return }
+        let dir = try TempDir("check-rules"); defer { dir.remove() }
+        for (name, text) in [("valid.yml", Self.valid), ("invalid.yml", Self.invalid), ("dup.yml", Self.duplicates)] {
+            try text.write(toFile: dir.file(name), atomically: true, encoding: .utf8)
+        }
+        try Self.compare(strata, promtool, ["check", "rules", dir.file("valid.yml")], in: dir)
+        try Self.compare(strata, promtool, ["check", "rules", dir.file("invalid.yml")], in: dir)
+        try Self.compare(strata, promtool, ["check", "rules", dir.file("valid.yml"), dir.file("dup.yml")], in: dir)
+        try Self.compare(strata, promtool, ["check", "rules", "--lint-fatal", dir.file("dup.yml")], in: dir)
+        try Self.compare(strata, promtool, ["check", "rules", "--lint=none", dir.file("dup.yml")], in: dir)
+        try Self.compare(strata, promtool, ["check", "rules", dir.file("dup.yml"), dir.file("invalid.yml")], in: dir)
+    }
+
+    @Test func testRulesPrintsWhatPromtoolPrints() throws {
+        guard let strata = strataBinary(), let promtool = requiredTool("promtool") else { return }
+        let dir = try TempDir("test-rules"); defer { dir.remove() }
+        try Self.valid.write(toFile: dir.file("rules.yml"), atomically: true, encoding: .utf8)
+        let passing = """
+        rule_files: [rules.yml]
+        tests:
+        - interval: 1m
+          input_series:
+          - series: 'up{job="api", instance="a"}'
+            values: '1 1 0x10'
+          alert_rule_test:
+          - eval_time: 4m
+            alertname: Down
+          - eval_time: 7m
+            alertname: Down
+            exp_alerts:
+            - exp_labels: {job: api, instance: a}
+              exp_annotations: {summary: "a down for 5m 0s"}
+          promql_expr_test:
+          - expr: job:up:sum
+            eval_time: 1m
+            exp_samples:
+            - labels: 'job:up:sum{job="api"}'
+              value: 1
+
+        """
+        let failing = passing.replacingOccurrences(of: "eval_time: 7m", with: "eval_time: 6m")
+            .replacingOccurrences(of: "value: 1\n", with: "value: 2\n")
+        try passing.write(toFile: dir.file("pass.yml"), atomically: true, encoding: .utf8)
+        try failing.write(toFile: dir.file("fail.yml"), atomically: true, encoding: .utf8)
+        try Self.compare(strata, promtool, ["test", "rules", dir.file("pass.yml")], in: dir)
+        try Self.compare(strata, promtool, ["test", "rules", dir.file("fail.yml"), dir.file("pass.yml")], in: dir)
+        let r = try Tools.run(strata, ["test", "rules", dir.file("fail.yml")])
+        #expect(r.status == 1 && r.stderr.contains("alertname: Down, time: 6m"), "\(r.stderr)")
+    }
+}

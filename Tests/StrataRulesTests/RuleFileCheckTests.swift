@@ -89,7 +89,28 @@ import Testing
 
         """),
         ("empty", ""),
+        ("template-errors", """
+        groups:
+        - name: g
+          rules:
+          - alert: Unclosed
+            expr: up == 0
+            annotations: {summary: "{{ $labels.instance }"}
+          - alert: NoSuchFunction
+            expr: up == 0
+            labels: {team: "{{ nosuch . }}"}
+          - alert: Fine
+            expr: up == 0
+            annotations: {summary: "{{ if gt $value 1.0 }}{{ $value | humanize }}{{ else }}low{{ end }}"}
+          - record: templates_are_not_checked_in_recording_rules
+            expr: up
+            labels: {x: "{{ broken"}
+
+        """),
+        ("duplicate-top-level-key", "groups: []\ngroups: []\n"),
     ]
+
+    static let parser = RuleFileParser(checkTemplate: AlertTemplates.parseCheck)
 
     /// What promtool prints to standard error for a file, one problem per line; nil when valid.
     static func promtoolProblems(_ promtool: String, _ path: String) throws -> (status: Int32, problems: [String]) {
@@ -107,7 +128,7 @@ import Testing
         let expected = try Self.promtoolProblems(promtool, path)
         var problems: [String] = []
         var rules = 0
-        do { rules = try RuleFileParser().load(path: path).ruleCount } catch { problems = error.description.split(separator: "\n").map(String.init) }
+        do { rules = try Self.parser.load(path: path).ruleCount } catch { problems = error.description.split(separator: "\n").map(String.init) }
         // promtool's label problems come in Go's map order; compare as sets of lines.
         #expect(problems.sorted() == expected.problems.sorted(), "\(name)")
         #expect((expected.status == 0) == problems.isEmpty)

@@ -34,7 +34,7 @@ public struct RuleFileParser: Sendable {
     public func parse(_ text: String, path: String) throws(RuleFileError) -> RuleFile {
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
-            let message = "\(path): \(yamlV3SyntaxError(error, text: text))"
+            let message = "\(path): \(goYAMLSyntaxError(error, text: text))"
             // Both of rulefmt's decodings meet the same syntax error; a repeated key only the
             // strict one, unless it is at the top (`groups` twice).
             if case YamlError.duplicatedKeysInMapping(_, let context)? = error as? YamlError, context.mark.column > 1 {

@@ -149,15 +149,21 @@ extension Node {
     var column: Int { mark?.column ?? 0 }
 }
 
-/// A YAML syntax error in yaml.v3's words: `yaml: line 4: did not find expected key`.
-func yamlV3SyntaxError(_ error: any Error, text: String) -> String {
+/// A YAML syntax error in the words of Go's yaml packages: `yaml: line 4: did not find expected
+/// key`. Both count lines from 0 and add one only for scanner errors; yaml.v3 (rule files) names
+/// the line of the error's context when there is one, yaml.v2 (promtool's test files) the line
+/// of the problem.
+func goYAMLSyntaxError(_ error: any Error, text: String, v2: Bool = false) -> String {
     guard let yamlError = error as? YamlError else { return "yaml: \(error)" }
-    // yaml.v3 prefers the context's line to the problem's; both are 0-based there, and only a
-    // scanner error adds one (so a parser error names the line before, as Go's does).
     func where_(_ context: YamlError.Context?, _ problem: Mark, scanner: Bool) -> String {
-        let line0: Int
-        if let context, context.mark.line - 1 != 0 { line0 = context.mark.line - 1 } else { line0 = problem.line - 1 }
-        let line = line0 + (scanner ? 1 : 0)
+        let contextLine = context.map { $0.mark.line - 1 } ?? 0, problemLine = problem.line - 1
+        let step = scanner ? 1 : 0
+        let line: Int
+        if v2 {
+            line = problemLine != 0 ? problemLine + step : contextLine
+        } else {
+            line = contextLine != 0 ? contextLine + step : problemLine != 0 ? problemLine + step : 0
+        }
         return line != 0 ? "line \(line): " : ""
     }
     switch yamlError {

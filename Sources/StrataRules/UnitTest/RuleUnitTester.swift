@@ -197,6 +197,11 @@ public struct RuleUnitTester: Sendable {
         }
         var expected: [(labels: Labels, value: Double)] = []
         for s in test.expected {
+            // No labels (or none written) is the empty label set, as `parser.ParseMetric("")` gives.
+            if s.labels.allSatisfy(\.isWhitespace) {
+                expected.append((.empty, s.value))
+                continue
+            }
             do {
                 let (labels, rest) = try SeriesDescription.parseLabels(Substring(s.labels))
                 guard rest.allSatisfy(\.isWhitespace) else { throw SeriesDescription.SyntaxError("unexpected \(goQuote(String(rest)))") }

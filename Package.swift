@@ -117,6 +117,7 @@ let package = Package(
         .target(name: "StrataHTTPAPI",
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataRemote", "StrataEncoding", "StrataPromQL", "StrataPromQLParser", "StrataRuntime",
+                    "StrataRules",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                     .product(name: "Crypto", package: "swift-crypto"),
@@ -128,7 +129,7 @@ let package = Package(
         .target(name: "StrataServer",
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataTSDB", "StrataRemote", "StrataHTTPAPI", "StrataRuntime",
-                    "StrataObjectStore", "StrataBlockStore", "StrataPromQLParser", "StrataGoYAML",
+                    "StrataObjectStore", "StrataBlockStore", "StrataPromQLParser", "StrataGoYAML", "StrataPromQL", "StrataRules",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HummingbirdCore", package: "hummingbird"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -82,6 +82,12 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// A finite number as Go's encoding/json writes a float64 (`0.25`, `60`, `1e-07`); not
+    /// for sample values, which Prometheus quotes (`value`).
+    public mutating func number(_ v: Double) {
+        GoFloat.append(v.isFinite ? v : 0, to: &bytes)
+    }
+
     /// `{"name":"value",...}` in label order.
     public mutating func labels(_ l: Labels) {
         bytes.append(UInt8(ascii: "{"))

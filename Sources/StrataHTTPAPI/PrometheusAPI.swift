@@ -8,6 +8,7 @@ import StrataPromQLParser
 import StrataRemote
 import StrataRuntime
 import StrataStorage
+import StrataRules
 
 /// Build information served at `/api/v1/status/buildinfo` (no `features` field: Grafana would
 /// otherwise treat Strata as Mimir).
@@ -87,6 +88,11 @@ public struct APIOptions: Sendable {
     public var refusalLogInterval: Duration = .seconds(10)
     /// Series in a tenant's head now, for `head_series_limit`.
     public var headSeries: @Sendable (_ tenant: String) -> Int = { _ in 0 }
+    /// The rules behind `/api/v1/rules` and `/api/v1/alerts` (nil: none loaded).
+    public var rules: RuleManager?
+    /// `--web.enable-lifecycle`: what `POST /-/reload` runs (nil: the endpoint answers 403,
+    /// as Prometheus' does with the flag off).
+    public var reload: (@Sendable () throws -> Void)?
     public init() {}
 }
 
@@ -171,6 +177,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         registerFederate(on: router)
         registerParseQuery(on: router)
         registerStatusEndpoints(on: router)
+        registerRulesEndpoints(on: router)
         registerAdmin(on: router)
         router.get("/api/v1/status/buildinfo") { _, _ in self.buildInfo() }
         router.get("/api/v1/status/walreplay") { _, _ in self.walReplay() }
@@ -178,6 +185,22 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         hummingbird.on("/-/healthy", method: .head) { _, _ in APIResponses.text(.ok, "") }
         hummingbird.on("/-/ready", method: .get) { _, _ in self.ready() }
         hummingbird.on("/-/ready", method: .head) { _, _ in self.ready() }
+        for m in [HTTPRequest.Method.post, .put] {
+            hummingbird.on("/-/reload", method: m) { _, _ in await self.reloadConfiguration() }
+        }
+        hummingbird.on("/-/reload", method: .get) { _, _ in APIResponses.text(.methodNotAllowed, "Only POST or PUT requests allowed\n") }
+    }
+
+    /// `POST /-/reload`: rule files read again (a bad one keeps the rules in force and is the
+    /// 500's message), as Prometheus' lifecycle endpoint.
+    func reloadConfiguration() async -> Response {
+        guard let reload = options.reload else { return APIResponses.text(.forbidden, "Lifecycle API is not enabled.\n") }
+        do {
+            try await BlockingThread.run { try reload() }
+            return APIResponses.text(.ok, "")
+        } catch {
+            return APIResponses.text(.internalServerError, "failed to reload config: \(error)\n")
+        }
     }
 
     // MARK: remote write

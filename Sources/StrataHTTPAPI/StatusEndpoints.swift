@@ -7,15 +7,13 @@ import Hummingbird
 import StrataModel
 import StrataStorage
 
-/// Status and the parts of Prometheus' API Strata has nothing behind yet (targets, rules,
-/// alerts): answered with Prometheus' shapes so Grafana and promtool work.
+/// Status and the parts of Prometheus' API Strata has nothing behind (targets: it scrapes
+/// nothing): answered with Prometheus' shapes so Grafana and promtool work.
 extension PrometheusAPI {
     func registerStatusEndpoints(on router: APIRouter<Context>) {
         router.get("/api/v1/targets") { _, _ in
             APIResponses.json(.ok, Array(#"{"status":"success","data":{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}}"#.utf8))
         }
-        router.get("/api/v1/rules") { _, _ in APIResponses.json(.ok, Array(#"{"status":"success","data":{"groups":[]}}"#.utf8)) }
-        router.get("/api/v1/alerts") { _, _ in APIResponses.json(.ok, Array(#"{"status":"success","data":{"alerts":[]}}"#.utf8)) }
         router.get("/api/v1/status/runtimeinfo") { _, _ in self.runtimeInfo() }
         router.get("/api/v1/status/flags") { _, _ in self.flags() }
         router.get("/api/v1/status/tsdb") { req, ctx in await self.respond(req, ctx) { p in try self.tsdbStatus(p) } }

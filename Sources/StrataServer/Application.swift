@@ -9,10 +9,15 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
+import StrataModel
+import StrataPromQLParser
 import StrataBlockStore
 import StrataHTTPAPI
 import StrataObjectStore
+import StrataPromQL
+import StrataRules
 import StrataRuntime
+import StrataStorage
 import StrataTSDB
 
 /// Builds the whole server: storage opened from `config.tsdbPath`, and the HTTP API on top.
@@ -25,6 +30,7 @@ public func buildApplication(
     logger: Logger = Logger(label: "strata"),
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     inspectRoutes: ([(method: String, path: String)]) -> Void = { _ in },
+    reloader: Reloader = Reloader(),
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     // The web config first: TLS and credentials problems fail the start before anything is opened.
@@ -143,6 +149,11 @@ public func buildApplication(
     }
     apiOptions.writeLimits = { limits?.current() ?? inlineLimits }
     apiOptions.headSeries = { tenants.tenant($0)?.head.numSeries ?? 0 }
+    let rules = try makeRuleManager(config: config, tenants: tenants, engine: apiOptions.engine, parser: apiOptions.parser, logger: logger)
+    apiOptions.rules = rules
+    apiOptions.configYAML = configYAML(config)
+    reloader.set { try rules.reload() }
+    if config.enableLifecycle { apiOptions.reload = { try reloader.reload() } }
     let httpMetrics = HTTPMetrics(registry: registry)
     apiOptions.observeQuery = { kind, duration, failed in httpMetrics.observeQuery(kind: kind, duration: duration, failed: failed) }
 
@@ -153,7 +164,7 @@ public func buildApplication(
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
     let metrics = MetricsEndpoint(tenants: tenants, api: api.stats, writes: api.tenantStats, queryLoad: { api.queryLoad },
-                                  bucket: bucket, store: store, compactor: compactorService?.stats, registry: registry)
+                                  bucket: bucket, store: store, compactor: compactorService?.stats, rules: rules, registry: registry)
     metrics.register(on: router)
 
     logger.info("starting Strata", metadata: [
@@ -189,6 +200,7 @@ public func buildApplication(
             HeadSnapshotService(tenants: tenants, intervalMillis: config.headSnapshotInterval, startup: startup, logger: logger),
             CompactionService(tenants: tenants, tenantIdleMillis: config.tenantIdleTimeout, intervalMillis: config.compactionInterval,
                               startup: startup, logger: logger),
+            RulesService(manager: rules, startup: startup, logger: logger),
         ] + (bucket.map { [ShipperService(tenants: tenants, bucket: $0, catalog: catalog, store: store, intervalMillis: config.shipperInterval,
                                                      storeSyncMillis: config.storeSyncInterval, shutdownTimeout: .seconds(30),
                                                      startup: startup, logger: logger)] } ?? [])
@@ -196,6 +208,41 @@ public func buildApplication(
         onServerRunning: onServerRunning,
         logger: logger
     )
+}
+
+/// The rule manager of `--rule-file`: queries see everything a query sees (all tenants, the
+/// bucket, replicas merged), writes go to the default tenant. The files are checked now, so a
+/// bad one fails the start as it fails Prometheus'.
+func makeRuleManager(config: ServerConfig, tenants: MultiTSDB, engine: EngineOptions, parser: ParserOptions,
+                     logger: Logger) throws -> RuleManager {
+    var options = config.rules
+    options.parser.parserOptions = parser
+    options.parser.checkTemplate = AlertTemplates.parseCheck
+    var queryable: any Queryable = tenants
+    if !config.replicaLabels.isEmpty { queryable = DedupQueryable(queryable, replicaLabels: config.replicaLabels) }
+    let tenant = config.tenancy.defaultTenant
+    let externalLabels = config.externalLabels.merging([config.tenantLabelName: tenant]) { a, _ in a }
+    let context = RuleEvaluationContext(engine: Engine(options: engine), queryable: queryable,
+                                        templater: GoAlertTemplater(externalLabels: externalLabels, externalURL: config.effectiveExternalURL),
+                                        limit: 0)
+    let output = RuleGroupOutput(appendable: TenantWriter(tenants: tenants, tenant: tenant), resendDelay: options.resendDelay)
+    let manager = RuleManager(options: options, context: context, output: output, logger: logger)
+    do { _ = try manager.loadGroups(restored: false) } catch { throw ConfigError("rule files: \(error)") }
+    return manager
+}
+
+/// `/api/v1/status/config`: what Strata runs, in the shape of a Prometheus configuration.
+func configYAML(_ config: ServerConfig) -> String {
+    var yaml = "global:\n  evaluation_interval: \(formatPrometheusDuration(milliseconds: config.rules.evaluationInterval))\n"
+    if !config.externalLabels.isEmpty {
+        yaml += "  external_labels:\n"
+        for (k, v) in config.externalLabels.sorted(by: { $0.key < $1.key }) { yaml += "    \(k): \(goQuote(v))\n" }
+    }
+    if !config.rules.ruleFiles.isEmpty {
+        yaml += "rule_files:\n"
+        for f in config.rules.ruleFiles { yaml += "- \(goQuote(f))\n" }
+    }
+    return yaml
 }
 
 public enum StrataVersion {

@@ -5,6 +5,7 @@ import NIOCore
 import StrataBlockStore
 import StrataHTTPAPI
 import StrataObjectStore
+import StrataRules
 import StrataTSDB
 import Synchronization
 
@@ -18,15 +19,17 @@ final class MetricsEndpoint: Sendable {
     let bucket: InstrumentedBucket?
     let store: BucketStore?
     let compactor: CompactorStats?
+    let rules: RuleManager?
     let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
     init(tenants: MultiTSDB, api: APIStats, writes: TenantWriteStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
          bucket: InstrumentedBucket? = nil, store: BucketStore? = nil, compactor: CompactorStats? = nil,
-         registry: PrometheusCollectorRegistry) {
+         rules: RuleManager? = nil, registry: PrometheusCollectorRegistry) {
         self.tenants = tenants; self.api = api; self.writes = writes; self.queryLoad = queryLoad; self.bucket = bucket
         self.store = store
         self.compactor = compactor
+        self.rules = rules
         self.registry = registry
     }
 
@@ -199,6 +202,7 @@ final class MetricsEndpoint: Sendable {
             metric("strata_wal_corruptions_repaired", "gauge", "1 if the last start found and repaired a corrupt WAL tail.", [("", r.corruption == nil ? 0 : 1)])
             metric("strata_wal_corruption_dropped_bytes", "gauge", "Bytes dropped repairing the WAL at the last start.", [("", Double(r.bytesDropped))])
         }
+        if let rules { out += rules.metricsText() }
         // Histograms and anything reported through swift-metrics.
         out += registry.emitToString()
         return out

@@ -1,5 +1,7 @@
+import Foundation
 import NIOCore
 import StrataBlockStore
+import StrataRules
 import StrataHTTPAPI
 import StrataModel
 import StrataObjectStore
@@ -108,8 +110,21 @@ public struct ServerConfig: Sendable {
     public var webConfigFile: String?
     /// `--web.health-probes-without-auth`: `/-/healthy` and `/-/ready` answer without credentials.
     public var healthProbesWithoutAuth = false
+    /// Rule files and how they run (`--rule-file`, `--rules.*`).
+    public var rules = RuleManagerOptions()
+    /// `--web.external-url`: the URL users reach Strata at, for alerts' generator links and
+    /// templates' `externalURL` (empty: `http://<hostname>:<port>`).
+    public var externalURL = ""
+    /// `--web.enable-lifecycle`: `POST /-/reload` reloads the rule files.
+    public var enableLifecycle = false
 
     /// The bucket the shipper writes to.
+    /// `--web.external-url`, or `http://<hostname>:<port>` as Prometheus derives it.
+    public var effectiveExternalURL: String {
+        if !externalURL.isEmpty { return externalURL }
+        return "http://\(ProcessInfo.processInfo.hostName):\(httpPort)"
+    }
+
     public var effectiveObjectStore: ObjectStoreConfig {
         objectStore ?? ObjectStoreConfig(provider: .filesystem(directory: tsdbPath + "/bucket"))
     }

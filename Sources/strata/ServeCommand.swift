@@ -202,6 +202,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var compactor: CompactorFlags
 
+    @OptionGroup var ruleFlags: RuleFlags
+
     @Option(name: .customLong("shipper.interval"),
             help: "How often the shipper looks for blocks to upload and retries failed uploads, besides a pass on each block written (Prometheus duration).")
     var shipperInterval = "30s"
@@ -426,7 +428,8 @@ struct Serve: AsyncParsableCommand {
             "query.tenant-label-name": queryTenantLabelName, "query.enforce-tenancy": String(enforceTenancy),
             "receive.limits-config-file": limitsConfigFile ?? "",
             "web.config.file": webConfigFile ?? "", "web.health-probes-without-auth": String(healthProbesWithoutAuth),
-        ].merging(compactor.flagValues) { a, _ in a }
+        ].merging(compactor.flagValues) { a, _ in a }.merging(ruleFlags.flagValues) { a, _ in a }
+        try ruleFlags.apply(to: &config)
 
         guard let format = LogFormat(rawValue: logFormat) else { throw ValidationError("invalid --log.format \"\(logFormat)\": want logfmt or json") }
         LoggingSystem.bootstrap { _ in StrataLogHandler(format: format, level: level) }
@@ -439,10 +442,11 @@ struct Serve: AsyncParsableCommand {
         try StartupChecks.checkDataDirectory(config.tsdbPath)
         try await BucketCheck.run(config)
         let logger = Logger(label: "strata")
-        let app = try buildApplication(config: config, logger: logger, registry: registry)
+        let reloader = Reloader()
+        let app = try buildApplication(config: config, logger: logger, registry: registry, reloader: reloader)
         // Signals are handled (and logged) by SignalService, which starts the graceful shutdown.
         let shutdown = Mutex<ServiceGroup?>(nil)
-        let signals = SignalService(logger: logger) { await shutdown.withLock { $0 }?.triggerGracefulShutdown() }
+        let signals = SignalService(logger: logger, reloader: reloader) { await shutdown.withLock { $0 }?.triggerGracefulShutdown() }
         var groupConfig = ServiceGroupConfiguration(services: [.init(service: app), .init(service: signals)], logger: logger)
         // A shutdown that takes longer (a shipper stuck on a bucket, a huge snapshot) is cut short.
         groupConfig.maximumGracefulShutdownDuration = .seconds(Serve.shutdownTimeoutSeconds)
@@ -465,6 +469,7 @@ enum FlagAliases {
         "--storage.tsdb.no-lockfile": "--tsdb.no-lockfile",
         "--remote-write.address": "--http-address",
         "--tsdb.retention": "--tsdb.retention.time",
+        "--eval-interval": "--rules.evaluation-interval",
     ]
 
     /// `args` with aliases of `serve`'s flags replaced (`--alias value` and `--alias=value`), and

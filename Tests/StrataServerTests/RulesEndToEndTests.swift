@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import StrataModel
+import StrataTestSupport
+import Testing
+
+/// `strata serve --rule-file`: rules evaluated on what remote write stored, recorded series and
+/// alerts queryable, `/api/v1/rules` and `/api/v1/alerts` as Prometheus answers them, and the
+/// rule files reloaded by `POST /-/reload` and SIGHUP (a bad file keeping the rules in force).
+@Suite struct RulesEndToEndTests {
+    static func request(_ port: Int, _ path: String, method: HTTPMethod = .GET) async throws -> (status: Int, body: String) {
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        req.method = method
+        let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(30))
+        let body = try await resp.body.collect(upTo: 16 << 20)
+        return (Int(resp.status.code), String(buffer: body))
+    }
+
+    static func json(_ port: Int, _ path: String) async throws -> [String: Any] {
+        let (status, body) = try await request(port, path)
+        #expect(status == 200, "\(path): \(body)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+    }
+
+    /// Polls `check` every 100 ms for up to 20 s.
+    static func eventually(_ what: String, _ check: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if try await check() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("timed out waiting for \(what)")
+    }
+
+    static let rules = """
+    groups:
+      - name: instances
+        interval: 1s
+        rules:
+          - record: job:up:sum
+            expr: sum by (job) (up)
+          - alert: InstanceDown
+            expr: up == 0
+            labels:
+              severity: page
+            annotations:
+              summary: "{{ $labels.instance }} of {{ $labels.job }} is down ({{ $value }})"
+          - alert: DownForLong
+            expr: up == 0
+            for: 1h
+
+    """
+
+    static func groups(_ port: Int) async throws -> [[String: Any]] {
+        let data = try await json(port, "/api/v1/rules")["data"] as? [String: Any]
+        return data?["groups"] as? [[String: Any]] ?? []
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func rulesRunOnWrittenDataAndReloadWithoutLosingAlerts() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("rules-e2e"); defer { dir.remove() }
+        let ruleFile = dir.file("rules/instances.yml")
+        try FileManager.default.createDirectory(atPath: dir.file("rules"), withIntermediateDirectories: true)
+        try Self.rules.write(toFile: ruleFile, atomically: true, encoding: .utf8)
+        let (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve.log"),
+                                                 extra: ["--rule-file", dir.file("rules/*.yml"), "--web.enable-lifecycle"])
+        defer { proc.stop() }
+        // Samples every 5 s over the last two minutes, so every evaluation finds one.
+        let now = WallClock.nowMillis()
+        var b = WriteRequestBuilder()
+        let times = stride(from: now - 120_000, through: now + 60_000, by: 5000).map { $0 }
+        b.add([("__name__", "up"), ("instance", "a:9090"), ("job", "api")], times.map { ($0, 0.0) })
+        b.add([("__name__", "up"), ("instance", "b:9090"), ("job", "api")], times.map { ($0, 1.0) })
+        #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
+
+        var activeAt: String?
+        try await Self.eventually("InstanceDown to fire") {
+            let alerts = (try await Self.json(port, "/api/v1/alerts")["data"] as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
+            guard let firing = alerts.first(where: { ($0["state"] as? String) == "firing" }) else { return false }
+            #expect(firing["labels"] as? [String: String] == [
+                "alertname": "InstanceDown", "instance": "a:9090", "job": "api", "severity": "page", "tenant_id": "default-tenant",
+            ])
+            #expect(firing["annotations"] as? [String: String] == ["summary": "a:9090 of api is down (0)"])
+            #expect(firing["value"] as? String == "0e+00")
+            #expect(alerts.contains { ($0["labels"] as? [String: String])?["alertname"] == "DownForLong" && ($0["state"] as? String) == "pending" })
+            activeAt = firing["activeAt"] as? String
+            return true
+        }
+        // /api/v1/rules: the group, its rules in order, their health and state.
+        let group = try #require(try await Self.groups(port).first)
+        #expect(group["name"] as? String == "instances" && group["file"] as? String == ruleFile && group["interval"] as? Double == 1)
+        let rules = try #require(group["rules"] as? [[String: Any]])
+        #expect(rules.map { $0["name"] as? String } == ["job:up:sum", "InstanceDown", "DownForLong"])
+        #expect(rules.map { $0["type"] as? String } == ["recording", "alerting", "alerting"])
+        #expect(rules.allSatisfy { $0["health"] as? String == "ok" })
+        #expect(rules[1]["state"] as? String == "firing" && rules[2]["state"] as? String == "pending" && rules[2]["duration"] as? Double == 3600)
+        #expect(rules[0]["query"] as? String == "sum by (job) (up)")
+        // Filters: type, rule_name[].
+        let onlyRecording = try await Self.json(port, "/api/v1/rules?type=record")
+        #expect(((onlyRecording["data"] as? [String: Any])?["groups"] as? [[String: Any]])?.first?["rules"].map { ($0 as? [Any])?.count } == 1)
+        #expect(try await Self.request(port, "/api/v1/rules?type=nope").status == 400)
+
+        // The recorded series is stored (with the default tenant's label) and so is ALERTS.
+        let recorded = try await Self.json(port, "/api/v1/query?query=job:up:sum")
+        let result = ((recorded["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
+        #expect(result.first?["metric"] as? [String: String] == ["__name__": "job:up:sum", "job": "api", "tenant_id": "default-tenant"])
+        // ALERTS is written from the evaluation after the `for` state was restored (the second).
+        try await Self.eventually("ALERTS to be written") {
+            let series = try await Self.json(port, "/api/v1/query?query=ALERTS%7Balertstate%3D%22firing%22%7D")
+            return ((series["data"] as? [String: Any])?["result"] as? [Any])?.count == 1
+        }
+        let metrics = try await Self.request(port, "/metrics").body
+        #expect(metrics.contains("prometheus_rule_evaluations_total{rule_group=\"\(ruleFile);instances\"}"))
+        #expect(metrics.contains("prometheus_rule_group_rules{rule_group=\"\(ruleFile);instances\"} 3"))
+
+        // A new rule by POST /-/reload; the firing alert keeps its activeAt.
+        try (Self.rules + "      - record: two\n        expr: vector(2)\n").write(toFile: ruleFile, atomically: true, encoding: .utf8)
+        #expect(try await Self.request(port, "/-/reload", method: .POST).status == 200)
+        #expect(((try await Self.groups(port).first?["rules"]) as? [Any])?.count == 4)
+        let afterReload = (try await Self.json(port, "/api/v1/alerts")["data"] as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
+        #expect(afterReload.first { ($0["labels"] as? [String: String])?["alertname"] == "InstanceDown" }?["activeAt"] as? String == activeAt)
+
+        // A broken file: 500 with the reason, the rules in force stay.
+        try "groups:\n- name: x\n  rules:\n  - record: bad name\n    expr: up\n".write(toFile: dir.file("rules/broken.yml"), atomically: true, encoding: .utf8)
+        let failed = try await Self.request(port, "/-/reload", method: .POST)
+        #expect(failed.status == 500 && failed.body.contains("failed to reload config:") && failed.body.contains("invalid recording rule name: bad name"), "\(failed.body)")
+        #expect(try await Self.groups(port).count == 1)
+        #expect(try await Self.request(port, "/metrics").body.contains("prometheus_config_last_reload_successful 0"))
+
+        // SIGHUP reloads too: with the broken file gone, the group of a new file appears.
+        try FileManager.default.removeItem(atPath: dir.file("rules/broken.yml"))
+        try "groups:\n- name: extra\n  rules:\n  - record: three\n    expr: vector(3)\n".write(toFile: dir.file("rules/extra.yml"), atomically: true, encoding: .utf8)
+        kill(proc.process.processIdentifier, SIGHUP)
+        try await Self.eventually("SIGHUP to reload the rules") { try await Self.groups(port).count == 2 }
+        #expect(proc.process.isRunning)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func reloadNeedsTheLifecycleFlagAndABadRuleFileStopsTheStart() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("rules-lifecycle"); defer { dir.remove() }
+        let (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve.log"))
+        let reload = try await Self.request(port, "/-/reload", method: .POST)
+        #expect(reload.status == 403 && reload.body == "Lifecycle API is not enabled.\n")
+        #expect(try await Self.groups(port).isEmpty)
+        proc.stop()
+
+        try "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up ==\n".write(toFile: dir.file("bad.yml"), atomically: true, encoding: .utf8)
+        let r = try await Tools.runAsync(binary, ["serve", "--tsdb.path", dir.file("data2"), "--http-address", "127.0.0.1:0",
+                                                  "--rule-file", dir.file("bad.yml")], timeout: 30)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("\(dir.file("bad.yml")): 5:11: group \"g\", rule 1, \"A\": could not parse expression: 1:6: parse error: unexpected end of input"), "\(r.stderr)")
+    }
+}

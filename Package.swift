@@ -112,6 +112,11 @@ let package = Package(
                     "StrataModel", "StrataStorage", "StrataPromQL", "StrataPromQLParser", "StrataRuntime", "StrataGoYAML",
                     .product(name: "Yams", package: "Yams"),
                     .product(name: "Logging", package: "swift-log"),
+                    // The notifier's client to Alertmanager.
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 ],
                 swiftSettings: settings),
         .target(name: "StrataHTTPAPI",

@@ -9,11 +9,11 @@ set -euo pipefail
 PACKAGES=(libsnappy-dev libsqlite3-dev zlib1g-dev pkg-config)
 BUILD_ONLY=false
 if [ "${1:-}" = "--build-only" ]; then BUILD_ONLY=true; fi
-# The tests' clients and oracles: the real Prometheus 2.42 + promtool, curl, and openssl and
-# Apache's htpasswd (certificates and bcrypt hashes for the TLS and basic-auth tests), and
-# systemd for `systemd-analyze verify` of dist/strata.service.
+# The tests' clients and oracles: the real Prometheus 2.42 + promtool, Alertmanager (alerts are
+# sent to a real one), curl, and openssl and Apache's htpasswd (certificates and bcrypt hashes
+# for the TLS and basic-auth tests), and systemd for `systemd-analyze verify` of dist/strata.service.
 if ! $BUILD_ONLY; then
-    PACKAGES+=(prometheus curl procps python3 python3-pip apache2-utils openssl systemd)
+    PACKAGES+=(prometheus prometheus-alertmanager curl procps python3 python3-pip apache2-utils openssl systemd)
 fi
 
 missing=()
@@ -29,8 +29,10 @@ if ((${#missing[@]})); then
     if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # The Debian package enables a system Prometheus service; tests start their own.
-    if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+    # The Debian packages enable system Prometheus and Alertmanager services; tests start their own.
+    if command -v systemctl >/dev/null 2>&1; then
+        $SUDO systemctl disable --now prometheus prometheus-alertmanager >/dev/null 2>&1 || true
+    fi
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

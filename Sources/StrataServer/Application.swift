@@ -149,7 +149,9 @@ public func buildApplication(
     }
     apiOptions.writeLimits = { limits?.current() ?? inlineLimits }
     apiOptions.headSeries = { tenants.tenant($0)?.head.numSeries ?? 0 }
-    let rules = try makeRuleManager(config: config, tenants: tenants, engine: apiOptions.engine, parser: apiOptions.parser, logger: logger)
+    let notifier = try makeNotifier(config: config, logger: logger)
+    let rules = try makeRuleManager(config: config, tenants: tenants, engine: apiOptions.engine, parser: apiOptions.parser,
+                                    notifier: notifier, logger: logger)
     apiOptions.rules = rules
     apiOptions.configYAML = configYAML(config)
     reloader.set { try rules.reload() }
@@ -164,7 +166,7 @@ public func buildApplication(
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
     let metrics = MetricsEndpoint(tenants: tenants, api: api.stats, writes: api.tenantStats, queryLoad: { api.queryLoad },
-                                  bucket: bucket, store: store, compactor: compactorService?.stats, rules: rules, registry: registry)
+                                  bucket: bucket, store: store, compactor: compactorService?.stats, rules: rules, notifier: notifier, registry: registry)
     metrics.register(on: router)
 
     logger.info("starting Strata", metadata: [
@@ -200,6 +202,7 @@ public func buildApplication(
             HeadSnapshotService(tenants: tenants, intervalMillis: config.headSnapshotInterval, startup: startup, logger: logger),
             CompactionService(tenants: tenants, tenantIdleMillis: config.tenantIdleTimeout, intervalMillis: config.compactionInterval,
                               startup: startup, logger: logger),
+        ] + (notifier.map { [NotifierService(notifier: $0)] } ?? []) + [
             RulesService(manager: rules, startup: startup, logger: logger),
         ] + (bucket.map { [ShipperService(tenants: tenants, bucket: $0, catalog: catalog, store: store, intervalMillis: config.shipperInterval,
                                                      storeSyncMillis: config.storeSyncInterval, shutdownTimeout: .seconds(30),
@@ -214,21 +217,35 @@ public func buildApplication(
 /// bucket, replicas merged), writes go to the default tenant. The files are checked now, so a
 /// bad one fails the start as it fails Prometheus'.
 func makeRuleManager(config: ServerConfig, tenants: MultiTSDB, engine: EngineOptions, parser: ParserOptions,
-                     logger: Logger) throws -> RuleManager {
+                     notifier: Notifier?, logger: Logger) throws -> RuleManager {
     var options = config.rules
     options.parser.parserOptions = parser
     options.parser.checkTemplate = AlertTemplates.parseCheck
     var queryable: any Queryable = tenants
     if !config.replicaLabels.isEmpty { queryable = DedupQueryable(queryable, replicaLabels: config.replicaLabels) }
-    let tenant = config.tenancy.defaultTenant
-    let externalLabels = config.externalLabels.merging([config.tenantLabelName: tenant]) { a, _ in a }
     let context = RuleEvaluationContext(engine: Engine(options: engine), queryable: queryable,
-                                        templater: GoAlertTemplater(externalLabels: externalLabels, externalURL: config.effectiveExternalURL),
+                                        templater: GoAlertTemplater(externalLabels: config.rulerExternalLabels, externalURL: config.effectiveExternalURL),
                                         limit: 0)
-    let output = RuleGroupOutput(appendable: TenantWriter(tenants: tenants, tenant: tenant), resendDelay: options.resendDelay)
+    let externalURL = config.effectiveExternalURL
+    let output = RuleGroupOutput(appendable: TenantWriter(tenants: tenants, tenant: config.tenancy.defaultTenant),
+                                 resendDelay: options.resendDelay) { expr, alerts in
+        notifier?.send(Notifier.alerts(alerts, expr: expr, externalURL: externalURL))
+    }
     let manager = RuleManager(options: options, context: context, output: output, logger: logger)
     do { _ = try manager.loadGroups(restored: false) } catch { throw ConfigError("rule files: \(error)") }
     return manager
+}
+
+/// The notifier of `--alertmanager.url` and `--alertmanager.config-file`; nil without any.
+/// Alerts carry the ruler's external labels, as Prometheus' carry its global external labels.
+func makeNotifier(config: ServerConfig, logger: Logger) throws -> Notifier? {
+    guard !config.alertmanagers.isEmpty else { return nil }
+    var options = Notifier.Options()
+    options.queueCapacity = config.notificationQueueCapacity
+    options.externalLabels = config.rulerExternalLabels
+    do { return try Notifier(endpoints: config.alertmanagers, options: options, logger: logger) } catch {
+        throw ConfigError("alertmanager TLS: \(error)")
+    }
 }
 
 /// `/api/v1/status/config`: what Strata runs, in the shape of a Prometheus configuration.
@@ -237,6 +254,13 @@ func configYAML(_ config: ServerConfig) -> String {
     if !config.externalLabels.isEmpty {
         yaml += "  external_labels:\n"
         for (k, v) in config.externalLabels.sorted(by: { $0.key < $1.key }) { yaml += "    \(k): \(goQuote(v))\n" }
+    }
+    if !config.alertmanagers.isEmpty {
+        yaml += "alerting:\n  alertmanagers:\n"
+        for am in config.alertmanagers {
+            // The URL only: never credentials.
+            yaml += "  - url: \(goQuote(am.url))\n"
+        }
     }
     if !config.rules.ruleFiles.isEmpty {
         yaml += "rule_files:\n"

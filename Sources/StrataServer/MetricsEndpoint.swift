@@ -20,16 +20,18 @@ final class MetricsEndpoint: Sendable {
     let store: BucketStore?
     let compactor: CompactorStats?
     let rules: RuleManager?
+    let notifier: Notifier?
     let registry: PrometheusCollectorRegistry
     let replay = Mutex<WALReplayStats?>(nil)
 
     init(tenants: MultiTSDB, api: APIStats, writes: TenantWriteStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
          bucket: InstrumentedBucket? = nil, store: BucketStore? = nil, compactor: CompactorStats? = nil,
-         rules: RuleManager? = nil, registry: PrometheusCollectorRegistry) {
+         rules: RuleManager? = nil, notifier: Notifier? = nil, registry: PrometheusCollectorRegistry) {
         self.tenants = tenants; self.api = api; self.writes = writes; self.queryLoad = queryLoad; self.bucket = bucket
         self.store = store
         self.compactor = compactor
         self.rules = rules
+        self.notifier = notifier
         self.registry = registry
     }
 
@@ -203,6 +205,7 @@ final class MetricsEndpoint: Sendable {
             metric("strata_wal_corruption_dropped_bytes", "gauge", "Bytes dropped repairing the WAL at the last start.", [("", Double(r.bytesDropped))])
         }
         if let rules { out += rules.metricsText() }
+        if let notifier { out += notifier.metricsText() }
         // Histograms and anything reported through swift-metrics.
         out += registry.emitToString()
         return out

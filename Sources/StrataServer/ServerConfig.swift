@@ -117,8 +117,19 @@ public struct ServerConfig: Sendable {
     public var externalURL = ""
     /// `--web.enable-lifecycle`: `POST /-/reload` reloads the rule files.
     public var enableLifecycle = false
+    /// Where alerts go (`--alertmanager.url`, `--alertmanager.config-file`).
+    public var alertmanagers: [AlertmanagerEndpoint] = []
+    /// `--alertmanager.notification-queue-capacity`.
+    public var notificationQueueCapacity = 10_000
 
     /// The bucket the shipper writes to.
+    /// The ruler's external labels: `--label`s and the default tenant's label, which its recorded
+    /// series and alerts are stored under. Templates see them as `$externalLabels`; alerts sent to
+    /// Alertmanager get those they lack.
+    public var rulerExternalLabels: [String: String] {
+        externalLabels.merging([tenantLabelName: tenancy.defaultTenant]) { a, _ in a }
+    }
+
     /// `--web.external-url`, or `http://<hostname>:<port>` as Prometheus derives it.
     public var effectiveExternalURL: String {
         if !externalURL.isEmpty { return externalURL }

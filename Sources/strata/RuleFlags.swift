@@ -1,5 +1,6 @@
 import ArgumentParser
 import StrataModel
+import StrataRules
 import StrataServer
 
 /// Rules and the lifecycle endpoint, under Prometheus' and Thanos Ruler's names.
@@ -29,6 +30,20 @@ struct RuleFlags: ParsableArguments {
     @Flag(name: .customLong("web.enable-lifecycle"), help: "Serve POST /-/reload (reload the rule files).")
     var enableLifecycle = false
 
+    @Option(name: .customLong("alertmanager.url"), parsing: .singleValue,
+            help: "Alertmanager to send alerts to (repeatable): http(s)://[user:password@]host:port[/path-prefix].")
+    var alertmanagerURLs: [String] = []
+
+    @Option(name: .customLong("alertmanager.config-file"),
+            help: "Prometheus configuration file whose alerting.alertmanagers (static_configs, scheme, path_prefix, timeout, basic_auth, authorization, tls_config) say where alerts go.")
+    var alertmanagerConfigFile: String?
+
+    @Option(name: .customLong("alertmanager.notification-queue-capacity"), help: "Alerts waiting to be sent, at most; beyond it the oldest are dropped.")
+    var notificationQueueCapacity = 10_000
+
+    @Option(name: .customLong("alertmanager.timeout"), help: "Timeout of a send to an --alertmanager.url.")
+    var alertmanagerTimeout = "10s"
+
     func apply(to config: inout ServerConfig) throws {
         func duration(_ flag: String, _ value: String, positive: Bool = false) throws -> Int64 {
             guard let d = DurationFlag.parse(value), d >= 0, !positive || d > 0 else {
@@ -44,6 +59,16 @@ struct RuleFlags: ParsableArguments {
         config.rules.resendDelay = try duration("rules.alert.resend-delay", resendDelay)
         config.externalURL = externalURL.hasSuffix("/") ? String(externalURL.dropLast()) : externalURL
         config.enableLifecycle = enableLifecycle
+        let timeout = try duration("alertmanager.timeout", alertmanagerTimeout, positive: true)
+        do {
+            config.alertmanagers = try alertmanagerURLs.map { url in
+                var e = try AlertmanagerEndpoint.parse(flag: url)
+                e.timeout = timeout
+                return e
+            } + (alertmanagerConfigFile.map(AlertmanagerEndpoint.load(configFile:)) ?? [])
+        } catch { throw ValidationError("\(error)") }
+        guard notificationQueueCapacity > 0 else { throw ValidationError("--alertmanager.notification-queue-capacity must be positive") }
+        config.notificationQueueCapacity = notificationQueueCapacity
     }
 
     var flagValues: [String: String] {
@@ -52,6 +77,10 @@ struct RuleFlags: ParsableArguments {
             "rules.query-offset": queryOffset, "rules.alert.for-outage-tolerance": outageTolerance,
             "rules.alert.for-grace-period": forGracePeriod, "rules.alert.resend-delay": resendDelay,
             "web.external-url": externalURL, "web.enable-lifecycle": String(enableLifecycle),
+            // URLs may hold credentials: only how many there are is shown.
+            "alertmanager.url": alertmanagerURLs.isEmpty ? "" : "<\(alertmanagerURLs.count) URL(s)>",
+            "alertmanager.config-file": alertmanagerConfigFile ?? "",
+            "alertmanager.notification-queue-capacity": String(notificationQueueCapacity), "alertmanager.timeout": alertmanagerTimeout,
         ]
     }
 }

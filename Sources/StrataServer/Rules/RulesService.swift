@@ -24,6 +24,16 @@ struct RulesService: Service {
     }
 }
 
+/// Sends the rules' alerts to Alertmanager until shutdown; stopped after the rules (services stop
+/// in reverse order), so alerts of their last evaluation still go out.
+struct NotifierService: Service {
+    let notifier: Notifier
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await notifier.run() }
+    }
+}
+
 /// Where recorded series and `ALERTS` go: one tenant's TSDB (the default tenant's), opened on
 /// first use as a remote write would open it.
 struct TenantWriter: Appendable {

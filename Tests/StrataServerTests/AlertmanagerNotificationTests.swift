@@ -1,0 +1,110 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import StrataTestSupport
+import Testing
+
+/// Alerts reach a real Alertmanager (0.25, Debian's) through its v2 API: with the ruler's
+/// external labels, the rendered annotations, a generator link, basic auth from a Prometheus
+/// `alerting` configuration; resolutions as endsAt; a refused send counted per Alertmanager.
+@Suite struct AlertmanagerNotificationTests {
+    static func alertmanagerAlerts(_ port: Int) async throws -> [[String: Any]] {
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v2/alerts")
+        req.headers.add(name: "Authorization", value: "Basic " + Data("ruler:s3cret".utf8).base64EncodedString())
+        let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
+        let body = try await resp.body.collect(upTo: 1 << 20)
+        return (try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [[String: Any]]) ?? []
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func firingAndResolvedAlertsReachAlertmanager() async throws {
+        guard let binary = strataBinary(), let alertmanager = requiredTool("prometheus-alertmanager"),
+              let hash = try await htpasswdHash("s3cret") else { return }
+        let dir = try TempDir("alertmanager"); defer { dir.remove() }
+        let amPort = try Tools.freePort()
+        try "route:\n  receiver: none\nreceivers:\n  - name: none\n".write(toFile: dir.file("am.yml"), atomically: true, encoding: .utf8)
+        try "basic_auth_users:\n  ruler: \(hash)\n".write(toFile: dir.file("am-web.yml"), atomically: true, encoding: .utf8)
+        let am = try ChildProcess(alertmanager, [
+            "--config.file=\(dir.file("am.yml"))", "--storage.path=\(dir.file("am-data"))", "--web.config.file=\(dir.file("am-web.yml"))",
+            "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=",
+        ], logPath: dir.file("am.log"))
+        defer { am.stop() }
+
+        // Fires for 3 of every 6 seconds: each cycle sends a firing alert, then its resolution.
+        try """
+        groups:
+          - name: g
+            interval: 1s
+            rules:
+              - alert: Flapping
+                expr: vector(1) and on() (vector(time()) % 6 < 3)
+                labels: {severity: page}
+                annotations: {summary: "value {{ $value }} from {{ $externalLabels.cluster }}"}
+
+        """.write(toFile: dir.file("rules.yml"), atomically: true, encoding: .utf8)
+        try """
+        global: {scrape_interval: 15s}
+        scrape_configs: []
+        alerting:
+          alertmanagers:
+          - basic_auth: {username: ruler, password_file: am-password}
+            static_configs:
+            - targets: ['127.0.0.1:\(amPort)']
+
+        """.write(toFile: dir.file("prometheus.yml"), atomically: true, encoding: .utf8)
+        try "s3cret\n".write(toFile: dir.file("am-password"), atomically: true, encoding: .utf8)
+        let (strata, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve.log"), extra: [
+            "--rule-file", dir.file("rules.yml"), "--label", "cluster=\"lab\"", "--web.external-url", "http://strata.example:9090/",
+            "--alertmanager.config-file", dir.file("prometheus.yml"),
+            // The same Alertmanager under another name, with a wrong password: refused, counted.
+            "--alertmanager.url", "http://ruler:wrong@localhost:\(amPort)",
+        ])
+        defer { strata.stop() }
+
+        var seen: [String: Any]?
+        let deadline = Date().addingTimeInterval(30)
+        while seen == nil && Date() < deadline {
+            seen = try await Self.alertmanagerAlerts(amPort).first { ($0["labels"] as? [String: String])?["alertname"] == "Flapping" }
+            if seen == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        let alert = try #require(seen, "no alert reached Alertmanager:\n\(strata.log)\n\(am.log)")
+        #expect(alert["labels"] as? [String: String] == ["alertname": "Flapping", "severity": "page", "cluster": "lab", "tenant_id": "default-tenant"])
+        #expect(alert["annotations"] as? [String: String] == ["summary": "value 1 from lab"])
+        #expect(alert["generatorURL"] as? String == "http://strata.example:9090/graph?g0.expr=vector%281%29+and+on+%28%29+%28vector%28time%28%29%29+%25+6+%3C+3%29&g0.tab=1")
+
+        // Then it resolves: Alertmanager drops it from its active alerts.
+        var resolved = false
+        while !resolved && Date() < deadline.addingTimeInterval(10) {
+            resolved = try await !Self.alertmanagerAlerts(amPort).contains { ($0["labels"] as? [String: String])?["alertname"] == "Flapping" }
+            if !resolved { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(resolved, "the resolution did not reach Alertmanager")
+
+        let metrics = try await RulesEndToEndTests.request(port, "/metrics").body
+        #expect(metrics.contains("prometheus_notifications_alertmanagers_discovered 2"))
+        let good = metrics.split(separator: "\n").first { $0.hasPrefix("prometheus_notifications_sent_total{alertmanager=\"http://127.0.0.1:\(amPort)/api/v2/alerts\"}") }
+        #expect(good.map { !$0.hasSuffix(" 0") } == true, "\(metrics)")
+        let refused = metrics.split(separator: "\n").first { $0.hasPrefix("prometheus_notifications_errors_total{alertmanager=\"http://localhost:\(amPort)/api/v2/alerts\"}") }
+        #expect(refused.map { !$0.hasSuffix(" 0") } == true, "\(metrics)")
+        #expect(!metrics.contains("wrong"), "credentials stay out of metrics")
+        let config = try await RulesEndToEndTests.request(port, "/api/v1/status/config").body
+        #expect(config.contains("127.0.0.1:\(amPort)/api/v2/alerts") && !config.contains("wrong") && !config.contains("s3cret"))
+    }
+
+    @Test func badAlertmanagerSettingsStopTheStart() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("alertmanager-flags"); defer { dir.remove() }
+        try "alerting:\n  alertmanagers:\n  - api_version: v1\n    static_configs: [{targets: [a:9093]}]\n".write(toFile: dir.file("v1.yml"), atomically: true, encoding: .utf8)
+        try "alerting:\n  alertmanagers:\n  - static_configs: [{targets: [a:9093]}]\n    timeout: soon\n".write(toFile: dir.file("timeout.yml"), atomically: true, encoding: .utf8)
+        for (args, message) in [
+            (["--alertmanager.url", "ftp://a:9093"], "want http://host:port"),
+            (["--alertmanager.config-file", dir.file("v1.yml")], "only v2 is supported"),
+            (["--alertmanager.config-file", dir.file("timeout.yml")], "not a valid duration string"),
+            (["--alertmanager.config-file", dir.file("missing.yml")], "no such file"),
+            (["--alertmanager.notification-queue-capacity", "0"], "must be positive"),
+        ] {
+            let r = try await Tools.runAsync(binary, ["serve", "--tsdb.path", dir.file("data"), "--http-address", "127.0.0.1:0"] + args, timeout: 30)
+            #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+    }
+}

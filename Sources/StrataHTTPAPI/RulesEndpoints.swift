@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Hummingbird
 import StrataModel
 import StrataRules
@@ -111,20 +106,7 @@ extension PrometheusAPI {
     }
 }
 
-/// A time as Go's `time.Time` marshals to JSON (RFC 3339 with nanoseconds, trailing zeros cut);
-/// nil is Go's zero time.
+/// A time as Go's `time.Time` marshals to JSON; nil is Go's zero time.
 func goTimeJSON(_ ms: Int64?) -> String {
-    guard let ms else { return "0001-01-01T00:00:00Z" }
-    var t = time_t(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
-    let frac = ms - Int64(t) * 1000
-    var tmv = tm()
-    gmtime_r(&t, &tmv)
-    func pad(_ v: Int32, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
-    var out = "\(pad(tmv.tm_year + 1900, 4))-\(pad(tmv.tm_mon + 1, 2))-\(pad(tmv.tm_mday, 2))T\(pad(tmv.tm_hour, 2)):\(pad(tmv.tm_min, 2)):\(pad(tmv.tm_sec, 2))"
-    if frac > 0 {
-        var f = pad(Int32(frac), 3)
-        while f.hasSuffix("0") { f.removeLast() }
-        out += "." + f
-    }
-    return out + "Z"
+    ms.map { CivilDate.rfc3339(milliseconds: $0) } ?? "0001-01-01T00:00:00Z"
 }

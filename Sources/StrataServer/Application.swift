@@ -1,20 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
-import StrataModel
-import StrataPromQLParser
 import StrataBlockStore
 import StrataHTTPAPI
+import StrataModel
 import StrataObjectStore
 import StrataPromQL
+import StrataPromQLParser
 import StrataRules
 import StrataRuntime
 import StrataStorage
@@ -275,9 +270,5 @@ public enum StrataVersion {
 
 /// The current time as RFC 3339 UTC with seconds (`2026-11-27T19:10:34Z`).
 func rfc3339Now() -> String {
-    var t = time(nil)
-    var tmv = tm()
-    gmtime_r(&t, &tmv)
-    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-    return "\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec))Z"
+    CivilDate.rfc3339(milliseconds: WallClock.nowMillis() / 1000 * 1000)
 }

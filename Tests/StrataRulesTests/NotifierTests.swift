@@ -26,7 +26,7 @@ import Testing
         let body = String(decoding: Notifier.json(n.queued), as: UTF8.self)
         let decoded = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]])
         #expect(decoded.map { ($0["labels"] as? [String: String])?["alertname"] } == ["A2", "A3", "A4"])
-        #expect(decoded[0]["startsAt"] as? String == "1970-01-01T00:00:00.000Z" && decoded[0]["endsAt"] as? String == "1970-01-01T00:01:00.000Z")
+        #expect(decoded[0]["startsAt"] as? String == "1970-01-01T00:00:00Z" && decoded[0]["endsAt"] as? String == "1970-01-01T00:01:00Z")
     }
 
     @Test func externalLabelsAreAddedOnlyWhereAnAlertLacksThem() throws {

@@ -214,28 +214,10 @@ public final class Notifier: Sendable {
         "{" + l.pairs.map { jsonString($0.name) + ":" + jsonString($0.value) }.joined(separator: ",") + "}"
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    private static func jsonString(_ s: String) -> String { JSONQuote.quote(s) }
 
-    /// RFC 3339 with milliseconds, UTC.
-    static func rfc3339(_ ms: Int64) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
-    }
+    /// RFC 3339 in UTC, as Go marshals a `time.Time`.
+    static func rfc3339(_ ms: Int64) -> String { CivilDate.rfc3339(milliseconds: ms) }
 
     public var queueLength: Int { state.withLock { $0.queue.count } }
     /// What waits to be sent, oldest first.

@@ -85,15 +85,8 @@ public final class RuleManager: Sendable {
         var groups: [RuleGroup] = []
         for path in files {
             let file = try options.parser.load(path: path)
-            for g in file.groups {
-                let rules: [any Rule] = g.rules.map { spec in
-                    switch spec.kind {
-                    case .recording: return RecordingRule(spec: spec, groupLabels: g.labels)
-                    case .alerting: return AlertingRule(spec: spec, groupLabels: g.labels, restored: restored)
-                    }
-                }
-                groups.append(RuleGroup(file: path, name: g.name, interval: g.interval ?? options.evaluationInterval,
-                                        queryOffset: g.queryOffset ?? options.queryOffset, limit: g.limit, rules: rules))
+            groups += file.groups.map {
+                RuleGroup($0, file: path, interval: options.evaluationInterval, queryOffset: options.queryOffset, restored: restored)
             }
         }
         return (groups, files)
@@ -112,8 +105,10 @@ public final class RuleManager: Sendable {
             s.lastReloadMillis = WallClock.nowMillis()
             for g in groups { s.tasks[g.key] = launch(g, restore: true) }
         }
-        logger.info("rules loaded", metadata: ["files": "\(files.count)", "groups": "\(groups.count)",
-                                               "rules": "\(groups.reduce(0) { $0 + $1.rules.count })"])
+        if !options.ruleFiles.isEmpty {
+            logger.info("rules loaded", metadata: ["files": "\(files.count)", "groups": "\(groups.count)",
+                                                   "rules": "\(groups.reduce(0) { $0 + $1.rules.count })"])
+        }
     }
 
     /// Reads the rule files again. A file that does not load keeps every current group running

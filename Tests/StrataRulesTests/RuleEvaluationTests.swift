@@ -15,15 +15,7 @@ import Testing
     /// A group from rule-file text (one group), evaluated on `storage`.
     static func group(_ yaml: String, restored: Bool = true, queryOffset: Int64 = 0) throws -> RuleGroup {
         let file = try RuleFileParser(checkTemplate: AlertTemplates.parseCheck).parse(yaml, path: "test.yml")
-        let g = file.groups[0]
-        let rules: [any Rule] = g.rules.map { spec in
-            switch spec.kind {
-            case .recording: return RecordingRule(spec: spec, groupLabels: g.labels)
-            case .alerting: return AlertingRule(spec: spec, groupLabels: g.labels, restored: restored)
-            }
-        }
-        return RuleGroup(file: "test.yml", name: g.name, interval: g.interval ?? minute, queryOffset: g.queryOffset ?? queryOffset,
-                         limit: g.limit, rules: rules)
+        return RuleGroup(file.groups[0], file: "test.yml", interval: minute, queryOffset: queryOffset, restored: restored)
     }
 
     static func context(_ storage: MemoryStorage) -> RuleEvaluationContext {

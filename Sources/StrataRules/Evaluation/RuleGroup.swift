@@ -58,6 +58,19 @@ public final class RuleGroup: Sendable {
         state = Mutex(State(previousSeries: Array(repeating: [], count: rules.count)))
     }
 
+    /// The group a rule file describes; `interval` and `queryOffset` apply where it sets none.
+    /// Alerting rules that are not `restored` write no `ALERTS` until their `for` state is.
+    public convenience init(_ spec: RuleGroupSpec, file: String, interval: Int64, queryOffset: Int64, restored: Bool) {
+        let rules: [any Rule] = spec.rules.map { rule in
+            switch rule.kind {
+            case .recording: return RecordingRule(spec: rule, groupLabels: spec.labels)
+            case .alerting: return AlertingRule(spec: rule, groupLabels: spec.labels, restored: restored)
+            }
+        }
+        self.init(file: file, name: spec.name, interval: spec.interval ?? interval, queryOffset: spec.queryOffset ?? queryOffset,
+                  limit: spec.limit, rules: rules)
+    }
+
     /// `file;name`, Prometheus' group key (and the `rule_group` label of its metrics).
     public var key: String { file + ";" + name }
 

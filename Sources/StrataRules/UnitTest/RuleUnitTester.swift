@@ -67,16 +67,9 @@ public struct RuleUnitTester: Sendable {
         for path in ruleFiles {
             let file: RuleFile
             do { file = try parser.load(path: path) } catch { return error.problems }
-            for g in file.groups {
-                let rules: [any Rule] = g.rules.map { spec in
-                    switch spec.kind {
-                    case .recording: return RecordingRule(spec: spec, groupLabels: g.labels)
-                    case .alerting: return AlertingRule(spec: spec, groupLabels: g.labels, restored: true)
-                    }
-                }
-                groups.append(RuleGroup(file: path, name: g.name, interval: g.interval ?? tg.interval,
-                                        queryOffset: g.queryOffset ?? 0, limit: g.limit, rules: rules))
-            }
+            // As promtool: the test group's input interval is the rule groups' default interval,
+            // and alerting rules are restored from the start.
+            groups += file.groups.map { RuleGroup($0, file: path, interval: tg.interval, queryOffset: 0, restored: true) }
         }
         groups = groups.enumerated().sorted { a, b in
             let (x, y) = (order[a.element.name] ?? 0, order[b.element.name] ?? 0)

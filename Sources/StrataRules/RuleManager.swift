@@ -126,14 +126,16 @@ public final class RuleManager: Sendable {
             let old = Dictionary(s.groups.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
             let newKeys = Set(loaded.groups.map(\.key))
             for g in loaded.groups { if let o = old[g.key] { g.copyState(from: o) } }
-            for (_, t) in s.tasks { t.cancel() }
+            let previous = s.tasks
+            for (_, t) in previous { t.cancel() }
             s.tasks = [:]
             let gone = s.groups.filter { !newKeys.contains($0.key) }
             s.groups = loaded.groups
             s.files = loaded.files
             s.lastReloadSuccessful = true
             s.lastReloadMillis = now
-            if s.running { for g in loaded.groups { s.tasks[g.key] = launch(g, restore: false) } }
+            // A group's new schedule starts once its old one has finished an evaluation in flight.
+            if s.running { for g in loaded.groups { s.tasks[g.key] = launch(g, restore: false, after: previous[g.key]) } }
             return gone
         }
         for g in stopped { g.markStale(at: now, output.appendable) }
@@ -155,8 +157,9 @@ public final class RuleManager: Sendable {
     /// interval; an evaluation that overran skips the times it missed (counted). A group
     /// started with the manager restores `for` state after its second evaluation, when rules
     /// that alerts depend on have had a chance to record.
-    private func launch(_ group: RuleGroup, restore: Bool) -> Task<Void, Never> {
+    private func launch(_ group: RuleGroup, restore: Bool, after previous: Task<Void, Never>? = nil) -> Task<Void, Never> {
         Task.detached { [self] in
+            await previous?.value
             var evalTime = group.evalTimestamp(at: WallClock.nowMillis()) + group.interval
             var evaluations = 0
             while !Task.isCancelled {

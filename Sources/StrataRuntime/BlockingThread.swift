@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 
 /// Runs long, blocking work (a PromQL evaluation, a compaction, a WAL replay, compressing a large
 /// body) on a thread of its own.
@@ -23,6 +24,24 @@ public enum BlockingThread {
 
     public static func run<T: Sendable>(stackBytes: Int = 8 << 20, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { cont in start(stackBytes: stackBytes) { cont.resume(with: Result { try work() }) } }
+    }
+
+    /// `work` on a thread of its own, waited for: for synchronous callers whose own stack may be
+    /// too small for it (rule files hold PromQL and templates, parsed at start-up and on reload).
+    public static func runAndWait<T: Sendable, E: Error>(stackBytes: Int, _ work: @escaping @Sendable () throws(E) -> T) throws(E) -> T {
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox<T, E>()
+        start(stackBytes: stackBytes) {
+            result.value = Result { () throws(E) -> T in try work() }
+            done.signal()
+        }
+        done.wait()
+        return try result.value!.get()
+    }
+
+    /// Written by the worker before it signals, read by the waiter after: the semaphore orders them.
+    private final class ResultBox<T, E: Error>: @unchecked Sendable {
+        var value: Result<T, E>?
     }
 
     private final class Job {

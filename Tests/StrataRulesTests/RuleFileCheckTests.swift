@@ -119,7 +119,7 @@ import Testing
         return (r.status, Array(lines.drop { $0 != "  FAILED:" }.dropFirst()).filter { !$0.isEmpty })
     }
 
-    @Test(arguments: cases.map(\.name))
+    @Test(.serialized, arguments: cases.map(\.name))
     func strataFindsWhatPromtoolFinds(_ name: String) throws {
         guard let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("rules-check"); defer { dir.remove() }

@@ -1,6 +1,7 @@
 import Foundation
 import StrataModel
 import StrataPromQLParser
+import StrataRuntime
 import Yams
 
 /// Reads rule files as Prometheus' `rulefmt.ParseFile` does: yaml.v3 with unknown fields refused,
@@ -18,8 +19,16 @@ public struct RuleFileParser: Sendable {
         self.checkTemplate = checkTemplate
     }
 
-    /// Reads and checks the file at `path`.
+    /// Reads and checks the file at `path`, on a thread whose stack holds the deepest PromQL
+    /// expression and template the parsers accept (the caller's may not: the main thread's, a
+    /// task's).
     public func load(path: String) throws(RuleFileError) -> RuleFile {
+        try BlockingThread.runAndWait(stackBytes: BlockingThread.queryStackBytes) { () throws(RuleFileError) -> RuleFile in
+            try loadHere(path: path)
+        }
+    }
+
+    private func loadHere(path: String) throws(RuleFileError) -> RuleFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "permission denied or not a regular file" : "no such file or directory"
             throw RuleFileError(path: path, problems: ["\(path): open \(path): \(reason)"])

@@ -1,6 +1,7 @@
 import StrataModel
 import StrataPromQL
 import StrataPromQLParser
+import StrataRuntime
 import StrataStorage
 
 /// Storage a rule unit test runs on: the input series, and what the rules write.
@@ -25,7 +26,13 @@ public struct RuleUnitTester: Sendable {
     }
 
     /// The problems found in one test file, each as promtool prints it; empty when it passes.
+    /// Runs on a thread with a query's stack, as the server evaluates rules (templates and
+    /// PromQL recurse once per level).
     public func run(path: String) -> [String] {
+        BlockingThread.runAndWait(stackBytes: BlockingThread.queryStackBytes) { runHere(path: path) }
+    }
+
+    private func runHere(path: String) -> [String] {
         let file: RuleTestFile
         do { file = try RuleTestFile.load(path: path) } catch { return ["\(error)"] }
         let base = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")

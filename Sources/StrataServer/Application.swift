@@ -239,7 +239,7 @@ func makeNotifier(config: ServerConfig, logger: Logger) throws -> Notifier? {
     options.queueCapacity = config.notificationQueueCapacity
     options.externalLabels = config.rulerExternalLabels
     do { return try Notifier(endpoints: config.alertmanagers, options: options, logger: logger) } catch {
-        throw ConfigError("alertmanager TLS: \(error)")
+        throw ConfigError("alertmanager: \(error)")
     }
 }
 

@@ -96,15 +96,64 @@ import Testing
         let dir = try TempDir("alertmanager-flags"); defer { dir.remove() }
         try "alerting:\n  alertmanagers:\n  - api_version: v1\n    static_configs: [{targets: [a:9093]}]\n".write(toFile: dir.file("v1.yml"), atomically: true, encoding: .utf8)
         try "alerting:\n  alertmanagers:\n  - static_configs: [{targets: [a:9093]}]\n    timeout: soon\n".write(toFile: dir.file("timeout.yml"), atomically: true, encoding: .utf8)
+        try "alerting:\n  alertmanagers:\n  - scheme: https\n    tls_config: {ca_file: nope.crt}\n    static_configs: [{targets: [a:9093]}]\n"
+            .write(toFile: dir.file("badca.yml"), atomically: true, encoding: .utf8)
         for (args, message) in [
             (["--alertmanager.url", "ftp://a:9093"], "want http://host:port"),
             (["--alertmanager.config-file", dir.file("v1.yml")], "only v2 is supported"),
             (["--alertmanager.config-file", dir.file("timeout.yml")], "not a valid duration string"),
             (["--alertmanager.config-file", dir.file("missing.yml")], "no such file"),
             (["--alertmanager.notification-queue-capacity", "0"], "must be positive"),
+            (["--alertmanager.config-file", dir.file("badca.yml")], "tls_config.ca_file \(dir.file("nope.crt"))"),
         ] {
             let r = try await Tools.runAsync(binary, ["serve", "--tsdb.path", dir.file("data"), "--http-address", "127.0.0.1:0"] + args, timeout: 30)
             #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
         }
+    }
+
+    /// An Alertmanager behind TLS: trusted through `tls_config.ca_file`, refused without it.
+    @Test(.timeLimit(.minutes(2)))
+    func alertsReachAnAlertmanagerBehindTLS() async throws {
+        guard let binary = strataBinary(), let alertmanager = requiredTool("prometheus-alertmanager") else { return }
+        let dir = try TempDir("alertmanager-tls"); defer { dir.remove() }
+        guard let pki = TestPKI.make(dir) else { return }
+        try await pki.ca("ca")
+        try await pki.certificate("am", signedBy: "ca")
+        let amPort = try Tools.freePort()
+        try "route:\n  receiver: none\nreceivers:\n  - name: none\n".write(toFile: dir.file("am.yml"), atomically: true, encoding: .utf8)
+        try "tls_server_config:\n  cert_file: \(dir.file("am.crt"))\n  key_file: \(dir.file("am.key"))\n"
+            .write(toFile: dir.file("am-web.yml"), atomically: true, encoding: .utf8)
+        let am = try ChildProcess(alertmanager, [
+            "--config.file=\(dir.file("am.yml"))", "--storage.path=\(dir.file("am-data"))", "--web.config.file=\(dir.file("am-web.yml"))",
+            "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=",
+        ], logPath: dir.file("am.log"))
+        defer { am.stop() }
+        try "groups:\n- name: g\n  interval: 1s\n  rules:\n  - alert: A\n    expr: vector(1)\n".write(toFile: dir.file("rules.yml"), atomically: true, encoding: .utf8)
+        try """
+        alerting:
+          alertmanagers:
+          - scheme: https
+            tls_config: {ca_file: ca.crt}
+            static_configs: [{targets: ['127.0.0.1:\(amPort)']}]
+          - scheme: https
+            static_configs: [{targets: ['localhost:\(amPort)']}]
+
+        """.write(toFile: dir.file("prometheus.yml"), atomically: true, encoding: .utf8)
+        let (strata, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve.log"),
+                                                   extra: ["--rule-file", dir.file("rules.yml"), "--alertmanager.config-file", dir.file("prometheus.yml")])
+        defer { strata.stop() }
+        func counter(_ name: String, _ host: String) async throws -> Double? {
+            let metrics = try await RulesEndToEndTests.request(port, "/metrics").body
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("\(name){alertmanager=\"https://\(host):\(amPort)/api/v2/alerts\"}") }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        try await RulesEndToEndTests.eventually("alerts to be sent over TLS") {
+            (try await counter("prometheus_notifications_sent_total", "127.0.0.1") ?? 0) > 0
+        }
+        try await RulesEndToEndTests.eventually("the untrusted Alertmanager to be refused") {
+            (try await counter("prometheus_notifications_errors_total", "localhost") ?? 0) > 0
+        }
+        #expect(try await counter("prometheus_notifications_errors_total", "127.0.0.1") == 0, "\(strata.log)")
+        #expect(try await counter("prometheus_notifications_sent_total", "localhost") == 0)
     }
 }

@@ -154,4 +154,47 @@ import Testing
         #expect(r.status != 0)
         #expect(r.stderr.contains("\(dir.file("bad.yml")): 5:11: group \"g\", rule 1, \"A\": could not parse expression: 1:6: parse error: unexpected end of input"), "\(r.stderr)")
     }
+
+    /// The `activeAt` of the pending alert `name` (Go's JSON time), if listed.
+    static func activeAt(_ port: Int, _ name: String) async throws -> Date? {
+        let alerts = (try await json(port, "/api/v1/alerts")["data"] as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
+        guard let text = alerts.first(where: { ($0["labels"] as? [String: String])?["alertname"] == name })?["activeAt"] as? String else { return nil }
+        let f = ISO8601DateFormatter()
+        f.formatOptions = text.contains(".") ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
+        return f.date(from: text)
+    }
+
+    /// A pending alert's `for` clock survives a restart: after the second evaluation it is
+    /// restored from `ALERTS_FOR_STATE` (read back from the WAL), moved on by the outage only.
+    @Test(.timeLimit(.minutes(2)))
+    func pendingAlertsKeepTheirForClockAcrossARestart() async throws {
+        guard let binary = strataBinary() else { return }
+        let dir = try TempDir("rules-restart"); defer { dir.remove() }
+        try "groups:\n- name: g\n  interval: 1s\n  rules:\n  - alert: Slow\n    expr: vector(1)\n    for: 1h\n"
+            .write(toFile: dir.file("rules.yml"), atomically: true, encoding: .utf8)
+        let args = ["--rule-file", dir.file("rules.yml")]
+        var (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve.log"), extra: args)
+        defer { proc.stop() } // whichever process runs when the test ends
+        var first: Date?
+        try await Self.eventually("the alert to be pending") { first = try await Self.activeAt(port, "Slow"); return first != nil }
+        // Pending for a while, with ALERTS_FOR_STATE written (from the third evaluation on).
+        try await Self.eventually("ALERTS_FOR_STATE to be written") {
+            let r = try await Self.json(port, "/api/v1/query?query=ALERTS_FOR_STATE")
+            return ((r["data"] as? [String: Any])?["result"] as? [Any])?.isEmpty == false
+        }
+        try await Task.sleep(for: .seconds(10))
+        proc.stop()
+        let activeAt = try #require(first)
+
+        (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve2.log"), extra: args)
+        // A fresh alert would be active from now, 10+ s after the first one; the restored one
+        // only moves by the time Strata was down (about the restart).
+        var restored: Date?
+        try await Self.eventually("the for state to be restored") {
+            guard let t = try await Self.activeAt(port, "Slow") else { return false }
+            restored = t
+            return t.timeIntervalSince(activeAt) < 8
+        }
+        #expect(restored.map { $0.timeIntervalSince(activeAt) >= 0 } == true, "\(String(describing: restored)) vs \(activeAt)")
+    }
 }

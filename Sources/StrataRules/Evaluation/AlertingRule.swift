@@ -105,8 +105,9 @@ public final class AlertingRule: Rule {
                 if fresh[key] == nil {
                     var keepFiring = false
                     if a.state == .firing && spec.keepFiringFor > 0 {
-                        if a.keepFiringSince == nil { a.keepFiringSince = t }
-                        keepFiring = t - a.keepFiringSince! < spec.keepFiringFor
+                        let since = a.keepFiringSince ?? t
+                        a.keepFiringSince = since
+                        keepFiring = t - since < spec.keepFiringFor
                     }
                     if a.state == .pending || (a.resolvedAt.map { t - $0 > Self.resolvedRetention } ?? false) {
                         s.active[key] = nil

@@ -90,9 +90,11 @@ public struct AlertmanagerEndpoint: Sendable, Equatable {
         if alerting.nodes["alert_relabel_configs"] != nil {
             throw AlertmanagerConfigError("\(path): alert_relabel_configs is not supported")
         }
+        // Relative paths are the configuration file's, as in Prometheus.
         let base = (path as NSString).deletingLastPathComponent
+        func resolve(_ file: String) -> String { file.isEmpty || file.hasPrefix("/") || base.isEmpty ? file : base + "/" + file }
         func read(_ file: String) throws -> String {
-            let p = file.hasPrefix("/") || base.isEmpty ? file : base + "/" + file
+            let p = resolve(file)
             guard let d = FileManager.default.contents(atPath: p) else { throw AlertmanagerConfigError("\(path): unable to read \(p)") }
             return String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -127,8 +129,8 @@ public struct AlertmanagerEndpoint: Sendable, Equatable {
                 throw AlertmanagerConfigError("\(path): at most one of basic_auth, authorization and bearer_token may be configured")
             }
             let tls = am.object("tls_config")
-            template.tls = TLSOptions(caFile: tls.string("ca_file"), certFile: tls.string("cert_file"),
-                                      keyFile: tls.string("key_file"), insecureSkipVerify: tls.bool("insecure_skip_verify"))
+            template.tls = TLSOptions(caFile: resolve(tls.string("ca_file")), certFile: resolve(tls.string("cert_file")),
+                                      keyFile: resolve(tls.string("key_file")), insecureSkipVerify: tls.bool("insecure_skip_verify"))
             if template.tls.certFile.isEmpty != template.tls.keyFile.isEmpty {
                 throw AlertmanagerConfigError("\(path): tls_config needs both cert_file and key_file")
             }

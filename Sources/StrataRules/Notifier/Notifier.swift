@@ -62,11 +62,16 @@ public final class Notifier: Sendable {
 
     private static func tlsConfiguration(_ e: AlertmanagerEndpoint) throws -> TLSConfiguration? {
         guard e.url.hasPrefix("https://") else { return nil }
+        func load<T>(_ what: String, _ file: String, _ read: () throws -> T) throws -> T {
+            do { return try read() } catch { throw AlertmanagerConfigError("\(e.url): tls_config.\(what) \(file): \(error)") }
+        }
         var tls = TLSConfiguration.makeClientConfiguration()
-        if !e.tls.caFile.isEmpty { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(e.tls.caFile)) }
+        if !e.tls.caFile.isEmpty {
+            tls.trustRoots = .certificates(try load("ca_file", e.tls.caFile) { try NIOSSLCertificate.fromPEMFile(e.tls.caFile) })
+        }
         if !e.tls.certFile.isEmpty {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(e.tls.certFile).map { .certificate($0) }
-            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: e.tls.keyFile, format: .pem))
+            tls.certificateChain = try load("cert_file", e.tls.certFile) { try NIOSSLCertificate.fromPEMFile(e.tls.certFile) }.map { .certificate($0) }
+            tls.privateKey = .privateKey(try load("key_file", e.tls.keyFile) { try NIOSSLPrivateKey(file: e.tls.keyFile, format: .pem) })
         }
         if e.tls.insecureSkipVerify { tls.certificateVerification = .none }
         return tls

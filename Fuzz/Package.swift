@@ -27,6 +27,7 @@ let package = Package(
                 .product(name: "StrataTSDB", package: "strata"),
                 .product(name: "StrataObjectStore", package: "strata"),
                 .product(name: "StrataServer", package: "strata"),
+                .product(name: "StrataRules", package: "strata"),
                 .product(name: "StrataTestSupport", package: "strata"),
             ],
             path: "Sources/StrataFuzz",

@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 SWIFT=${SWIFT:-swift}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_RUNS=${FUZZ_RUNS:-}
-FUZZ_HARNESSES=${FUZZ_HARNESSES:-"remote-write snappy promql wal index chunks objstore-config web-config limits-config"}
+FUZZ_HARNESSES=${FUZZ_HARNESSES:-"remote-write snappy promql wal index chunks objstore-config web-config limits-config rule-file alert-template"}
 FUZZ_WORK=${FUZZ_WORK:-.work}
 FUZZ_EXTRA=${FUZZ_EXTRA:-}
 
@@ -41,7 +41,8 @@ max_len() {
 dict_flag() {
     case "$1" in
         promql) echo "-dict=Dictionaries/promql.dict" ;;
-        objstore-config|web-config|limits-config) echo "-dict=Dictionaries/yaml.dict" ;;
+        objstore-config|web-config|limits-config|rule-file) echo "-dict=Dictionaries/yaml.dict" ;;
+        alert-template) echo "-dict=Dictionaries/template.dict" ;;
     esac
 }
 

@@ -5,6 +5,7 @@ import StrataModel
 import StrataObjectStore
 import StrataPromQLParser
 import StrataRemote
+import StrataRules
 import StrataRuntime
 import StrataServer
 import StrataStorage
@@ -27,6 +28,8 @@ struct Harness: Sendable {
         Harness(name: "objstore-config", run: ObjectStoreConfigHarness.run),
         Harness(name: "web-config", run: WebConfigHarness.run),
         Harness(name: "limits-config", run: LimitsConfigHarness.run),
+        Harness(name: "rule-file", run: RuleFileHarness.run),
+        Harness(name: "alert-template", run: AlertTemplateHarness.run),
     ]
 }
 
@@ -270,6 +273,47 @@ enum LimitsConfigHarness {
                 _ = limits.effective(for: tenant)
             }
         } catch { _ = "\(error)" }
+    }
+}
+
+// MARK: rules
+
+/// A rule file checked as `strata check rules` and a start-up check it: YAML, PromQL of every
+/// expression, Go templates of alerting rules; on a query-sized stack as the server parses them.
+enum RuleFileHarness {
+    static let parser = RuleFileParser(parserOptions: ParserOptions(experimentalFunctions: true), checkTemplate: AlertTemplates.parseCheck)
+    static let worker = BigStackWorker(stackBytes: BlockingThread.queryStackBytes)
+
+    @Sendable static func run(_ input: UnsafeRawBufferPointer) {
+        let text = String(decoding: input, as: UTF8.self)
+        worker.run {
+            do {
+                let file = try parser.parse(text, path: "fuzz.yml")
+                _ = file.duplicateRulesReport
+                for g in file.groups { for r in g.rules { _ = r.parsed.description } }
+            } catch { _ = "\(error)" }
+        }
+    }
+}
+
+/// The input as an alert annotation, parsed and executed with Prometheus' data and functions
+/// (`query` answering two samples), as rule evaluation renders it.
+enum AlertTemplateHarness {
+    static let worker = BigStackWorker(stackBytes: BlockingThread.queryStackBytes)
+    static let expander = AlertTemplateExpander(
+        alertName: "Fuzz", labels: ["job": "api", "instance": "a.example:9090", "__name__": "up"],
+        externalLabels: ["cluster": "lab"], externalURL: "http://strata.example:9090/prefix", value: 1234.5,
+        timestamp: 1_700_000_000_000,
+        query: { _, _ in [TemplateSample(labels: ["instance": "b", "job": "api"], value: 2), TemplateSample(labels: [:], value: .nan)] })
+
+    @Sendable static func run(_ input: UnsafeRawBufferPointer) {
+        let text = String(decoding: input, as: UTF8.self)
+        worker.run {
+            _ = AlertTemplateExpander.parseTest(alertName: "Fuzz", text)
+            let (rendered, error) = expander.expand(text)
+            // A failure renders as Prometheus renders it, never as nothing.
+            precondition(error == nil || rendered.hasPrefix("<error expanding template: "))
+        }
     }
 }
 

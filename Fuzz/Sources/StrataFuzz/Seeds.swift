@@ -18,6 +18,29 @@ enum Seeds {
         try index(out)
         try chunks(out)
         try configs(out)
+        try rules(out)
+    }
+
+    // MARK: rules
+
+    /// The rule files of the unit-test corpus (`Tests/Fixtures/rule-tests`), and templates of
+    /// each kind docs/rules.md lists.
+    static func rules(_ out: Output) throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../Tests/Fixtures/rule-tests").path
+        for name in try FileManager.default.contentsOfDirectory(atPath: corpus) where name.hasSuffix(".rules.yml") {
+            try out.put("rule-file", name, Array(try Data(contentsOf: URL(fileURLWithPath: corpus + "/" + name))))
+        }
+        let templates = [
+            "labels": "{{ $labels.instance }} of {{ $labels.job }} in {{ $externalLabels.cluster }}",
+            "humanize": "{{ $value | humanize }} {{ humanize1024 1048576 }} {{ humanizeDuration 3661 }} {{ humanizePercentage 0.25 }} {{ humanizeTimestamp 1.7e9 }}",
+            "printf": "{{ printf \"%.2f %5s %-3d %q %v %x\" $value \"a\" 7 \"q\" $labels 255 }}",
+            "control": "{{ if gt $value 1.0 }}high{{ else if eq $value 0.0 }}zero{{ else }}low{{ end }}{{ range $k, $v := $labels }}{{ $k }}={{ $v }},{{ end }}{{ with $labels.job }}{{ . }}{{ end }}",
+            "query": "{{ with query \"up\" }}{{ . | first | value }} {{ range . }}{{ .Labels.instance }}{{ end }}{{ end }}{{ range query \"x\" | sortByLabel \"job\" }}{{ label \"job\" . }}{{ end }}",
+            "strings": "{{ reReplaceAll \"(.*):.*\" \"$1\" $labels.instance | toUpper | title }} {{ match \"^a\" \"abc\" }} {{ stripPort $labels.instance }} {{ safeHtml \"<b>\" }} {{ pathPrefix }} {{ externalURL }} {{ tableLink \"up\" }} {{ parseDuration \"1m\" }}",
+            "define": "{{ define \"t\" }}[{{ . }}]{{ end }}{{ template \"t\" $value }}{{ block \"b\" 1 }}{{ . }}{{ end }}{{ $x := 1 }}{{ $x = 2 }}{{ $x }}",
+            "args": "{{ with args 1 \"two\" }}{{ .arg0 }}{{ .arg1 }}{{ .arg2 }}{{ end }}{{ len $labels }}{{ index $labels \"job\" }}{{ and 1 0 }}{{ or 0 \"\" 3 }}{{ not true }}",
+        ]
+        for (name, text) in templates { try out.put("alert-template", name + ".tmpl", text) }
     }
 
     struct Output {

@@ -112,7 +112,12 @@ struct YAMLv3Decoder {
             typeError(node, into: goType)
             return []
         }
-        return Array(items)
+        // Copied one by one: `Array(items)` over Yams' `Node.Sequence` left elements uninitialised
+        // in an optimised ASan build (found by the rule-file fuzz harness).
+        var out: [Node] = []
+        out.reserveCapacity(items.count)
+        for item in items { out.append(item) }
+        return out
     }
 
     /// yaml.v3's "cannot unmarshal !!str `maybe` into int", the value cut to 7 characters past 10.
@@ -184,10 +189,11 @@ func goYAMLSyntaxError(_ error: any Error, text: String, v2: Bool = false) -> St
 /// composing it and names only the first occurrence, so the repeat is found in the text: the
 /// next line holding the same key at the same column (a block mapping's keys line up).
 private func duplicateKeyError(_ key: String, first: Mark, text: String) -> String {
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    let indent = first.column - 1
+    // libyaml counts a line at every line break it knows (\n, \r, \r\n, NEL, LS, PS).
+    let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+    let indent = max(first.column - 1, 0)
     var repeatLine: Int?
-    for n in first.line ..< lines.count {
+    for n in min(first.line, lines.count) ..< lines.count {
         let line = lines[n]
         guard line.count > indent else { continue }
         let before = line.prefix(indent), rest = line.dropFirst(indent)

@@ -43,8 +43,6 @@ public final class RuleManager: Sendable {
         var files: [String] = []
         var tasks: [String: Task<Void, Never>] = [:]
         var running = false
-        /// False until the first groups start: only those restore `for` state.
-        var started = false
         var lastReloadSuccessful = true
         var lastReloadMillis: Int64 = 0
     }
@@ -100,7 +98,6 @@ public final class RuleManager: Sendable {
             s.groups = groups
             s.files = files
             s.running = true
-            s.started = true
             s.lastReloadSuccessful = true
             s.lastReloadMillis = WallClock.nowMillis()
             for g in groups { s.tasks[g.key] = launch(g, restore: true) }

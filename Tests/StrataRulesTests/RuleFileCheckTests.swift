@@ -113,19 +113,19 @@ import Testing
     static let parser = RuleFileParser(checkTemplate: AlertTemplates.parseCheck)
 
     /// What promtool prints to standard error for a file, one problem per line; nil when valid.
-    static func promtoolProblems(_ promtool: String, _ path: String) throws -> (status: Int32, problems: [String]) {
-        let r = try Tools.run(promtool, ["check", "rules", path])
+    static func promtoolProblems(_ promtool: String, _ path: String) async throws -> (status: Int32, problems: [String]) {
+        let r = try await Tools.runAsync(promtool, ["check", "rules", path])
         let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         return (r.status, Array(lines.drop { $0 != "  FAILED:" }.dropFirst()).filter { !$0.isEmpty })
     }
 
     @Test(.serialized, arguments: cases.map(\.name))
-    func strataFindsWhatPromtoolFinds(_ name: String) throws {
+    func strataFindsWhatPromtoolFinds(_ name: String) async throws {
         guard let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("rules-check"); defer { dir.remove() }
         let path = dir.file(name + ".yml")
         try Self.cases.first { $0.name == name }!.text.write(toFile: path, atomically: true, encoding: .utf8)
-        let expected = try Self.promtoolProblems(promtool, path)
+        let expected = try await Self.promtoolProblems(promtool, path)
         var problems: [String] = []
         var rules = 0
         do { rules = try Self.parser.load(path: path).ruleCount } catch { problems = error.description.split(separator: "\n").map(String.init) }
@@ -133,7 +133,7 @@ import Testing
         #expect(problems.sorted() == expected.problems.sorted(), "\(name)")
         #expect((expected.status == 0) == problems.isEmpty)
         if expected.status == 0 {
-            let out = try Tools.run(promtool, ["check", "rules", path]).stdout
+            let out = try await Tools.runAsync(promtool, ["check", "rules", path]).stdout
             #expect(out.contains("SUCCESS: \(rules) rules found"), "\(out)")
         }
     }
@@ -165,7 +165,7 @@ import Testing
         }
     }
 
-    @Test func duplicateRulesAreReportedAsPromtoolLintsThem() throws {
+    @Test func duplicateRulesAreReportedAsPromtoolLintsThem() async throws {
         guard let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("rules-lint"); defer { dir.remove() }
         let path = dir.file("dup.yml")
@@ -190,7 +190,7 @@ import Testing
             expr: up
 
         """.write(toFile: path, atomically: true, encoding: .utf8)
-        let r = try Tools.run(promtool, ["check", "rules", path])
+        let r = try await Tools.runAsync(promtool, ["check", "rules", path])
         let expected = r.stderr.components(separatedBy: "  FAILED:\n").last!.trimmingCharacters(in: .newlines)
         let file = try RuleFileParser().load(path: path)
         #expect(file.duplicateRulesReport == expected)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import StrataModel
 import StrataTestSupport
 import Testing
 
@@ -155,5 +156,90 @@ import Testing
         }
         #expect(try await counter("prometheus_notifications_errors_total", "127.0.0.1") == 0, "\(strata.log)")
         #expect(try await counter("prometheus_notifications_sent_total", "localhost") == 0)
+    }
+
+    /// Through Alertmanager to the webhook it routes to (a receiver the test runs): the alert is
+    /// pending, fires after `for` and is delivered with its labels and rendered annotations; after
+    /// a restart it fires again at once (its `for` state restored, not pending for `for` again);
+    /// it resolves when the condition ends, and the webhook hears that too.
+    @Test(.timeLimit(.minutes(3)))
+    func anAlertReachesAWebhookFiresAgainAfterARestartAndResolves() async throws {
+        guard let binary = strataBinary(), let alertmanager = requiredTool("prometheus-alertmanager"),
+              let python = PythonServer.interpreter(importing: ["http.server"]) else { return }
+        let dir = try TempDir("alertmanager-webhook"); defer { dir.remove() }
+        let hookPort = try Tools.freePort(), amPort = try Tools.freePort()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/alertmanager_webhook.py").path
+        let hook = try PythonServer(python: python, .script(script), arguments: [String(hookPort), dir.file("hook.log")], name: "webhook")
+        defer { hook.process.terminate() }
+        try """
+        route: {receiver: hook, group_wait: 0s, group_interval: 1s, repeat_interval: 1h}
+        receivers:
+          - name: hook
+            webhook_configs: [{url: 'http://127.0.0.1:\(hookPort)/', send_resolved: true}]
+
+        """.write(toFile: dir.file("am.yml"), atomically: true, encoding: .utf8)
+        let am = try ChildProcess(alertmanager, [
+            "--config.file=\(dir.file("am.yml"))", "--storage.path=\(dir.file("am-data"))",
+            "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=",
+        ], logPath: dir.file("am.log"))
+        defer { am.stop() }
+        try """
+        groups:
+          - name: g
+            interval: 1s
+            rules:
+              - alert: Broken
+                expr: cond == 1
+                for: 20s
+                labels: {severity: page}
+                annotations: {summary: "{{ $labels.instance }} broken ({{ $value }})"}
+
+        """.write(toFile: dir.file("rules.yml"), atomically: true, encoding: .utf8)
+        let args = ["--rule-file", dir.file("rules.yml"), "--alertmanager.url", "http://127.0.0.1:\(amPort)",
+                    "--rules.alert.for-grace-period", "1s", "--rules.alert.resend-delay", "2s"]
+        var (strata, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve.log"), extra: args)
+        defer { strata.stop() } // whichever process runs when the test ends
+        func writeCondition(_ v: Double) async {
+            var b = WriteRequestBuilder()
+            b.add([("__name__", "cond"), ("instance", "db-1")], [(WallClock.nowMillis(), v)])
+            #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
+        }
+        func state() async throws -> String? {
+            let alerts = (try await RulesEndToEndTests.json(port, "/api/v1/alerts")["data"] as? [String: Any])?["alerts"] as? [[String: Any]]
+            return alerts?.first?["state"] as? String
+        }
+        func delivered() -> [[String: Any]] {
+            let text = (try? String(contentsOfFile: dir.file("hook.log"), encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+        await writeCondition(1)
+        try await RulesEndToEndTests.eventually("the alert to be pending") { try await state() == "pending" }
+        #expect(delivered().isEmpty, "a pending alert is not sent")
+        var firing: [String: Any]?
+        let deadline = Date().addingTimeInterval(60)
+        while firing == nil && Date() < deadline {
+            firing = delivered().first { ($0["status"] as? String) == "firing" }
+            if firing == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        let alert = try #require((firing?["alerts"] as? [[String: Any]])?.first, "nothing delivered:\n\(am.log)")
+        #expect(alert["labels"] as? [String: String] == ["alertname": "Broken", "instance": "db-1", "severity": "page", "tenant_id": "default-tenant"])
+        #expect(alert["annotations"] as? [String: String] == ["summary": "db-1 broken (1)"])
+
+        // Restarted within the outage tolerance: firing again long before `for` (20 s) could pass.
+        strata.stop()
+        (strata, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve2.log"), extra: args)
+        let restarted = Date()
+        try await RulesEndToEndTests.eventually("the alert to fire again") { try await state() == "firing" }
+        #expect(Date().timeIntervalSince(restarted) < 15, "the alert went through `for` again")
+
+        // The condition ends: resolved at Strata, and Alertmanager tells the webhook.
+        await writeCondition(0)
+        var resolved = false
+        while !resolved && Date() < deadline.addingTimeInterval(60) {
+            resolved = delivered().contains { ($0["status"] as? String) == "resolved" }
+            if !resolved { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(resolved, "no resolved notification:\n\(am.log)")
     }
 }

@@ -44,31 +44,33 @@ import Testing
 
     """
 
-    /// Runs `strata` and `promtool` with the same arguments and compares what they print.
-    static func compare(_ strata: String, _ promtool: String, _ args: [String], in dir: TempDir) throws {
-        let ours = try Tools.run(strata, args), theirs = try Tools.run(promtool, args)
+    /// Runs `strata` and `promtool` with the same arguments and compares what they print. On
+    /// dispatch threads (`runAsync`): a test that blocked Swift's few cooperative threads would
+    /// starve the in-process servers of the tests running beside it.
+    static func compare(_ strata: String, _ promtool: String, _ args: [String], in dir: TempDir) async throws {
+        let ours = try await Tools.runAsync(strata, args), theirs = try await Tools.runAsync(promtool, args)
         #expect(ours.status == theirs.status, "\(args): exit \(ours.status) vs promtool's \(theirs.status)")
         #expect(ours.stdout == theirs.stdout, "\(args)")
         #expect(ours.stderr == theirs.stderr, "\(args)")
     }
 
-    @Test func checkRulesPrintsWhatPromtoolPrints() throws {
+    @Test func checkRulesPrintsWhatPromtoolPrints() async throws {
         guard let strata = strataBinary(), let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("check-rules"); defer { dir.remove() }
         for (name, text) in [("valid.yml", Self.valid), ("invalid.yml", Self.invalid), ("dup.yml", Self.duplicates)] {
             try text.write(toFile: dir.file(name), atomically: true, encoding: .utf8)
         }
-        try Self.compare(strata, promtool, ["check", "rules", dir.file("valid.yml")], in: dir)
-        try Self.compare(strata, promtool, ["check", "rules", dir.file("invalid.yml")], in: dir)
-        try Self.compare(strata, promtool, ["check", "rules", dir.file("valid.yml"), dir.file("dup.yml")], in: dir)
-        try Self.compare(strata, promtool, ["check", "rules", "--lint-fatal", dir.file("dup.yml")], in: dir)
-        try Self.compare(strata, promtool, ["check", "rules", "--lint=none", dir.file("dup.yml")], in: dir)
-        try Self.compare(strata, promtool, ["check", "rules", dir.file("dup.yml"), dir.file("invalid.yml")], in: dir)
+        try await Self.compare(strata, promtool, ["check", "rules", dir.file("valid.yml")], in: dir)
+        try await Self.compare(strata, promtool, ["check", "rules", dir.file("invalid.yml")], in: dir)
+        try await Self.compare(strata, promtool, ["check", "rules", dir.file("valid.yml"), dir.file("dup.yml")], in: dir)
+        try await Self.compare(strata, promtool, ["check", "rules", "--lint-fatal", dir.file("dup.yml")], in: dir)
+        try await Self.compare(strata, promtool, ["check", "rules", "--lint=none", dir.file("dup.yml")], in: dir)
+        try await Self.compare(strata, promtool, ["check", "rules", dir.file("dup.yml"), dir.file("invalid.yml")], in: dir)
     }
 
     /// Expressions and templates nested as deep as the parsers allow are parsed on a thread
     /// with room for them, not on the main thread's 8 MiB.
-    @Test func deeplyNestedRulesAreCheckedWithoutRunningOutOfStack() throws {
+    @Test func deeplyNestedRulesAreCheckedWithoutRunningOutOfStack() async throws {
         guard let strata = strataBinary(), let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("check-deep"); defer { dir.remove() }
         let depth = 5000
@@ -76,10 +78,10 @@ import Testing
         let template = "{{" + String(repeating: "(", count: depth) + "1" + String(repeating: ")", count: depth) + "}}"
         try "groups:\n- name: g\n  rules:\n  - alert: Deep\n    expr: '\(expr)'\n    annotations: {x: '\(template)'}\n"
             .write(toFile: dir.file("deep.yml"), atomically: true, encoding: .utf8)
-        try Self.compare(strata, promtool, ["check", "rules", dir.file("deep.yml")], in: dir)
+        try await Self.compare(strata, promtool, ["check", "rules", dir.file("deep.yml")], in: dir)
     }
 
-    @Test func testRulesPrintsWhatPromtoolPrints() throws {
+    @Test func testRulesPrintsWhatPromtoolPrints() async throws {
         guard let strata = strataBinary(), let promtool = requiredTool("promtool") else { return }
         let dir = try TempDir("test-rules"); defer { dir.remove() }
         try Self.valid.write(toFile: dir.file("rules.yml"), atomically: true, encoding: .utf8)
@@ -110,9 +112,9 @@ import Testing
             .replacingOccurrences(of: "value: 1\n", with: "value: 2\n")
         try passing.write(toFile: dir.file("pass.yml"), atomically: true, encoding: .utf8)
         try failing.write(toFile: dir.file("fail.yml"), atomically: true, encoding: .utf8)
-        try Self.compare(strata, promtool, ["test", "rules", dir.file("pass.yml")], in: dir)
-        try Self.compare(strata, promtool, ["test", "rules", dir.file("fail.yml"), dir.file("pass.yml")], in: dir)
-        let r = try Tools.run(strata, ["test", "rules", dir.file("fail.yml")])
+        try await Self.compare(strata, promtool, ["test", "rules", dir.file("pass.yml")], in: dir)
+        try await Self.compare(strata, promtool, ["test", "rules", dir.file("fail.yml"), dir.file("pass.yml")], in: dir)
+        let r = try await Tools.runAsync(strata, ["test", "rules", dir.file("fail.yml")])
         #expect(r.status == 1 && r.stderr.contains("alertname: Down, time: 6m"), "\(r.stderr)")
     }
 }
@@ -141,16 +143,16 @@ import Testing
     ]
 
     /// `tool test rules <name>.test.yml` run in the corpus directory, so messages name files alike.
-    static func run(_ tool: String, _ name: String) throws -> Tools.RunResult {
-        try Tools.run("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", directory, tool, "test", "rules", name + ".test.yml"])
+    static func run(_ tool: String, _ name: String) async throws -> Tools.RunResult {
+        try await Tools.runAsync("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", directory, tool, "test", "rules", name + ".test.yml"])
     }
 
     // One case at a time: 63 pairs of processes started at once starved the in-process servers of
     // the tests running beside them on 2 cores (a request of theirs passed its 10 s deadline).
     @Test(.serialized, arguments: cases)
-    func strataAndPromtoolAgree(_ name: String) throws {
+    func strataAndPromtoolAgree(_ name: String) async throws {
         guard let strata = strataBinary(), let promtool = requiredTool("promtool") else { return }
-        let ours = try Self.run(strata, name), theirs = try Self.run(promtool, name)
+        let ours = try await Self.run(strata, name), theirs = try await Self.run(promtool, name)
         switch Self.knownDifferences[name] {
         case nil:
             #expect(ours.status == theirs.status, "\(name)")
@@ -163,11 +165,11 @@ import Testing
         }
     }
 
-    @Test func theCorpusHasPassingAndFailingCases() throws {
+    @Test func theCorpusHasPassingAndFailingCases() async throws {
         guard let promtool = requiredTool("promtool") else { return }
         var passing = 0, failing = 0
         for name in Self.cases {
-            let r = try Self.run(promtool, name)
+            let r = try await Self.run(promtool, name)
             if r.status == 0 { passing += 1 } else { failing += 1 }
         }
         #expect(passing >= 25 && failing >= 25, "\(passing) passing, \(failing) failing")

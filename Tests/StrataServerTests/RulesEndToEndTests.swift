@@ -197,4 +197,86 @@ import Testing
         }
         #expect(restored.map { $0.timeIntervalSince(activeAt) >= 0 } == true, "\(String(describing: restored)) vs \(activeAt)")
     }
+
+    /// Every sample of every series `q` returns at `time`, by label set (without the tenant label
+    /// Strata's series carry).
+    static func vector(_ port: Int, _ q: String, time: Double) async throws -> [String: Double] {
+        let enc = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let result = ((try await json(port, "/api/v1/query?query=\(enc)&time=\(time)")["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
+        var out: [String: Double] = [:]
+        for r in result {
+            var metric = r["metric"] as? [String: String] ?? [:]
+            metric["tenant_id"] = nil
+            out[metric.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")] = Double((r["value"] as? [Any])?.last as? String ?? "")
+        }
+        return out
+    }
+
+    /// The same rule file run by a real Prometheus 2.42 and by Strata over the same
+    /// remote-written samples records the same series with the same values.
+    @Test(.timeLimit(.minutes(3)))
+    func recordedSeriesEqualPrometheus() async throws {
+        guard let binary = strataBinary(), let prometheus = requiredTool("prometheus") else { return }
+        let dir = try TempDir("rules-vs-prometheus"); defer { dir.remove() }
+        let rules: [(String, String)] = [
+            ("job:up:sum", "sum by (job) (up)"),
+            ("job:requests:rate1m", "sum by (job) (rate(requests_total[1m]))"),
+            ("instance:mem:ratio", "mem_used / on (instance, job) mem_total"),
+            ("job:mem_used:max", "max by (job) (mem_used)"),
+            ("up:count", "count(up)"),
+            ("mem_used:quantile90", "quantile(0.9, mem_used)"),
+            ("up:host", "label_replace(up, \"host\", \"$1\", \"instance\", \"(.*):.*\")"),
+            ("latency:p50", "histogram_quantile(0.5, sum by (le) (rate(latency_bucket[1m])))"),
+            ("up:total", "scalar(sum(up)) * 2"),
+            ("job:up:sum:doubled", "job:up:sum * 2"),
+        ]
+        var file = "groups:\n  - name: compare\n    rules:\n"
+        for (name, expr) in rules { file += "      - record: \(name)\n        expr: '\(expr.replacingOccurrences(of: "'", with: "''"))'\n        labels: {source: rules}\n" }
+        try file.write(toFile: dir.file("rules.yml"), atomically: true, encoding: .utf8)
+
+        let (prom, promPort) = try await startPrometheus(prometheus, dir: dir, extra: ["--web.enable-remote-write-receiver"]) { _ in
+            "global:\n  evaluation_interval: 1s\nrule_files: ['\(dir.file("rules.yml"))']\n"
+        }
+        defer { prom.stop() }
+        let (strata, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve.log"),
+                                                   extra: ["--rule-file", dir.file("rules.yml"), "--rules.evaluation-interval", "1s"])
+        defer { strata.stop() }
+
+        // Gauges that stay put and counters that grow at a fixed rate, from 5 minutes ago to 2
+        // minutes ahead, so every evaluation of either server sees the same values.
+        let now = WallClock.nowMillis()
+        let times = stride(from: now - 300_000, through: now + 120_000, by: 15_000).map { $0 }
+        var b = WriteRequestBuilder()
+        for (i, instance) in ["a:9100", "b:9100", "c:9100"].enumerated() {
+            let job = i < 2 ? "node" : "db"
+            b.add([("__name__", "mem_total"), ("instance", instance), ("job", job)], times.map { ($0, 8e9) })
+            b.add([("__name__", "mem_used"), ("instance", instance), ("job", job)], times.map { ($0, Double(i + 1) * 1e9) })
+            b.add([("__name__", "requests_total"), ("instance", instance), ("job", job)], times.map { ($0, Double($0 - now + 300_000) / 1000 * Double(i + 1)) })
+            b.add([("__name__", "up"), ("instance", instance), ("job", job)], times.map { ($0, i == 1 ? 0 : 1) })
+        }
+        for (le, perSecond) in [("0.1", 1.0), ("0.5", 3.0), ("1", 4.0), ("+Inf", 5.0)] {
+            b.add([("__name__", "latency_bucket"), ("le", le)], times.map { ($0, Double($0 - now + 300_000) / 1000 * perSecond) })
+        }
+        #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
+        #expect(await postWrite(port: promPort, b.snappyBody()) == .noContent, "\(prom.log)")
+
+        // Both have evaluated a few times; compare what they recorded, as of a moment ago.
+        try await Self.eventually("both servers to record every rule") {
+            let at = Double(WallClock.nowMillis()) / 1000 - 1
+            for (name, _) in rules {
+                if try await Self.vector(port, name, time: at).isEmpty { return false }
+                if try await Self.vector(promPort, name, time: at).isEmpty { return false }
+            }
+            return true
+        }
+        let at = Double(WallClock.nowMillis()) / 1000 - 1
+        for (name, _) in rules {
+            let ours = try await Self.vector(port, name, time: at), theirs = try await Self.vector(promPort, name, time: at)
+            #expect(ours.keys.sorted() == theirs.keys.sorted(), "\(name)")
+            for (k, v) in theirs {
+                let o = ours[k] ?? .nan
+                #expect(abs(o - v) <= 1e-9 * max(1, abs(v)), "\(name) \(k): Strata \(o), Prometheus \(v)")
+            }
+        }
+    }
 }

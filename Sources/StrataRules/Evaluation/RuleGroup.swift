@@ -91,16 +91,15 @@ public final class RuleGroup: Sendable {
     /// Evaluates every rule at `t`, in order (a rule sees what the rules before it wrote), stores
     /// what they return and stale markers for series they no longer return, and hands alerts
     /// due for sending to `output.notify`.
-    public func evaluate(at t: Int64, _ context: RuleEvaluationContext, _ output: RuleGroupOutput,
-                         wallClock: @Sendable () -> Int64 = { WallClock.nowMillis() }) {
+    public func evaluate(at t: Int64, _ context: RuleEvaluationContext, _ output: RuleGroupOutput) {
         let groupStart = ContinuousClock.now
-        let wallStart = wallClock()
+        let wallStart = WallClock.nowMillis()
         var samplesTotal = 0
         var context = context
         context.limit = limit
         for (i, rule) in rules.enumerated() {
             let started = ContinuousClock.now
-            let ruleWallStart = wallClock()
+            let ruleWallStart = WallClock.nowMillis()
             state.withLock { $0.evaluations += 1 }
             let result: Result<[VectorElement], RuleError>
             do { result = .success(try rule.evaluate(at: t, queryOffset: queryOffset, context)) } catch { result = .failure(error) }

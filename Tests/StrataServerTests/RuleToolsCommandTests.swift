@@ -119,7 +119,7 @@ import Testing
     }
 }
 
-/// The rule unit-test corpus (`Tests/Fixtures/rule-tests`, 62 cases, half of them failing on
+/// The rule unit-test corpus (`Tests/Fixtures/rule-tests`, 63 cases, half of them failing on
 /// purpose): `strata test rules` and `promtool test rules` print the same and exit the same on
 /// each, but for the differences listed here.
 @Suite struct RuleUnitTestCorpusTests {

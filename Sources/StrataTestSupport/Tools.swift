@@ -117,6 +117,14 @@ public final class ChildProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// `stop()` on a dispatch thread: waiting for a server's graceful shutdown must not hold one
+    /// of Swift's few cooperative threads, which the in-process servers of other tests answer on.
+    public func stopAsync() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { self.stop(); c.resume() }
+        }
+    }
+
     public func stop() {
         if process.isRunning {
             process.terminate()

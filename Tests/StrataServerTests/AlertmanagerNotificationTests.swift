@@ -227,7 +227,7 @@ import Testing
         #expect(alert["annotations"] as? [String: String] == ["summary": "db-1 broken (1)"])
 
         // Restarted within the outage tolerance: firing again long before `for` (20 s) could pass.
-        strata.stop()
+        await strata.stopAsync()
         (strata, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve2.log"), extra: args)
         let restarted = Date()
         try await RulesEndToEndTests.eventually("the alert to fire again") { try await state() == "firing" }

@@ -146,7 +146,7 @@ import Testing
         let reload = try await Self.request(port, "/-/reload", method: .POST)
         #expect(reload.status == 403 && reload.body == "Lifecycle API is not enabled.\n")
         #expect(try await Self.groups(port).isEmpty)
-        proc.stop()
+        await proc.stopAsync()
 
         try "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up ==\n".write(toFile: dir.file("bad.yml"), atomically: true, encoding: .utf8)
         let r = try await Tools.runAsync(binary, ["serve", "--tsdb.path", dir.file("data2"), "--http-address", "127.0.0.1:0",
@@ -183,7 +183,7 @@ import Testing
             return ((r["data"] as? [String: Any])?["result"] as? [Any])?.isEmpty == false
         }
         try await Task.sleep(for: .seconds(10))
-        proc.stop()
+        await proc.stopAsync()
         let activeAt = try #require(first)
 
         (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("serve2.log"), extra: args)

@@ -234,13 +234,13 @@ struct TemplateLexer {
         case "|":
             emit(.pipe)
         case "\"":
-            lexQuote()
+            lexQuoted(closing: "\"", kind: .string, unterminated: "unterminated quoted string")
         case "`":
             lexRawQuote()
         case "$":
             lexFieldOrVariable(.variable)
         case "'":
-            lexChar()
+            lexQuoted(closing: "'", kind: .charConstant, unterminated: "unterminated character constant")
         case ".":
             if let next = peekByte(), !(next >= UInt8(ascii: "0") && next <= UInt8(ascii: "9")) {
                 lexFieldOrVariable(.field)
@@ -342,7 +342,9 @@ struct TemplateLexer {
         }
     }
 
-    private mutating func lexChar() {
+    /// A character constant or an interpreted string, up to its closing quote: an escape skips
+    /// the next rune; a newline or the end of input leaves it unterminated (Go's lexChar/lexQuote).
+    private mutating func lexQuoted(closing: Unicode.Scalar, kind: TemplateTokenKind, unterminated: String) {
         while true {
             switch nextRune() {
             case "\\":
@@ -350,35 +352,13 @@ struct TemplateLexer {
                     _ = nextRune()
                     continue
                 }
-                fail("unterminated character constant")
+                fail(unterminated)
                 return
             case nil, "\n":
-                fail("unterminated character constant")
+                fail(unterminated)
                 return
-            case "'":
-                emit(.charConstant)
-                return
-            default:
-                continue
-            }
-        }
-    }
-
-    private mutating func lexQuote() {
-        while true {
-            switch nextRune() {
-            case "\\":
-                if let next = peekByte(), next != UInt8(ascii: "\n") {
-                    _ = nextRune()
-                    continue
-                }
-                fail("unterminated quoted string")
-                return
-            case nil, "\n":
-                fail("unterminated quoted string")
-                return
-            case "\"":
-                emit(.string)
+            case closing:
+                emit(kind)
                 return
             default:
                 continue

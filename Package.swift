@@ -150,7 +150,13 @@ let package = Package(
         // promtool-like reports and importers, as Prometheus keeps them in cmd/promtool.
         .target(name: "StrataTools",
                 dependencies: ["StrataModel", "StrataEncoding", "StrataStorage", "StrataBlock", "StrataTSDB",
-                               "StrataObjectStore", "StrataBlockStore"],
+                               "StrataObjectStore", "StrataBlockStore",
+                               // `strata loadgen`: profile files, and remote write and queries over HTTP(S).
+                               .product(name: "Yams", package: "Yams"),
+                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio"),
+                               .product(name: "NIOSSL", package: "swift-nio-ssl")],
                 swiftSettings: settings),
         .executableTarget(name: "strata",
                           dependencies: [
@@ -192,6 +198,9 @@ let package = Package(
         .testTarget(name: "StrataRulesTests",
                     dependencies: ["StrataRules", "StrataPromQL", "StrataPromQLParser", "StrataStorage", "StrataTestSupport"],
                     swiftSettings: settings),
+        .testTarget(name: "StrataToolsTests",
+                    dependencies: ["StrataTools", "StrataRemote", "StrataStorage", "StrataModel", "StrataTestSupport"],
+                    swiftSettings: settings),
         .testTarget(name: "StrataRemoteTests", dependencies: ["StrataRemote", "StrataTSDB", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataHTTPAPITests",
                     dependencies: [
@@ -203,7 +212,7 @@ let package = Package(
         .testTarget(name: "StrataServerTests",
                     dependencies: [
                         "StrataServer", "StrataTestSupport", "StrataEncoding", "StrataBlock", "StrataBlockStore", "StrataObjectStore",
-                        "StrataTSDB", "StrataStorage", "StrataRuntime",
+                        "StrataTSDB", "StrataStorage", "StrataRuntime", "StrataTools", "StrataRemote",
                         .product(name: "HummingbirdTesting", package: "hummingbird"),
                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                         .product(name: "Logging", package: "swift-log"),

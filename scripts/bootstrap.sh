@@ -44,11 +44,12 @@ if $BUILD_ONLY; then exit 0; fi
 # Test servers and oracles from PyPI: moto's S3 server and boto3 (the S3 bucket tests),
 # gcp-storage-emulator (the GCS bucket tests) and Microsoft's azure-storage-blob (its Shared Key
 # signatures are the Azure tests' oracle), bcrypt (a second source of hashes for basic auth) and
-# logfmt (an independent parser for --log.format=logfmt lines).
+# logfmt (an independent parser for --log.format=logfmt lines), numpy and python-snappy
+# (../shared/bench/rwload.py, the load generator's reference, and the throttled receiver).
 # The tests start the servers on loopback.
-if ! python3 -c "import moto.server, boto3, gcp_storage_emulator, azure.storage.blob, bcrypt, logfmt" >/dev/null 2>&1; then
-    echo "bootstrap: installing moto[server], boto3, gcp-storage-emulator, azure-storage-blob, bcrypt and logfmt with pip" >&2
-    PIP_PACKAGES=("moto[server]" boto3 gcp-storage-emulator azure-storage-blob bcrypt logfmt)
+if ! python3 -c "import moto.server, boto3, gcp_storage_emulator, azure.storage.blob, bcrypt, logfmt, numpy, snappy" >/dev/null 2>&1; then
+    echo "bootstrap: installing moto[server], boto3, gcp-storage-emulator, azure-storage-blob, bcrypt, logfmt, numpy and python-snappy with pip" >&2
+    PIP_PACKAGES=("moto[server]" boto3 gcp-storage-emulator azure-storage-blob bcrypt logfmt numpy python-snappy)
     python3 -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
         || python3 -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"
 fi

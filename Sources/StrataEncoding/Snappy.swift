@@ -68,4 +68,18 @@ public enum Snappy {
     }
 
     public static func compress(_ src: [UInt8]) -> [UInt8] { src.withUnsafeBytes { compress($0) } }
+
+    /// The most bytes `compress` can write for `count` input bytes.
+    public static func maxCompressedLength(_ count: Int) -> Int { snappy_max_compressed_length(count) }
+
+    /// Compresses into caller-owned memory of at least `maxCompressedLength(src.count)` bytes and
+    /// returns the length written: no allocation, for senders that fill a network buffer directly.
+    public static func compress(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(dst.count >= snappy_max_compressed_length(src.count), "snappy output buffer too small")
+        var outLen = dst.count
+        let s = src.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) }
+        _ = snappy_compress(s ?? UnsafePointer<CChar>(bitPattern: 1)!, src.count,
+                            dst.baseAddress!.assumingMemoryBound(to: CChar.self), &outLen)
+        return outLen
+    }
 }

@@ -12,7 +12,7 @@ struct Strata: AsyncParsableCommand {
             queries over the Prometheus HTTP API.
             """,
         version: StrataVersion.current,
-        subcommands: [Serve.self, Check.self, TestCommand.self, TSDB.self, BucketCommand.self],
+        subcommands: [Serve.self, Check.self, TestCommand.self, TSDB.self, BucketCommand.self, LoadgenCommand.self],
         defaultSubcommand: nil
     )
 

@@ -52,6 +52,9 @@ struct LoadgenCommand: AsyncParsableCommand {
     @Option(name: .customLong("samples-per-series"), help: "Stop after this many samples per series.")
     var samplesPerSeries: Int64?
 
+    @Flag(name: .customLong("pre-encode"), help: "Encode every request before sending (a backfill: needs --start and --samples-per-series; no churn; about 20 bytes of memory per sample), so sending costs the generator only HTTP, as a replay of ../shared/bench/rwload.py's bodies does.")
+    var preEncode = false
+
     @Flag(help: "Raise the rate step by step until a step is not held, and report the highest held (the receiver's capacity).")
     var ramp = false
 
@@ -156,6 +159,9 @@ struct LoadgenCommand: AsyncParsableCommand {
         guard churnFraction > 0 && churnFraction <= 1 else { throw ValidationError("--churn-fraction must be in (0, 1]") }
         if ramp && rate != nil { throw ValidationError("--ramp sets the rate itself; use --ramp-start-rate instead of --rate") }
         if ramp && rampStartRate <= 0 { throw ValidationError("--ramp-start-rate must be positive") }
+        if preEncode && (start == nil || samplesPerSeries == nil || churnInterval != nil) {
+            throw ValidationError("--pre-encode needs --start and --samples-per-series, and no --churn-interval")
+        }
         if (basicAuthUsername == nil) != (basicAuthPasswordFile == nil) {
             throw ValidationError("--basic-auth-username and --basic-auth-password-file go together")
         }
@@ -238,6 +244,7 @@ struct LoadgenCommand: AsyncParsableCommand {
         o.retry.maxBackoffMs = try goDuration(maxBackoff, "--max-backoff")
         o.retry.retryOnRateLimit = !noRetryOn429
         o.sendMetadata = metadata
+        o.preEncode = preEncode
         o.durationMs = try duration.map { try goDuration($0, "--duration") }
         o.rounds = samplesPerSeries
         if let start { o.timestamps = .backfill(startMs: try Self.parseStart(start)) }

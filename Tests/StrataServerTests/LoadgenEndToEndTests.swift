@@ -238,7 +238,8 @@ private func alignedStart(minutesAgo: Int64) -> Int64 {
     }
 
     /// The CLI against a real Prometheus 2.42 (remote-write receiver on): the report's accepted
-    /// count equals what Prometheus holds (`--verify`), with metadata sent first; verifying against
+    /// count equals what Prometheus holds (`--verify`), with metadata sent first and the requests
+    /// encoded before a paced sending (`--pre-encode`); verifying against
     /// a server that holds nothing exits 1; bad flags exit 64 with the reason.
     @Test(.timeLimit(.minutes(3)))
     func cliAgainstPrometheusVerifiesWhatItHolds() async throws {
@@ -250,7 +251,7 @@ private func alignedStart(minutesAgo: Int64) -> Int64 {
         let start = alignedStart(minutesAgo: 5)
         let run = try await Tools.runAsync(strata, [
             "loadgen", "--url", "http://127.0.0.1:\(promPort)/api/v1/write", "--series", "1100", "--samples-per-series", "12",
-            "--start", String(Double(start) / 1000), "--rate", "10000", "--metadata",
+            "--start", String(Double(start) / 1000), "--rate", "10000", "--metadata", "--pre-encode",
             "--verify", "http://127.0.0.1:\(promPort)", "--json", dir.file("r.json"),
         ])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
@@ -260,6 +261,7 @@ private func alignedStart(minutesAgo: Int64) -> Int64 {
         #expect(report.metadataStatus.map { $0 / 100 == 2 } == true)
         #expect(report.verify?.samplesHeld == 13_200 && report.verify?.series == 1100)
         #expect(report.firstTimestampMs == start && report.lastTimestampMs == start + 11 * 15_000)
+        #expect(report.preEncodeSeconds != nil && report.samplesSent == 13_200)
 
         // Verified against a server that holds none of it: exit status 1, the loss reported.
         try await withStrata { empty in
@@ -278,6 +280,7 @@ private func alignedStart(minutesAgo: Int64) -> Int64 {
             (["--ramp", "--rate", "5"], "--ramp sets the rate itself"),
             (["--profile", "/nonexistent.yml"], "--profile: want node, flat or a readable profile file"),
             (["--churn-fraction", "2"], "--churn-fraction must be in (0, 1]"),
+            (["--pre-encode", "--duration", "5s"], "--pre-encode needs --start and --samples-per-series"),
         ] {
             let bad = try await Tools.runAsync(strata, ["loadgen", "--url", "http://127.0.0.1:1/api/v1/write"] + args)
             #expect(bad.status == 64, "\(args): \(bad.stderr)")

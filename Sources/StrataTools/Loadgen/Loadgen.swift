@@ -56,6 +56,10 @@ public struct LoadgenOptions: Sendable {
     public var sendMetadata = false
     /// How long a failing batch is still retried after the run's end before it counts as abandoned.
     public var retryGraceMs: Int64 = 10_000
+    /// Encode and compress every request before sending (a backfill of `rounds` without churn:
+    /// acknowledgements count against the series' last generation): the timed phase then costs
+    /// the generator only the HTTP exchanges, as a replay of bytes does.
+    public var preEncode = false
 
     public init(target: RemoteWriteTarget, workload: Workload) {
         self.target = target
@@ -93,8 +97,11 @@ public struct LoadgenResult: Codable, Sendable {
     public var latencyMs: [String: Double]
     /// Accepted samples in each second of the run.
     public var timeline: [UInt64]
+    /// The sending phase's CPU (the encoding included, unless it was done before: `preEncode*`).
     public var generatorCPUSeconds: Double
     public var generatorCPUSecondsPerMillionSamples: Double
+    public var preEncodeSeconds: Double?
+    public var preEncodeCPUSeconds: Double?
     public var firstTimestampMs: Int64
     public var lastTimestampMs: Int64
     public var metadataStatus: Int?
@@ -144,15 +151,22 @@ public enum Loadgen {
             metadataStatus = await client.post(buf).status ?? 0
         }
 
+        let firstTs: Int64
+        switch o.timestamps {
+        case .realTime: firstTs = nowMs()
+        case let .backfill(s): firstTs = s
+        }
+        var prepared: [PreparedBatches?] = shards.map { _ in nil }
+        var preEncode: (seconds: Double, cpu: Double)?
+        if o.preEncode {
+            let (cpu0, t0) = (processCPUSeconds(), ContinuousClock.now)
+            prepared = shards.map { PreparedBatches(shard: $0, options: o, firstTs: firstTs) }
+            preEncode = ((ContinuousClock.now - t0).seconds, processCPUSeconds() - cpu0)
+        }
+
         onStart()
         let cpu0 = processCPUSeconds()
         let start = ContinuousClock.now
-        let startWallMs = Int64(Date().timeIntervalSince1970 * 1000)
-        let firstTs: Int64
-        switch o.timestamps {
-        case .realTime: firstTs = startWallMs
-        case let .backfill(s): firstTs = s
-        }
         let stats = LoadgenStats(start: start)
         let initialRate: Double?
         switch o.pacing {
@@ -166,9 +180,11 @@ public enum Loadgen {
         var capacity: Double?
         let outcomes = try await withThrowingTaskGroup(of: Side.self) { g -> [ShardOutcome] in
             for (i, shard) in shards.enumerated() {
+                let batches = prepared[i]
                 g.addTask {
-                    let sender = ShardSender(index: i, shard: shard, options: o, client: client, stats: stats, control: control,
-                                             firstTs: firstTs, seriesShare: Double(shard.count) / Double(max(w.count, 1)))
+                    let sender = ShardSender(index: i, shard: shard, prepared: batches, options: o, client: client, stats: stats,
+                                             control: control, firstTs: firstTs,
+                                             seriesShare: Double(shard.count) / Double(max(w.count, 1)))
                     return .shard(await sender.run())
                 }
             }
@@ -231,6 +247,7 @@ public enum Loadgen {
             latencyMs: ["p50": p(0.5), "p90": p(0.9), "p99": p(0.99), "max": Double(t.latency.maxMicros) / 1000],
             timeline: stats.timeline, generatorCPUSeconds: cpu,
             generatorCPUSecondsPerMillionSamples: t.samplesSent > 0 ? cpu / (Double(t.samplesSent) / 1e6) : 0,
+            preEncodeSeconds: preEncode?.seconds, preEncodeCPUSeconds: preEncode?.cpu,
             firstTimestampMs: outcomes.map(\.firstTimestamp).min() ?? firstTs,
             lastTimestampMs: outcomes.map(\.lastTimestamp).max() ?? firstTs,
             metadataStatus: metadataStatus, ramp: rampSteps, capacity: capacity, firstErrors: t.firstErrors, verify: nil)
@@ -356,6 +373,8 @@ final class Control: Sendable {
 struct ShardSender {
     let index: Int
     let shard: ShardSeries
+    /// With `preEncode`: the shard's requests, sent in order instead of encoding.
+    let prepared: PreparedBatches?
     let options: LoadgenOptions
     let client: RemoteWriteClient
     let stats: LoadgenStats
@@ -382,8 +401,11 @@ struct ShardSender {
 
         // A paced shard sends what is due: a full batch as soon as one is due, else what is due
         // once the oldest due sample has waited the batch deadline, and what is due at the end.
+        // Prepared batches are sent whole, once all their samples are due.
         var endedAt: ContinuousClock.Instant?
         while true {
+            if let prepared, prepared.isEmpty { break }
+            let cursor = prepared?.position ?? shard.position
             if endedAt == nil && control.stopped { endedAt = ContinuousClock.now }
             let (rate, version) = control.rate
             if version != rateVersion && endedAt == nil {
@@ -391,57 +413,60 @@ struct ShardSender {
                 shardRate = rate.map { $0 * seriesShare }
                 scheduleStart = ContinuousClock.now
                 scheduleWallMs = nowMs()
-                scheduleBase = shard.position
+                scheduleBase = cursor
             }
-            var limit = options.maxSamplesPerSend
+            var limit = prepared?.count ?? options.maxSamplesPerSend
             if let r = shardRate, r > 0 {
                 let now = endedAt ?? ContinuousClock.now
                 let due = scheduleBase + Int64((now - scheduleStart).seconds * r)
-                let ready = due - shard.position
+                let ready = due - cursor
                 if endedAt == nil && ready < Int64(limit) {
                     let at = { (position: Int64) in scheduleStart + .nanoseconds(Int64(Double(position - scheduleBase) / r * 1e9)) }
-                    let sendAt = min(at(shard.position + Int64(limit)),
-                                     at(shard.position + 1) + .milliseconds(options.batchSendDeadlineMs))
+                    var sendAt = at(cursor + Int64(limit))
+                    if prepared == nil { sendAt = min(sendAt, at(cursor + 1) + .milliseconds(options.batchSendDeadlineMs)) }
                     if now < sendAt {
                         try? await Task.sleep(until: min(sendAt, now + .milliseconds(100)), clock: .continuous)
                         continue
                     }
                 }
-                if ready <= 0 { if endedAt != nil { break } else { continue } }
+                if ready < (prepared == nil ? 1 : Int64(limit)) { if endedAt != nil { break } else { continue } }
                 // Behind schedule by what is due beyond this batch: the ramp's measure of keeping up.
                 control.reportLag(shard: index, seconds: Double(max(0, ready - Int64(limit))) / r)
-                limit = Int(min(ready, Int64(limit)))
+                if prepared == nil { limit = Int(min(ready, Int64(limit))) }
             } else if endedAt != nil {
                 break
             }
-            let p0 = shard.position
-            let n64 = Int64(shard.count)
-            let timestamp: (Int64) -> Int64 = { round in
-                var ts: Int64
-                switch options.timestamps {
-                case let .backfill(s): ts = s + round * intervalMs
-                case .realTime:
-                    if let r = shardRate, r > 0 {
-                        ts = scheduleWallMs + Int64(Double(round * n64 - scheduleBase) / r * 1000)
-                    } else {
-                        ts = nowMs()
+            let p0: Int64, n: Int, body: ByteBuffer
+            if let prepared {
+                (p0, n, body) = prepared.take()
+            } else {
+                let n64 = Int64(shard.count)
+                let timestamp: (Int64) -> Int64 = { round in
+                    var ts: Int64
+                    switch options.timestamps {
+                    case let .backfill(s): ts = s + round * intervalMs
+                    case .realTime:
+                        if let r = shardRate, r > 0 {
+                            ts = scheduleWallMs + Int64(Double(round * n64 - scheduleBase) / r * 1000)
+                        } else {
+                            ts = nowMs()
+                        }
                     }
+                    ts = max(ts, lastTs &+ 1)
+                    lastTs = ts
+                    if firstSent == nil { firstSent = ts }
+                    return ts
                 }
-                ts = max(ts, lastTs &+ 1)
-                lastTs = ts
-                if firstSent == nil { firstSent = ts }
-                return ts
-            }
-            writer.reset()
-            let n = shard.encode(into: writer, limit: limit, roundLimit: roundLimit, timestamp: timestamp, epochOf: epochOf)
-            if n == 0 { break }
-            var body = ByteBuffer()
-            body.writeWithUnsafeMutableBytes(minimumWritableBytes: Snappy.maxCompressedLength(writer.count)) { dst in
-                Snappy.compress(writer.bytes, into: dst)
+                p0 = shard.position
+                writer.reset()
+                n = shard.encode(into: writer, limit: limit, roundLimit: roundLimit, timestamp: timestamp, epochOf: epochOf)
+                if n == 0 { break }
+                body = compress(writer)
             }
             let decision = await send(body, samples: n)
             if decision == .accepted { shard.acknowledge(from: p0, count: n) }
         }
+        if let prepared { (firstSent, lastTs) = (prepared.firstTimestamp, prepared.lastTimestamp) }
         return ShardOutcome(accepted: shard.acceptedBySeries, firstTimestamp: firstSent ?? firstTs,
                             lastTimestamp: lastTs == .min ? firstTs : lastTs)
     }
@@ -469,6 +494,56 @@ struct ShardSender {
                 attempt += 1
             }
         }
+    }
+}
+
+/// A snappy-compressed request body of what `writer` holds.
+func compress(_ writer: ProtoWriter) -> ByteBuffer {
+    var body = ByteBuffer()
+    body.writeWithUnsafeMutableBytes(minimumWritableBytes: Snappy.maxCompressedLength(writer.count)) { dst in
+        Snappy.compress(writer.bytes, into: dst)
+    }
+    return body
+}
+
+/// A shard's requests encoded before the run (`LoadgenOptions.preEncode`, a backfill of a known
+/// number of rounds), taken in order by its one sender.
+final class PreparedBatches: @unchecked Sendable {
+    private var batches: [(position: Int64, count: Int, body: ByteBuffer)] = []
+    private var next = 0
+    private(set) var firstTimestamp: Int64?
+    private(set) var lastTimestamp = Int64.min
+
+    init(shard: ShardSeries, options o: LoadgenOptions, firstTs: Int64) {
+        guard case let .backfill(start) = o.timestamps, let rounds = o.rounds else {
+            preconditionFailure("pre-encoding needs backfill timestamps and a number of rounds")
+        }
+        let writer = ProtoWriter(capacity: o.maxSamplesPerSend * 160)
+        let interval = o.workload.intervalMs, churnMs = o.workload.churnIntervalMs
+        while true {
+            let p0 = shard.position
+            writer.reset()
+            let n = shard.encode(into: writer, limit: o.maxSamplesPerSend, roundLimit: rounds,
+                                 timestamp: { round in
+                                     let ts = start + round * interval
+                                     if self.firstTimestamp == nil { self.firstTimestamp = ts }
+                                     self.lastTimestamp = ts
+                                     return ts
+                                 },
+                                 epochOf: { ts in churnMs > 0 ? max(0, (ts - firstTs) / churnMs) : 0 })
+            if n == 0 { break }
+            batches.append((p0, n, compress(writer)))
+        }
+    }
+
+    var isEmpty: Bool { next == batches.count }
+    /// The next batch's first position and sample count.
+    var position: Int64 { batches[next].position }
+    var count: Int { batches[next].count }
+
+    func take() -> (Int64, Int, ByteBuffer) {
+        defer { next += 1 }
+        return batches[next]
     }
 }
 

@@ -38,9 +38,12 @@ public enum LoadgenReport {
                                        r.latencyMs["p50"] ?? 0, r.latencyMs["p90"] ?? 0, r.latencyMs["p99"] ?? 0, r.latencyMs["max"] ?? 0)))
         rows.append(("wire bytes", human(Double(r.wireBytes)) + String(format: " (%.2f per sample)",
                                                                        r.samplesSent > 0 ? Double(r.wireBytes) / Double(r.samplesSent) : 0)))
-        rows.append(("generator CPU", String(format: "%.2f s (%.3f s per million samples, %.0f%% of one core)",
+        rows.append(("generator CPU", String(format: "%.2f s sending (%.3f s per million samples, %.0f%% of one core)",
                                              r.generatorCPUSeconds, r.generatorCPUSecondsPerMillionSamples,
                                              r.wallSeconds > 0 ? 100 * r.generatorCPUSeconds / r.wallSeconds : 0)))
+        if let wall = r.preEncodeSeconds, let cpu = r.preEncodeCPUSeconds {
+            rows.append(("pre-encoding", String(format: "%.2f s (%.2f s CPU) before sending", wall, cpu)))
+        }
         if let status = r.metadataStatus { rows.append(("metadata", "HTTP \(status)")) }
         if let steps = r.ramp {
             for (i, s) in steps.enumerated() {

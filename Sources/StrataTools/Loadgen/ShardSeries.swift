@@ -19,6 +19,7 @@ final class ShardSeries: @unchecked Sendable {
     private var labelCount: [Int]
     private var maxLabelCount = 0
     private var models: [ValueModel]
+    /// Each series' value state (ticks for counters and gauges; see `ValueModel`).
     private var values: [Double]
     private var seeds: [UInt64]
     private var generations: [UInt32]
@@ -41,8 +42,9 @@ final class ShardSeries: @unchecked Sendable {
         labelCount = []
         arena.reserveCapacity(labels.reduce(0) { $0 + $1.count })
         models = series.map { workload.model(series: $0) }
-        values = series.map { workload.startValue(series: $0) }
-        seeds = series.map { workload.seed(series: $0, generation: 0) }
+        let seeds = series.map { workload.seed(series: $0, generation: 0) }
+        self.seeds = seeds
+        values = zip(series, seeds).map { workload.startState(series: $0, seed: $1) }
         generations = Array(repeating: 0, count: series.count)
         accepted = Array(repeating: 0, count: series.count)
         for l in labels { setLabels(nil, l) }
@@ -99,11 +101,13 @@ final class ShardSeries: @unchecked Sendable {
                 seeds.withUnsafeBufferPointer { seeds in
                 values.withUnsafeMutableBufferPointer { values in
                     for local in first ..< first + take {
-                        var v = values[local]
+                        let model = models[local]
+                        var state = values[local]
                         if round > 0 {
-                            v = models[local].next(v, seed: seeds[local], round: round, seconds: seconds)
-                            values[local] = v
+                            state = model.next(state, seed: seeds[local], round: round, seconds: seconds)
+                            values[local] = state
                         }
+                        let v = model.value(state)
                         let labels = counts[local]
                         // TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
                         out.storeBytes(of: 0x0A, as: UInt8.self)
@@ -152,8 +156,8 @@ final class ShardSeries: @unchecked Sendable {
             generations[i] = g
             accepted[i] = 0
             setLabels(i, workload.encodedLabels(series: s, generation: g))
-            values[i] = workload.startValue(series: s)
             seeds[i] = workload.seed(series: s, generation: g)
+            values[i] = workload.startState(series: s, seed: seeds[i])
         }
         // Labels of replaced generations are dead weight: keep only the live ones.
         if arena.count > 2 * labelCount.reduce(0, +) {

@@ -39,12 +39,22 @@ public struct Workload: Sendable {
             }
             for combo in combos {
                 let series = [("__name__", m.name)] + combo
+                // Counters and gauges move in ticks of the metric's resolution, written as
+                // ticks × unit (or ticks / divisor when the resolution is 1/divisor, so 0.01 s
+                // steps print as the decimals an exporter writes).
+                let r = m.resolution
+                let (mul, div): (Double, Double) = r <= 0 ? (1, 1) : (r < 1 && (1 / r).rounded() == 1 / r ? (1, 1 / r) : (r, 1))
+                let unit = mul / div
                 switch m.kind {
                 case .counter:
-                    templates.append(Template(labels: series, model: ValueModel(kind: .counter, a: m.rate), start: m.value))
+                    templates.append(Template(labels: series, model: ValueModel(kind: .counter, a: m.rate / unit, mul: mul, div: div,
+                                                                                quantized: r > 0),
+                                              start: (m.value / unit).rounded()))
                 case .gauge:
-                    templates.append(Template(labels: series, model: ValueModel(kind: .gauge, a: m.rate, lo: m.min, hi: m.max),
-                                              start: min(max(m.value, m.min), m.max)))
+                    templates.append(Template(labels: series,
+                                              model: ValueModel(kind: .gauge, a: m.rate / unit, lo: (m.min / unit).rounded(.up),
+                                                                hi: (m.max / unit).rounded(.down), mul: mul, div: div, quantized: r > 0),
+                                              start: (min(max(m.value, m.min), m.max) / unit).rounded()))
                 case .constant:
                     templates.append(Template(labels: series, model: ValueModel(kind: .constant), start: m.value))
                 case .histogram:
@@ -144,9 +154,10 @@ public struct Workload: Sendable {
         return (0 ..< count).map { ShardSeries(workload: self, series: members[$0], labels: labels[$0]) }
     }
 
-    /// Metric families for `MetricMetadata`: (family name, type, help, unit).
+    /// Metric families for `MetricMetadata`: (family name, type, help, unit), each once.
     var metadata: [(name: String, type: WorkloadProfile.Kind, help: String, unit: String)] {
-        profile.metrics.map { ($0.name, $0.kind, $0.help, $0.unit) }
+        var seen = Set<String>()
+        return profile.metrics.filter { seen.insert($0.name).inserted }.map { ($0.name, $0.kind, $0.help, $0.unit) }
     }
 
     // MARK: Values
@@ -161,7 +172,14 @@ public struct Workload: Sendable {
         return mix(UInt64(series) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(generation) << 40)
     }
 
-    func startValue(series: Int) -> Double { templates[series % templates.count].start }
+    /// A series' first state: counters start between half and 1.5 times the profile's value,
+    /// so targets differ as real ones do.
+    func startState(series: Int, seed: UInt64) -> Double {
+        let t = templates[series % templates.count]
+        guard t.model.kind == .counter else { return t.start }
+        let jittered = t.start * (0.5 + Double(mix(seed ^ 0x5EED) >> 11) / Double(1 << 53))
+        return t.model.quantized ? jittered.rounded() : jittered
+    }
 
     func model(series: Int) -> ValueModel { templates[series % templates.count].model }
 }
@@ -171,22 +189,28 @@ struct ValueModel: Sendable {
     enum Kind: UInt8, Sendable { case constant, counter, gauge, bucket, histogramSum, histogramCount }
     var kind: Kind
     /// Counter: mean increase per second. Gauge: random-walk step per 15 s. Bucket: the share of
-    /// observations at or below its bound. Histogram sum: the mean observation.
+    /// observations at or below its bound. Histogram sum: the mean observation. Counters and
+    /// gauges count in ticks: their state, `a`, `lo` and `hi` are in ticks of `mul / div`.
     var a = 0.0
     var lo = 0.0, hi = 0.0
+    var mul = 1.0, div = 1.0
+    /// Whole ticks only.
+    var quantized = false
     /// Observations per second of the histogram the series belongs to.
     var observationsPerSecond = 0.0
 
-    /// The value after one more scrape `round` of `seconds`, from the previous one.
+    /// The state after one more scrape `round` of `seconds`, from the previous one.
     @inline(__always)
     func next(_ previous: Double, seed: UInt64, round: Int64, seconds: Double) -> Double {
         switch kind {
         case .constant:
             return previous
         case .counter:
-            return previous + max(0, a * seconds * (1 + 0.3 * noise(seed, round)))
+            let inc = a * seconds * (1 + 0.3 * noise(seed, round))
+            return previous + max(0, quantized ? inc.rounded() : inc)
         case .gauge:
-            return min(max(previous + a * noise(seed, round) * (seconds / 15).squareRoot(), lo), hi)
+            let step = a * noise(seed, round) * (seconds / 15).squareRoot()
+            return min(max(previous + (quantized ? step.rounded() : step), lo), hi)
         case .bucket:
             return previous + (observations(seed, round, seconds) * a).rounded(.down)
         case .histogramSum:
@@ -195,6 +219,10 @@ struct ValueModel: Sendable {
             return previous + observations(seed, round, seconds)
         }
     }
+
+    /// The value a state is sent as.
+    @inline(__always)
+    func value(_ state: Double) -> Double { state * mul / div }
 
     /// Whole observations in one scrape of a histogram, the same for all its series.
     @inline(__always)

@@ -24,6 +24,9 @@ public struct WorkloadProfile: Sendable {
         public var min = 0.0
         public var max = 100.0
         public var buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+        /// Counters and gauges move in whole multiples of this (bytes, packets, 1/100 s of CPU),
+        /// as exporters' values do and as their compression depends on; 0: any value.
+        public var resolution = 1.0
 
         public init(name: String, kind: Kind) { self.name = name; self.kind = kind }
     }
@@ -54,52 +57,56 @@ extension WorkloadProfile {
     public static let node: WorkloadProfile = {
         var m: [Metric] = []
         func add(_ name: String, _ kind: Kind, _ labels: [(String, [String])] = [], rate: Double = 0,
-                 value: Double = 0, min: Double = 0, max: Double = 0) {
+                 value: Double = 0, min: Double = 0, max: Double = 0, resolution: Double = 1) {
             var metric = Metric(name: name, kind: kind)
             metric.labels = labels.map { (name: $0.0, values: $0.1) }
             metric.rate = rate
             metric.value = value
             metric.min = min
             metric.max = max
+            metric.resolution = resolution
             m.append(metric)
         }
-        // rwload orders series cpu-major (cpu 0 every mode, then cpu 1 …): label order here
-        // decides the combination order, first label slowest.
-        add("node_cpu_seconds_total", .counter,
-            [("cpu", (0 ..< 8).map(String.init)),
-             ("mode", ["idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"])], rate: 0.125)
+        // Rates, start values and resolutions as rwload.py's (its `mult/div` ticks), so a receiver
+        // compresses the same kind of numbers. A family per CPU mode (each mode its own rate);
+        // the series set equals rwload's, whose first 64 series of a target are the CPUs too.
+        for (mode, share) in [("idle", 0.70), ("iowait", 0.02), ("irq", 0.002), ("nice", 0.0),
+                              ("softirq", 0.01), ("steal", 0.0), ("system", 0.07), ("user", 0.20)] {
+            add("node_cpu_seconds_total", .counter, [("cpu", (0 ..< 8).map(String.init)), ("mode", [mode])],
+                rate: share, value: 3.0e6 * share, resolution: 0.01)
+        }
         // rwload interleaves the disk and network families per device; a family per device
         // reproduces that order.
         for dev in ["sda", "sdb", "nvme0n1"] {
-            add("node_disk_read_bytes_total", .counter, [("device", [dev])], rate: 2.0e5)
-            add("node_disk_written_bytes_total", .counter, [("device", [dev])], rate: 8.0e5)
-            add("node_disk_reads_completed_total", .counter, [("device", [dev])], rate: 20)
-            add("node_disk_writes_completed_total", .counter, [("device", [dev])], rate: 60)
-            add("node_disk_io_time_seconds_total", .counter, [("device", [dev])], rate: 0.05)
+            add("node_disk_read_bytes_total", .counter, [("device", [dev])], rate: 2.0e5, value: 5e10)
+            add("node_disk_written_bytes_total", .counter, [("device", [dev])], rate: 8.0e5, value: 2e11)
+            add("node_disk_reads_completed_total", .counter, [("device", [dev])], rate: 20, value: 4e6)
+            add("node_disk_writes_completed_total", .counter, [("device", [dev])], rate: 60, value: 9e6)
+            add("node_disk_io_time_seconds_total", .counter, [("device", [dev])], rate: 0.05, value: 2e4, resolution: 0.001)
         }
         for (dev, scale) in [("eth0", 1.0), ("eth1", 0.1), ("lo", 0.3)] {
-            add("node_network_receive_bytes_total", .counter, [("device", [dev])], rate: 1.5e5 * scale)
-            add("node_network_transmit_bytes_total", .counter, [("device", [dev])], rate: 9.0e4 * scale)
-            add("node_network_receive_packets_total", .counter, [("device", [dev])], rate: 200 * scale)
-            add("node_network_transmit_packets_total", .counter, [("device", [dev])], rate: 150 * scale)
+            add("node_network_receive_bytes_total", .counter, [("device", [dev])], rate: 1.5e5 * scale, value: 8e11)
+            add("node_network_transmit_bytes_total", .counter, [("device", [dev])], rate: 9.0e4 * scale, value: 5e11)
+            add("node_network_receive_packets_total", .counter, [("device", [dev])], rate: 200 * scale, value: 9e8)
+            add("node_network_transmit_packets_total", .counter, [("device", [dev])], rate: 150 * scale, value: 7e8)
         }
         let gib = 1073741824.0
         for (dev, mount, fs, size) in [("/dev/sda1", "/", "ext4", 100 * gib), ("/dev/sdb1", "/data", "xfs", 1000 * gib),
                                        ("tmpfs", "/run", "tmpfs", 2 * gib)] {
             let l: [(String, [String])] = [("device", [dev]), ("fstype", [fs]), ("mountpoint", [mount])]
-            add("node_filesystem_avail_bytes", .gauge, l, rate: 2.0e6, value: size * 0.6, min: 0, max: size)
+            add("node_filesystem_avail_bytes", .gauge, l, rate: 2.0e6, value: size * 0.6, min: 0, max: size, resolution: 4096)
             add("node_filesystem_size_bytes", .constant, l, value: size)
         }
         add("node_memory_MemTotal_bytes", .constant, value: 64 * gib)
-        add("node_memory_MemAvailable_bytes", .gauge, rate: 5.0e7, value: 30 * gib, min: gib, max: 60 * gib)
-        add("node_memory_MemFree_bytes", .gauge, rate: 3.0e7, value: 10 * gib, min: 0.5 * gib, max: 40 * gib)
-        add("node_memory_Cached_bytes", .gauge, rate: 2.0e7, value: 18 * gib, min: gib, max: 40 * gib)
-        add("node_memory_Buffers_bytes", .gauge, rate: 1.0e6, value: 0.5 * gib, min: 0, max: 4 * gib)
-        add("node_load1", .gauge, rate: 0.15, value: 1.5, min: 0, max: 16)
-        add("node_load5", .gauge, rate: 0.05, value: 1.5, min: 0, max: 16)
-        add("node_load15", .gauge, rate: 0.02, value: 1.5, min: 0, max: 16)
-        add("node_context_switches_total", .counter, rate: 4000)
-        add("node_intr_total", .counter, rate: 2500)
+        add("node_memory_MemAvailable_bytes", .gauge, rate: 5.0e7, value: 30 * gib, min: gib, max: 60 * gib, resolution: 4096)
+        add("node_memory_MemFree_bytes", .gauge, rate: 3.0e7, value: 10 * gib, min: 0.5 * gib, max: 40 * gib, resolution: 4096)
+        add("node_memory_Cached_bytes", .gauge, rate: 2.0e7, value: 18 * gib, min: gib, max: 40 * gib, resolution: 4096)
+        add("node_memory_Buffers_bytes", .gauge, rate: 1.0e6, value: 0.5 * gib, min: 0, max: 4 * gib, resolution: 4096)
+        add("node_load1", .gauge, rate: 0.15, value: 1.5, min: 0, max: 16, resolution: 0.01)
+        add("node_load5", .gauge, rate: 0.05, value: 1.5, min: 0, max: 16, resolution: 0.01)
+        add("node_load15", .gauge, rate: 0.02, value: 1.5, min: 0, max: 16, resolution: 0.01)
+        add("node_context_switches_total", .counter, rate: 4000, value: 5e10)
+        add("node_intr_total", .counter, rate: 2500, value: 3e10)
         add("node_procs_running", .gauge, rate: 1, value: 3, min: 1, max: 32)
         add("node_boot_time_seconds", .constant, value: 1.7e9)
         add("node_network_up", .constant, [("device", ["eth0"])], value: 1)
@@ -185,7 +192,7 @@ extension WorkloadProfile {
 
         func metric(_ node: Node) throws -> Metric {
             guard let m = node.mapping else { throw fail(node, "a metric: want a mapping") }
-            try checkKeys(m, ["name", "type", "help", "unit", "labels", "rate", "value", "min", "max", "buckets"], "a metric")
+            try checkKeys(m, ["name", "type", "help", "unit", "labels", "rate", "value", "min", "max", "buckets", "resolution"], "a metric")
             guard let nameNode = m["name"] else { throw fail(node, "a metric without `name`") }
             let name = try string(nameNode, "name")
             if !isValidMetricName(name) { throw fail(nameNode, "invalid metric name \(goQuoteString(name))") }
@@ -209,6 +216,9 @@ extension WorkloadProfile {
                 case "value": out.value = try number(v, key)
                 case "min": out.min = try number(v, key)
                 case "max": out.max = try number(v, key)
+                case "resolution":
+                    out.resolution = try number(v, key)
+                    if out.resolution < 0 { throw fail(v, "resolution: must not be negative") }
                 case "buckets":
                     guard kind == .histogram else { throw fail(v, "buckets: only histograms have buckets") }
                     guard let list = v.sequence, !list.isEmpty else { throw fail(v, "buckets: want a list of upper bounds") }

@@ -177,6 +177,32 @@ private func alignedStart(minutesAgo: Int64) -> Int64 {
         #expect(run.stdout.contains("capacity"), "\(run.stdout)")
     }
 
+    /// Over TLS with a client certificate and basic auth (Strata's web config), the CLI's TLS and
+    /// credential flags reach the server for the writes and for `--verify`; without credentials
+    /// every batch is refused 401 for good, not retried.
+    @Test(.timeLimit(.minutes(2)))
+    func tlsClientCertificateAndBasicAuth() async throws {
+        guard let strata = strataBinary() else { return }
+        try await WebTLSTests.withTLSStrata(clientCertificates: true) { port, pki, _ in
+            try "alice-pw\n".write(toFile: pki.dir.file("password"), atomically: true, encoding: .utf8)
+            let tls = ["--tls-ca-file", pki.dir.file("ca.crt"), "--tls-cert-file", pki.dir.file("client.crt"),
+                       "--tls-key-file", pki.dir.file("client.key")]
+            let common = ["loadgen", "--url", "https://localhost:\(port)/api/v1/write", "--series", "220",
+                          "--samples-per-series", "3", "--start", "now-2m"] + tls
+            let ok = try await Tools.runAsync(strata, common + [
+                "--basic-auth-username", "alice", "--basic-auth-password-file", pki.dir.file("password"),
+                "--verify", "https://localhost:\(port)", "--json", pki.dir.file("ok.json"),
+            ])
+            #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+            let accepted = try JSONDecoder().decode(LoadgenResult.self, from: Data(contentsOf: URL(fileURLWithPath: pki.dir.file("ok.json"))))
+            #expect(accepted.samplesAccepted == 660 && accepted.verify?.samplesHeld == 660 && accepted.verify?.samplesLost == 0)
+            let refused = try await Tools.runAsync(strata, common + ["--json", pki.dir.file("refused.json")])
+            #expect(refused.status == 0, "\(refused.stdout)\(refused.stderr)")
+            let r = try JSONDecoder().decode(LoadgenResult.self, from: Data(contentsOf: URL(fileURLWithPath: pki.dir.file("refused.json"))))
+            #expect(r.samplesRefusedByStatus == ["401": 660] && r.retries == 0 && r.samplesAccepted == 0)
+        }
+    }
+
     /// Churn replaces half the targets every 30 s of sample time: Strata then holds exactly the
     /// distinct series the run made, and `--verify` finds every accepted sample.
     @Test(.timeLimit(.minutes(2)))

@@ -123,7 +123,7 @@ public enum Loadgen {
         async throws -> (result: LoadgenResult, shards: [ShardOutcome]) {
         precondition(o.shards >= 1 && o.maxSamplesPerSend >= 1)
         let shards = o.workload.makeShards(o.shards).filter { $0.count > 0 }
-        let http = try o.target.makeClient(connections: o.shards)
+        let http = try o.target.makeClient(for: o.target.url, connections: o.shards)
         do {
             let out = try await run(o, shards: shards, http: http, progressIntervalMs: progressIntervalMs, onStart: onStart,
                                     progress: progress)
@@ -143,12 +143,8 @@ public enum Loadgen {
 
         var metadataStatus: Int?
         if o.sendMetadata {
-            var buf = ByteBuffer()
-            let raw = metadataRequest(w)
-            buf.writeWithUnsafeMutableBytes(minimumWritableBytes: Snappy.maxCompressedLength(raw.count)) { dst in
-                raw.withUnsafeBytes { Snappy.compress($0, into: dst) }
-            }
-            metadataStatus = await client.post(buf).status ?? 0
+            let body = metadataRequest(w).withUnsafeBytes { compress($0) }
+            metadataStatus = await client.post(body).status ?? 0
         }
 
         let firstTs: Int64
@@ -461,7 +457,7 @@ struct ShardSender {
                 writer.reset()
                 n = shard.encode(into: writer, limit: limit, roundLimit: roundLimit, timestamp: timestamp, epochOf: epochOf)
                 if n == 0 { break }
-                body = compress(writer)
+                body = compress(writer.bytes)
             }
             let decision = await send(body, samples: n)
             if decision == .accepted { shard.acknowledge(from: p0, count: n) }
@@ -497,11 +493,11 @@ struct ShardSender {
     }
 }
 
-/// A snappy-compressed request body of what `writer` holds.
-func compress(_ writer: ProtoWriter) -> ByteBuffer {
+/// A request body: `raw` snappy-compressed straight into the buffer that is sent.
+func compress(_ raw: UnsafeRawBufferPointer) -> ByteBuffer {
     var body = ByteBuffer()
-    body.writeWithUnsafeMutableBytes(minimumWritableBytes: Snappy.maxCompressedLength(writer.count)) { dst in
-        Snappy.compress(writer.bytes, into: dst)
+    body.writeWithUnsafeMutableBytes(minimumWritableBytes: Snappy.maxCompressedLength(raw.count)) { dst in
+        Snappy.compress(raw, into: dst)
     }
     return body
 }
@@ -532,7 +528,7 @@ final class PreparedBatches: @unchecked Sendable {
                                  },
                                  epochOf: { ts in churnMs > 0 ? max(0, (ts - firstTs) / churnMs) : 0 })
             if n == 0 { break }
-            batches.append((p0, n, compress(writer)))
+            batches.append((p0, n, compress(writer.bytes)))
         }
     }
 

@@ -42,7 +42,12 @@ public enum LoadgenVerifier {
         let initial = Result(url: url, series: expected.values.reduce(0) { $0 + $1.count }, seriesMissing: 0, seriesWithLoss: 0,
                             samplesExpected: expected.values.reduce(0) { $0 + $1.values.reduce(0, +) }, samplesHeld: 0,
                             samplesLost: 0, samplesExtra: 0, examples: [], queries: 0, error: nil)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let http: HTTPClient
+        do { http = try target.makeClient(for: url, connections: 1) } catch {
+            var failed = initial
+            failed.error = "\(error)"
+            return failed
+        }
         let result = await compare(http, url: url, target: target, job: w.profile.job, keep: names, expected: expected,
                                    firstTimestampMs: firstTimestampMs, lastTimestampMs: lastTimestampMs,
                                    timeoutMs: timeoutMs, result: initial)

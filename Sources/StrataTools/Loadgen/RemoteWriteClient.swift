@@ -18,7 +18,6 @@ public struct RemoteWriteTarget: Sendable {
         public var caFile = ""
         public var certFile = ""
         public var keyFile = ""
-        public var serverName = ""
         public var insecureSkipVerify = false
         public init() {}
     }
@@ -37,7 +36,8 @@ public struct RemoteWriteTarget: Sendable {
         return h
     }
 
-    func makeClient(connections: Int) throws -> HTTPClient {
+    /// A client for `url` (the write URL, or `--verify`'s) with the target's TLS settings.
+    func makeClient(for url: String, connections: Int) throws -> HTTPClient {
         var config = HTTPClient.Configuration()
         config.timeout.connect = .seconds(10)
         config.decompression = .disabled

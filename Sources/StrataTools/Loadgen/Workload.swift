@@ -111,18 +111,8 @@ public struct Workload: Sendable {
     /// the template's encoded labels before and after the target label, around the target's value.
     func encodedLabels(series: Int, generation: UInt32) -> [UInt8] {
         let (before, after) = encodedTemplates[series % templates.count]
-        let value = Array(profile.targetValue(series / templates.count + Int(generation) * targets).utf8)
-        let name = Array(profile.targetLabel.utf8)
-        let labelLen = 2 + name.count + 1 + ProtoWriter.varintLength(UInt64(value.count)) + value.count
-        var out: [UInt8] = []
-        out.reserveCapacity(before.count + after.count + labelLen + 12)
-        out += before
-        out.append(0x0A)
-        out += ProtoBytes.varint(UInt64(labelLen))
-        out += ProtoBytes.field(1, name)
-        out += ProtoBytes.field(2, value)
-        out += after
-        return out
+        let value = profile.targetValue(series / templates.count + Int(generation) * targets)
+        return before + ProtoBytes.label(profile.targetLabel, value) + after
     }
 
     /// Per template: the encoded `Label` fields that sort before the target label and after it.
@@ -132,8 +122,7 @@ public struct Workload: Sendable {
             pairs.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
             var before: [UInt8] = [], after: [UInt8] = []
             for (n, v) in pairs {
-                let field = ProtoBytes.field(1, ProtoBytes.field(1, Array(n.utf8)) + ProtoBytes.field(2, Array(v.utf8)))
-                if n.utf8.lexicographicallyPrecedes(targetLabel.utf8) { before += field } else { after += field }
+                if n.utf8.lexicographicallyPrecedes(targetLabel.utf8) { before += ProtoBytes.label(n, v) } else { after += ProtoBytes.label(n, v) }
             }
             return (before, after)
         }
@@ -261,6 +250,11 @@ enum ProtoBytes {
     /// A length-delimited field (wire type 2).
     static func field(_ number: Int, _ payload: [UInt8]) -> [UInt8] {
         [UInt8(number << 3 | 2)] + varint(UInt64(payload.count)) + payload
+    }
+
+    /// `TimeSeries.labels` field: `Label { string name = 1; string value = 2; }`.
+    static func label(_ name: String, _ value: String) -> [UInt8] {
+        field(1, field(1, Array(name.utf8)) + field(2, Array(value.utf8)))
     }
 
     /// A varint field (wire type 0).

@@ -170,6 +170,7 @@ struct LoadgenCommand: AsyncParsableCommand {
 
     func run() async throws {
         let options = try makeOptions()
+        let verifyTimeoutMs = try goDuration(verifyTimeout, "--verify-timeout")
         let isTTY = isatty(STDERR_FILENO) == 1
         let progressMs = try progressInterval.map { try goDuration($0, "--progress-interval") } ?? (isTTY ? 1000 : 10_000)
         let last = LastLine()
@@ -186,7 +187,7 @@ struct LoadgenCommand: AsyncParsableCommand {
             report.verify = await LoadgenVerifier.verify(url: verify, target: options.target, workload: options.workload,
                                                          outcomes: outcomes, firstTimestampMs: result.firstTimestampMs,
                                                          lastTimestampMs: result.lastTimestampMs,
-                                                         timeoutMs: try goDuration(verifyTimeout, "--verify-timeout"))
+                                                         timeoutMs: verifyTimeoutMs)
         }
         print(LoadgenReport.table(report), terminator: "")
         if let json {

@@ -96,7 +96,9 @@ private func alignedStart(minutesAgo: Int64) -> Int64 {
     return ms - ms % 15_000
 }
 
-@Suite struct LoadgenEndToEndTests {
+/// One at a time: each runs a generator and a receiver flat out (some as child processes), and
+/// together they would starve the other suites' in-process servers on a 2-core machine.
+@Suite(.serialized) struct LoadgenEndToEndTests {
     /// A scripted receiver answers 500, 429 with Retry-After, 400, 413 and 503 among 204s: the
     /// retryable ones are retried with the same bytes (after the backoff, or Retry-After), the
     /// others refuse their batch for good, and every count agrees with what the receiver stored.

@@ -127,8 +127,9 @@ import Testing
             b.add([("__name__", "m")], [(1000, 1)])
             let (written, writeTook) = await Self.time { await postWrite(port: port, b.snappyBody()) }
             #expect(health == 200 && written == .noContent)
-            // Without own threads both waited for the queries to end (30 s).
-            #expect(healthTook < .seconds(10) && writeTook < .seconds(10), "health \(healthTook), write \(writeTook)")
+            // Without own threads both waited for the queries to end (30 s). The bound leaves room
+            // for a 2-core machine busy with the other tests' servers and child processes.
+            #expect(healthTook < .seconds(20) && writeTook < .seconds(20), "health \(healthTook), write \(writeTook)")
             for q in queries { q.cancel() }
             try await Self.waitFor(port, "strata_queries_running", 0)
         }

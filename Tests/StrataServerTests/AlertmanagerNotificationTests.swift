@@ -25,10 +25,7 @@ import Testing
         let amPort = try Tools.freePort()
         try "route:\n  receiver: none\nreceivers:\n  - name: none\n".write(toFile: dir.file("am.yml"), atomically: true, encoding: .utf8)
         try "basic_auth_users:\n  ruler: \(hash)\n".write(toFile: dir.file("am-web.yml"), atomically: true, encoding: .utf8)
-        let am = try ChildProcess(alertmanager, [
-            "--config.file=\(dir.file("am.yml"))", "--storage.path=\(dir.file("am-data"))", "--web.config.file=\(dir.file("am-web.yml"))",
-            "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=",
-        ], logPath: dir.file("am.log"))
+        let am = try startAlertmanager(alertmanager, dir: dir, port: amPort, extra: ["--web.config.file=\(dir.file("am-web.yml"))"])
         defer { am.stop() }
 
         // Fires for 3 of every 6 seconds: each cycle sends a firing alert, then its resolution.
@@ -124,10 +121,7 @@ import Testing
         try "route:\n  receiver: none\nreceivers:\n  - name: none\n".write(toFile: dir.file("am.yml"), atomically: true, encoding: .utf8)
         try "tls_server_config:\n  cert_file: \(dir.file("am.crt"))\n  key_file: \(dir.file("am.key"))\n"
             .write(toFile: dir.file("am-web.yml"), atomically: true, encoding: .utf8)
-        let am = try ChildProcess(alertmanager, [
-            "--config.file=\(dir.file("am.yml"))", "--storage.path=\(dir.file("am-data"))", "--web.config.file=\(dir.file("am-web.yml"))",
-            "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=",
-        ], logPath: dir.file("am.log"))
+        let am = try startAlertmanager(alertmanager, dir: dir, port: amPort, extra: ["--web.config.file=\(dir.file("am-web.yml"))"])
         defer { am.stop() }
         try "groups:\n- name: g\n  interval: 1s\n  rules:\n  - alert: A\n    expr: vector(1)\n".write(toFile: dir.file("rules.yml"), atomically: true, encoding: .utf8)
         try """
@@ -179,10 +173,7 @@ import Testing
             webhook_configs: [{url: 'http://127.0.0.1:\(hookPort)/', send_resolved: true}]
 
         """.write(toFile: dir.file("am.yml"), atomically: true, encoding: .utf8)
-        let am = try ChildProcess(alertmanager, [
-            "--config.file=\(dir.file("am.yml"))", "--storage.path=\(dir.file("am-data"))",
-            "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=",
-        ], logPath: dir.file("am.log"))
+        let am = try startAlertmanager(alertmanager, dir: dir, port: amPort)
         defer { am.stop() }
         try """
         groups:
@@ -242,4 +233,12 @@ import Testing
         }
         #expect(resolved, "no resolved notification:\n\(am.log)")
     }
+}
+
+/// A real Alertmanager on `port` with `dir/am.yml`, its data and log in `dir`, clustering off.
+private func startAlertmanager(_ binary: String, dir: TempDir, port: Int, extra: [String] = []) throws -> ChildProcess {
+    try ChildProcess(binary, [
+        "--config.file=\(dir.file("am.yml"))", "--storage.path=\(dir.file("am-data"))",
+        "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=",
+    ] + extra, logPath: dir.file("am.log"))
 }

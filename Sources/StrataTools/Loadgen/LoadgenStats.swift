@@ -16,12 +16,6 @@ public struct LatencyHistogram: Sendable {
         maxMicros = max(maxMicros, micros)
     }
 
-    public mutating func merge(_ o: LatencyHistogram) {
-        for i in counts.indices { counts[i] += o.counts[i] }
-        total += o.total
-        maxMicros = max(maxMicros, o.maxMicros)
-    }
-
     static func index(_ v: UInt64) -> Int {
         if v < UInt64(subBuckets) { return Int(v) }
         let exp = 63 - v.leadingZeroBitCount          // v in [2^exp, 2^(exp+1))
@@ -70,7 +64,6 @@ public struct LoadgenCounters: Sendable {
     public var latency = LatencyHistogram()
     public var firstErrors: [String] = []
 
-    public var samplesRefusedTotal: UInt64 { samplesRefused.values.reduce(0, +) }
     /// Responses other than 2xx plus requests without a response.
     public var failedRequests: UInt64 { responses.filter { $0.key / 100 != 2 }.values.reduce(0, +) + transportErrors }
 }

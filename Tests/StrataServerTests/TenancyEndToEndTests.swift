@@ -22,7 +22,7 @@ import Testing
         req.headers.add(name: "Content-Encoding", value: "snappy")
         if let tenant { req.headers.add(name: "THANOS-TENANT", value: tenant) }
         req.body = .bytes(ByteBuffer(bytes: body))
-        let res = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
+        let res = try await HTTPClient.shared.execute(req, timeout: .seconds(30))
         return (Int(res.status.code), String(buffer: try await res.body.collect(upTo: 1 << 20)))
     }
 
@@ -31,7 +31,7 @@ import Testing
         var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         req.method = .GET
         if let tenant { req.headers.add(name: "THANOS-TENANT", value: tenant) }
-        let res = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
+        let res = try await HTTPClient.shared.execute(req, timeout: .seconds(30))
         let body = try await res.body.collect(upTo: 16 << 20)
         return (Int(res.status.code), (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:])
     }
@@ -143,14 +143,14 @@ import Testing
         }
         var fed = HTTPClientRequest(url: "http://127.0.0.1:\(port)/federate?match%5B%5D=fresh")
         fed.headers.add(name: "THANOS-TENANT", value: "team-b")
-        let federated = String(buffer: try await HTTPClient.shared.execute(fed, timeout: .seconds(10)).body.collect(upTo: 1 << 20))
+        let federated = String(buffer: try await HTTPClient.shared.execute(fed, timeout: .seconds(30)).body.collect(upTo: 1 << 20))
         #expect(federated.contains(#"tenant_id="team-b""#) && !federated.contains("team-a"), "\(federated)")
         let (badStatus, bad) = try await Self.get(port, "/api/v1/query?query=m", tenant: "../x")
         #expect(badStatus == 400 && "\(bad)".contains("not valid"), "\(bad)")
         // /metrics names each tenant.
         var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics")
         req.method = .GET
-        let metrics = String(buffer: try await HTTPClient.shared.execute(req, timeout: .seconds(10)).body.collect(upTo: 16 << 20))
+        let metrics = String(buffer: try await HTTPClient.shared.execute(req, timeout: .seconds(30)).body.collect(upTo: 16 << 20))
         #expect(metrics.contains("strata_tenants{state=\"open\"} 2\n") && metrics.contains(#"strata_head_series{tenant="team-a"}"#), "\(metrics)")
     }
 

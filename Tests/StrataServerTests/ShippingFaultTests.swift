@@ -22,8 +22,8 @@ import Testing
         #expect(made.status == 0, "\(made.stderr)")
     }
 
-    static func objstore(_ moto: MotoServer, bucket: String = "thanos", secret: String = "testing") -> String {
-        "type: S3\nconfig:\n  bucket: \(bucket)\n  endpoint: \(moto.endpoint)\n  insecure: true\n  bucket_lookup_type: path\n"
+    static func objstore(_ moto: MotoServer, bucket: String = "thanos", secret: String = "testing", endpoint: String? = nil) -> String {
+        "type: S3\nconfig:\n  bucket: \(bucket)\n  endpoint: \(endpoint ?? moto.endpoint)\n  insecure: true\n  bucket_lookup_type: path\n"
             + "  access_key: testing\n  secret_key: \(secret)\n  max_retries: 1\n"
     }
 
@@ -122,12 +122,22 @@ import Testing
     @Test(.timeLimit(.minutes(3)))
     func aKillMidUploadIsFinishedAtRestartAndNothingIsUploadedTwice() async throws {
         guard let binary = strataBinary(), let moto = try Self.moto() else { return }
-        defer { kill(moto.process.processIdentifier, SIGCONT); moto.stop() }
+        defer { moto.stop() }
         try Self.createBucket(moto)
+        // Strata reaches moto through a gate that stops answering at the second part of a
+        // chunk segment's multipart upload (`Tests/Fixtures/s3_gate.py`): the kill below lands
+        // half way through that upload however busy the machine is.
+        let gatePort = try Tools.freePort()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/s3_gate.py").path
+        let gate = try PythonServer(python: try #require(PythonServer.interpreter(importing: ["http.server"])), .script(script),
+                                    arguments: [String(gatePort), String(moto.port), #"/chunks/000001\?.*partNumber=2"#], name: "s3-gate")
+        defer { gate.stop() }
+        #expect(gate.wait { gate.output.contains("gate listening") }, "\(gate.output)")
         let dir = try TempDir("strata-fault-kill"); defer { dir.remove() }
         let data = dir.file("data")
-        // 5 MiB parts: the big block below goes up in a multipart upload that takes a while.
-        let flags = Self.fast + ["--objstore.config", Self.objstore(moto) + "  part_size: 5242880\n"]
+        // 5 MiB parts: the big block below goes up in a multipart upload of two parts.
+        let flags = Self.fast + ["--objstore.config", Self.objstore(moto, endpoint: "127.0.0.1:\(gatePort)") + "  part_size: 5242880\n"]
         var (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("1.log"), extra: flags)
         // Every server this test starts is stopped, however it ends.
         var started = [proc]
@@ -158,23 +168,19 @@ import Testing
         tail.add([("__name__", "big"), ("s", "0")], [(start + 200_000, 1)])
         #expect(await postWrite(port: port, tail.snappyBody()) == .noContent)
 
-        // The moment its multipart upload has begun, the S3 server stops answering, and Strata
-        // is killed with the upload half done.
+        // Once the gate holds the second part, Strata is killed with the upload half done, and
+        // the gate opens again for the restarted server.
         var big: String?
-        try await Self.waitFor("the big block's upload to begin", seconds: 60, { proc.log + moto.output }) {
-            for ulid in Set(BlocksEndToEndTests.blockDirs(data + "/default-tenant")).subtracting(firstUploads.keys)
-            where moto.output.contains("/thanos/\(ulid)/chunks/000001?uploads") {
-                kill(moto.process.processIdentifier, SIGSTOP)
-                big = ulid
-                return true
-            }
-            return false
+        try await Self.waitFor("the big block's second part", seconds: 60, { proc.log + gate.output }) {
+            big = Set(BlocksEndToEndTests.blockDirs(data + "/default-tenant")).subtracting(firstUploads.keys)
+                .first { gate.output.contains("/thanos/\($0)/chunks/000001?") }
+            return big != nil
         }
         let interrupted = try #require(big)
         try await Task.sleep(for: .milliseconds(500))
         kill(proc.process.processIdentifier, SIGKILL)
         proc.process.waitUntilExit()
-        kill(moto.process.processIdentifier, SIGCONT)
+        kill(gate.process.processIdentifier, SIGUSR1)
         #expect(!(await Self.shipped(bucket)).contains(interrupted), "the upload finished before the kill")
 
         (proc, port) = try await startStrata(binary, dataDir: data, log: dir.file("2.log"), extra: flags)

@@ -297,17 +297,22 @@ import Testing
     static func writeRawBlock(_ dir: String, start: Int64, n: Int) throws -> (Block, [Labels: [Sample]]) {
         var raw: [Labels: [Sample]] = [:]
         for (labels, seed) in series { raw[labels] = rawCounter(start: start, n: n, resetsAt: [n / 2, n / 2 + 300], seed: seed) }
+        return (try writeRawBlock(dir, raw, mint: start, maxt: start + Int64(n) * 60_000), raw)
+    }
+
+    /// A raw level-2 block of `raw`'s samples in `[mint, maxt)`, with a thanos section.
+    static func writeRawBlock(_ dir: String, _ raw: [Labels: [Sample]], mint: Int64, maxt: Int64) throws -> Block {
         var compaction = BlockMeta.Compaction()
         compaction.level = 2
         compaction.sources = ["01HZZZZZZZZZZZZZZZZZZZZZZA", "01HZZZZZZZZZZZZZZZZZZZZZZB"]
-        compaction.parents = [BlockMeta.Parent(ulid: "01HZZZZZZZZZZZZZZZZZZZZZZA", minTime: start, maxTime: start + 1)]
-        var meta = try BlockWriter.write(parentDir: dir, mint: start, maxt: start + Int64(n) * 60_000,
-                                         series: raw.map { BlockSeriesInput(labels: $0.key, chunks: XORChunk.encodeChunks($0.value)) },
+        compaction.parents = [BlockMeta.Parent(ulid: "01HZZZZZZZZZZZZZZZZZZZZZZA", minTime: mint, maxTime: mint + 1)]
+        var meta = try BlockWriter.write(parentDir: dir, mint: mint, maxt: maxt,
+                                         series: raw.map { BlockSeriesInput(labels: $0.key, chunks: XORChunk.encodeChunks($0.value.filter { $0.t >= mint && $0.t < maxt })) },
                                          compaction: compaction)
         let thanos = ThanosMeta(labels: ["cluster": "eu-1", "replica": "a"], source: "sidecar")
         meta.extraFields = [BlockMeta.ExtraField(key: "thanos", json: thanos.json())]
         try meta.write(dir: dir + "/" + meta.ulid)
-        return (try Block(dir: dir + "/" + meta.ulid), raw)
+        return try Block(dir: dir + "/" + meta.ulid)
     }
 
 
@@ -358,7 +363,7 @@ import Testing
         #expect(e.kind == .invalid)
     }
 
-    @Test func downsampledBlocksMergeWhenApartAndRefuseToWhenTheyOverlap() throws {
+    @Test func downsampledBlocksMergeChunkByChunkWhenApart() throws {
         let tmp = try TempDir("downsample-merge")
         defer { tmp.remove() }
         let day: Int64 = 86_400_000
@@ -375,9 +380,89 @@ import Testing
         let got = try Block(dir: tmp.path + "/" + merged.ulid).encodedChunksBySeries()
         let want = try a5.encodedChunksBySeries().merging(try b5.encodedChunksBySeries()) { $0 + $1 }
         #expect(got.mapValues { $0.map(\.bytes) } == want.mapValues { $0.map(\.bytes) })
-        // Two copies of the same range cannot be merged chunk by chunk.
-        let again = try Block(dir: tmp.path + "/" + Downsampler.downsample(a, resolution: Downsampler.resLevel1, into: tmp.path).ulid)
-        #expect(throws: StorageError.self) { try BlockCompactor.compact([a5, again], into: tmp.path) }
+    }
+
+    /// Checks merged aggregate chunks against the model of the raw series they cover: every
+    /// window once, in order, with its count, sum, min and max; chunks of at most 120 windows
+    /// where merged; the counter, resets applied, rising exactly as the model's counter between
+    /// any two of its points.
+    static func checkMerged(_ chunks: [EncodedChunk], raw: [Sample], r: Int64) throws {
+        let model = windows(raw, r)
+        let counter = CounterModel(raw)
+        var k = 0
+        for c in chunks {
+            let count = try AggrChunk.samples(c.bytes, .count), sum = try AggrChunk.samples(c.bytes, .sum)
+            let min = try AggrChunk.samples(c.bytes, .min), max = try AggrChunk.samples(c.bytes, .max)
+            try #require(sum.count == count.count && min.count == count.count && max.count == count.count)
+            #expect(c.minTime == count.first?.t && c.maxTime == count.last?.t && count.count <= 150)
+            for (i, s) in count.enumerated() {
+                guard k < model.count else { Issue.record("more windows than the model has"); return }
+                let w = model[k]; k += 1
+                #expect(s.t >= w.lastT && s.t <= w.end, "window ending \(w.end) at \(s.t)")
+                #expect(s.v == Double(w.count) && sum[i].v == w.sum && min[i].v == w.min && max[i].v == w.max, "window ending \(w.end)")
+            }
+        }
+        #expect(k == model.count, "windows: \(k) of \(model.count)")
+        for (a, b) in zip(chunks, chunks.dropFirst()) { #expect(a.maxTime < b.minTime) }
+        let applied = try AggrChunk.counterSamples(chunks.map(\.bytes))
+        let first = try #require(applied.first)
+        #expect(first.v == counter.at(first.t).raw, "the counter opens at a raw value")
+        for (a, b) in zip(applied, applied.dropFirst()) { #expect(a.t < b.t && a.v <= b.v) }
+        for s in applied {
+            #expect(s.v - first.v == counter.at(s.t).counter - counter.at(first.t).counter, "counter at \(s.t)")
+        }
+    }
+
+    @Test func overlappingDownsampledBlocksMergeWindowByWindow() throws {
+        let tmp = try TempDir("downsample-merge-overlap")
+        defer { tmp.remove() }
+        let hour: Int64 = 3_600_000, n = 4 * 1440
+        var raw: [Labels: [Sample]] = [:]
+        // Resets inside the overlap and on each side of it.
+        for (labels, seed) in Self.series { raw[labels] = Self.rawCounter(start: 0, n: n, resetsAt: [1000, 2600, 3000, 5000], seed: seed) }
+        // Two writers of one stream: one holds the first 60h (less two hours it missed), the
+        // other 36h on; a third block the same 60h as the first (a range downsampled twice).
+        let hole = (40 * hour + 2 * 60_000) ..< (42 * hour + 7 * 60_000)
+        let a = try Self.writeRawBlock(tmp.path, raw.mapValues { $0.filter { !hole.contains($0.t) } }, mint: 0, maxt: 60 * hour)
+        let b = try Self.writeRawBlock(tmp.path, raw, mint: 36 * hour, maxt: 96 * hour)
+        func five(_ block: Block) throws -> Block {
+            try Block(dir: tmp.path + "/" + Downsampler.downsample(block, resolution: Downsampler.resLevel1, into: tmp.path).ulid)
+        }
+        let a5 = try five(a), b5 = try five(b), again = try five(a)
+        var thanos = ThanosMeta(labels: ["cluster": "eu-1"], source: "compactor")
+        thanos.resolution = Downsampler.resLevel1
+
+        let merged = try Block(dir: tmp.path + "/" + BlockCompactor.compact([b5, a5], into: tmp.path, thanos: thanos).ulid)
+        #expect(merged.meta.minTime == 0 && merged.meta.maxTime == 96 * hour)
+        let got = try merged.encodedChunksBySeries()
+        #expect(Set(got.keys) == Set(raw.keys))
+        for (labels, samples) in raw {
+            try Self.checkMerged(try #require(got[labels]), raw: samples, r: Downsampler.resLevel1)
+        }
+        #expect(merged.meta.stats.numSamples == UInt64(got.values.joined().reduce(0) { $0 + AggrChunk.sampleCount($1.bytes) }))
+
+        // A range downsampled twice merges into the same windows and counter as one copy.
+        let once = try a5.encodedChunksBySeries()
+        let twice = try Block(dir: tmp.path + "/" + BlockCompactor.compact([a5, again], into: tmp.path, thanos: thanos).ulid).encodedChunksBySeries()
+        for (labels, samples) in raw {
+            let chunks = try #require(twice[labels])
+            try Self.checkMerged(chunks, raw: samples.filter { $0.t < 60 * hour && !hole.contains($0.t) }, r: Downsampler.resLevel1)
+            let single = try AggrChunk.counterSamples(try #require(once[labels]).map(\.bytes))
+            let value = Dictionary(single.map { ($0.t, $0.v) }) { x, _ in x }
+            for s in try AggrChunk.counterSamples(chunks.map(\.bytes)) { #expect(value[s.t] == s.v, "counter at \(s.t)") }
+            // Nothing that follows the merged run mistakes its end for a reset.
+            let lastChunk = try #require(chunks.last)
+            let last = try #require(try AggrChunk.samples(lastChunk.bytes, .counter).last)
+            #expect(last.v == CounterModel(samples).at(last.t).raw, "the run ends with the true last raw value")
+        }
+
+        // Thanos' 1h downsampling of the merged block agrees with the raw series too.
+        let oneHour = try Block(dir: tmp.path + "/" + Downsampler.downsample(merged, resolution: Downsampler.resLevel2, into: tmp.path).ulid)
+        for (labels, samples) in try oneHour.encodedChunksBySeries() {
+            let model = Self.windows(try #require(raw[labels]), Downsampler.resLevel2)
+            let counts = try samples.flatMap { try AggrChunk.samples($0.bytes, .count) }
+            #expect(counts.map(\.v) == model.map { Double($0.count) })
+        }
     }
 
     @Test func aDownsampledSeriesStreamsAsXORChunksOfTheSelectedAggregate() throws {

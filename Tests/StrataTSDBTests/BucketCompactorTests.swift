@@ -397,19 +397,35 @@ import Testing
         #expect(try await BucketInspection.verify(bucket).problems.isEmpty)
     }
 
-    @Test func overlappingDownsampledBlocksAreLeftAloneNotRetriedForever() async throws {
+    @Test func overlappingDownsampledBlocksAreMergedNotLeftAlone() async throws {
         let tmp = try TempDir("bucket-compact-5m-overlap"); defer { tmp.remove() }
         let bucket = try FilesystemBucket(directory: tmp.file("bucket"))
         // Two writers of one stream, the same two days each (kept raw), and a later block.
+        var raw: [Labels: [Sample]] = [:]
         for (mint, maxt) in [(0, 48), (0, 48), (48, 96)] as [(Int64, Int64)] {
-            let (meta, _) = try await Self.uploadRaw(tmp, bucket, mint: mint * Self.hour, maxt: maxt * Self.hour, step: 600_000)
+            let (meta, samples) = try await Self.uploadRaw(tmp, bucket, mint: mint * Self.hour, maxt: maxt * Self.hour, step: 600_000)
             _ = try await BucketOperations.mark(bucket, ulid: meta.ulid, kind: .noCompact, details: "test")
+            if mint == 0 { raw = samples }
         }
-        #expect(try await BucketCompactor.run(bucket, workDir: tmp.file("work"), options: Self.immediate).downsampled.count == 3)
+        let first = try await BucketCompactor.run(bucket, workDir: tmp.file("work"), options: Self.immediate)
+        #expect(first.downsampled.count == 3)
+        let copies = Set(first.downsampled.keys)
         let stats = CompactorStats()
         let r = try await BucketCompactor.run(bucket, workDir: tmp.file("work"), options: Self.immediate, stats: stats)
-        #expect(r.compacted.isEmpty && r.skipped.contains { $0.contains("overlapping downsampled blocks") }, "\(r)")
-        #expect(stats.value(.groupsSkipped, "reason=\"overlapping-downsampled\"") == 1 && stats.value(.iterations) == 1)
+        let (merged, inputs) = try #require(r.compacted.first)
+        #expect(r.compacted.count == 1 && inputs.count == 2 && copies.isSuperset(of: inputs) && r.skipped.isEmpty, "\(r)")
+        #expect(stats.value(.verticalCompactions, "resolution=\"300000\"") == 1)
+        let b5 = try await Self.downloaded(bucket, merged, tmp)
+        #expect(ThanosMeta.from(b5.meta)?.resolution == 300_000 && b5.meta.minTime == 0 && b5.meta.maxTime == 48 * Self.hour)
+        let aggr = try b5.encodedChunksBySeries()
+        #expect(Set(aggr.keys) == Set(raw.keys))
+        for (labels, samples) in raw {
+            // Two copies of the same samples: every window once.
+            try Self.checkAggregates(try #require(aggr[labels]), raw: samples, r: 300_000, exactTimes: false)
+        }
+        // The two raw blocks (marked no-compact) still overlap; the 5m stream no longer does.
+        let problems = try await BucketInspection.verify(bucket).problems
+        #expect(problems.count == 1 && problems.allSatisfy { $0.contains("@0}") }, "\(problems)")
     }
 
     @Test func whichBlocksAPassDownsamplesFollowsThanos() {

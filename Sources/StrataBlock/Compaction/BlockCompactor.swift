@@ -5,9 +5,10 @@ import StrataStorage
 /// joined; chunks are copied as they are unless they overlap or have deleted ranges, in which case
 /// the series' samples are merged (first block wins on equal timestamps) and re-encoded.
 /// Series stream through one at a time, so memory stays at one series per input block.
-/// Downsampled blocks (aggregate chunks) are merged the same way as long as their chunks do not
-/// overlap (Thanos' common case: 2d blocks of 5m data into a 14d block); `thanos` (with the
-/// resolution) is written into the result's `meta.json` when given.
+/// Downsampled blocks (aggregate chunks) are merged the same way: chunks copied while they do
+/// not overlap (Thanos' common case: 2d blocks of 5m data into a 14d block), overlapping ones
+/// merged window by window (`Downsampler.mergeAggregates`); `thanos` (with the resolution) is
+/// written into the result's `meta.json` when given.
 public enum BlockCompactor {
     public static func compact(_ blocks: [Block], into parentDir: String, thanos: ThanosMeta? = nil) throws -> BlockMeta {
         precondition(!blocks.isEmpty)
@@ -53,9 +54,7 @@ public enum BlockCompactor {
         chunks.sort { $0.0.minTime != $1.0.minTime ? $0.0.minTime < $1.0.minTime : $0.1 < $1.1 }
         for i in 1 ..< max(1, chunks.count) where chunks[i].0.minTime <= chunks[i - 1].0.maxTime { needsMerge = true; break }
         if !needsMerge { return chunks.map(\.0) }
-        if chunks.contains(where: { $0.0.encoding == AggrChunk.encoding }) {
-            throw StorageError(.unsupported, "block \(parts[0].0.ulid): overlapping or deleted ranges of downsampled (aggregate) chunks cannot be merged")
-        }
+        if chunks.contains(where: { $0.0.encoding == AggrChunk.encoding }) { return try mergedAggregates(parts, chunks) }
 
         // Overlap or deletions: merge sample by sample.
         var samples: [(Sample, Int)] = []
@@ -72,6 +71,24 @@ public enum BlockCompactor {
         merged.reserveCapacity(samples.count)
         for (s, _) in samples where merged.last?.t != s.t { merged.append(s) }
         return XORChunk.encodeChunks(merged)
+    }
+
+    /// Overlapping or partly deleted aggregate chunks of one series: deleted windows dropped,
+    /// then merged window by window at the blocks' resolution.
+    static func mergedAggregates(_ parts: [(Block, [ChunkMeta], [Tombstones.Interval])], _ chunks: [(EncodedChunk, Int)]) throws -> [EncodedChunk] {
+        let block = parts[0].0
+        guard chunks.allSatisfy({ $0.0.encoding == AggrChunk.encoding }) else {
+            throw StorageError(.unsupported, "block \(block.ulid): raw and aggregate chunks of one series cannot be merged")
+        }
+        guard let resolution = ThanosMeta.from(block.meta)?.resolution, resolution > 0 else {
+            throw StorageError(.invalid, "block \(block.ulid): aggregate chunks in a block without a downsampling resolution")
+        }
+        var inputs: [[EncodedChunk]] = Array(repeating: [], count: parts.count)
+        for (c, i) in chunks {
+            let deleted = parts[i].2
+            if deleted.isEmpty { inputs[i].append(c) } else if let kept = try Downsampler.removingDeleted(c, deleted) { inputs[i].append(kept) }
+        }
+        return try Downsampler.mergeAggregates(inputs, resolution: resolution)
     }
 
     /// Walks one block's series in label order.

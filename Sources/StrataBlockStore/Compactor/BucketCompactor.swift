@@ -10,8 +10,7 @@ import StrataRuntime
 /// 1. compact each group (external labels + resolution, Thanos' group key) until nothing is left
 ///    to merge: overlapping blocks first (vertical compaction, rather than halting), then blocks
 ///    that fill one of Thanos' aligned ranges (2h → 8h → 2d → 14d), never the group's newest;
-///    downsampled groups too, as long as their blocks do not overlap (aggregate chunks are
-///    copied, not re-aggregated);
+///    downsampled groups too (aggregate chunks copied, overlapping ones merged window by window);
 /// 2. downsample (unless `downsampling` is off), in two passes as Thanos does, so that a 5m block
 ///    the first pass writes gets its 1h copy in the second: a raw block spanning 40h or more
 ///    becomes a 5m block, a 5m block spanning 10d or more a 1h block, when some of its
@@ -118,12 +117,6 @@ public enum BucketCompactor {
                 }
                 let byTime = plan.sorted { $0.minTime < $1.minTime }
                 let overlapping = zip(byTime, byTime.dropFirst()).contains { $1.minTime < $0.maxTime }
-                if overlapping && resolution != 0 {
-                    // Aggregate chunks are copied, not re-aggregated: left alone, not retried forever.
-                    note(&result, "\(key): overlapping downsampled blocks \(plan.map(\.ulid)) are not merged (mark one no-compact or delete it)")
-                    stats?.add(.groupsSkipped, "reason=\"overlapping-downsampled\"")
-                    continue
-                }
                 let ulid: String
                 do { ulid = try await compact(plan, labels: labels, resolution: resolution, bucket: bucket, workDir: workDir) } catch {
                     stats?.add(.groupCompactionFailures, resolution: resolution)

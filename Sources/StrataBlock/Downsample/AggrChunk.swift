@@ -112,6 +112,11 @@ extension AggrChunk {
     /// chunk and block boundary) without adding an increase the first window does not hold.
     public static func counterSamples(_ chunks: [[UInt8]], chunkStarts: Bool = true) throws -> [Sample] {
         var resets = CounterResets()
+        return try counterSamples(chunks, chunkStarts: chunkStarts, resets: &resets)
+    }
+
+    /// The same, leaving the reset state (first and last raw values, the total) in `resets`.
+    static func counterSamples(_ chunks: [[UInt8]], chunkStarts: Bool, resets: inout CounterResets) throws -> [Sample] {
         var out: [Sample] = []
         for c in chunks {
             var first = true
@@ -131,6 +136,8 @@ extension AggrChunk {
 /// The state of `ApplyCounterResetsSeriesIterator` over a run of counter samples.
 struct CounterResets {
     private(set) var started = false
+    /// The first raw value: where the total starts.
+    private(set) var first: Double = 0
     private(set) var lastT: Int64 = 0
     /// The last raw value seen (updated by the duplicated-timestamp sample too).
     private(set) var lastV: Double = 0
@@ -141,7 +148,7 @@ struct CounterResets {
         if v.isNaN { return nil }
         if !started {
             started = true
-            lastT = t; lastV = v; total = v
+            lastT = t; lastV = v; total = v; first = v
             return Sample(t: t, v: total)
         }
         if t > lastT {

@@ -192,9 +192,28 @@ struct BucketStoreQuerier: Querier {
 
     private func queriers(_ hints: SelectHints?, maxResolution: Int64) throws -> [any Querier] {
         let lo = max(mint, hints?.mint ?? mint), hi = min(maxt, hints?.maxt ?? maxt)
-        return try store.blocks(mint: lo, maxt: hi, maxResolution: maxResolution, excluding: local).map {
-            ExternalLabelsQuerier(try store.open($0).querier(mint: mint, maxt: maxt), labels: store.externalLabels(of: $0.ulid))
+        let metas = store.blocks(mint: lo, maxt: hi, maxResolution: maxResolution, excluding: local)
+        guard maxResolution > 0, let hints, AggrSelection(function: hints.function) == .counter else {
+            return try metas.map { ExternalLabelsQuerier(try store.open($0).querier(mint: mint, maxt: maxt), labels: store.externalLabels(of: $0.ulid)) }
         }
+        // A counter read: a stream whose blocks include downsampled ones is read as one
+        // counter per series (`CounterChainQuerier`). `blocks` lists each stream's blocks
+        // together, in time order.
+        var out: [any Querier] = []
+        var i = 0
+        while i < metas.count {
+            let labels = store.externalLabels(of: metas[i].ulid)
+            var j = i + 1
+            while j < metas.count && store.externalLabels(of: metas[j].ulid) == labels { j += 1 }
+            let stream = try metas[i ..< j].map { (querier: try store.open($0).querier(mint: mint, maxt: maxt), resolution: ThanosMeta.from($0)?.resolution ?? 0) }
+            if stream.contains(where: { $0.resolution > 0 }) {
+                out.append(CounterChainQuerier(blocks: stream, labels: labels))
+            } else {
+                out += stream.map { ExternalLabelsQuerier($0.querier, labels: labels) }
+            }
+            i = j
+        }
+        return out
     }
 
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
@@ -202,7 +221,10 @@ struct BucketStoreQuerier: Querier {
             let sets = try queriers(hints, maxResolution: Self.resolution(for: hints)).map { try $0.select(matchers, hints: hints) }
             let merged = MergeQuerier.merge(sets, encodeChunks: { XORChunk.encodeChunks($0) })
             guard let warnings = hints.partialResponse else { return merged }
-            return merged.map { PartialResponseSeries(base: $0, warnings: warnings, bucket: store.bucket.kind) }
+            return merged.map { s in
+                if let chain = s as? CounterChainSeries { return chain.partial(warnings, bucket: store.bucket.kind) }
+                return PartialResponseSeries(base: s, warnings: warnings, bucket: store.bucket.kind)
+            }
         } catch where hints.partialResponse != nil && Self.isBucketFailure(error) {
             hints.partialResponse?.add(Self.warning(store.bucket.kind, error))
             return []

@@ -214,11 +214,10 @@ extension MultiTSDB: Queryable {
             sources.append(ExternalLabelsQuerier(q, labels: t.labels))
             local.formUnion(blocks)
         }
-        // The bucket's blocks are older than what is still here: listed first, as MergeQuerier wants.
+        // The bucket's blocks are older than what is still here.
         let remote = try store?.queriers(mint: mint, maxt: maxt, excluding: local) ?? []
-        let all = remote + sources
-        if all.count == 1 { return all[0] }
-        return MergeQuerier(all, encodeChunks: { XORChunk.encodeChunks($0) })
+        if remote.isEmpty && sources.count == 1 { return sources[0] }
+        return BucketMergeQuerier(bucket: remote, local: sources)
     }
 }
 

@@ -30,6 +30,31 @@ public final class Engine: Sendable {
         return try run(queryable, expr, start: start, end: end, interval: step, instant: false)
     }
 
+    /// The stored data a range query of `expr` over `[start, end]` reads (selectors' ranges,
+    /// lookback, offsets and `@` times applied): what a cached answer depends on.
+    public func dataRange(_ expr: Expr, start: Int64, end: Int64) -> ClosedRange<Int64> {
+        let r = QueryTimeRange.of(resolveAtModifiers(expr, start: start, end: end), start: start, end: end,
+                                  lookbackDelta: options.lookbackDelta, defaultSubqueryStep: options.defaultSubqueryStep)
+        return r.mint ... Swift.max(r.mint, r.maxt)
+    }
+
+    /// Whether a step's value depends on the query's own range (`@ start()`, `@ end()`, the
+    /// experimental `start()`, `end()`, `step()`, `range()`): then a range query cannot be
+    /// answered in pieces.
+    public static func dependsOnQueryRange(_ expr: Expr) -> Bool {
+        var depends = false
+        expr.walk { node in
+            switch node {
+            case .vectorSelector(let vs): if vs.startOrEnd != nil { depends = true }
+            case .matrixSelector(let ms): if ms.vectorSelector.startOrEnd != nil { depends = true }
+            case .subquery(let sq): if sq.startOrEnd != nil { depends = true }
+            case .call(let c): if ["start", "end", "step", "range"].contains(c.function.name) { depends = true }
+            default: break
+            }
+        }
+        return depends
+    }
+
     /// Times and durations beyond ±2^56 ms (2.2 million years) are refused, so that the sums of
     /// offsets, ranges and lookback deltas the evaluator forms cannot overflow.
     static let timeLimit: Int64 = 1 << 56

@@ -84,13 +84,30 @@ public final class BucketStore: Sendable {
                 .sorted { $0.minTime != $1.minTime ? $0.minTime < $1.minTime : $0.ulid < $1.ulid }
         }
         let keep = Set(visible.values.joined().map(\.ulid))
-        state.withLock { s in
+        let before = state.withLock { s in
+            let before = s.visible.values.joined().map { $0 }
             s.visible = visible
             s.externalLabels = external.filter { keep.contains($0.key) }
             s.open = s.open.filter { keep.contains($0.key) }
             s.generation = generation
+            return before
         }
         stats.visibleBlocks.store(keep.count, ordering: .relaxed)
+        // Blocks that appeared or went: answers over their time ranges may have changed.
+        let was = Set(before.map(\.ulid))
+        let changed = before.filter { !keep.contains($0.ulid) } + visible.values.joined().filter { !was.contains($0.ulid) }
+        if !changed.isEmpty {
+            let observers = changeObservers.withLock { $0 }
+            for m in changed { for o in observers { o(m.minTime, m.maxTime) } }
+        }
+    }
+
+    private let changeObservers = Mutex<[@Sendable (_ mint: Int64, _ maxt: Int64) -> Void]>([])
+
+    /// Calls `observer` with the time range of every block that becomes visible or stops being
+    /// visible (a results cache drops answers over it).
+    public func onChange(_ observer: @escaping @Sendable (_ mint: Int64, _ maxt: Int64) -> Void) {
+        changeObservers.withLock { $0.append(observer) }
     }
 
     /// Thanos' `DefaultDeduplicateFilter`: a block whose sources are all in another block's is

@@ -16,6 +16,9 @@ public struct HeadOptions: Sendable {
     /// of bounds (Thanos' `--tsdb.too-far-in-future.time-window`). Off for the library; the
     /// server turns it on.
     public var tooFarInFutureWindow: Int64 = 0
+    /// Told the time range of every committed write (ms), after it is readable: a results cache
+    /// drops what the write changed.
+    public var onCommit: (@Sendable (_ mint: Int64, _ maxt: Int64) -> Void)?
 
     public init() {}
 }

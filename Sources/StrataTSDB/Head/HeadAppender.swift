@@ -158,7 +158,10 @@ final class HeadAppender: Appender {
                 }
             }
         }
-        if hi != .min { head.noteTimes(min: lo, max: hi) }
+        if hi != .min {
+            head.noteTimes(min: lo, max: hi)
+            head.options.onCommit?(lo, hi)
+        }
         head.samplesAppended.add(applied + alreadyStored, ordering: .relaxed)
         finish()
     }

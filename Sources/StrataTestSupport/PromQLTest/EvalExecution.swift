@@ -24,7 +24,7 @@ extension PromQLTestRunner {
             case .instant:
                 result = try engine.instantQuery(storage, expr, at: ev.instantTime!)
             case .range(let start, let end, let step):
-                result = try engine.rangeQuery(storage, expr, start: start, end: end, step: step)
+                result = try rangeQuery(storage, expr, start: start, end: end, step: step)
             }
         } catch {
             if let expected = ev.expectedFailure { return checkFailure(expected, error.message) }
@@ -37,6 +37,11 @@ extension PromQLTestRunner {
             return checkRangeMode(ev, expr, instantResult: result.value, on: storage).map { "range mode: " + $0 }
         }
         return nil
+    }
+
+    private func rangeQuery(_ storage: any Queryable, _ expr: Expr, start: Int64, end: Int64, step: Int64) throws(QueryError) -> QueryResult {
+        if let run = options.rangeQuery { return try run(engine, storage, expr, start, end, step) }
+        return try engine.rangeQuery(storage, expr, start: start, end: end, step: step)
     }
 
     private func checkFailure(_ expected: TextExpectation, _ message: String) -> String? {
@@ -67,7 +72,7 @@ extension PromQLTestRunner {
         let t = ev.instantTime!
         let result: QueryResult
         do {
-            result = try engine.rangeQuery(storage, expr, start: t - 60_000, end: t + 60_000, step: 60_000)
+            result = try rangeQuery(storage, expr, start: t - 60_000, end: t + 60_000, step: 60_000)
         } catch {
             return "query failed: \(error.message)"
         }

@@ -26,6 +26,10 @@ public struct PromQLTestOptions: Sendable {
     public var parserOptions = ParserOptions(experimentalFunctions: true)
     /// A fresh storage for each script and after each `clear`.
     public var makeStorage: @Sendable () -> any PromQLTestStorage = { MemoryStorage() }
+    /// How range queries run (the script's and the range-mode checks'): the engine's
+    /// `rangeQuery` unless a test puts something in front of it (the results cache).
+    public var rangeQuery: (@Sendable (_ engine: Engine, _ storage: any Queryable, _ expr: Expr, _ start: Int64, _ end: Int64,
+                                       _ step: Int64) throws(QueryError) -> QueryResult)?
 
     public init() {}
 

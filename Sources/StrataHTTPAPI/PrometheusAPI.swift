@@ -23,6 +23,8 @@ public struct BuildInfo: Sendable {
 }
 
 public struct APIOptions: Sendable {
+    /// Range query results kept for dashboards that refresh or pan (`--query-range.*`); nil: off.
+    public var resultsCache: ResultsCache?
     /// Largest remote-write body accepted, compressed and decompressed (`--receive.max-request-bytes`).
     public var maxRequestBytes = 32 << 20
     /// Remote-write requests decoded and appended at once (`--receive.max-concurrent-writes`), as
@@ -498,12 +500,45 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
         let result = try Self.mapQueryError { () throws(QueryError) in
             switch run {
             case .instant(let t): return try engine.instantQuery(storage, expr, at: t)
-            case .range(let s, let e, let st): return try engine.rangeQuery(storage, expr, start: s, end: e, step: st)
+            case .range(let s, let e, let st):
+                if let cache = options.resultsCache, storageWarnings == nil,
+                   let cached = try cachedRangeQuery(cache, storage, expr, start: s, end: e, step: st, options: opts,
+                                                     key: resultsCacheKey(query, params, step: st, start: s, resolution: resolution, options: opts)) {
+                    return cached
+                }
+                return try engine.rangeQuery(storage, expr, start: s, end: e, step: st)
             }
         }
         var w = JSONWriter()
         w.queryResult(result, query: query, storageWarnings: storageWarnings?.all ?? [])
         return APIResponses.json(.ok, w.bytes)
+    }
+
+    /// A range query through the results cache (`SplitRangeQuery`), or nil when it must be
+    /// evaluated whole: its steps depend on its own start or end (`@ start()`), it is invalid
+    /// as a whole (the engine gives the error), or a piece came with annotations.
+    func cachedRangeQuery(_ cache: ResultsCache, _ storage: any Queryable, _ expr: Expr, start: Int64, end: Int64, step: Int64,
+                          options opts: EngineOptions, key: String) throws(QueryError) -> QueryResult? {
+        guard step > 0, end >= start, (end - start) / step <= Int64(opts.maxPointsPerSeries),
+              expr.type == .vector || expr.type == .scalar, !Engine.dependsOnQueryRange(expr) else { return nil }
+        let deadline = ContinuousClock.now + opts.timeout
+        let split = SplitRangeQuery(cache: cache, key: key, start: start, end: end, step: step, now: WallClock.nowMillis()) {
+            (first, last) throws(QueryError) in
+            var o = opts
+            o.timeout = deadline - ContinuousClock.now
+            guard o.timeout > .zero else { throw QueryError(.timeout, "query timed out in expression evaluation") }
+            let engine = Engine(options: o)
+            return (try engine.rangeQuery(storage, expr, start: first, end: last, step: step), engine.dataRange(expr, start: first, end: last))
+        }
+        return try split.run()
+    }
+
+    /// What a cached range answer depends on besides its time range: tenant, step and the
+    /// offset of its grid, resolution, lookback, dedup, and the expression as written.
+    func resultsCacheKey(_ query: String, _ params: Params, step: Int64, start: Int64, resolution: Int64, options opts: EngineOptions) -> String {
+        let offset = ((start % step) + step) % step
+        return [params.tenant ?? "", String(step), String(offset), String(resolution), String(opts.lookbackDelta),
+                params["dedup"] ?? "", query].joined(separator: "\u{0}")
     }
 
     /// The storage a read request sees, as Thanos' querier shapes it: replicas merged (unless

@@ -67,6 +67,10 @@ public func buildApplication(
     options.externalLabels = config.externalLabels
     options.tenantLabelName = config.tenantLabelName
     options.defaultTenant = config.tenancy.defaultTenant
+    // Cached range answers go when older data is written, a block appears in or leaves the
+    // bucket, or retention deletes blocks.
+    let resultsCache = config.resultsCache.capacityBytes > 0 ? ResultsCache(options: config.resultsCache) : nil
+    if let resultsCache { options.head.onCommit = { resultsCache.invalidate(mint: $0, maxt: $1) } }
     // The server listens at once; /-/ready, writes and queries answer 503 until replay is done.
     let startup = StartupState(ready: false)
     // The bucket is checked before anything is replayed: a bad configuration fails at once.
@@ -96,6 +100,12 @@ public func buildApplication(
     }
     // Every tenant's blocks open now (fast: their indexes are mapped, not read); heads fill during replay.
     let tenants = try MultiTSDB(root: config.tsdbPath, options: options, bucket: bucket, catalog: catalog, store: store, logger: logger)
+    if let resultsCache {
+        store?.onChange { resultsCache.invalidate(mint: $0, maxt: $1) }
+        tenants.onBlockEvent { _, event in
+            if case .deleted(_, .retention) = event { resultsCache.invalidateAll() }
+        }
+    }
     // `/api/v1/status/walreplay` shows the segments to replay from the first request on;
     // `current` moves as each is done.
     startup.setWALReplay(WALReplayService.initialProgress(tenants.all))
@@ -130,6 +140,7 @@ public func buildApplication(
     apiOptions.replicaLabels = config.replicaLabels
     apiOptions.autoDownsampling = config.autoDownsampling
     apiOptions.partialResponse = config.partialResponse
+    apiOptions.resultsCache = resultsCache
     apiOptions.startTime = rfc3339Now()
     apiOptions.storageRetention = PrometheusAPI<StrataRequestContext>.storageRetention(timeMillis: config.retentionTime,
                                                                                        sizeBytes: config.retentionSize)
@@ -161,7 +172,8 @@ public func buildApplication(
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
     let metrics = MetricsEndpoint(tenants: tenants, api: api.stats, writes: api.tenantStats, queryLoad: { api.queryLoad },
-                                  bucket: bucket, store: store, compactor: compactorService?.stats, rules: rules, notifier: notifier, registry: registry)
+                                  bucket: bucket, store: store, compactor: compactorService?.stats, resultsCache: resultsCache,
+                                  rules: rules, notifier: notifier, registry: registry)
     metrics.register(on: router)
 
     logger.info("starting Strata", metadata: [

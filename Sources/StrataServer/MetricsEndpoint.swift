@@ -19,6 +19,7 @@ final class MetricsEndpoint: Sendable {
     let bucket: InstrumentedBucket?
     let store: BucketStore?
     let compactor: CompactorStats?
+    let resultsCache: ResultsCache?
     let rules: RuleManager?
     let notifier: Notifier?
     let registry: PrometheusCollectorRegistry
@@ -26,10 +27,11 @@ final class MetricsEndpoint: Sendable {
 
     init(tenants: MultiTSDB, api: APIStats, writes: TenantWriteStats, queryLoad: @escaping @Sendable () -> (running: Int, waiting: Int),
          bucket: InstrumentedBucket? = nil, store: BucketStore? = nil, compactor: CompactorStats? = nil,
-         rules: RuleManager? = nil, notifier: Notifier? = nil, registry: PrometheusCollectorRegistry) {
+         resultsCache: ResultsCache? = nil, rules: RuleManager? = nil, notifier: Notifier? = nil, registry: PrometheusCollectorRegistry) {
         self.tenants = tenants; self.api = api; self.writes = writes; self.queryLoad = queryLoad; self.bucket = bucket
         self.store = store
         self.compactor = compactor
+        self.resultsCache = resultsCache
         self.rules = rules
         self.notifier = notifier
         self.registry = registry
@@ -166,6 +168,20 @@ final class MetricsEndpoint: Sendable {
         }
         if let bucket { out += Self.bucketMetrics(bucket) }
         if let compactor { out += Self.compactorMetrics(compactor) }
+        if let c = resultsCache {
+            let (bytes, entries) = c.usage
+            metric("strata_query_range_results_cache_requests_total", "counter",
+                   "Pieces of range queries looked up in the results cache, by result (a miss is evaluated, all or the part the entry lacks).", [
+                ("{result=\"hit\"}", Double(c.hits.load(ordering: .relaxed))), ("{result=\"miss\"}", Double(c.misses.load(ordering: .relaxed))),
+            ])
+            metric("strata_query_range_results_cache_evictions_total", "counter", "Cached pieces dropped to make room.",
+                   [("", Double(c.evictions.load(ordering: .relaxed)))])
+            metric("strata_query_range_results_cache_invalidations_total", "counter",
+                   "Cached pieces dropped because data under them changed (an older write, a bucket block appearing or leaving, retention).",
+                   [("", Double(c.invalidations.load(ordering: .relaxed)))])
+            metric("strata_query_range_results_cache_bytes", "gauge", "Memory the cached pieces take (estimated).", [("", Double(bytes))])
+            metric("strata_query_range_results_cache_entries", "gauge", "Cached pieces.", [("", Double(entries))])
+        }
         if let store {
             let c = store.cache.stats
             metric("strata_bucket_store_blocks_visible", "gauge", "Bucket blocks queries read (complete, not superseded, not marked for deletion past the delay).",

@@ -98,6 +98,9 @@ public struct ServerConfig: Sendable {
     public var autoDownsampling = false
     /// `--query.partial-response`: the default of the `partial_response` query parameter.
     public var partialResponse = false
+    /// The range query results cache (`--query-range.results-cache-size`, `split-interval`,
+    /// `max-freshness`); a size of 0 turns it off.
+    public var resultsCache = ResultsCache.Options()
     /// Where a write's tenant comes from (`--receive.tenant-header`, `--receive.default-tenant-id`).
     public var tenancy = TenantOptions()
     /// Whether reads are confined to the tenant their header names (`--query.enforce-tenancy`).

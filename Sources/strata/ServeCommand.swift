@@ -99,6 +99,18 @@ struct Serve: AsyncParsableCommand {
           help: "Range queries without max_source_resolution read downsampled blocks up to step/5, as Thanos' querier with the same flag.")
     var autoDownsampling = false
 
+    @Option(name: .customLong("query-range.split-interval"),
+            help: "Range queries are answered in pieces of this length (aligned to it), each cached on its own (Prometheus duration).")
+    var splitInterval = "24h"
+
+    @Option(name: .customLong("query-range.results-cache-size"),
+            help: "Memory for cached range query pieces (bytes: 100MB, 1GiB, …; 0 turns the cache off).")
+    var resultsCacheSize = "100MB"
+
+    @Option(name: .customLong("query-range.max-freshness"),
+            help: "Steps newer than this are always evaluated, never cached: data may still arrive for them (Prometheus duration).")
+    var maxFreshness = "1m"
+
     @Option(name: .customLong("query.lookback-delta"),
             help: "How far back an instant selector looks for the newest sample (Prometheus duration).")
     var lookbackDelta = "5m"
@@ -278,6 +290,18 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("invalid --query.timeout \"\(queryTimeout)\"")
         }
         config.queryTimeout = qt
+        guard let si = DurationFlag.parse(splitInterval), si > 0 else {
+            throw ValidationError("invalid --query-range.split-interval \"\(splitInterval)\"")
+        }
+        config.resultsCache.splitInterval = si
+        guard let rcs = ByteSizeFlag.parse(resultsCacheSize) else {
+            throw ValidationError("invalid --query-range.results-cache-size \"\(resultsCacheSize)\": want a size such as 100MB or 1GiB, or 0")
+        }
+        config.resultsCache.capacityBytes = rcs
+        guard let mf = DurationFlag.parse(maxFreshness), mf >= 0 else {
+            throw ValidationError("invalid --query-range.max-freshness \"\(maxFreshness)\"")
+        }
+        config.resultsCache.maxFreshness = mf
         for name in enableFeature.flatMap({ $0.split(separator: ",") }).map({ String($0.filter { $0 != " " }) }) where !name.isEmpty {
             guard let f = ServerConfig.Feature(rawValue: name) else {
                 throw ValidationError("unknown --enable-feature \"\(name)\": known are \(ServerConfig.Feature.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -405,6 +429,8 @@ struct Serve: AsyncParsableCommand {
             "receive.max-concurrent-writes": String(config.maxConcurrentWrites), "receive.write-queue-timeout": writeQueueTimeout,
             "query.lookback-delta": lookbackDelta, "query.max-samples": String(queryMaxSamples), "query.timeout": queryTimeout,
             "query.max-concurrency": String(queryMaxConcurrency),
+            "query-range.split-interval": splitInterval, "query-range.results-cache-size": resultsCacheSize,
+            "query-range.max-freshness": maxFreshness,
             "storage.remote.read-concurrent-limit": String(remoteReadConcurrentLimit),
             "storage.remote.read-sample-limit": String(remoteReadSampleLimit),
             "storage.remote.read-max-bytes-in-frame": String(remoteReadMaxBytesInFrame),

@@ -48,7 +48,8 @@ extension Downsampler {
 
     /// One input's side of a run: its windows by key, and its counter made monotonic.
     private struct MergeInput {
-        /// Window key (the window's last millisecond) → the aggregates' samples in that window.
+        /// Window key (the window's last millisecond) → the samples of count, sum, min and max
+        /// in that window.
         var windows: [Int64: [Sample?]] = [:]
         /// The counter with resets applied, chunk starts included (times strictly increasing).
         var counter: [Sample] = []
@@ -140,8 +141,8 @@ extension Downsampler {
                 }
                 // The increase this input saw since the merged counter's last point: from its
                 // own point in that window (the same raw sample, maybe at another time: a
-                // chunk's last window sits at its last sample), else from its point just
-                // before this one if that is no earlier (a chunk's opening raw value). Otherwise the
+                // chunk's last window sits at its last sample), else from its point just before
+                // this one if that is no earlier (a chunk's opening raw value). Otherwise the
                 // input resumes after a gap of its own that another input filled, and what it
                 // saw since its last point is counted already: nothing is added.
                 let since = lastKey.flatMap { input.counterAt[$0] } ?? (k > 0 && input.counter[k - 1].t >= lastCounterT ? k - 1 : k)

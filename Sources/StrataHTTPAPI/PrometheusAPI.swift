@@ -515,21 +515,22 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     }
 
     /// A range query through the results cache (`SplitRangeQuery`), or nil when it must be
-    /// evaluated whole: its steps depend on its own start or end (`@ start()`), it is invalid
-    /// as a whole (the engine gives the error), or a piece came with annotations.
+    /// evaluated whole: its steps depend on its own start or end (`@ start()`), it is one step
+    /// (which the engine evaluates as an instant query), it is invalid as a whole (the engine
+    /// gives the error), or a piece came with annotations.
     func cachedRangeQuery(_ cache: ResultsCache, _ storage: any Queryable, _ expr: Expr, start: Int64, end: Int64, step: Int64,
                           options opts: EngineOptions, key: String) throws(QueryError) -> QueryResult? {
-        guard step > 0, end >= start, (end - start) / step <= Int64(opts.maxPointsPerSeries),
+        guard step > 0, end > start, (end - start) / step <= Int64(opts.maxPointsPerSeries),
               expr.type == .vector || expr.type == .scalar, !Engine.dependsOnQueryRange(expr) else { return nil }
         let deadline = ContinuousClock.now + opts.timeout
-        let split = SplitRangeQuery(cache: cache, key: key, start: start, end: end, step: step, now: WallClock.nowMillis()) {
-            (first, last) throws(QueryError) in
-            var o = opts
-            o.timeout = deadline - ContinuousClock.now
-            guard o.timeout > .zero else { throw QueryError(.timeout, "query timed out in expression evaluation") }
-            let engine = Engine(options: o)
-            return (try engine.rangeQuery(storage, expr, start: first, end: last, step: step), engine.dataRange(expr, start: first, end: last))
-        }
+        let split = SplitRangeQuery(cache: cache, key: key, start: start, end: end, step: step, now: WallClock.nowMillis(),
+                                    evaluate: { (first, last) throws(QueryError) in
+                                        var o = opts
+                                        o.timeout = deadline - ContinuousClock.now
+                                        guard o.timeout > .zero else { throw QueryError(.timeout, "query timed out in expression evaluation") }
+                                        return try Engine(options: o).rangeQuery(storage, expr, start: first, end: last, step: step)
+                                    },
+                                    dataRange: { Engine(options: opts).dataRange(expr, start: $0, end: $1) })
         return try split.run()
     }
 

@@ -6,7 +6,9 @@ import StrataPromQL
 /// freshness limit come from the cache where it has them (evaluating only the steps it lacks,
 /// and storing the result), the newer ones are evaluated every time. The pieces are joined
 /// series by series, so the answer is the one a single evaluation gives: each step of a range
-/// query is evaluated on its own.
+/// query is evaluated on its own. When the cache has nothing for the query, it is evaluated
+/// once, whole, and its answer cut into entries: a first request costs what it would without
+/// the cache.
 struct SplitRangeQuery {
     let cache: ResultsCache
     /// The cache key's query part (everything but the time range).
@@ -16,74 +18,125 @@ struct SplitRangeQuery {
     let step: Int64
     /// The wall clock (ms).
     let now: Int64
-    /// Evaluates the steps `first ... last` (on this query's grid): the result and the stored
-    /// data it read.
-    let evaluate: (_ first: Int64, _ last: Int64) throws(QueryError) -> (result: QueryResult, data: ClosedRange<Int64>)
+    /// Evaluates the steps `first ... last` (on this query's grid).
+    let evaluate: (_ first: Int64, _ last: Int64) throws(QueryError) -> QueryResult
+    /// The stored data an evaluation of `first ... last` reads.
+    let dataRange: (_ first: Int64, _ last: Int64) -> ClosedRange<Int64>
 
-    /// The joined answer, or nil when a piece came with annotations (warnings or infos, whose
-    /// order and number a single evaluation decides): then the caller evaluates it whole.
+    /// One split interval's steps: `first ... settled` may be cached, the rest is fresh.
+    struct Piece {
+        let key: ResultsCache.Key
+        let first: Int64
+        let settled: Int64
+        let last: Int64
+    }
+
+    /// The answer, or nil when a piece came with annotations (warnings or infos, whose order
+    /// and number a single evaluation decides): then the caller evaluates it whole.
     func run() throws(QueryError) -> QueryResult? {
-        let interval = cache.options.splitInterval
-        let freshFrom = now - cache.options.maxFreshness
+        let pieces = plan()
+        if !pieces.contains(where: { usable(cache.get($0.key), for: $0) }) { return try evaluateWhole(pieces) }
         var joined: [Labels: [Sample]] = [:]
-        var from = Self.floorDiv(start, interval) * interval
-        while from <= end {
-            let first = firstStep(atOrAfter: Swift.max(start, from))
-            let last = lastStep(atOrBefore: Swift.min(end, from + interval - 1))
-            if first <= last {
-                let settled = lastStep(atOrBefore: Swift.min(last, freshFrom))
-                if settled >= first {
-                    guard let series = try cached(ResultsCache.Key(query: key, interval: from), first, settled) else { return nil }
-                    append(series, first, settled, to: &joined)
-                }
-                let freshFirst = Swift.max(first, settled + step)
-                if freshFirst <= last {
-                    guard let series = try evaluated(freshFirst, last)?.series else { return nil }
-                    append(series, freshFirst, last, to: &joined)
-                }
+        for p in pieces {
+            if p.settled >= p.first {
+                guard let series = try cached(p) else { return nil }
+                append(series, p.first, p.settled, to: &joined)
             }
-            guard from <= Int64.max - interval else { break }
-            from += interval
+            let freshFirst = Swift.max(p.first, p.settled + step)
+            if freshFirst <= p.last {
+                guard let series = try evaluated(freshFirst, p.last) else { return nil }
+                append(series, freshFirst, p.last, to: &joined)
+            }
         }
         let matrix = joined.map { SeriesPoints(labels: $0.key, points: $0.value) }.sorted { Labels.compare($0.labels, $1.labels) < 0 }
         return QueryResult(value: .matrix(matrix), annotations: [])
     }
 
-    /// Steps `first ... last` of one interval, from the cache (evaluating what it lacks at
-    /// the end) or evaluated and stored.
-    private func cached(_ key: ResultsCache.Key, _ first: Int64, _ last: Int64) throws(QueryError) -> [SeriesPoints]? {
-        let generation = cache.generation
-        // An entry that starts no later and reaches at least the step before `first` (entries
-        // hold every step from their start to their end).
-        if let entry = cache.get(key), entry.start <= first, entry.end + step >= first {
-            if entry.end >= last {
-                cache.hits.add(1, ordering: .relaxed)
-                return entry.series
+    /// The query's steps by split interval.
+    func plan() -> [Piece] {
+        let interval = cache.options.splitInterval
+        let freshFrom = now - cache.options.maxFreshness
+        var pieces: [Piece] = []
+        var from = Self.floorDiv(start, interval) * interval
+        while from <= end {
+            let first = firstStep(atOrAfter: Swift.max(start, from))
+            let last = lastStep(atOrBefore: Swift.min(end, from + interval - 1))
+            if first <= last {
+                pieces.append(Piece(key: ResultsCache.Key(query: key, interval: from), first: first,
+                                    settled: lastStep(atOrBefore: Swift.min(last, freshFrom)), last: last))
             }
-            // The entry ends early (a dashboard moving forward): evaluate the rest and extend it.
-            cache.misses.add(1, ordering: .relaxed)
-            guard let more = try evaluated(entry.end + step, last) else { return nil }
-            var joined: [Labels: [Sample]] = [:]
-            append(entry.series, entry.start, entry.end, to: &joined)
-            append(more.series, entry.end + step, last, to: &joined)
-            let series = joined.map { SeriesPoints(labels: $0.key, points: $0.value) }
-            let data = Swift.min(entry.data.lowerBound, more.data.lowerBound) ... Swift.max(entry.data.upperBound, more.data.upperBound)
-            cache.put(key, ResultsCache.Entry(start: entry.start, end: last, series: series, data: data, bytes: ResultsCache.size(of: series)),
-                      ifUnchangedSince: generation)
-            return series
+            guard from <= Int64.max - interval else { break }
+            from += interval
         }
-        cache.misses.add(1, ordering: .relaxed)
-        guard let computed = try evaluated(first, last) else { return nil }
-        cache.put(key, ResultsCache.Entry(start: first, end: last, series: computed.series, data: computed.data,
-                                          bytes: ResultsCache.size(of: computed.series)),
-                  ifUnchangedSince: generation)
-        return computed.series
+        return pieces
     }
 
-    private func evaluated(_ first: Int64, _ last: Int64) throws(QueryError) -> (series: [SeriesPoints], data: ClosedRange<Int64>)? {
-        let (result, data) = try evaluate(first, last)
+    /// Whether `entry` can answer the start of `piece`: it starts no later and reaches at least
+    /// the step before the piece's first (an entry holds every step from its start to its end).
+    private func usable(_ entry: ResultsCache.Entry?, for piece: Piece) -> Bool {
+        guard let entry, piece.settled >= piece.first else { return false }
+        return entry.start <= piece.first && entry.end + step >= piece.first
+    }
+
+    /// Nothing cached: one evaluation of the whole query, its settled steps stored by piece.
+    /// An answer with annotations is returned as it is and not stored.
+    private func evaluateWhole(_ pieces: [Piece]) throws(QueryError) -> QueryResult {
+        let generation = cache.generation
+        let result = try evaluate(start, end)
+        guard result.annotations.isEmpty, case .matrix(let series) = result.value else { return result }
+        for p in pieces where p.settled >= p.first {
+            cache.misses.add(1, ordering: .relaxed)
+            store(p.key, first: p.first, last: p.settled, series, data: dataRange(p.first, p.settled), ifUnchangedSince: generation)
+        }
+        return result
+    }
+
+    /// A piece's settled steps, from the cache (evaluating what the entry lacks at its end) or
+    /// evaluated and stored.
+    private func cached(_ p: Piece) throws(QueryError) -> [SeriesPoints]? {
+        let generation = cache.generation
+        let entry = cache.get(p.key)
+        guard let entry, usable(entry, for: p) else {
+            cache.misses.add(1, ordering: .relaxed)
+            guard let series = try evaluated(p.first, p.settled) else { return nil }
+            store(p.key, first: p.first, last: p.settled, series, data: dataRange(p.first, p.settled), ifUnchangedSince: generation)
+            return series
+        }
+        if entry.end >= p.settled {
+            cache.hits.add(1, ordering: .relaxed)
+            return entry.series
+        }
+        // The entry ends early (a dashboard moving forward): evaluate the rest and extend it.
+        cache.misses.add(1, ordering: .relaxed)
+        guard let more = try evaluated(entry.end + step, p.settled) else { return nil }
+        var joined: [Labels: [Sample]] = [:]
+        append(entry.series, entry.start, entry.end, to: &joined)
+        append(more, entry.end + step, p.settled, to: &joined)
+        let series = joined.map { SeriesPoints(labels: $0.key, points: $0.value) }
+        let data = dataRange(entry.end + step, p.settled)
+        store(p.key, first: entry.start, last: p.settled, series,
+              data: Swift.min(entry.data.lowerBound, data.lowerBound) ... Swift.max(entry.data.upperBound, data.upperBound), ifUnchangedSince: generation)
+        return series
+    }
+
+    /// Stores the steps `first ... last` of `series` as the entry of `key`.
+    private func store(_ key: ResultsCache.Key, first: Int64, last: Int64, _ series: [SeriesPoints], data: ClosedRange<Int64>,
+                       ifUnchangedSince generation: UInt64) {
+        var joined: [Labels: [Sample]] = [:]
+        append(series, first, last, to: &joined)
+        let kept = joined.map { SeriesPoints(labels: $0.key, points: $0.value) }
+        cache.put(key, ResultsCache.Entry(start: first, end: last, series: kept, data: data, bytes: ResultsCache.size(of: kept)),
+                  ifUnchangedSince: generation)
+    }
+
+    /// Steps `first ... last` evaluated (the caller keeps the points in that range). A lone
+    /// step is evaluated with a neighbour: the engine treats a one-step range query as an
+    /// instant one (no "sort is ineffective" warning, for one), and the whole query has more.
+    private func evaluated(_ first: Int64, _ last: Int64) throws(QueryError) -> [SeriesPoints]? {
+        precondition(start < end, "a one-step query is not split")
+        let result = first < last ? try evaluate(first, last) : last < end ? try evaluate(first, last + step) : try evaluate(first - step, last)
         guard result.annotations.isEmpty, case .matrix(let series) = result.value else { return nil }
-        return (series, data)
+        return series
     }
 
     /// Appends each series' points in `first ... last` (the pieces come in time order).

@@ -119,6 +119,9 @@ let package = Package(
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 ],
                 swiftSettings: settings),
+        .target(name: "StrataWebUI",
+                dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+                swiftSettings: settings),
         .target(name: "StrataHTTPAPI",
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataRemote", "StrataEncoding", "StrataPromQL", "StrataPromQLParser", "StrataRuntime",
@@ -134,7 +137,7 @@ let package = Package(
         .target(name: "StrataServer",
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataTSDB", "StrataRemote", "StrataHTTPAPI", "StrataRuntime",
-                    "StrataObjectStore", "StrataBlockStore", "StrataPromQLParser", "StrataGoYAML", "StrataPromQL", "StrataRules",
+                    "StrataObjectStore", "StrataBlockStore", "StrataPromQLParser", "StrataGoYAML", "StrataPromQL", "StrataRules", "StrataWebUI",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HummingbirdCore", package: "hummingbird"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),

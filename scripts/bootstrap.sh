@@ -11,9 +11,10 @@ BUILD_ONLY=false
 if [ "${1:-}" = "--build-only" ]; then BUILD_ONLY=true; fi
 # The tests' clients and oracles: the real Prometheus 2.42 + promtool, Alertmanager (alerts are
 # sent to a real one), curl, and openssl and Apache's htpasswd (certificates and bcrypt hashes
-# for the TLS and basic-auth tests), and systemd for `systemd-analyze verify` of dist/strata.service.
+# for the TLS and basic-auth tests), systemd for `systemd-analyze verify` of dist/strata.service,
+# and Chromium with its WebDriver (the web UI's tests run in a real headless browser).
 if ! $BUILD_ONLY; then
-    PACKAGES+=(prometheus prometheus-alertmanager curl procps python3 python3-pip apache2-utils openssl systemd)
+    PACKAGES+=(prometheus prometheus-alertmanager curl procps python3 python3-pip apache2-utils openssl systemd chromium chromium-driver)
 fi
 
 missing=()
@@ -45,11 +46,11 @@ if $BUILD_ONLY; then exit 0; fi
 # gcp-storage-emulator (the GCS bucket tests) and Microsoft's azure-storage-blob (its Shared Key
 # signatures are the Azure tests' oracle), bcrypt (a second source of hashes for basic auth) and
 # logfmt (an independent parser for --log.format=logfmt lines), numpy and python-snappy
-# (../shared/bench/rwload.py, the load generator's reference, and the throttled receiver).
-# The tests start the servers on loopback.
-if ! python3 -c "import moto.server, boto3, gcp_storage_emulator, azure.storage.blob, bcrypt, logfmt, numpy, snappy" >/dev/null 2>&1; then
-    echo "bootstrap: installing moto[server], boto3, gcp-storage-emulator, azure-storage-blob, bcrypt, logfmt, numpy and python-snappy with pip" >&2
-    PIP_PACKAGES=("moto[server]" boto3 gcp-storage-emulator azure-storage-blob bcrypt logfmt numpy python-snappy)
+# (../shared/bench/rwload.py, the load generator's reference, and the throttled receiver), and
+# selenium (drives Chromium in the web UI's tests). The tests start the servers on loopback.
+if ! python3 -c "import moto.server, boto3, gcp_storage_emulator, azure.storage.blob, bcrypt, logfmt, numpy, snappy, selenium" >/dev/null 2>&1; then
+    echo "bootstrap: installing moto[server], boto3, gcp-storage-emulator, azure-storage-blob, bcrypt, logfmt, numpy, python-snappy and selenium with pip" >&2
+    PIP_PACKAGES=("moto[server]" boto3 gcp-storage-emulator azure-storage-blob bcrypt logfmt numpy python-snappy selenium)
     python3 -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
         || python3 -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"
 fi

@@ -14,6 +14,7 @@ import StrataRules
 import StrataRuntime
 import StrataStorage
 import StrataTSDB
+import StrataWebUI
 
 /// Builds the whole server: storage opened from `config.tsdbPath`, and the HTTP API on top.
 /// Tests call this too, so what they exercise is what `strata serve` runs.
@@ -171,6 +172,7 @@ public func buildApplication(
                                                  admin: config.enableAdminAPI ? tenants : nil,
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
+    WebUI.register(on: router)
     let metrics = MetricsEndpoint(tenants: tenants, api: api.stats, writes: api.tenantStats, queryLoad: { api.queryLoad },
                                   bucket: bucket, store: store, compactor: compactorService?.stats, resultsCache: resultsCache,
                                   rules: rules, notifier: notifier, registry: registry)

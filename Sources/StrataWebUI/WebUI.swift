@@ -1,0 +1,38 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The web UI, served from the binary (`ui/`, embedded by `scripts/embed-ui.py`): `/` sends
+/// the browser to `/graph`, the query page, as Prometheus does; `/ui/<file>` serves its
+/// scripts and styles. Nothing is fetched from elsewhere at run time.
+public enum WebUI {
+    /// The pages that are the query page (Prometheus' old and new paths).
+    static let queryPages = ["/graph", "/query"]
+
+    public static func register<Context: RequestContext>(on router: Router<Context>) {
+        router.get("/") { _, _ in
+            Response(status: .found, headers: [.location: "/graph"])
+        }
+        for page in queryPages {
+            router.get(RouterPath(page)) { _, _ in asset("index.html") ?? notFound() }
+        }
+        router.get("/ui/{file}") { _, context in
+            guard let name = context.parameters.get("file"), name != "index.html", let r = asset(name) else { return notFound() }
+            return r
+        }
+    }
+
+    /// An embedded file as a response (revalidated on every load: the binary may have changed).
+    static func asset(_ name: String) -> Response? {
+        guard let file = UIAssets.files[name] else { return nil }
+        return Response(status: .ok, headers: [.contentType: file.contentType, .cacheControl: "no-cache"],
+                        body: .init(byteBuffer: ByteBuffer(string: file.body)))
+    }
+
+    static func notFound() -> Response {
+        Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "404 page not found\n")))
+    }
+
+    /// Total bytes of the embedded files.
+    public static var embeddedBytes: Int { UIAssets.files.values.reduce(0) { $0 + $1.body.utf8.count } }
+}

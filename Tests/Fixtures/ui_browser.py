@@ -1,0 +1,176 @@
+"""The web UI in a real headless Chromium, driven by Selenium (Tests/StrataServerTests/WebUITests).
+
+    ui_browser.py BASE_URL SCREENSHOT_DIR
+
+BASE_URL is a Strata holding x_total{i="0".."2"} (counters) and g{i="0".."2"} (gauges) for
+the last 40 minutes. Prints "ok <scenario>" or "FAIL <scenario>: why" per scenario and
+"measure <name> <value>" lines; exits 1 if any failed.
+"""
+import gzip, json, os, sys, time, urllib.parse, urllib.request
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+BASE, SHOTS = sys.argv[1], sys.argv[2]
+UNIT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "ui", "tests", "unit.js")
+failures = []
+
+
+def check(name, cond, why=""):
+    print(("ok " if cond else "FAIL ") + name + ("" if cond else ": " + why), flush=True)
+    if not cond:
+        failures.append(name)
+
+
+def wait(driver, cond, timeout=15):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            v = cond()
+            if v:
+                return v
+        except Exception:
+            pass
+        time.sleep(0.1)
+    return None
+
+
+def console_errors(driver):
+    """SEVERE console entries, less the browser's note of an API request answered 400 or 422:
+    that is the query's error, which the page shows (the syntax error scenario)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
+            and not ("/api/v1/" in e["message"] and ("status of 400" in e["message"] or "status of 422" in e["message"]))]
+
+
+def api(path, **params):
+    with urllib.request.urlopen(BASE + path + "?" + urllib.parse.urlencode(params), timeout=10) as r:
+        return json.load(r)
+
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]:
+    options.add_argument(a)
+options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+try:
+    # / goes to the query page.
+    driver.get(BASE + "/")
+    check("root redirects to /graph", wait(driver, lambda: urllib.parse.urlparse(driver.current_url).path == "/graph"), driver.current_url)
+    errors = console_errors(driver)
+    check("no console errors on load", not errors, str(errors))
+
+    # The JavaScript unit tests, run in the page.
+    with open(UNIT) as f:
+        unit = f.read()
+    result = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const url = URL.createObjectURL(new Blob([arguments[0]], { type: "text/javascript" }));
+        import(url).then((m) => m.run()).then(done, (e) => done(["module failed: " + e]));
+    """, unit)
+    check("javascript unit tests", result == [], "; ".join(result or []))
+
+    # A Prometheus link opens the same view: the graph of three series.
+    link = BASE + "/graph?" + urllib.parse.urlencode({"g0.expr": "rate(x_total[5m])", "g0.tab": "0", "g0.range_input": "30m"})
+    driver.get(link)
+    lines = wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, ".graph path.series-line") if len(driver.find_elements(By.CSS_SELECTOR, ".graph path.series-line")) == 3 else None)
+    check("graph draws three series", lines is not None, str(len(driver.find_elements(By.CSS_SELECTOR, ".graph path.series-line"))))
+    if lines:
+        check("each line has points", all(len(l.get_attribute("d")) > 20 for l in lines), str([l.get_attribute("d")[:40] for l in lines]))
+    check("expression filled from the link", driver.find_element(By.CSS_SELECTOR, ".expr").get_attribute("value") == "rate(x_total[5m])")
+    check("legend lists the series", len(driver.find_elements(By.CSS_SELECTOR, ".legend li")) == 3)
+    driver.save_screenshot(os.path.join(SHOTS, "graph.png"))
+
+    # Hover: the tooltip names a series and shows its value at that time.
+    graph = driver.find_element(By.CSS_SELECTOR, ".graph")
+    ActionChains(driver).move_to_element_with_offset(graph, graph.size["width"] // 3, 0).perform()
+    tip = wait(driver, lambda: driver.find_element(By.CSS_SELECTOR, ".tooltip-series"))
+    # The value shown is the series' point at that time, as the API answered it.
+    drawn = driver.execute_script("""
+        const g = window.strata.panels[0].graph, line = document.querySelector(".tooltip-series");
+        const s = g.series.find((s) => s.name === line.dataset.series);
+        const p = s && s.points.find(([t]) => t === Number(line.dataset.time));
+        return p ? p[1] : null;
+    """) if tip else None
+    ok = tip is not None and tip.text.startswith('{i="') and drawn is not None and float(tip.get_attribute("data-value")) == drawn
+    check("hover shows a tooltip with a series and its value", ok, (tip.text if tip else "no tooltip") + f" drawn={drawn}")
+    driver.save_screenshot(os.path.join(SHOTS, "graph-hover.png"))
+
+    # The legend hides a series.
+    driver.find_elements(By.CSS_SELECTOR, ".legend li")[0].click()
+    check("a legend click hides its series", wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, ".graph path.series-line")) == 2))
+
+    # Table tab: the API's instant values.
+    driver.get(BASE + "/graph?" + urllib.parse.urlencode({"g0.expr": "g", "g0.tab": "1"}))
+    rows = wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, ".table tbody tr") if len(driver.find_elements(By.CSS_SELECTOR, ".table tbody tr")) == 3 else None)
+    check("table shows three rows", rows is not None)
+    if rows:
+        shown = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[1].text for r in rows}
+        want = {}
+        for s in api("/api/v1/query", query="g")["data"]["result"]:
+            labels = ", ".join(f'{k}="{v}"' for k, v in sorted(s["metric"].items()) if k != "__name__")
+            want[f"g{{{labels}}}"] = s["value"][1]
+        check("table values are the API's", shown == want, f"{shown} != {want}")
+    driver.save_screenshot(os.path.join(SHOTS, "table.png"))
+
+    # A syntax error is shown at its position.
+    expr = driver.find_element(By.CSS_SELECTOR, ".expr")
+    expr.clear()
+    expr.send_keys("sum(rate(x_total[5m])")
+    driver.find_element(By.CSS_SELECTOR, ".execute").click()
+    caret = wait(driver, lambda: driver.find_element(By.CSS_SELECTOR, ".error .caret"))
+    message = driver.find_element(By.CSS_SELECTOR, ".error .error-message").text if caret else ""
+    check("syntax error shown with its position", caret is not None and "parse error" in message and caret.get_attribute("data-column") == message.split(": ")[1].split(":")[1],
+          message)
+    driver.save_screenshot(os.path.join(SHOTS, "error.png"))
+
+    # Autocomplete of metric names.
+    expr.clear()
+    expr.send_keys("x_to")
+    option = wait(driver, lambda: [o for o in driver.find_elements(By.CSS_SELECTOR, ".autocomplete li") if o.text == "x_total"])
+    check("autocomplete offers x_total", bool(option))
+    expr.send_keys(Keys.TAB)
+    check("tab completes it", expr.get_attribute("value") == "x_total", expr.get_attribute("value"))
+
+    # The URL keeps the state: reloading it shows the same panel.
+    driver.find_element(By.CSS_SELECTOR, ".execute").click()
+    wait(driver, lambda: "x_total" in driver.current_url)
+    again = driver.current_url
+    driver.get(again)
+    check("a link with the state reproduces the view",
+          wait(driver, lambda: driver.find_element(By.CSS_SELECTOR, ".expr").get_attribute("value") == "x_total"
+               and driver.find_element(By.CSS_SELECTOR, ".panel").get_attribute("data-tab") == "1"), again)
+    errors = console_errors(driver)
+    check("no console errors", not errors, str(errors))
+
+    # Drawing 100 series of 11,000 points (script time, reported, not asserted).
+    ms = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import(location.origin + "/ui/graph.js").then((g) => {
+          const end = 1.7e12, start = end - 11000 * 15000, result = [];
+          for (let s = 0; s < 100; s++) {
+            const values = new Array(11000);
+            for (let i = 0; i < 11000; i++) values[i] = [(start + i * 15000) / 1000, String(Math.sin(i / 300 + s) * 100 + s)];
+            result.push({ metric: { __name__: "m", s: String(s) }, values });
+          }
+          const el = document.querySelector(".graph"), t0 = performance.now();
+          g.drawGraph(el, document.querySelector(".tooltip"), document.querySelector(".legend"), result, { start, end });
+          done(performance.now() - t0);
+        }, (e) => done(-1));
+    """)
+    print(f"measure draw_100x11000_ms {ms:.0f}", flush=True)
+    check("the big graph drew", ms > 0)
+
+    # What the UI transfers, gzipped.
+    total = 0
+    for name in ["index.html", "app.js", "graph.js", "format.js", "style.css"]:
+        path = "/graph" if name == "index.html" else "/ui/" + name
+        with urllib.request.urlopen(BASE + path, timeout=10) as r:
+            total += len(gzip.compress(r.read()))
+    print(f"measure transfer_gzip_bytes {total}", flush=True)
+    check("the UI is under 200 KiB gzipped", total < 200 * 1024, str(total))
+finally:
+    driver.quit()
+sys.exit(1 if failures else 0)

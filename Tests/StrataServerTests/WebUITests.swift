@@ -1,0 +1,52 @@
+import Foundation
+import StrataTestSupport
+import Testing
+
+/// The web UI: its embedded copy matches `ui/`, and in a real headless Chromium (Debian's, driven
+/// by Selenium from `Tests/Fixtures/ui_browser.py`) the query page graphs, tabulates, hovers,
+/// completes metric names, shows parse errors where they are, keeps its state in the URL and
+/// logs no console errors. Screenshots go to `.build/ui-screenshots/`.
+@Suite struct WebUITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func theEmbeddedUIIsTheUIFolder() async throws {
+        let r = try await Tools.runAsync(try #require(Tools.which("python3")), [Self.root.appendingPathComponent("scripts/embed-ui.py").path, "--check"])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func theQueryPageInARealBrowser() async throws {
+        guard let binary = strataBinary() else { return }
+        let python = PythonServer.interpreter(importing: ["selenium"])
+        let browser = ["/usr/bin/chromium", "/usr/bin/chromedriver"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let python, browser else {
+            let why = "Chromium, chromium-driver and selenium are needed for the web UI tests (scripts/bootstrap.sh installs them)"
+            if Tools.isCI { Issue.record(Comment(rawValue: why)) } else { print(why + "; skipping") }
+            return
+        }
+        let dir = try TempDir("web-ui"); defer { dir.remove() }
+        let (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("strata.log"))
+        defer { proc.stop() }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var b = WriteRequestBuilder()
+        let times = stride(from: now - 40 * 60_000, through: now - 15_000, by: 15_000).map { $0 }
+        for i in 0 ..< 3 {
+            // Counters whose rate rises and falls, so the graph has something to show.
+            var total = 0.0
+            b.add([("__name__", "x_total"), ("i", String(i))], times.enumerated().map { k, t in
+                total += Double((i + 1) * (1 + (k / 8 + i) % 5))
+                return (t, total)
+            })
+            b.add([("__name__", "g"), ("i", String(i))], times.enumerated().map { ($1, Double(i * 10 + $0 % 7)) })
+        }
+        #expect(await postWrite(port: port, b.snappyBody()) == .noContent)
+
+        let shots = Self.root.appendingPathComponent(".build/ui-screenshots").path
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let script = Self.root.appendingPathComponent("Tests/Fixtures/ui_browser.py").path
+        let r = try await Tools.runAsync(python, [script, "http://127.0.0.1:\(port)", shots], timeout: 150)
+        print(r.stdout.split(separator: "\n").filter { $0.hasPrefix("measure") }.joined(separator: "\n"))
+        #expect(r.status == 0 && !r.stdout.contains("FAIL"), "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("ok the UI is under 200 KiB gzipped"), "\(r.stdout)")
+    }
+}

@@ -1,0 +1,134 @@
+// Pure helpers of the UI: durations, number and time formatting, axis ticks, URL state.
+// No DOM here, so the browser test runs them as unit tests (ui/tests/unit.js).
+
+const UNITS = [["y", 31536000000], ["w", 604800000], ["d", 86400000], ["h", 3600000], ["m", 60000], ["s", 1000], ["ms", 1]];
+
+/** Prometheus duration ("1h30m", "90s", "500ms") to milliseconds; null if it is not one. */
+export function parseDuration(s) {
+  if (typeof s !== "string" || !/^(\d+(y|w|d|h|ms|m|s))+$/.test(s.trim())) return null;
+  let total = 0;
+  for (const [, n, u] of s.trim().matchAll(/(\d+)(y|w|d|h|ms|m|s)/g)) total += Number(n) * UNITS.find(([name]) => name === u)[1];
+  return total;
+}
+
+/** Milliseconds to the shortest Prometheus duration ("1h30m"); "0s" for 0. */
+export function formatDuration(ms) {
+  if (ms <= 0) return "0s";
+  let out = "";
+  for (const [u, size] of UNITS) {
+    if (ms >= size) { out += Math.floor(ms / size) + u; ms %= size; }
+  }
+  return out;
+}
+
+/** A value for an axis or a tooltip: SI prefixes above 1000 and below 1, 3 significant digits. */
+export function humanize(v) {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const abs = Math.abs(v);
+  const big = [[1e18, "E"], [1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+  for (const [size, p] of big) if (abs >= size) return trim(v / size) + p;
+  const small = [[1, ""], [1e-3, "m"], [1e-6, "µ"], [1e-9, "n"]];
+  for (const [size, p] of small) if (abs >= size) return trim(v / size) + p;
+  return v.toExponential(2);
+}
+
+function trim(x) { return String(Number(x.toPrecision(3))); }
+
+/** About `count` round tick values covering [min, max] (1, 2 or 5 times a power of ten). */
+export function niceTicks(min, max, count = 5) {
+  if (!(max > min)) { const v = Number.isFinite(min) ? min : 0; return [v]; }
+  const raw = (max - min) / Math.max(1, count);
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw);
+  const ticks = [];
+  for (let t = Math.ceil(min / step) * step; t <= max + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  return ticks;
+}
+
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800].map((s) => s * 1000);
+
+/** About `count` tick times (ms) on round boundaries in [start, end] (ms). */
+export function timeTicks(start, end, count = 6) {
+  const step = TIME_STEPS.find((s) => (end - start) / s <= count) || TIME_STEPS[TIME_STEPS.length - 1];
+  const ticks = [];
+  for (let t = Math.ceil(start / step) * step; t <= end; t += step) ticks.push(t);
+  return { ticks, step };
+}
+
+/** A tick label: the time of day, with the date when ticks are a day or more apart (UTC). */
+export function formatTick(t, step) {
+  const iso = new Date(t).toISOString();
+  if (step >= 86400000) return iso.slice(5, 10);
+  if (step >= 60000) return iso.slice(11, 16);
+  return iso.slice(11, 19);
+}
+
+/** `{__name__="up", job="x"}` as Prometheus prints it: `up{job="x"}`. */
+export function seriesName(metric) {
+  const name = metric.__name__ || "";
+  const labels = Object.keys(metric).filter((k) => k !== "__name__").sort()
+    .map((k) => `${k}=${JSON.stringify(metric[k])}`);
+  return labels.length || !name ? `${name}{${labels.join(", ")}}` : name;
+}
+
+/** The step a graph of `rangeMs` gets without one given: about 250 points, at least 1s. */
+export function autoStep(rangeMs) {
+  return Math.max(1000, Math.round(rangeMs / 250 / 1000) * 1000);
+}
+
+/** "1:8: parse error: …" → { line: 1, column: 8 }; null without a position. */
+export function errorPosition(message) {
+  const m = /(?:^|: )(\d+):(\d+): parse error/.exec(message || "");
+  return m ? { line: Number(m[1]), column: Number(m[2]) } : null;
+}
+
+/**
+ * Panels from a URL query in Prometheus' format (`g0.expr=…&g0.tab=0&g0.range_input=1h`), so
+ * links people already have open the same view. tab 0 is the graph, 1 the table.
+ */
+export function parseState(search) {
+  const params = new URLSearchParams(search);
+  const panels = [];
+  for (const [key, value] of params) {
+    const m = /^g(\d+)\.(.+)$/.exec(key);
+    if (!m) continue;
+    const i = Number(m[1]);
+    panels[i] = panels[i] || { expr: "", tab: 0, range: "1h", end: "", step: "", stacked: false };
+    const p = panels[i];
+    switch (m[2]) {
+      case "expr": p.expr = value; break;
+      case "tab": p.tab = value === "1" ? 1 : 0; break;
+      case "range_input": p.range = value; break;
+      case "end_input": p.end = value; break;
+      case "step_input": p.step = value; break;
+      case "stacked": p.stacked = value === "1"; break;
+    }
+  }
+  return panels.filter(Boolean);
+}
+
+/** The URL query of `panels`, in the format `parseState` reads. */
+export function stateQuery(panels) {
+  const params = new URLSearchParams();
+  panels.forEach((p, i) => {
+    params.set(`g${i}.expr`, p.expr);
+    params.set(`g${i}.tab`, String(p.tab));
+    params.set(`g${i}.range_input`, p.range);
+    if (p.end) params.set(`g${i}.end_input`, p.end);
+    if (p.step) params.set(`g${i}.step_input`, p.step);
+    if (p.stacked) params.set(`g${i}.stacked`, "1");
+  });
+  return params.toString();
+}
+
+/** Cumulative sums of series values at each timestamp (the stacked graph), in series order. */
+export function stack(seriesValues) {
+  const totals = new Map();
+  return seriesValues.map((points) => points.map(([t, v]) => {
+    const base = totals.get(t) || 0;
+    const top = base + (Number.isFinite(v) ? v : 0);
+    totals.set(t, top);
+    return [t, top, base];
+  }));
+}

@@ -1,0 +1,36 @@
+// Unit tests of ui/format.js, run inside the page by the browser test
+// (Tests/Fixtures/ui_browser.py): no npm, no test framework. `run()` returns the failures.
+export async function run() {
+  const f = await import(location.origin + "/ui/format.js");
+  const failures = [];
+  const eq = (name, got, want) => {
+    if (JSON.stringify(got) !== JSON.stringify(want)) failures.push(`${name}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  };
+  eq("parseDuration 1h30m", f.parseDuration("1h30m"), 5400000);
+  eq("parseDuration 500ms", f.parseDuration("500ms"), 500);
+  eq("parseDuration bad", f.parseDuration("5 minutes"), null);
+  eq("formatDuration", f.formatDuration(5400000), "1h30m");
+  eq("formatDuration 0", f.formatDuration(0), "0s");
+  eq("humanize k", f.humanize(1500), "1.5k");
+  eq("humanize M", f.humanize(2340000), "2.34M");
+  eq("humanize m", f.humanize(0.0123), "12.3m");
+  eq("humanize 0", f.humanize(0), "0");
+  eq("humanize negative", f.humanize(-4200), "-4.2k");
+  eq("niceTicks", f.niceTicks(0, 10, 5), [0, 2, 4, 6, 8, 10]);
+  eq("niceTicks fractional", f.niceTicks(0.1, 0.45, 4), [0.1, 0.2, 0.3, 0.4]);
+  eq("timeTicks step", f.timeTicks(0, 3600000, 6).step, 600000);
+  eq("seriesName", f.seriesName({ __name__: "up", job: "a", instance: "b" }), 'up{instance="b", job="a"}');
+  eq("seriesName no name", f.seriesName({ job: "a" }), '{job="a"}');
+  eq("seriesName bare", f.seriesName({ __name__: "up" }), "up");
+  eq("autoStep", f.autoStep(3600000), 14000);
+  eq("errorPosition", f.errorPosition('invalid parameter "query": 1:8: parse error: unclosed left parenthesis'), { line: 1, column: 8 });
+  eq("errorPosition none", f.errorPosition("execution error"), null);
+  const state = f.parseState("?g0.expr=rate(x%5B5m%5D)&g0.tab=1&g0.range_input=6h&g1.expr=up&g1.stacked=1");
+  eq("parseState", state, [
+    { expr: "rate(x[5m])", tab: 1, range: "6h", end: "", step: "", stacked: false },
+    { expr: "up", tab: 0, range: "1h", end: "", step: "", stacked: true },
+  ]);
+  eq("stateQuery round trip", f.parseState(f.stateQuery(state)), state);
+  eq("stack", f.stack([[[1, 1], [2, 2]], [[1, 10], [2, NaN]]]), [[[1, 1, 0], [2, 2, 0]], [[1, 11, 1], [2, 2, 2]]]);
+  return failures;
+}

@@ -83,12 +83,11 @@ import Testing
         }
     }
 
+    /// A spread of dashboard expressions (ResultsCacheCorpusTests covers the language).
     static let expressions = [
-        "rate(c_total[5m])", "sum by (job) (rate(c_total[5m]))", "increase(c_total[1h])", "resets(c_total[1h])",
-        "avg_over_time(g[10m])", "max_over_time(rate(c_total[5m])[30m:1m])", "g offset 1h", "deriv(g[15m])",
-        "histogram_quantile(0.9, sum by (le) (rate(h_bucket[10m])))", "topk(2, g)", "time()", "scalar(sum(g))",
-        #"label_replace(g, "x", "$1", "job", "(.*)")"#, "absent(nope)", "count by (job) (g > 20)", "g and on (job) c_total",
-        "predict_linear(g[30m], 3600)", "changes(g[1h])", "quantile_over_time(0.5, g[20m])", "sum(g) / count(g)",
+        "sum by (job) (rate(c_total[5m]))", "increase(c_total[1h])", "avg_over_time(g[10m])",
+        "max_over_time(rate(c_total[5m])[30m:1m])", "g offset 1h", "histogram_quantile(0.9, sum by (le) (rate(h_bucket[10m])))",
+        "topk(2, g)", "time()", "absent(nope)", "count by (job) (g > 20)",
     ]
 
     @Test func answersFromTheCacheAreTheAnswersOfOneEvaluation() async throws {
@@ -107,7 +106,8 @@ import Testing
                 try await pair.compare(expr, start: c.start, end: c.end, step: c.step, "first")
                 let (hits, misses) = (pair.cache.hits.load(ordering: .relaxed), pair.cache.misses.load(ordering: .relaxed))
                 try await pair.compare(expr, start: c.start, end: c.end, step: c.step, "again")
-                #expect(pair.cache.misses.load(ordering: .relaxed) == misses && pair.cache.hits.load(ordering: .relaxed) > hits,
+                // At most the last piece grows: steps may have left the fresh minute meanwhile.
+                #expect(pair.cache.misses.load(ordering: .relaxed) <= misses + 1 && pair.cache.hits.load(ordering: .relaxed) > hits,
                         "\(expr): the same query again is answered from the cache")
                 // A dashboard that refreshes a step later and one that pans back about an hour
                 // (Grafana moves ranges by whole steps, so the grid stays); a shifted grid.

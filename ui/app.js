@@ -1,7 +1,9 @@
-// The query page: panels with an expression editor (metric name autocomplete, parse errors at
-// their position), a graph or a table of the result, and the state in the URL.
+// The UI's entry: the query page (panels with an expression editor that completes metric
+// names and shows parse errors at their position, a graph or a table of the result, the state
+// in the URL) or one of the pages in pages.js, by path.
 import { parseDuration, autoStep, errorPosition, parseState, stateQuery, seriesName, formatDuration } from "./format.js";
 import { drawGraph } from "./graph.js";
+import { pages, render } from "./pages.js";
 
 const panels = [];
 let metricNames = null;
@@ -209,11 +211,22 @@ function init() {
     document.documentElement.dataset.theme = next;
     localStorage.setItem("strata-theme", next);
   };
+  const path = location.pathname;
+  for (const a of document.querySelectorAll("header nav a")) {
+    if (a.getAttribute("href") === path || (path === "/query" && a.getAttribute("href") === "/graph")) a.setAttribute("aria-current", "page");
+  }
+  window.strata = { panels };
+  if (pages[path]) {
+    document.getElementById("query-page").remove();
+    document.title = `Strata · ${document.querySelector("header nav a[aria-current]")?.textContent || ""}`;
+    render(path, document.getElementById("main"));
+    return;
+  }
+  document.getElementById("query-page").hidden = false;
   const state = parseState(location.search);
   for (const s of state.length ? state : [{}]) addPanel(s);
   document.getElementById("add-panel").onclick = () => { addPanel({}); saveState(); };
   for (const p of panels) if (p.state.expr) execute(p);
-  window.strata = { panels };
 }
 
 init();

@@ -3,17 +3,19 @@ import Hummingbird
 import NIOCore
 
 /// The web UI, served from the binary (`ui/`, embedded by `scripts/embed-ui.py`): `/` sends
-/// the browser to `/graph`, the query page, as Prometheus does; `/ui/<file>` serves its
-/// scripts and styles. Nothing is fetched from elsewhere at run time.
+/// the browser to `/graph`, the query page, as Prometheus does; the metrics explorer, TSDB
+/// status, status, flags and config pages; `/ui/<file>` serves the scripts and styles.
+/// Nothing is fetched from elsewhere at run time.
 public enum WebUI {
-    /// The pages that are the query page (Prometheus' old and new paths).
-    static let queryPages = ["/graph", "/query"]
+    /// The UI's pages, all the same document (`ui/app.js` renders by path): the query page
+    /// at Prometheus' old and new paths, then the others.
+    static let pages = ["/graph", "/query", "/explore", "/tsdb-status", "/status", "/flags", "/config"]
 
     public static func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/") { _, _ in
             Response(status: .found, headers: [.location: "/graph"])
         }
-        for page in queryPages {
+        for page in pages {
             router.get(RouterPath(page)) { _, _ in asset("index.html") ?? notFound() }
         }
         router.get("/ui/{file}") { _, context in

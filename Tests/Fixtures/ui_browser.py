@@ -51,7 +51,9 @@ def api(path, **params):
 
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
-for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]:
+# Lean: the rest of the test suite shares the machine's two cores.
+for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--disable-gpu",
+          "--disable-extensions", "--disable-background-networking", "--renderer-process-limit=1"]:
     options.add_argument(a)
 options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -144,6 +146,48 @@ try:
                and driver.find_element(By.CSS_SELECTOR, ".panel").get_attribute("data-tab") == "1"), again)
     errors = console_errors(driver)
     check("no console errors", not errors, str(errors))
+
+    # The other pages: each loads, shows what the API holds, logs no error.
+    def page(path, name):
+        driver.get(BASE + path)
+        loaded = wait(driver, lambda: driver.find_element(By.ID, "main").get_attribute("data-loaded") == "true")
+        check(f"{path} loads", loaded is not None)
+        errors = console_errors(driver) + [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#main .error")]
+        check(f"{path} shows no error", not errors, str(errors))
+        driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+    def cells(selector):
+        return [[td.text for td in tr.find_elements(By.TAG_NAME, "td")] for tr in driver.find_elements(By.CSS_SELECTOR, selector + " tbody tr")]
+
+    page("/explore", "explore")
+    row = [r for r in cells(".metrics") if r and r[0] == "x_total"]
+    check("explore lists x_total with its 3 series", row and row[0][2] == "3", str(row))
+    link = driver.find_element(By.CSS_SELECTOR, 'tr[data-metric="x_total"] a').get_attribute("href")
+    check("explore links a metric to the query page", "/graph?" in link and "g0.expr=x_total" in link, link)
+    driver.find_element(By.CSS_SELECTOR, 'tr[data-metric="x_total"] button.labels').click()
+    labels = wait(driver, lambda: cells(".labels-of") or None)
+    check("explore shows a metric's labels and values", labels is not None and ["i", "3"] == [c for c in next((r for r in labels if r[0] == "i"), [])[:2]], str(labels))
+    filt = driver.find_element(By.CSS_SELECTOR, ".filter")
+    filt.send_keys("x_t")
+    visible = [tr.get_attribute("data-metric") for tr in driver.find_elements(By.CSS_SELECTOR, ".metrics tbody tr") if tr.is_displayed()]
+    check("the explorer's filter keeps matching names", visible == ["x_total"], str(visible))
+
+    page("/tsdb-status", "tsdb-status")
+    by_metric = {r[0]: r[1] for r in cells(".series-by-metric")}
+    check("tsdb status counts series by metric", by_metric.get("x_total") == "3" and by_metric.get("g") == "3", str(by_metric))
+    head = cells(".head-stats")
+    check("tsdb status shows head statistics", head and head[0][0] == str(api("/api/v1/status/tsdb")["data"]["headStats"]["numSeries"]), str(head))
+    check("tsdb status shows WAL replay", cells(".wal-replay") and cells(".wal-replay")[0][-1] == "done", str(cells(".wal-replay")))
+
+    page("/status", "status")
+    build = {r[0]: r[1] for r in cells(".build-info")}
+    check("status shows the build", build.get("version") == api("/api/v1/status/buildinfo")["data"]["version"], str(build))
+    page("/flags", "flags")
+    flags = {r[0]: r[1] for r in cells(".flags")}
+    check("flags shows --tsdb.path", flags.get("--tsdb.path") == api("/api/v1/status/flags")["data"]["tsdb.path"], str(list(flags)[:5]))
+    page("/config", "config")
+    check("config shows the YAML", driver.find_element(By.CSS_SELECTOR, "pre.config").text.strip() == api("/api/v1/status/config")["data"]["yaml"].strip())
+    driver.get(BASE + "/graph")
 
     # Drawing 100 series of 11,000 points (script time, reported, not asserted).
     ms = driver.execute_async_script("""

@@ -502,8 +502,8 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             case .instant(let t): return try engine.instantQuery(storage, expr, at: t)
             case .range(let s, let e, let st):
                 if let cache = options.resultsCache, storageWarnings == nil,
-                   let cached = try cachedRangeQuery(cache, storage, expr, start: s, end: e, step: st, options: opts,
-                                                     key: resultsCacheKey(query, params, step: st, start: s, resolution: resolution, options: opts)) {
+                   let cached = try cachedRangeQuery(cache, storage, expr, query: query, params, start: s, end: e, step: st,
+                                                     resolution: resolution, options: opts) {
                     return cached
                 }
                 return try engine.rangeQuery(storage, expr, start: s, end: e, step: st)
@@ -518,10 +518,11 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
     /// evaluated whole: its steps depend on its own start or end (`@ start()`), it is one step
     /// (which the engine evaluates as an instant query), it is invalid as a whole (the engine
     /// gives the error), or a piece came with annotations.
-    func cachedRangeQuery(_ cache: ResultsCache, _ storage: any Queryable, _ expr: Expr, start: Int64, end: Int64, step: Int64,
-                          options opts: EngineOptions, key: String) throws(QueryError) -> QueryResult? {
+    func cachedRangeQuery(_ cache: ResultsCache, _ storage: any Queryable, _ expr: Expr, query: String, _ params: Params,
+                          start: Int64, end: Int64, step: Int64, resolution: Int64, options opts: EngineOptions) throws(QueryError) -> QueryResult? {
         guard step > 0, end > start, (end - start) / step <= Int64(opts.maxPointsPerSeries),
               expr.type == .vector || expr.type == .scalar, !Engine.dependsOnQueryRange(expr) else { return nil }
+        let key = resultsCacheKey(query, params, step: step, start: start, resolution: resolution, options: opts)
         let deadline = ContinuousClock.now + opts.timeout
         let split = SplitRangeQuery(cache: cache, key: key, start: start, end: end, step: step, now: WallClock.nowMillis(),
                                     evaluate: { (first, last) throws(QueryError) in

@@ -119,7 +119,7 @@ let package = Package(
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 ],
                 swiftSettings: settings),
-        .target(name: "StrataWebUI",
+        .target(name: "StrataUI",
                 dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
                 swiftSettings: settings),
         .target(name: "StrataHTTPAPI",
@@ -137,7 +137,7 @@ let package = Package(
         .target(name: "StrataServer",
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataTSDB", "StrataRemote", "StrataHTTPAPI", "StrataRuntime",
-                    "StrataObjectStore", "StrataBlockStore", "StrataPromQLParser", "StrataGoYAML", "StrataPromQL", "StrataRules", "StrataWebUI",
+                    "StrataObjectStore", "StrataBlockStore", "StrataPromQLParser", "StrataGoYAML", "StrataPromQL", "StrataRules", "StrataUI",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HummingbirdCore", package: "hummingbird"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -14,7 +14,7 @@ import StrataRules
 import StrataRuntime
 import StrataStorage
 import StrataTSDB
-import StrataWebUI
+import StrataUI
 
 /// Builds the whole server: storage opened from `config.tsdbPath`, and the HTTP API on top.
 /// Tests call this too, so what they exercise is what `strata serve` runs.

@@ -138,6 +138,8 @@ let package = Package(
                 dependencies: [
                     "StrataModel", "StrataStorage", "StrataTSDB", "StrataRemote", "StrataHTTPAPI", "StrataRuntime",
                     "StrataObjectStore", "StrataBlockStore", "StrataPromQLParser", "StrataGoYAML", "StrataPromQL", "StrataRules", "StrataUI",
+                    // `/api/v1/blocks/inspect` serves `strata bucket inspect`'s report.
+                    "StrataTools",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HummingbirdCore", package: "hummingbird"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -173,6 +173,7 @@ public func buildApplication(
                                                  options: apiOptions, startup: startup)
     api.register(on: router)
     WebUI.register(on: router)
+    BlocksEndpoint(tenants: tenants, bucket: bucket, catalog: catalog).register(on: router)
     let metrics = MetricsEndpoint(tenants: tenants, api: api.stats, writes: api.tenantStats, queryLoad: { api.queryLoad },
                                   bucket: bucket, store: store, compactor: compactorService?.stats, resultsCache: resultsCache,
                                   rules: rules, notifier: notifier, registry: registry)

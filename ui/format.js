@@ -132,3 +132,102 @@ export function stack(seriesValues) {
     return [t, top, base];
   }));
 }
+
+const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and", "or", "unless", "atan2"]);
+const LABEL_LISTS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right"]);
+
+/** PromQL's aggregations and functions, for completion and highlighting. */
+export const FUNCTIONS = [
+  "sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values", "limitk", "limit_ratio",
+  "abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time", "ceil", "changes", "clamp",
+  "clamp_max", "clamp_min", "cos", "cosh", "count_over_time", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "deg",
+  "delta", "deriv", "double_exponential_smoothing", "exp", "floor", "histogram_avg", "histogram_count", "histogram_fraction",
+  "histogram_quantile", "histogram_stddev", "histogram_stdvar", "histogram_sum", "holt_winters", "hour", "idelta", "increase", "irate",
+  "label_join", "label_replace", "last_over_time", "ln", "log10", "log2", "mad_over_time", "max_over_time", "min_over_time", "minute",
+  "month", "pi", "predict_linear", "present_over_time", "quantile_over_time", "rad", "rate", "resets", "round", "scalar", "sgn", "sin",
+  "sinh", "sort", "sort_by_label", "sort_by_label_desc", "sort_desc", "sqrt", "stddev_over_time", "stdvar_over_time", "sum_over_time",
+  "tan", "tanh", "time", "timestamp", "vector", "year",
+];
+
+const FUNCTION_SET = new Set(FUNCTIONS);
+
+/**
+ * PromQL split into tokens for highlighting: `{type, text}` with type one of comment, string,
+ * number, duration, keyword, function, metric, label, operator, paren, space. The texts joined
+ * give the input back, whatever it is (unknown characters become "operator").
+ */
+export function tokenize(src) {
+  const out = [];
+  let i = 0, braces = 0, labelList = false, expectList = false;
+  const push = (type, text) => { out.push({ type, text }); i += text.length; };
+  while (i < src.length) {
+    const rest = src.slice(i);
+    let m;
+    if ((m = /^\s+/.exec(rest))) { push("space", m[0]); continue; }
+    if ((m = /^#[^\n]*/.exec(rest))) { push("comment", m[0]); continue; }
+    if ((m = /^("(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|`[^`]*`?)/.exec(rest))) { push("string", m[0]); continue; }
+    if ((m = /^(\d+(ms|y|w|d|h|m|s))+(?![a-zA-Z0-9_:])/.exec(rest))) { push("duration", m[0]); continue; }
+    if ((m = /^(0x[0-9a-fA-F]+|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)/.exec(rest))) { push("number", m[0]); continue; }
+    if ((m = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(rest))) {
+      const word = m[0], after = src.slice(i + word.length);
+      let type;
+      if (braces > 0 || labelList) type = "label";
+      else if (KEYWORDS.has(word.toLowerCase())) type = "keyword";
+      else if (/^(inf|nan)$/i.test(word)) type = "number";
+      else if (/^\s*\(/.test(after) || (FUNCTION_SET.has(word) && /^\s*(by|without)\b/i.test(after))) type = "function";
+      else type = "metric";
+      expectList = type === "keyword" && LABEL_LISTS.has(word.toLowerCase());
+      push(type, word);
+      continue;
+    }
+    const c = rest[0];
+    if (c === "{") braces++;
+    if (c === "}") braces = Math.max(0, braces - 1);
+    if (c === "(" && expectList) labelList = true;
+    else if (c === ")") labelList = false;
+    if (c !== " ") expectList = false;
+    if ("{}()[]".includes(c)) { push("paren", c); continue; }
+    m = /^(=~|!~|!=|==|>=|<=|[-+*/%^=<>,@:])/.exec(rest);
+    push("operator", m ? m[0] : c);
+  }
+  return out;
+}
+
+/**
+ * What the word before `cursor` in `text` could be completed to: a metric or function name
+ * (kind "metric"), a label name inside a selector's braces or a `by (…)` list ("label"), or a
+ * label value inside a matcher's quotes ("value"); with the `word` typed so far, where it
+ * starts (`from`), the selector's metric name and the matcher's label. null elsewhere.
+ */
+export function completionContext(text, cursor) {
+  const before = text.slice(0, cursor);
+  const open = before.lastIndexOf("{");
+  if (open > before.lastIndexOf("}")) {
+    const inside = before.slice(open + 1);
+    const metric = (/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*$/.exec(before.slice(0, open)) || [])[1] || "";
+    const v = /([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)$/.exec(inside);
+    if (v) return { kind: "value", label: v[1], word: v[3], from: cursor - v[3].length, metric };
+    const l = /(?:^|,)\s*([a-zA-Z_][a-zA-Z0-9_]*)?$/.exec(inside);
+    return l ? { kind: "label", word: l[1] || "", from: cursor - (l[1] || "").length, metric } : null;
+  }
+  const list = /\b(by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)$/i.exec(before);
+  if (list) {
+    const w = /(?:^|,)\s*([a-zA-Z_][a-zA-Z0-9_]*)?$/.exec(list[2]);
+    return w ? { kind: "label", word: w[1] || "", from: cursor - (w[1] || "").length, metric: "" } : null;
+  }
+  if (before.lastIndexOf("[") > before.lastIndexOf("]")) return null;
+  if (((before.match(/"/g) || []).length - (before.match(/\\"/g) || []).length) % 2 === 1) return null;
+  const m = /[a-zA-Z_:][a-zA-Z0-9_:]*$/.exec(before);
+  if (!m || /[0-9.]$/.test(before.slice(0, cursor - m[0].length))) return null;
+  return { kind: "metric", word: m[0], from: cursor - m[0].length, metric: "" };
+}
+
+/** Prometheus' range steps, for the − and + buttons beside a graph's range. */
+const RANGE_STEPS = ["1s", "10s", "1m", "5m", "15m", "30m", "1h", "2h", "6h", "12h", "1d", "2d", "1w", "2w", "4w", "8w", "1y", "2y"];
+
+/** The next range below (`dir` -1) or above (+1) `ms`, as a duration string. */
+export function stepRange(ms, dir) {
+  const steps = RANGE_STEPS.map((s) => [s, parseDuration(s)]);
+  const found = dir < 0 ? steps.filter(([, v]) => v < ms).pop() : steps.find(([, v]) => v > ms);
+  return (found || (dir < 0 ? steps[0] : steps[steps.length - 1]))[0];
+}

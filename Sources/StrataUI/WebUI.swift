@@ -4,12 +4,12 @@ import NIOCore
 
 /// The web UI, served from the binary (`ui/`, embedded by `scripts/embed-ui.py`): `/` sends
 /// the browser to `/graph`, the query page, as Prometheus does; the metrics explorer, TSDB
-/// status, status, flags and config pages; `/ui/<file>` serves the scripts and styles.
+/// status, blocks, rules, alerts, status, flags and config pages; `/ui/<file>` serves the scripts and styles.
 /// Nothing is fetched from elsewhere at run time.
 public enum WebUI {
     /// The UI's pages, all the same document (`ui/app.js` renders by path): the query page
     /// at Prometheus' old and new paths, then the others.
-    static let pages = ["/graph", "/query", "/explore", "/tsdb-status", "/status", "/flags", "/config"]
+    static let pages = ["/graph", "/query", "/explore", "/tsdb-status", "/blocks", "/rules", "/alerts", "/status", "/flags", "/config"]
 
     public static func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/") { _, _ in

@@ -1,19 +1,21 @@
 """The web UI in a real headless Chromium, driven by Selenium (Tests/StrataServerTests/WebUITests).
 
-    ui_browser.py BASE_URL SCREENSHOT_DIR
+    ui_browser.py BASE_URL SCREENSHOT_DIR ULIDS
 
 BASE_URL is a Strata holding x_total{i="0".."2"} (counters) and g{i="0".."2"} (gauges) for
-the last 40 minutes. Prints "ok <scenario>" or "FAIL <scenario>: why" per scenario and
+the last 40 minutes, the blocks ULIDS (comma-separated, as `strata tsdb list` listed them) and
+the rule group "ui" (GHigh firing for g{i="2"}, GSlow pending, GNever inactive). Prints "ok <scenario>" or "FAIL <scenario>: why" per scenario and
 "measure <name> <value>" lines; exits 1 if any failed.
 """
-import gzip, json, os, sys, time, urllib.parse, urllib.request
+import datetime, gzip, json, os, sys, time, urllib.parse, urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
 
-BASE, SHOTS = sys.argv[1], sys.argv[2]
+BASE, SHOTS, ULIDS = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 UNIT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "ui", "tests", "unit.js")
 failures = []
 
@@ -136,6 +138,67 @@ try:
     expr.send_keys(Keys.TAB)
     check("tab completes it", expr.get_attribute("value") == "x_total", expr.get_attribute("value"))
 
+    # The expression is highlighted token by token, under the text as typed.
+    expr.clear()
+    expr.send_keys('sum(rate(x_total{i="1"}[5m])) by (i)')
+    kinds = lambda cls: [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".highlight .t-" + cls)]
+    wait(driver, lambda: kinds("duration"))
+    check("the expression is highlighted",
+          kinds("function") == ["sum", "rate"] and kinds("metric") == ["x_total"] and kinds("label") == ["i", "i"]
+          and kinds("string") == ['"1"'] and kinds("duration") == ["5m"] and kinds("keyword") == ["by"],
+          str({k: kinds(k) for k in ["function", "metric", "label", "string", "duration", "keyword"]}))
+    layer = driver.find_element(By.CSS_SELECTOR, ".highlight").get_attribute("textContent")
+    check("the highlighted layer holds the text as typed", layer == expr.get_attribute("value") + "\n", repr(layer))
+
+    # Format: the expression as /api/v1/format_query gives it.
+    expr.clear()
+    expr.send_keys("sum(rate(x_total[5m]))by(i)")
+    driver.find_element(By.CSS_SELECTOR, ".format").click()
+    want = api("/api/v1/format_query", query="sum(rate(x_total[5m]))by(i)")["data"]
+    check("format puts the API's formatting in place", wait(driver, lambda: expr.get_attribute("value") == want), expr.get_attribute("value") + " != " + want)
+
+    # Label names complete inside a selector, label values inside a matcher's quotes.
+    expr.clear()
+    expr.send_keys("x_total{")
+    option = wait(driver, lambda: [o for o in driver.find_elements(By.CSS_SELECTOR, ".autocomplete li") if o.text == "i"])
+    check("autocomplete offers the metric's label names", bool(option) and option[0].get_attribute("data-kind") == "label",
+          str([o.text for o in driver.find_elements(By.CSS_SELECTOR, ".autocomplete li")]))
+    expr.send_keys(Keys.TAB)
+    check("tab completes the label name", expr.get_attribute("value") == "x_total{i", expr.get_attribute("value"))
+    expr.send_keys('="')
+    values = wait(driver, lambda: [o.text for o in driver.find_elements(By.CSS_SELECTOR, ".autocomplete li")] == ["0", "1", "2"])
+    check("autocomplete offers the label's values", values is not None, str([o.text for o in driver.find_elements(By.CSS_SELECTOR, ".autocomplete li")]))
+    expr.send_keys(Keys.ARROW_DOWN, Keys.TAB)
+    check("arrows and tab pick a value", expr.get_attribute("value") == 'x_total{i="1', expr.get_attribute("value"))
+    expr.send_keys('"}', Keys.ENTER)
+    check("the completed selector runs", wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, ".table tbody tr")) == 1))
+
+    # The time controls: a range step up and down, half a range back, and back to now.
+    driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="0"]').click()
+    rng, end = driver.find_element(By.CSS_SELECTOR, ".range"), driver.find_element(By.CSS_SELECTOR, ".end")
+    driver.find_element(By.CSS_SELECTOR, ".range-more").click()
+    check("+ lengthens the range a step", rng.get_attribute("value") == "2h", rng.get_attribute("value"))
+    driver.find_element(By.CSS_SELECTOR, ".range-less").click()
+    driver.find_element(By.CSS_SELECTOR, ".range-less").click()
+    check("− shortens it", rng.get_attribute("value") == "30m", rng.get_attribute("value"))
+    before = time.time()
+    driver.find_element(By.CSS_SELECTOR, ".end-back").click()
+    moved = end.get_attribute("value")
+    t = datetime.datetime.fromisoformat(moved.replace("Z", "+00:00")).timestamp() if moved else 0
+    check("« moves the end back half the range", moved and abs(t - (before - 900)) < 60, moved)
+    picker = driver.find_element(By.CSS_SELECTOR, ".end-picker").get_attribute("value")
+    # (Chromium leaves ":00" seconds out of the picker's value)
+    check("the picker shows the end", bool(moved) and picker[:16] == moved[:16], f"{picker} vs {moved}")
+    driver.find_element(By.CSS_SELECTOR, ".end-now").click()
+    check("now clears the end", end.get_attribute("value") == "")
+    check("the time controls keep the URL", wait(driver, lambda: "g0.range_input=30m" in driver.current_url), driver.current_url)
+    driver.save_screenshot(os.path.join(SHOTS, "time-controls.png"))
+
+    # Back to the table of x_total for the URL check below.
+    driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="1"]').click()
+    expr.clear()
+    expr.send_keys("x_total")
+
     # The URL keeps the state: reloading it shows the same panel.
     driver.find_element(By.CSS_SELECTOR, ".execute").click()
     wait(driver, lambda: "x_total" in driver.current_url)
@@ -179,6 +242,51 @@ try:
     check("tsdb status shows head statistics", head and head[0][0] == str(api("/api/v1/status/tsdb")["data"]["headStats"]["numSeries"]), str(head))
     check("tsdb status shows WAL replay", cells(".wal-replay") and cells(".wal-replay")[0][-1] == "done", str(cells(".wal-replay")))
 
+    # The block viewer: the blocks tsdb list listed, on the timeline and in the list.
+    page("/blocks", "blocks")
+    listed = [tr.get_attribute("data-ulid") for tr in driver.find_elements(By.CSS_SELECTOR, ".blocks-list tbody tr")]
+    check("blocks lists what tsdb list lists", listed == ULIDS, f"{listed} != {ULIDS}")
+    rects = driver.find_elements(By.CSS_SELECTOR, ".timeline rect.block")
+    check("the timeline draws every block", sorted(r.get_attribute("data-ulid") for r in rects) == sorted(ULIDS), str(len(rects)))
+    if rects:
+        rects[-1].click()
+        shown = wait(driver, lambda: cells(".block"))
+        check("a click shows the block's details", shown and ["ULID", rects[-1].get_attribute("data-ulid")] in shown, str(shown))
+        href = driver.find_element(By.CSS_SELECTOR, ".block-details a.inspect").get_attribute("href")
+        with urllib.request.urlopen(href, timeout=30) as r:
+            report = r.read().decode()
+        check("the block links to strata bucket inspect's report", "/api/v1/blocks/inspect?selector=tenant_id" in href
+              and rects[-1].get_attribute("data-ulid") in report and "COMP-LEVEL" in report, href + "\n" + report[:300])
+        driver.save_screenshot(os.path.join(SHOTS, "blocks.png"))
+    in_bucket = [b["ulid"] for b in api("/api/v1/blocks")["data"]["blocks"] if b["strata"]["bucket"]]
+    Select(driver.find_element(By.CSS_SELECTOR, "select.where")).select_by_value("bucket")
+    listed = [tr.get_attribute("data-ulid") for tr in driver.find_elements(By.CSS_SELECTOR, ".blocks-list tbody tr")]
+    check("the location filter keeps the bucket's blocks", listed == in_bucket, f"{listed} != {in_bucket}")
+    driver.find_element(By.CSS_SELECTOR, "input.find").send_keys(ULIDS[1].lower())
+    listed = [tr.get_attribute("data-ulid") for tr in driver.find_elements(By.CSS_SELECTOR, ".blocks-list tbody tr")]
+    check("a ULID finds its block", listed == [ULIDS[1]] and len(driver.find_elements(By.CSS_SELECTOR, ".timeline rect.block")) == 1, str(listed))
+
+    # Rules and alerts, as /api/v1/rules has them once the group has run.
+    def evaluated():
+        groups = api("/api/v1/rules")["data"]["groups"]
+        return groups and all(r["health"] == "ok" for r in groups[0]["rules"]) and \
+            any(r.get("state") == "firing" for r in groups[0]["rules"])
+    wait(driver, evaluated, 30)
+    page("/rules", "rules")
+    rows = {tr.get_attribute("data-rule"): tr.get_attribute("data-health") for tr in driver.find_elements(By.CSS_SELECTOR, ".rules tbody tr")}
+    check("rules lists each rule with its health", rows == {"i:g:sum": "ok", "GHigh": "ok", "GSlow": "ok", "GNever": "ok"}, str(rows))
+    check("rules shows the rule's expression", "expr: sum by (i) (g)" in driver.find_element(By.CSS_SELECTOR, ".rules").text)
+    page("/alerts", "alerts")
+    states = {sec.get_attribute("data-rule"): sec.get_attribute("data-state") for sec in driver.find_elements(By.CSS_SELECTOR, ".alert-rule")}
+    check("alerts shows each alerting rule's state", states == {"GHigh": "firing", "GSlow": "pending", "GNever": "inactive"}, str(states))
+    firing = cells('.alert-rule[data-rule="GHigh"] .alerts')
+    check("a firing alert is listed with its labels and value", len(firing) == 1 and 'i="2"' in firing[0][0] and firing[0][1] == "firing"
+          and float(firing[0][3]) > 18, str(firing))
+    check("a pending rule lists its three alerts", len(cells('.alert-rule[data-rule="GSlow"] .alerts')) == 3)
+    driver.find_element(By.CSS_SELECTOR, "input.state-inactive").click()
+    check("the state filter hides inactive rules", not driver.find_element(By.CSS_SELECTOR, '.alert-rule[data-rule="GNever"]').is_displayed()
+          and driver.find_element(By.CSS_SELECTOR, '.alert-rule[data-rule="GHigh"]').is_displayed())
+
     page("/status", "status")
     build = {r[0]: r[1] for r in cells(".build-info")}
     check("status shows the build", build.get("version") == api("/api/v1/status/buildinfo")["data"]["version"], str(build))
@@ -209,7 +317,7 @@ try:
 
     # What the UI transfers, gzipped.
     total = 0
-    for name in ["index.html", "app.js", "graph.js", "format.js", "style.css"]:
+    for name in ["index.html", "app.js", "graph.js", "format.js", "pages.js", "style.css"]:
         path = "/graph" if name == "index.html" else "/ui/" + name
         with urllib.request.urlopen(BASE + path, timeout=10) as r:
             total += len(gzip.compress(r.read()))

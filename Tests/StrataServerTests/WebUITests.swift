@@ -4,8 +4,9 @@ import Testing
 
 /// The web UI: its embedded copy matches `ui/`, and in a real headless Chromium (Debian's, driven
 /// by Selenium from `Tests/Fixtures/ui_browser.py`) the query page graphs, tabulates, hovers,
-/// completes metric names, shows parse errors where they are, keeps its state in the URL and
-/// logs no console errors. Screenshots go to `.build/ui-screenshots/`.
+/// highlights, completes names and values, formats, shows parse errors where they are and keeps
+/// its state in the URL; the other pages (blocks, rules, alerts, …) show what the API holds; no
+/// page logs a console error. Screenshots go to `.build/ui-screenshots/`.
 @Suite struct WebUITests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -25,7 +26,28 @@ import Testing
             return
         }
         let dir = try TempDir("web-ui"); defer { dir.remove() }
-        let (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("strata.log"))
+        // Blocks for the block viewer (as `strata tsdb list` lists them), and rules for the
+        // rules and alerts pages: one alert firing, one pending, one inactive.
+        let ulids = try await BlocksEndpointTests.importBlocks(binary, into: dir.file("data"), tmp: dir)
+        try """
+        groups:
+          - name: ui
+            interval: 1s
+            rules:
+              - record: i:g:sum
+                expr: sum by (i) (g)
+              - alert: GHigh
+                expr: g > 18
+                labels: {severity: page}
+                annotations: {summary: "g is {{ $value }}"}
+              - alert: GSlow
+                expr: g >= 0
+                for: 1h
+              - alert: GNever
+                expr: g > 1000
+        """.write(toFile: dir.file("rules.yml"), atomically: true, encoding: .utf8)
+        let (proc, port) = try await startStrata(binary, dataDir: dir.file("data"), log: dir.file("strata.log"),
+                                                 extra: ["--rule-file", dir.file("rules.yml")])
         defer { proc.stop() }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var b = WriteRequestBuilder()
@@ -44,7 +66,7 @@ import Testing
         let shots = Self.root.appendingPathComponent(".build/ui-screenshots").path
         try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
         let script = Self.root.appendingPathComponent("Tests/Fixtures/ui_browser.py").path
-        let r = try await Tools.runAsync(python, [script, "http://127.0.0.1:\(port)", shots], timeout: 150)
+        let r = try await Tools.runAsync(python, [script, "http://127.0.0.1:\(port)", shots, ulids.joined(separator: ",")], timeout: 150)
         print(r.stdout.split(separator: "\n").filter { $0.hasPrefix("measure") }.joined(separator: "\n"))
         #expect(r.status == 0 && !r.stdout.contains("FAIL"), "\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("ok the UI is under 200 KiB gzipped"), "\(r.stdout)")

@@ -32,5 +32,23 @@ export async function run() {
   ]);
   eq("stateQuery round trip", f.parseState(f.stateQuery(state)), state);
   eq("stack", f.stack([[[1, 1], [2, 2]], [[1, 10], [2, NaN]]]), [[[1, 1, 0], [2, 2, 0]], [[1, 11, 1], [2, 2, 2]]]);
+  const kinds = (src) => f.tokenize(src).filter((t) => t.type !== "space").map((t) => `${t.type}:${t.text}`);
+  eq("tokenize", kinds('sum by (job) (rate(x{a=~"b"}[5m] offset 1h)) > 0.5 # c'), [
+    "function:sum", "keyword:by", "paren:(", "label:job", "paren:)", "paren:(", "function:rate", "paren:(", "metric:x", "paren:{",
+    "label:a", "operator:=~", 'string:"b"', "paren:}", "paren:[", "duration:5m", "paren:]", "keyword:offset", "duration:1h", "paren:)",
+    "paren:)", "operator:>", "number:0.5", "comment:# c"]);
+  eq("tokenize keeps the text", f.tokenize('a{b="\\"x"} @ 1e3 unless on(c) d').map((t) => t.text).join(""), 'a{b="\\"x"} @ 1e3 unless on(c) d');
+  eq("tokenize unclosed", kinds('x{a="b'), ["metric:x", "paren:{", "label:a", "operator:=", 'string:"b']);
+  eq("complete metric", f.completionContext("rate(x_to", 9), { kind: "metric", word: "x_to", from: 5, metric: "" });
+  eq("complete label", f.completionContext("x{a=\"1\", b", 10), { kind: "label", word: "b", from: 9, metric: "x" });
+  eq("complete label empty", f.completionContext("x_total{", 8), { kind: "label", word: "", from: 8, metric: "x_total" });
+  eq("complete value", f.completionContext('x{i="0', 6), { kind: "value", label: "i", word: "0", from: 5, metric: "x" });
+  eq("complete by list", f.completionContext("sum by (jo", 10), { kind: "label", word: "jo", from: 8, metric: "" });
+  eq("complete none in a range", f.completionContext("x[5", 3), null);
+  eq("complete none in a number", f.completionContext("1e5", 3), null);
+  eq("stepRange up", f.stepRange(3600000, 1), "2h");
+  eq("stepRange down", f.stepRange(3600000, -1), "30m");
+  eq("stepRange between", f.stepRange(4000000, -1), "1h");
+  eq("stepRange top", f.stepRange(1e15, 1), "2y");
   return failures;
 }

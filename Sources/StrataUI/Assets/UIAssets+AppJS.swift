@@ -2,15 +2,20 @@
 extension UIAssets {
     /// ui/app.js
     static let appJS = ##"""
-// The UI's entry: the query page (panels with an expression editor that completes metric
-// names and shows parse errors at their position, a graph or a table of the result, the state
-// in the URL) or one of the pages in pages.js, by path.
-import { parseDuration, autoStep, errorPosition, parseState, stateQuery, seriesName, formatDuration } from "./format.js";
+// The UI's entry: the query page (panels with an expression editor that highlights PromQL,
+// completes metric, function and label names and label values, formats the expression and shows
+// parse errors at their position; a graph or a table of the result; the state in the URL) or
+// one of the pages in pages.js, by path.
+import {
+  parseDuration, autoStep, errorPosition, parseState, stateQuery, seriesName, formatDuration, tokenize, completionContext, FUNCTIONS, stepRange,
+} from "./format.js";
 import { drawGraph } from "./graph.js";
 import { pages, render } from "./pages.js";
 
 const panels = [];
 let metricNames = null;
+// Label names per metric ("" for all) and label values per metric and label, as the API gave them.
+const labelNames = new Map(), labelValues = new Map();
 
 async function api(path, params) {
   const body = new URLSearchParams(params);
@@ -21,11 +26,45 @@ async function api(path, params) {
   return json;
 }
 
+async function list(path) {
+  try { return (await (await fetch(path)).json()).data || []; } catch { return []; }
+}
+
 async function names() {
-  if (!metricNames) {
-    try { metricNames = (await (await fetch("/api/v1/label/__name__/values")).json()).data || []; } catch { metricNames = []; }
-  }
+  if (!metricNames) metricNames = await list("/api/v1/label/__name__/values");
   return metricNames;
+}
+
+/** Label names of a metric's series (all series' when `metric` is empty). */
+async function labelsOf(metric) {
+  if (!labelNames.has(metric)) {
+    labelNames.set(metric, list("/api/v1/labels" + (metric ? "?" + new URLSearchParams({ "match[]": metric }) : "")));
+  }
+  return (await labelNames.get(metric)).filter((n) => n !== "__name__");
+}
+
+async function valuesOf(metric, label) {
+  const key = metric + "\n" + label;
+  if (!labelValues.has(key)) {
+    const match = metric ? "?" + new URLSearchParams({ "match[]": metric }) : "";
+    labelValues.set(key, list(`/api/v1/label/${encodeURIComponent(label)}/values${match}`));
+  }
+  return labelValues.get(key);
+}
+
+/** The expression, coloured by token, in the layer under the textarea. */
+function highlight(p) {
+  const pre = p.el.querySelector(".highlight"), text = p.el.querySelector(".expr").value;
+  pre.textContent = "";
+  for (const t of tokenize(text)) {
+    if (t.type === "space") { pre.append(t.text); continue; }
+    const span = document.createElement("span");
+    span.className = "t-" + t.type;
+    span.textContent = t.text;
+    pre.append(span);
+  }
+  // A final newline takes a line in the textarea but not in a <pre> without something after it.
+  pre.append("\n");
 }
 
 function saveState() {
@@ -70,6 +109,7 @@ async function execute(p) {
   s.end = p.el.querySelector(".end").value;
   s.step = p.el.querySelector(".step").value.trim();
   s.stacked = p.el.querySelector(".stacked").checked;
+  p.el.querySelector(".end-picker").value = s.end.trim() ? new Date(endTime(p)).toISOString().slice(0, 19) : "";
   saveState();
   const errorBox = p.el.querySelector(".error"), notes = p.el.querySelector(".notes");
   errorBox.hidden = true;
@@ -133,24 +173,33 @@ function setTab(p, tab) {
   for (const b of p.el.querySelectorAll(".tab")) b.setAttribute("aria-selected", String(Number(b.dataset.tab) === tab));
 }
 
-/** The word being typed before the cursor, if it could be a metric name. */
-function currentWord(textarea) {
-  const before = textarea.value.slice(0, textarea.selectionStart);
-  const m = /[a-zA-Z_:][a-zA-Z0-9_:]*$/.exec(before);
-  return m ? { word: m[0], from: before.length - m[0].length } : null;
-}
+// Each keystroke asks anew; an answer that comes after a newer question is dropped.
+let suggestion = 0;
 
+/** Offers completions for the word at the cursor: metric and function names, label names
+ *  inside a selector or a `by (…)` list, label values inside a matcher's quotes. */
 async function suggest(p) {
   const ta = p.el.querySelector(".expr"), list = p.el.querySelector(".autocomplete");
-  const cur = currentWord(ta);
+  const ctx = completionContext(ta.value, ta.selectionStart);
+  const ask = ++suggestion;
+  let options = [];
+  if (ctx?.kind === "metric" && ctx.word.length >= 2) {
+    options = [...FUNCTIONS.filter((f) => f.startsWith(ctx.word)), ...(await names()).filter((n) => n.startsWith(ctx.word))];
+  } else if (ctx?.kind === "label") {
+    options = (await labelsOf(ctx.metric)).filter((n) => n.startsWith(ctx.word));
+  } else if (ctx?.kind === "value") {
+    options = (await valuesOf(ctx.metric, ctx.label)).filter((v) => v.startsWith(ctx.word)).map((v) => v.replace(/[\\"]/g, "\\$&"));
+  }
+  if (ask !== suggestion) return;
+  options = [...new Set(options)].filter((o) => o !== ctx?.word).slice(0, 12);
   list.textContent = "";
-  if (!cur || cur.word.length < 2) { list.hidden = true; return; }
-  const matches = (await names()).filter((n) => n.startsWith(cur.word) && n !== cur.word).slice(0, 10);
-  if (!matches.length) { list.hidden = true; return; }
-  matches.forEach((n, i) => {
+  p.completing = ctx;
+  if (!options.length) { list.hidden = true; return; }
+  options.forEach((n, i) => {
     const li = document.createElement("li");
     li.setAttribute("role", "option");
     li.setAttribute("aria-selected", String(i === 0));
+    li.dataset.kind = ctx.kind;
     li.textContent = n;
     li.onmousedown = (e) => { e.preventDefault(); complete(p, n); };
     list.appendChild(li);
@@ -158,14 +207,46 @@ async function suggest(p) {
   list.hidden = false;
 }
 
-function complete(p, name) {
+/** Puts `text` in place of the word the completions were offered for. */
+function complete(p, text) {
   const ta = p.el.querySelector(".expr"), list = p.el.querySelector(".autocomplete");
-  const cur = currentWord(ta);
-  if (cur) {
-    ta.value = ta.value.slice(0, cur.from) + name + ta.value.slice(ta.selectionStart);
-    ta.selectionStart = ta.selectionEnd = cur.from + name.length;
+  const ctx = p.completing;
+  if (ctx) {
+    ta.value = ta.value.slice(0, ctx.from) + text + ta.value.slice(ta.selectionStart);
+    ta.selectionStart = ta.selectionEnd = ctx.from + text.length;
   }
   list.hidden = true;
+  highlight(p);
+}
+
+/** Replaces the expression with Prometheus' formatting of it. */
+async function format(p) {
+  const ta = p.el.querySelector(".expr");
+  p.el.querySelector(".error").hidden = true;
+  if (!ta.value.trim()) return;
+  try {
+    const r = await api("/api/v1/format_query", { query: ta.value });
+    ta.value = r.data;
+    p.state.expr = r.data;
+    highlight(p);
+    saveState();
+  } catch (e) {
+    p.state.expr = ta.value;
+    showError(p, e.message);
+  }
+}
+
+/** The − / + and « / » / now buttons: a range step, half a range back or forward, or now. */
+function moveTime(p, what) {
+  const range = p.el.querySelector(".range"), end = p.el.querySelector(".end");
+  const ms = parseDuration(range.value.trim()) ?? 3600000;
+  if (what === "less" || what === "more") range.value = stepRange(ms, what === "less" ? -1 : 1);
+  if (what === "back" || what === "forward") {
+    p.state.end = end.value;
+    end.value = new Date(endTime(p) + (what === "back" ? -ms / 2 : ms / 2)).toISOString();
+  }
+  if (what === "now") end.value = "";
+  execute(p);
 }
 
 function addPanel(state) {
@@ -182,10 +263,20 @@ function addPanel(state) {
   el.querySelector(".stacked").checked = p.state.stacked;
   setTab(p, p.state.tab);
   el.querySelector(".execute").onclick = () => execute(p);
+  el.querySelector(".format").onclick = () => format(p);
+  for (const [cls, what] of [["range-less", "less"], ["range-more", "more"], ["end-back", "back"], ["end-forward", "forward"], ["end-now", "now"]]) {
+    el.querySelector("." + cls).onclick = () => moveTime(p, what);
+  }
+  // The picker reads and writes UTC, as the End field and the graph's axis do.
+  el.querySelector(".end-picker").onchange = (e) => {
+    if (!e.target.value) return;
+    el.querySelector(".end").value = new Date(e.target.value + "Z").toISOString();
+    execute(p);
+  };
   for (const b of el.querySelectorAll(".tab")) b.onclick = () => { setTab(p, Number(b.dataset.tab)); execute(p); };
   el.querySelector(".stacked").onchange = () => execute(p);
   el.querySelector(".remove").onclick = () => { panels.splice(panels.indexOf(p), 1); el.remove(); saveState(); };
-  ta.addEventListener("input", () => suggest(p));
+  ta.addEventListener("input", () => { highlight(p); suggest(p); });
   ta.addEventListener("keydown", (e) => {
     const list = el.querySelector(".autocomplete");
     const options = [...list.querySelectorAll("li")];
@@ -204,6 +295,7 @@ function addPanel(state) {
   });
   ta.addEventListener("blur", () => { el.querySelector(".autocomplete").hidden = true; });
   document.getElementById("panels").appendChild(el);
+  highlight(p);
   return p;
 }
 

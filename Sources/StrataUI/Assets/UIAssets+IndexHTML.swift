@@ -19,6 +19,9 @@ extension UIAssets {
     <a href="/graph">Query</a>
     <a href="/explore">Metrics</a>
     <a href="/tsdb-status">TSDB status</a>
+    <a href="/blocks">Blocks</a>
+    <a href="/rules">Rules</a>
+    <a href="/alerts">Alerts</a>
     <a href="/status">Status</a>
     <a href="/flags">Flags</a>
     <a href="/config">Config</a>
@@ -35,8 +38,12 @@ extension UIAssets {
   <section class="panel" aria-label="Query panel">
     <div class="editor">
       <label class="visually-hidden" for="">Expression</label>
-      <textarea class="expr" rows="1" spellcheck="false" autocomplete="off" placeholder="Expression (press Shift+Enter for newlines)"></textarea>
-      <ul class="autocomplete" role="listbox" hidden></ul>
+      <div class="expr-wrap">
+        <pre class="highlight" aria-hidden="true"></pre>
+        <textarea class="expr" rows="1" spellcheck="false" autocomplete="off" placeholder="Expression (press Shift+Enter for newlines)"></textarea>
+      </div>
+      <ul class="autocomplete" role="listbox" aria-label="Completions" hidden></ul>
+      <button class="format" type="button" title="Format the expression (/api/v1/format_query)">Format</button>
       <button class="execute" type="button">Execute</button>
     </div>
     <div class="error" role="alert" hidden></div>
@@ -46,8 +53,18 @@ extension UIAssets {
       <button class="tab" role="tab" data-tab="0" type="button">Graph</button>
     </div>
     <div class="controls">
-      <label>Range <input class="range" size="6" value="1h" aria-label="Range"></label>
-      <label>End <input class="end" size="20" placeholder="now" aria-label="End time (RFC 3339 or Unix seconds)"></label>
+      <span class="group">
+        <button class="range-less" type="button" aria-label="Shorter range">−</button>
+        <label>Range <input class="range" size="6" value="1h" aria-label="Range"></label>
+        <button class="range-more" type="button" aria-label="Longer range">+</button>
+      </span>
+      <span class="group">
+        <button class="end-back" type="button" aria-label="Move back by half the range">«</button>
+        <label>End <input class="end" size="20" placeholder="now" aria-label="End time (RFC 3339 or Unix seconds)"></label>
+        <input class="end-picker" type="datetime-local" step="1" aria-label="Pick the end time (UTC)">
+        <button class="end-forward" type="button" aria-label="Move forward by half the range">»</button>
+        <button class="end-now" type="button" aria-label="End now">now</button>
+      </span>
       <label>Step <input class="step" size="6" placeholder="auto" aria-label="Resolution step"></label>
       <label><input class="stacked" type="checkbox"> Stacked</label>
       <button class="remove" type="button" aria-label="Remove panel">Remove</button>

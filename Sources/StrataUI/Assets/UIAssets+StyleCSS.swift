@@ -17,7 +17,21 @@ button { cursor: pointer; }
 button:focus-visible, input:focus-visible, textarea:focus-visible, .graph:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: .75rem; margin-bottom: 1rem; }
 .editor { position: relative; display: flex; gap: .5rem; }
-.expr { flex: 1; font-family: ui-monospace, monospace; resize: vertical; min-height: 2.2rem; }
+/* The highlighted copy of the expression lies under the textarea, whose own text is transparent:
+   both share a grid cell, so the cell grows with the text and neither scrolls. */
+.expr-wrap { flex: 1; display: grid; min-width: 0; }
+.expr-wrap > * { grid-area: 1 / 1; margin: 0; font: 13px/1.5 ui-monospace, monospace; padding: .3rem .6rem; border: 1px solid transparent;
+  border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; overflow: hidden; min-height: 2.2rem; }
+.expr { color: transparent; caret-color: var(--fg); background: transparent; border-color: var(--line); resize: none; }
+.expr::placeholder { color: var(--muted); }
+.highlight { pointer-events: none; background: var(--bg); color: var(--fg); }
+.t-metric { color: var(--fg); } .t-function { color: #7c3aed; } .t-keyword { color: #c2410c; } .t-label { color: #0e7490; }
+.t-string { color: #15803d; } .t-number, .t-duration { color: #1d4ed8; } .t-comment { color: var(--muted); font-style: italic; } .t-operator { color: #be185d; }
+:root[data-theme="dark"] .t-function { color: #c4b5fd; } :root[data-theme="dark"] .t-keyword { color: #fdba74; }
+:root[data-theme="dark"] .t-label { color: #67e8f9; } :root[data-theme="dark"] .t-string { color: #86efac; }
+:root[data-theme="dark"] .t-number, :root[data-theme="dark"] .t-duration { color: #93c5fd; } :root[data-theme="dark"] .t-operator { color: #f9a8d4; }
+.group { display: inline-flex; gap: .25rem; align-items: center; }
+.formatted { white-space: pre-wrap; }
 .execute { background: var(--accent); color: #fff; border-color: var(--accent); }
 .autocomplete { position: absolute; top: 100%; left: 0; z-index: 10; margin: 0; padding: 0; list-style: none; background: var(--bg);
   border: 1px solid var(--line); max-height: 16rem; overflow: auto; min-width: 16rem; font-family: ui-monospace, monospace; }
@@ -54,6 +68,20 @@ button:focus-visible, input:focus-visible, textarea:focus-visible, .graph:focus-
 .filter { margin-bottom: .5rem; min-width: 20rem; }
 .config { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 12px; margin: 0; }
 .details { margin-top: 1rem; }
+.timeline svg { width: 100%; display: block; }
+.timeline .band { fill: var(--fg); font-size: 12px; font-weight: 600; }
+.timeline .level, .timeline .tick { fill: var(--muted); font-size: 11px; }
+.timeline .grid { stroke: var(--line); }
+.timeline .block { cursor: pointer; stroke: var(--fg); stroke-opacity: .35; }
+.timeline .block:focus-visible { outline: none; stroke: var(--accent); stroke-width: 2; stroke-opacity: 1; }
+.timeline .block.local-only { stroke-dasharray: 3 2; stroke-opacity: .9; }
+.timeline .block.marked { opacity: .35; }
+.blocks-list tbody tr { cursor: pointer; }
+.rule { margin: 0; white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 12px; }
+.alert-rule.state-firing h2 { color: var(--error); }
+.alert-rule.state-pending h2 { color: #d97706; }
+select { font: inherit; color: inherit; background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: .3rem .4rem; }
+.table.block td:first-child { width: 12rem; }
 
 """##
 }

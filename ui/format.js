@@ -122,15 +122,22 @@ export function stateQuery(panels) {
   return params.toString();
 }
 
-/** Cumulative sums of series values at each timestamp (the stacked graph), in series order. */
-export function stack(seriesValues) {
+/**
+ * The stacked graph: per series `{t, v, base}` where `v` is the running total at each time
+ * (the series' own value over the series before it) and `base` the total below it; a missing
+ * value adds nothing. `series` are `{t, v}` with typed or plain arrays.
+ */
+export function stack(series) {
   const totals = new Map();
-  return seriesValues.map((points) => points.map(([t, v]) => {
-    const base = totals.get(t) || 0;
-    const top = base + (Number.isFinite(v) ? v : 0);
-    totals.set(t, top);
-    return [t, top, base];
-  }));
+  return series.map(({ t, v }) => {
+    const top = new Float64Array(t.length), base = new Float64Array(t.length);
+    for (let i = 0; i < t.length; i++) {
+      base[i] = totals.get(t[i]) || 0;
+      top[i] = base[i] + (Number.isFinite(v[i]) ? v[i] : 0);
+      totals.set(t[i], top[i]);
+    }
+    return { t, v: top, base };
+  });
 }
 
 const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and", "or", "unless", "atan2"]);

@@ -1,13 +1,20 @@
 """The web UI in a real headless Chromium, driven by Selenium (Tests/StrataServerTests/WebUITests).
 
     ui_browser.py BASE_URL SCREENSHOT_DIR ULIDS
+    ui_browser.py --replay STRATA_BINARY DATA_DIR SCREENSHOT_DIR
 
 BASE_URL is a Strata holding x_total{i="0".."2"} (counters) and g{i="0".."2"} (gauges) for
 the last 40 minutes, the blocks ULIDS (comma-separated, as `strata tsdb list` listed them) and
-the rule group "ui" (GHigh firing for g{i="2"}, GSlow pending, GNever inactive). Prints "ok <scenario>" or "FAIL <scenario>: why" per scenario and
-"measure <name> <value>" lines; exits 1 if any failed.
+the rule group "ui" (GHigh firing for g{i="2"}, GSlow pending, GNever inactive).
+
+With --replay, the browser opens first, then `strata serve` starts on DATA_DIR (whose WAL takes
+seconds to replay) and /tsdb-status is loaded at once: it must show the replay in progress,
+then the head once it is done.
+
+Prints "ok <scenario>" or "FAIL <scenario>: why" per scenario and "measure <name> <value>"
+lines; exits 1 if any failed.
 """
-import datetime, gzip, json, os, sys, time, urllib.parse, urllib.request
+import datetime, gzip, json, os, re, subprocess, sys, time, urllib.parse, urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -15,7 +22,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.select import Select
 
-BASE, SHOTS, ULIDS = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 UNIT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "ui", "tests", "unit.js")
 failures = []
 
@@ -51,14 +57,55 @@ def api(path, **params):
         return json.load(r)
 
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-# Lean: the rest of the test suite shares the machine's two cores.
-for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--disable-gpu",
-          "--disable-extensions", "--disable-background-networking", "--renderer-process-limit=1"]:
-    options.add_argument(a)
-options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    # Lean: the rest of the test suite shares the machine's two cores.
+    for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--disable-gpu",
+              "--disable-extensions", "--disable-background-networking", "--renderer-process-limit=1"]:
+        options.add_argument(a)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def replay(strata, data, shots):
+    """/tsdb-status follows a WAL replay: opened while Strata starts, it shows the replay, then the head."""
+    driver = browser()
+    log = open(os.path.join(data, "..", "replay.log"), "w+")
+    server = subprocess.Popen([strata, "serve", "--http-address", "127.0.0.1:0", "--tsdb.path", data], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        port = None
+        end = time.time() + 30
+        while port is None and time.time() < end and server.poll() is None:
+            log.seek(0)
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read())
+            port = m and int(m.group(1))
+            time.sleep(0.01)
+        check("strata listens", port is not None, "no port in the log")
+        if port is None:
+            return
+        driver.get(f"http://127.0.0.1:{port}/tsdb-status")
+        seen = wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, ".replaying"), 10)
+        state = [td.text for td in driver.find_elements(By.CSS_SELECTOR, ".wal-replay td")]
+        check("tsdb status shows the replay in progress", seen is not None and state[-1:] == ["replaying"], str(state))
+        driver.save_screenshot(os.path.join(shots, "tsdb-status-replaying.png"))
+        head = wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, ".head-stats td"), 120)
+        check("then the head once the replay is done", head is not None and head[0].text == "20000"
+              and [td.text for td in driver.find_elements(By.CSS_SELECTOR, ".wal-replay td")][-1] == "done",
+              str([td.text for td in head or []]))
+        check("the replay note is gone", not driver.find_elements(By.CSS_SELECTOR, ".replaying"))
+    finally:
+        server.terminate()
+        server.wait()
+        driver.quit()
+
+
+if sys.argv[1] == "--replay":
+    replay(*sys.argv[2:5])
+    sys.exit(1 if failures else 0)
+
+BASE, SHOTS, ULIDS = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+driver = browser()
 try:
     # / goes to the query page.
     driver.get(BASE + "/")
@@ -95,8 +142,8 @@ try:
     drawn = driver.execute_script("""
         const g = window.strata.panels[0].graph, line = document.querySelector(".tooltip-series");
         const s = g.series.find((s) => s.name === line.dataset.series);
-        const p = s && s.points.find(([t]) => t === Number(line.dataset.time));
-        return p ? p[1] : null;
+        const j = s ? s.t.indexOf(Number(line.dataset.time)) : -1;
+        return j >= 0 ? s.v[j] : null;
     """) if tip else None
     ok = tip is not None and tip.text.startswith('{i="') and drawn is not None and float(tip.get_attribute("data-value")) == drawn
     check("hover shows a tooltip with a series and its value", ok, (tip.text if tip else "no tooltip") + f" drawn={drawn}")

@@ -31,7 +31,8 @@ export async function run() {
     { expr: "up", tab: 0, range: "1h", end: "", step: "", stacked: true },
   ]);
   eq("stateQuery round trip", f.parseState(f.stateQuery(state)), state);
-  eq("stack", f.stack([[[1, 1], [2, 2]], [[1, 10], [2, NaN]]]), [[[1, 1, 0], [2, 2, 0]], [[1, 11, 1], [2, 2, 2]]]);
+  const stacked = f.stack([{ t: [1, 2], v: [1, 2] }, { t: [1, 2], v: [10, NaN] }]).map((s) => [[...s.v], [...s.base]]);
+  eq("stack", stacked, [[[1, 2], [0, 0]], [[11, 2], [1, 2]]]);
   const kinds = (src) => f.tokenize(src).filter((t) => t.type !== "space").map((t) => `${t.type}:${t.text}`);
   eq("tokenize", kinds('sum by (job) (rate(x{a=~"b"}[5m] offset 1h)) > 0.5 # c'), [
     "function:sum", "keyword:by", "paren:(", "label:job", "paren:)", "paren:(", "function:rate", "paren:(", "metric:x", "paren:{",

@@ -18,10 +18,13 @@ export function color(i) { return PALETTE[i % PALETTE.length]; }
  * tests read: the series drawn and their points.
  */
 export function drawGraph(el, tooltip, legend, result, { start, end, stacked = false, onZoom }) {
-  const series = result.map((s, i) => ({
-    name: seriesName(s.metric), color: color(i), visible: true,
-    points: s.values.map(([t, v]) => [t * 1000, parseFloat(v)]),
-  }));
+  // Times (ms) and values in typed arrays: no object per point, which at a million points is
+  // what the drawing would otherwise spend its time on.
+  const series = result.map((s, i) => {
+    const n = s.values.length, t = new Float64Array(n), v = new Float64Array(n);
+    for (let j = 0; j < n; j++) { const p = s.values[j]; t[j] = p[0] * 1000; v[j] = +p[1]; }
+    return { name: seriesName(s.metric), color: color(i), visible: true, t, v };
+  });
   const state = { series };
   const width = Math.max(200, el.clientWidth), height = Math.max(120, el.clientHeight);
   const plotW = width - MARGIN.left - MARGIN.right, plotH = height - MARGIN.top - MARGIN.bottom;
@@ -29,15 +32,15 @@ export function drawGraph(el, tooltip, legend, result, { start, end, stacked = f
   function render() {
     el.textContent = "";
     const shown = series.filter((s) => s.visible);
-    // Stacked: [t, top, base] per point; otherwise the points themselves ([t, value]).
-    const drawn = stacked ? stack(shown.map((s) => s.points)) : shown.map((s) => s.points);
+    // Stacked: each series' tops (v) over the ones below (base); otherwise the series as they are.
+    const drawn = stacked ? stack(shown) : shown.map((s) => ({ t: s.t, v: s.v }));
     let min = Infinity, max = -Infinity;
-    for (const pts of drawn) for (const p of pts) {
-      const top = p[1];
-      if (!Number.isFinite(top)) continue;
-      if (top < min) min = top;
-      if (top > max) max = top;
-      if (p.length > 2) { if (p[2] < min) min = p[2]; if (p[2] > max) max = p[2]; }
+    for (const d of drawn) for (const arr of d.base ? [d.v, d.base] : [d.v]) {
+      for (let j = 0; j < arr.length; j++) {
+        const v = arr[j];
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
     }
     if (!Number.isFinite(min)) { min = 0; max = 1; }
     if (min === max) { min -= 1; max += 1; }
@@ -64,8 +67,10 @@ export function drawGraph(el, tooltip, legend, result, { start, end, stacked = f
     axis.innerHTML = grid;
     svg.appendChild(axis);
 
-    drawn.forEach((pts, i) => {
-      const d = pathOf(pts, x, y, 1.5 * guessStep(pts));
+    const scale = { x0: MARGIN.left - start * plotW / Math.max(1, end - start), kx: plotW / Math.max(1, end - start),
+      y0: MARGIN.top + plotH * max / (max - min), ky: -plotH / (max - min) };
+    drawn.forEach((series, i) => {
+      const d = pathOf(series.t, series.v, scale, 1.5 * guessStep(series.t));
       const path = document.createElementNS(SVG, "path");
       path.setAttribute("class", "series-line");
       path.setAttribute("d", d);
@@ -85,16 +90,15 @@ export function drawGraph(el, tooltip, legend, result, { start, end, stacked = f
 
   function nearest(px, py) {
     let best = null;
-    state.drawn.forEach((pts, i) => {
-      if (!pts.length) return;
-      let lo = 0, hi = pts.length - 1;
+    state.drawn.forEach(({ t: ts, v: vs }, i) => {
+      if (!ts.length) return;
+      let lo = 0, hi = ts.length - 1;
       const t = start + ((px - MARGIN.left) / plotW) * (end - start);
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (pts[mid][0] < t) lo = mid + 1; else hi = mid; }
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (ts[mid] < t) lo = mid + 1; else hi = mid; }
       for (const j of [lo - 1, lo]) {
-        const p = pts[j];
-        if (!p || !Number.isFinite(p[1])) continue;
-        const dist = Math.hypot(state.x(p[0]) - px, state.y(p[1]) - py);
-        if (!best || dist < best.dist) best = { dist, series: state.shown[i], t: p[0], v: state.shown[i].points[j][1] };
+        if (j < 0 || !Number.isFinite(vs[j])) continue;
+        const dist = Math.hypot(state.x(ts[j]) - px, state.y(vs[j]) - py);
+        if (!best || dist < best.dist) best = { dist, series: state.shown[i], t: ts[j], v: state.shown[i].v[j] };
       }
     });
     return best;
@@ -157,16 +161,16 @@ export function drawGraph(el, tooltip, legend, result, { start, end, stacked = f
 }
 
 /**
- * An SVG path through `pts` ([t, value, …]): a new "M" after a gap (a missing step or NaN),
- * and in each pixel column only its first, lowest, highest and last points, which draw the
- * same picture however many points the series has.
+ * An SVG path through the points (`ts`, `vs`), `scale` mapping time and value to pixels: a new
+ * "M" after a gap (a missing step or NaN), and in each pixel column only its first, lowest,
+ * highest and last points, which draw the same picture however many points the series has.
  */
-function pathOf(pts, x, y, gap) {
+function pathOf(ts, vs, { x0, kx, y0, ky }, gap) {
   const out = [];
-  let prevT = null, col = NaN, n = 0, move = false;
+  let prevT = -Infinity, col = NaN, n = 0, move = false;
   // The current column's first, lowest, highest and last points, by index.
   let first = 0, lo = 0, hi = 0, last = 0, loY = 0, hiY = 0;
-  const X = new Float64Array(pts.length), Y = new Float64Array(pts.length);
+  const X = new Float64Array(ts.length), Y = new Float64Array(ts.length);
   const flush = () => {
     if (!n) return;
     let prev = -1;
@@ -177,12 +181,12 @@ function pathOf(pts, x, y, gap) {
     }
     n = 0;
   };
-  for (let i = 0; i < pts.length; i++) {
-    const t = pts[i][0], v = pts[i][1];
-    if (!Number.isFinite(v)) { flush(); prevT = null; continue; }
-    const px = Math.round(x(t) * 10) / 10, py = Math.round(y(v) * 10) / 10;
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i], v = vs[i];
+    if (!Number.isFinite(v)) { flush(); prevT = -Infinity; continue; }
+    const px = Math.round((x0 + t * kx) * 10) / 10, py = Math.round((y0 + v * ky) * 10) / 10;
     X[i] = px; Y[i] = py;
-    const gapHere = prevT === null || t - prevT > gap;
+    const gapHere = t - prevT > gap;
     if (gapHere || Math.round(px) !== col) {
       flush();
       col = Math.round(px); move = gapHere; first = lo = hi = last = i; loY = hiY = py; n = 1;
@@ -197,10 +201,10 @@ function pathOf(pts, x, y, gap) {
   return out.join("");
 }
 
-/** The most common spacing of a series' points (its step), for telling gaps from steps. */
-function guessStep(pts) {
+/** The smallest spacing of a series' first points (its step), for telling gaps from steps. */
+function guessStep(ts) {
   let best = Infinity;
-  for (let i = 1; i < Math.min(pts.length, 50); i++) best = Math.min(best, pts[i][0] - pts[i - 1][0]);
+  for (let i = 1; i < Math.min(ts.length, 50); i++) best = Math.min(best, ts[i] - ts[i - 1]);
   return Number.isFinite(best) ? best : Infinity;
 }
 

@@ -11,7 +11,7 @@ import { color } from "./graph.js";
 async function get(path) {
   const r = await fetch(path);
   const json = await r.json();
-  if (json.status !== "success") throw new Error(json.error || `HTTP ${r.status}`);
+  if (json.status !== "success") throw Object.assign(new Error(json.error || `HTTP ${r.status}`), { status: r.status });
   return json.data;
 }
 
@@ -80,14 +80,29 @@ async function showLabels(name, box) {
   box.replaceChildren(table(`${name}: ${series.length} series`, ["Label", "Values", "Most frequent"], rows, "labels-of"));
 }
 
-/** `/tsdb-status`: the head's statistics and cardinality, and WAL replay progress. */
+/**
+ * `/tsdb-status`: the head's statistics and cardinality, and the WAL replay. While Strata starts
+ * (the TSDB endpoints answer 503 until the head is rebuilt) the page follows the replay's
+ * progress every second and shows the head once it is done.
+ */
 async function tsdbStatus(main) {
-  const [s, replay] = await Promise.all([get("/api/v1/status/tsdb"), get("/api/v1/status/walreplay")]);
+  const replayBox = section("WAL replay");
+  main.append(replayBox);
+  let s;
+  for (;;) {
+    const replay = await get("/api/v1/status/walreplay");
+    try { s = await get("/api/v1/status/tsdb"); } catch (e) { if (e.status !== 503) throw e; }
+    replayBox.replaceChildren(el("h2", {}, "WAL replay"), table("Write-ahead log replay at start-up",
+      ["First segment", "Last segment", "Current", "State"], [[replay.min, replay.max, replay.current, s ? "done" : "replaying"]], "wal-replay"));
+    if (s) break;
+    replayBox.append(el("p", { class: "notes replaying" },
+      `Strata is starting: the head is being rebuilt from the write-ahead log (segment ${replay.current} of ${replay.min}–${replay.max}). `
+      + "This page follows the replay and shows the head when it is done."));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
   const h = s.headStats;
-  main.append(section("Head", table("Head statistics", ["Series", "Chunks", "Label pairs", "Min time", "Max time"],
-    [[h.numSeries, h.chunkCount, h.numLabelPairs, time(h.minTime), time(h.maxTime)]], "head-stats")));
-  main.append(section("WAL replay", table("Write-ahead log replay at start-up", ["First segment", "Last segment", "Current", "State"],
-    [[replay.min, replay.max, replay.current, replay.current >= replay.max ? "done" : "replaying"]], "wal-replay")));
+  main.insertBefore(section("Head", table("Head statistics", ["Series", "Chunks", "Label pairs", "Min time", "Max time"],
+    [[h.numSeries, h.chunkCount, h.numLabelPairs, time(h.minTime), time(h.maxTime)]], "head-stats")), replayBox);
   const entries = (title, list, cls, fmt = (v) => v) => table(title, ["Name", "Count"], list.map((e) => [e.name, fmt(e.value)]), cls);
   main.append(section("Cardinality",
     entries("Top series count by metric name", s.seriesCountByMetricName, "series-by-metric"),

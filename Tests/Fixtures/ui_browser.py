@@ -342,6 +342,47 @@ try:
     check("flags shows --tsdb.path", flags.get("--tsdb.path") == api("/api/v1/status/flags")["data"]["tsdb.path"], str(list(flags)[:5]))
     page("/config", "config")
     check("config shows the YAML", driver.find_element(By.CSS_SELECTOR, "pre.config").text.strip() == api("/api/v1/status/config")["data"]["yaml"].strip())
+
+    # Keyboard: Tab reaches the editor, Enter runs it, Enter on a legend entry hides its series.
+    driver.get(BASE + "/graph?" + urllib.parse.urlencode({"g0.expr": "g", "g0.tab": "0"}))
+    wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, ".graph path.series-line")) == 3)
+    body = driver.find_element(By.TAG_NAME, "body")
+    focused = []
+    for _ in range(30):
+        body.send_keys(Keys.TAB) if not focused else driver.switch_to.active_element.send_keys(Keys.TAB)
+        focused.append(driver.switch_to.active_element.get_attribute("class") or "")
+        if "expr" in focused[-1].split():
+            break
+    check("tab reaches the expression editor", "expr" in focused[-1].split(), str(focused))
+    legend = driver.find_elements(By.CSS_SELECTOR, ".legend li")[1]
+    legend.send_keys(Keys.ENTER)
+    check("enter on a legend entry hides its series", wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, ".graph path.series-line")) == 2)
+          and legend.get_attribute("aria-pressed") == "false")
+
+    # The dark theme, kept across pages.
+    driver.find_element(By.ID, "theme").click()
+    theme = driver.execute_script("return document.documentElement.dataset.theme")
+    driver.get(BASE + "/blocks")
+    check("the theme switches and is kept", wait(driver, lambda: driver.execute_script("return document.documentElement.dataset.theme") == theme)
+          and theme in ("dark", "light"), str(theme))
+    wait(driver, lambda: driver.find_element(By.ID, "main").get_attribute("data-loaded") == "true")
+    if theme == "light":
+        driver.find_element(By.ID, "theme").click()
+    driver.get(BASE + "/graph?" + urllib.parse.urlencode({"g0.expr": 'sum by (i) (rate(x_total{i=~"0|1"}[5m]))', "g0.tab": "0", "g0.range_input": "30m"}))
+    wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, ".graph path.series-line")) == 2)
+    driver.save_screenshot(os.path.join(SHOTS, "graph-dark.png"))
+    driver.find_element(By.ID, "theme").click()
+
+    # A narrow window: no page scrolls sideways.
+    driver.set_window_size(420, 900)
+    for path in ["/graph?" + urllib.parse.urlencode({"g0.expr": "rate(x_total[5m])", "g0.tab": "0"}), "/blocks", "/alerts", "/explore"]:
+        driver.get(BASE + path)
+        wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, ".graph path.series-line") or driver.find_element(By.ID, "main").get_attribute("data-loaded") == "true")
+        time.sleep(0.3)
+        widths = driver.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        check(f"{path.split('?')[0]} fits a narrow window", widths[0] <= widths[1], str(widths))
+        driver.save_screenshot(os.path.join(SHOTS, "narrow-" + path.split("?")[0].strip("/") + ".png"))
+    driver.set_window_size(1280, 900)
     driver.get(BASE + "/graph")
 
     # Drawing 100 series of 11,000 points (script time, reported, not asserted).

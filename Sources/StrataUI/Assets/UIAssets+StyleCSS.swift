@@ -3,7 +3,7 @@ extension UIAssets {
     /// ui/style.css
     static let styleCSS = ##"""
 :root { --bg: #fff; --fg: #1d2126; --muted: #6b7280; --line: #d8dde3; --panel: #f7f8fa; --accent: #2563eb; --error: #b91c1c; }
-:root[data-theme="dark"] { --bg: #15181c; --fg: #e6e8eb; --muted: #9aa3ad; --line: #343a42; --panel: #1d2126; --accent: #60a5fa; --error: #f87171; }
+:root[data-theme="dark"] { color-scheme: dark; --bg: #15181c; --fg: #e6e8eb; --muted: #9aa3ad; --line: #343a42; --panel: #1d2126; --accent: #60a5fa; --error: #f87171; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.4 system-ui, sans-serif; background: var(--bg); color: var(--fg); }
 header { display: flex; align-items: center; gap: 1.5rem; padding: .5rem 1rem; border-bottom: 1px solid var(--line); }
@@ -30,7 +30,9 @@ button:focus-visible, input:focus-visible, textarea:focus-visible, .graph:focus-
 :root[data-theme="dark"] .t-function { color: #c4b5fd; } :root[data-theme="dark"] .t-keyword { color: #fdba74; }
 :root[data-theme="dark"] .t-label { color: #67e8f9; } :root[data-theme="dark"] .t-string { color: #86efac; }
 :root[data-theme="dark"] .t-number, :root[data-theme="dark"] .t-duration { color: #93c5fd; } :root[data-theme="dark"] .t-operator { color: #f9a8d4; }
-.group { display: inline-flex; gap: .25rem; align-items: center; }
+.group { display: inline-flex; flex-wrap: wrap; gap: .25rem; align-items: center; max-width: 100%; }
+.group input { min-width: 0; max-width: 100%; }
+.legend li { word-break: break-all; }
 .formatted { white-space: pre-wrap; }
 .execute { background: var(--accent); color: #fff; border-color: var(--accent); }
 .autocomplete { position: absolute; top: 100%; left: 0; z-index: 10; margin: 0; padding: 0; list-style: none; background: var(--bg);

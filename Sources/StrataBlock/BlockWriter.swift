@@ -22,7 +22,8 @@ public enum BlockWriter {
     @discardableResult
     public static func write(parentDir: String, mint: Int64, maxt: Int64, series input: [BlockSeriesInput],
                              compaction: BlockMeta.Compaction? = nil, chunkSegmentSize: Int = 512 << 20) throws -> BlockMeta {
-        let series = input.filter { !$0.chunks.isEmpty }.sorted { Labels.compare($0.labels, $1.labels) < 0 }
+        var series = input.filter { !$0.chunks.isEmpty }
+        series.sortByLabels(\.labels)
         var symbolSet = Set<[UInt8]>()
         for s in series { s.labels.forEachRaw { n, v in symbolSet.insert(Array(n)); symbolSet.insert(Array(v)) } }
         return try write(parentDir: parentDir, mint: mint, maxt: maxt, symbols: symbolSet.sorted { $0.lexicographicallyPrecedes($1) },

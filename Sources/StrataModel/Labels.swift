@@ -82,23 +82,80 @@ public struct Labels: Sendable, Hashable {
 
     /// Prometheus' `labels.Compare`: pairwise by name then value (bytewise), shorter set first on a tie.
     public static func compare(_ a: Labels, _ b: Labels) -> Int {
-        a.bytes.withUnsafeBytes { ab in
-            b.bytes.withUnsafeBytes { bb in
-                var i = 0, j = 0
-                while i < ab.count && j < bb.count {
-                    for _ in 0 ..< 2 { // name, then value
-                        let al = LabelBlob.readUvarint(ab, &i), bl = LabelBlob.readUvarint(bb, &j)
-                        let c = LabelBlob.compareBytes(UnsafeRawBufferPointer(rebasing: ab[i ..< i + al]),
-                                                       UnsafeRawBufferPointer(rebasing: bb[j ..< j + bl]))
-                        if c != 0 { return c }
-                        i += al; j += bl
+        a.bytes.withUnsafeBytes { ab in b.bytes.withUnsafeBytes { bb in LabelBlob.compare(ab, bb) } }
+    }
+
+    /// The bytes in one go: the synthesized hash would feed the hasher a byte at a time.
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    /// The order that sorts `sets` by `compare` (stable), fast: each set is written once in an
+    /// order-preserving byte encoding (every string's bytes, a zero byte as `00 FF`, then
+    /// `00 00`: FoundationDB's tuple encoding, whose bytewise order is `compare`'s), and the
+    /// sort compares the 8 bytes after the prefix all sets share as one integer, falling back
+    /// to comparing the rest only on a tie. No reference counting in the comparisons.
+    public static func sortedOrder(_ sets: [Labels]) -> [Int] {
+        var offsets = [Int](repeating: 0, count: sets.count + 1)
+        var flat = [UInt8]()
+        flat.reserveCapacity(sets.reduce(0) { $0 + $1.bytes.count } + sets.count * 16)
+        func put(_ string: UnsafeRawBufferPointer) {
+            if string.contains(0) {
+                for b in string {
+                    flat.append(b)
+                    if b == 0 { flat.append(0xFF) }
+                }
+            } else {
+                flat.append(contentsOf: string)
+            }
+            flat.append(0); flat.append(0)
+        }
+        for (i, l) in sets.enumerated() {
+            l.forEachRaw { name, value in put(name); put(value) }
+            offsets[i + 1] = flat.count
+        }
+        var order = Array(sets.indices)
+        guard sets.count > 1 else { return order }
+        flat.withUnsafeBytes { buf in
+            let base = buf.baseAddress!
+            // The prefix every encoding shares (series of one metric share their first labels).
+            var shared = offsets[1]
+            for i in 1 ..< sets.count where shared > 0 {
+                shared = Swift.min(shared, LabelBlob.firstDifference(base, base + offsets[i], Swift.min(shared, offsets[i + 1] - offsets[i])))
+            }
+            // Big-endian, zero-padded: integer order is the bytes' order.
+            let keys = (0 ..< sets.count).map { i -> UInt64 in
+                var key: UInt64 = 0
+                for k in 0 ..< 8 {
+                    let at = offsets[i] + shared + k
+                    key = key << 8 | UInt64(at < offsets[i + 1] ? base.load(fromByteOffset: at, as: UInt8.self) : 0)
+                }
+                return key
+            }
+            keys.withUnsafeBufferPointer { key in
+                offsets.withUnsafeBufferPointer { off in
+                    order.withUnsafeMutableBufferPointer { o in
+                        o.sort { x, y in
+                            if key[x] != key[y] { return key[x] < key[y] }
+                            let c = LabelBlob.compareBytes(UnsafeRawBufferPointer(rebasing: buf[off[x] + shared ..< off[x + 1]]),
+                                                           UnsafeRawBufferPointer(rebasing: buf[off[y] + shared ..< off[y + 1]]))
+                            return c != 0 ? c < 0 : x < y
+                        }
                     }
                 }
-                if i < ab.count { return 1 }
-                if j < bb.count { return -1 }
-                return 0
             }
         }
+        return order
+    }
+}
+
+extension Array {
+    /// Sorts the elements by their label sets (`Labels.compare`), stable, without reference
+    /// counting in the comparisons (see `Labels.sortedOrder`).
+    public mutating func sortByLabels(_ labels: (Element) -> Labels) {
+        guard count > 1 else { return }
+        let order = Labels.sortedOrder(map(labels))
+        self = order.map { self[$0] }
     }
 }
 
@@ -226,6 +283,49 @@ public enum LabelBlob {
         var x = UInt(v)
         while x >= 0x80 { out.append(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
         out.append(UInt8(x))
+    }
+
+    /// `Labels.compare` on two blobs: pairwise by name then value, shorter set first on a tie.
+    /// The common prefix is skipped in one pass; labels are parsed only up to where the blobs
+    /// first differ (series of one metric share their first labels).
+    @inlinable
+    public static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return a.count - b.count }
+        let k = firstDifference(pa, pb, Swift.min(a.count, b.count))
+        // Walk whole strings (length varint and bytes) that lie entirely before `k`: they are
+        // equal in both blobs, and so are their lengths, so the walk stays in step.
+        var i = 0
+        while i < k {
+            var next = i
+            let l = readUvarint(a, &next)
+            if next + l > k { break }
+            i = next + l
+        }
+        // From `i` on, compare string by string as the slow path does.
+        var j = i
+        while i < a.count && j < b.count {
+            let al = readUvarint(a, &i), bl = readUvarint(b, &j)
+            let c = compareBytes(UnsafeRawBufferPointer(rebasing: a[i ..< i + al]), UnsafeRawBufferPointer(rebasing: b[j ..< j + bl]))
+            if c != 0 { return c }
+            i += al; j += bl
+        }
+        if i < a.count { return 1 }
+        if j < b.count { return -1 }
+        return 0
+    }
+
+    /// Index of the first byte where the `n`-byte buffers differ, or `n`.
+    @inlinable
+    public static func firstDifference(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
+        var i = 0
+        while i + 8 <= n {
+            // Little-endian: the first byte in memory is the lowest.
+            let x = a.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian
+            if x != 0 { return i + x.trailingZeroBitCount / 8 }
+            i += 8
+        }
+        while i < n, a.load(fromByteOffset: i, as: UInt8.self) == b.load(fromByteOffset: i, as: UInt8.self) { i += 1 }
+        return i
     }
 
     /// Bytewise comparison (Go string order): negative, zero or positive.

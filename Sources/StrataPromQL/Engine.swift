@@ -120,11 +120,11 @@ public final class Engine: Sendable {
                 case .scalar:
                     result = .scalar(t: start, v: mat.first?.points.first?.v ?? .nan)
                 default:
-                    mat.sort { Labels.compare($0.labels, $1.labels) < 0 }
+                    mat.sortByLabels(\.labels)
                     result = .matrix(mat.map { SeriesPoints(labels: $0.labels, points: $0.points) })
                 }
             } else {
-                mat.sort { Labels.compare($0.labels, $1.labels) < 0 }
+                mat.sortByLabels(\.labels)
                 result = .matrix(mat.map { SeriesPoints(labels: $0.labels, points: $0.points) })
             }
             return QueryResult(value: result, annotations: ctx.annotations)

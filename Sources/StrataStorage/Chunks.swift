@@ -19,3 +19,8 @@ public struct EncodedChunk: Sendable {
 public protocol ChunkedStorageSeries: StorageSeries {
     func chunks(mint: Int64, maxt: Int64) throws -> [EncodedChunk]
 }
+
+extension ChunkedStorageSeries {
+    /// Stays chunked, so remote read can still stream the stored chunks.
+    public func relabeled(_ labels: Labels) -> any StorageSeries { RelabeledChunkedSeries(labels: labels, series: self) }
+}

@@ -81,10 +81,8 @@ public struct DedupQuerier: Querier {
                 let s = input[order[g]]
                 if !stripped[order[g]] {
                     out.append(s)
-                } else if let chunked = s as? any ChunkedStorageSeries {
-                    out.append(RelabeledChunkedSeries(labels: labels, series: chunked))
                 } else {
-                    out.append(RelabeledSeries(labels: labels, series: s))
+                    out.append(s.relabeled(labels))
                 }
             } else {
                 out.append(DedupSeries(labels: labels, replicas: order[g ..< end].map { input[$0] },
@@ -143,10 +141,13 @@ public struct DedupQuerier: Querier {
     }
 }
 
-/// A series read as it is under other labels (a replica label dropped, external labels attached).
+/// A series read as it is under other labels (a replica label dropped, external labels
+/// attached): `StorageSeries.relabeled`'s default.
 struct RelabeledSeries: StorageSeries {
     let labels: Labels
     let series: any StorageSeries
+
+    func relabeled(_ labels: Labels) -> any StorageSeries { RelabeledSeries(labels: labels, series: series) }
 
     func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         try series.samples(mint: mint, maxt: maxt, into: &out)
@@ -157,6 +158,8 @@ struct RelabeledSeries: StorageSeries {
 struct RelabeledChunkedSeries: ChunkedStorageSeries {
     let labels: Labels
     let series: any ChunkedStorageSeries
+
+    func relabeled(_ labels: Labels) -> any StorageSeries { RelabeledChunkedSeries(labels: labels, series: series) }
 
     func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         try series.samples(mint: mint, maxt: maxt, into: &out)

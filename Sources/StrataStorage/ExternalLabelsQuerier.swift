@@ -37,17 +37,15 @@ public struct ExternalLabelsQuerier: Querier {
         var out: [any StorageSeries] = []
         out.reserveCapacity(found.count)
         var sorted = true
+        var previous = Labels.empty
         for s in found {
             let relabeled = s.labels.overriding(labels)
-            if sorted, let last = out.last, Labels.compare(last.labels, relabeled) > 0 { sorted = false }
-            if let chunked = s as? any ChunkedStorageSeries {
-                out.append(RelabeledChunkedSeries(labels: relabeled, series: chunked))
-            } else {
-                out.append(RelabeledSeries(labels: relabeled, series: s))
-            }
+            if sorted, !out.isEmpty, Labels.compare(previous, relabeled) > 0 { sorted = false }
+            out.append(s.relabeled(relabeled))
+            previous = relabeled
         }
         // Adding a label keeps most lists sorted, not all ({a} < {a,b}, but {a,b,t} < {a,t}).
-        if !sorted { out.sort { Labels.compare($0.labels, $1.labels) < 0 } }
+        if !sorted { out.sortByLabels(\.labels) }
         return out
     }
 

@@ -7,6 +7,14 @@ public protocol StorageSeries: Sendable {
     var labels: Labels { get }
     /// Appends the samples with `mint <= t <= maxt` to `out`, in time order.
     func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws
+    /// The same data under other labels (external labels attached, a replica label removed).
+    /// The default wraps the series; a series cheap to copy returns a copy, which saves a
+    /// wrapper (and, for a chunked series, the dynamic cast that keeps its chunks readable).
+    func relabeled(_ labels: Labels) -> any StorageSeries
+}
+
+extension StorageSeries {
+    public func relabeled(_ labels: Labels) -> any StorageSeries { RelabeledSeries(labels: labels, series: self) }
 }
 
 public struct SelectHints: Sendable {

@@ -43,6 +43,40 @@ import Testing
         #expect(Labels.compare(Labels([("n", p + "a")]), Labels([("n", p + "b")])) < 0)
     }
 
+    /// The prefix-skipping compare agrees with the plain pairwise one (Prometheus' order) on label
+    /// sets built to share prefixes: equal first labels, values that are prefixes of each other,
+    /// lengths around the one- and two-byte varint boundary, names that differ only in length.
+    @Test func compareAgreesWithThePairwiseDefinition() {
+        func reference(_ a: Labels, _ b: Labels) -> Int {
+            let x = a.dictionary.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            let y = b.dictionary.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            for (p, q) in zip(x, y) {
+                for (s, t) in [(p.key, q.key), (p.value, q.value)] where s != t {
+                    return s.utf8.lexicographicallyPrecedes(t.utf8) ? -1 : 1
+                }
+            }
+            return x.count - y.count
+        }
+        var rng = SystemRandomNumberGenerator()
+        let values = ["", "a", "ab", "b", String(repeating: "v", count: 126), String(repeating: "v", count: 127),
+                      String(repeating: "v", count: 128), String(repeating: "v", count: 127) + "w", "é", "a\u{0}", "a\u{0}b", "a\u{1}"]
+        let names = ["a", "ab", "b", "__name__", "instance", "instancf", String(repeating: "n", count: 130)]
+        var sets: [Labels] = []
+        for _ in 0 ..< 400 {
+            var pairs: [(String, String)] = [("__name__", "node_cpu_seconds_total")]
+            for _ in 0 ..< Int.random(in: 0 ... 4, using: &rng) { pairs.append((names.randomElement(using: &rng)!, values.randomElement(using: &rng)!)) }
+            sets.append(Labels(pairs))
+        }
+        for a in sets { for b in sets.prefix(60) {
+            let got = Labels.compare(a, b), want = reference(a, b)
+            #expect(got.signum() == want.signum(), "\(a) vs \(b): \(got), want \(want)")
+        } }
+        // sortedOrder: the same order as sorting by compare, ties in input order.
+        let order = Labels.sortedOrder(sets)
+        #expect(order.map { sets[$0] } == sets.sorted { reference($0, $1) < 0 })
+        #expect(zip(order, order.dropFirst()).allSatisfy { sets[$0] != sets[$1] || $0 < $1 })
+    }
+
     @Test func goQuoteEscapes() {
         #expect(goQuote("a\"b\\c\nd") == #""a\"b\\c\nd""#)
         #expect(goQuote("\u{01}") == #""\x01""#)

@@ -13,11 +13,14 @@ struct HeadSeries: ChunkedStorageSeries {
     }
 
     func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
-        for c in chunks where c.maxt >= mint && c.mint <= maxt {
-            do { try XORDecoder.samples(c.bytes, mint: mint, maxt: maxt, into: &out) }
+        for i in chunks.indices where chunks[i].maxt >= mint && chunks[i].mint <= maxt {
+            do { try XORDecoder.samples(chunks[i].bytes, mint: mint, maxt: maxt, into: &out) }
             catch { throw StorageError(.corrupt, "corrupt chunk in series \(labels): \(error)") }
         }
     }
+
+    /// A copy under the new labels: two references, no wrapper.
+    func relabeled(_ labels: Labels) -> any StorageSeries { HeadSeries(labels: labels, chunks: chunks) }
 }
 
 struct HeadQuerier: IndexedQuerier {
@@ -27,19 +30,25 @@ struct HeadQuerier: IndexedQuerier {
 
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
-        var out: [HeadSeries] = []
         let refs = try head.postings.postings(for: matchers, interrupt: hints.interrupt)
+        // Labels and chunks apart, so the series are built once, already in label order.
+        var labels: [Labels] = [], chunks: [[ClosedChunk]] = []
+        labels.reserveCapacity(refs.count)
+        chunks.reserveCapacity(refs.count)
         // All chunks are copied out between two commits (see `Head.visibility`).
         head.visibility.withWriteLock {
             for ref in refs {
                 guard let s = head.series(ref: ref) else { continue }
                 let stripe = head.stripe(of: s)
-                let chunks = stripe.lock.withLock { s.chunks(mint: lo, maxt: hi) }
-                if chunks.isEmpty { continue }
-                out.append(HeadSeries(labels: s.labels, chunks: chunks))
+                let c = stripe.lock.withLock { s.chunks(mint: lo, maxt: hi) }
+                if c.isEmpty { continue }
+                labels.append(s.labels)
+                chunks.append(c)
             }
         }
-        out.sort { Labels.compare($0.labels, $1.labels) < 0 }
+        var out: [any StorageSeries] = []
+        out.reserveCapacity(labels.count)
+        for i in Labels.sortedOrder(labels) { out.append(HeadSeries(labels: labels[i], chunks: chunks[i])) }
         return out
     }
 

@@ -18,6 +18,12 @@ public struct EngineOptions: Sendable {
     public var delayedNameRemoval = false
     /// Stops the query with a `canceled` error when set (its client went away).
     public var cancellation: QueryCancellation?
+    /// Threads a range function (`rate(x[5m])`, …) over a large selection may use to decode
+    /// and evaluate its series (the server: the machine's cores). 1: one, the query's own.
+    public var parallelism = 1
+    /// Series a range selector must match before its range function is spread over
+    /// `parallelism` threads (fewer are not worth the hand-off).
+    public var parallelSeriesThreshold = 2048
 
     public init() {}
 }

@@ -131,16 +131,15 @@ extension Evaluator {
         let stepInvariant = scalars.isEmpty && name != "predict_linear"
 
         var result: Matrix = []
-        try forEachRangeSeries(args[matrixIndex]) { series in
+        if case .matrixSelector(let ms) = args[matrixIndex], ctx.options.parallelism > 1 {
+            result = try parallelRangeFunction(ms, name: name, scalars: scalars, dropName: dropName, stepInvariant: stepInvariant,
+                                               isCounterFunction: isCounterFunction, position: args[0].positionRange)
+        } else { try forEachRangeSeries(args[matrixIndex]) { series in
             let w = windows(of: args[matrixIndex])
             guard let out = try windowsOf(series, w, dropName: dropName, stepInvariant: stepInvariant, kernel) else { return }
-            if isCounterFunction, let metric = series.labels.get("__name__"), !metric.isEmpty,
-               !(metric.hasSuffix("_total") || metric.hasSuffix("_sum") || metric.hasSuffix("_count") || metric.hasSuffix("_bucket")) {
-                ctx.annotate(Annotation(.info, "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \(goQuote(metric))",
-                                        position: args[0].positionRange))
-            }
+            if isCounterFunction { annotateIfNotCounter(series.labels, position: args[0].positionRange) }
             result.append(out)
-        }
+        } }
 
         if name == "absent_over_time" {
             var present = Set<Int64>()
@@ -154,6 +153,14 @@ extension Evaluator {
             result = points.isEmpty ? [] : [Series(labels: absentLabels(args[0]), points: points, dropName: true)]
         }
         return result
+    }
+
+    /// rate() and increase() of a metric whose name does not look like a counter's: Prometheus' info.
+    func annotateIfNotCounter(_ labels: Labels, position: PositionRange) {
+        guard let metric = labels.get("__name__"), !metric.isEmpty,
+              !(metric.hasSuffix("_total") || metric.hasSuffix("_sum") || metric.hasSuffix("_count") || metric.hasSuffix("_bucket")) else { return }
+        ctx.annotate(Annotation(.info, "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \(goQuote(metric))",
+                                position: position))
     }
 
     /// How a range argument's windows are cut (its range, offset and `@`).
@@ -181,7 +188,13 @@ extension Evaluator {
     }
 
     /// The per-window computation of a range function, chosen once before the windows run.
-    private func rangeKernel(_ name: String, scalars: [[Double]]) throws -> (RangeWindow, Int) throws -> Double? {
+    func rangeKernel(_ name: String, scalars: [[Double]]) throws -> (RangeWindow, Int) throws -> Double? {
+        try Self.rangeKernel(name, scalars: scalars, start: start, interval: interval)
+    }
+
+    /// The function of one window (and step) that a range function computes. Stateful kernels
+    /// (quantile_over_time's scratch) need one instance per thread.
+    static func rangeKernel(_ name: String, scalars: [[Double]], start: Int64, interval: Int64) throws -> (RangeWindow, Int) throws -> Double? {
         switch name {
         case "rate": return { w, _ in RangeKernels.extrapolatedRate(w, isCounter: true, isRate: true) }
         case "increase": return { w, _ in RangeKernels.extrapolatedRate(w, isCounter: true, isRate: false) }

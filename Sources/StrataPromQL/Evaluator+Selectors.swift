@@ -167,31 +167,44 @@ extension Evaluator {
     /// (`stepInvariant`) it is computed once.
     func windowsOf(_ s: RangeSeries, _ w: RangeWindows, dropName: Bool, stepInvariant: Bool,
                    _ value: (_ window: RangeWindow, _ step: Int) throws -> Double?) throws -> Series? {
+        let points = try windowPoints(s.points, w, stepInvariant: stepInvariant, check: ctx.checkDeadline, value)
+        guard !points.isEmpty else { return nil }
+        try ctx.addSamples(points.count)
+        return Series(labels: s.labels, points: points, dropName: dropName || s.dropName)
+    }
+
+    func windowPoints(_ samples: [Sample], _ w: RangeWindows, stepInvariant: Bool, check: () throws -> Void,
+                      _ value: (_ window: RangeWindow, _ step: Int) throws -> Double?) throws -> [Sample] {
+        try Self.windowPoints(samples, w, start: start, end: end, interval: interval, stepInvariant: stepInvariant, check: check, value)
+    }
+
+    /// The points of `windowsOf` for the steps `start…end`, without touching the query context:
+    /// `check` is called every step (the deadline), so worker threads can run it too.
+    static func windowPoints(_ samples: [Sample], _ w: RangeWindows, start: Int64, end: Int64, interval: Int64, stepInvariant: Bool,
+                             check: () throws -> Void, _ value: (_ window: RangeWindow, _ step: Int) throws -> Double?) throws -> [Sample] {
         var points: [Sample] = []
         var lo = 0, hi = 0
-        let n = s.points.count
+        let n = samples.count
         var pinned: Double?? = nil // the value of an @-pinned window, once computed
         var ts = start, step = 0
         while ts <= end {
-            try ctx.checkDeadline()
+            try check()
             if w.at != nil, stepInvariant, let v = pinned {
                 if let v { points.append(Sample(t: ts, v: v)) }
             } else {
                 let ref = (w.at ?? ts) - w.offset
                 let mint = ref - w.range
-                while hi < n, s.points[hi].t <= ref { hi += 1 }
-                while lo < hi, s.points[lo].t <= mint { lo += 1 }
+                while hi < n, samples[hi].t <= ref { hi += 1 }
+                while lo < hi, samples[lo].t <= mint { lo += 1 }
                 var v: Double? = nil
                 if lo < hi {
-                    v = try value(RangeWindow(samples: s.points[lo ..< hi], rangeStart: mint, rangeEnd: ref), step)
+                    v = try value(RangeWindow(samples: samples[lo ..< hi], rangeStart: mint, rangeEnd: ref), step)
                     if let v { points.append(Sample(t: ts, v: v)) }
                 }
                 if w.at != nil { pinned = .some(v) }
             }
             ts += interval; step += 1
         }
-        guard !points.isEmpty else { return nil }
-        try ctx.addSamples(points.count)
-        return Series(labels: s.labels, points: points, dropName: dropName || s.dropName)
+        return points
     }
 }

@@ -130,6 +130,7 @@ public func buildApplication(
     apiOptions.engine.lookbackDelta = config.lookbackDelta
     apiOptions.engine.maxSamples = config.queryMaxSamples
     apiOptions.engine.timeout = .milliseconds(config.queryTimeout)
+    apiOptions.engine.parallelism = config.queryWorkersPerQuery
     apiOptions.maxConcurrentQueries = config.queryMaxConcurrency
     apiOptions.remoteReadConcurrentLimit = config.remoteReadConcurrentLimit
     apiOptions.remoteReadSampleLimit = config.remoteReadSampleLimit

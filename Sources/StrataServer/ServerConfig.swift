@@ -30,6 +30,9 @@ public struct ServerConfig: Sendable {
     public var queryMaxSamples = 50_000_000
     /// Queries evaluated at once; more wait in line (`--query.max-concurrency`).
     public var queryMaxConcurrency = 20
+    /// Threads one query may use for a range function over a large selection
+    /// (`--query.workers-per-query`).
+    public var queryWorkersPerQuery = ProcessInfo.processInfo.activeProcessorCount
     /// Wall-clock limit per query in ms (`--query.timeout`).
     public var queryTimeout: Int64 = 2 * 60 * 1000
     /// Every command-line flag and its value, for `/api/v1/status/flags`.

@@ -123,6 +123,10 @@ struct Serve: AsyncParsableCommand {
             help: "Queries evaluated at once; more wait in line (their wait counts against --query.timeout).")
     var queryMaxConcurrency = 20
 
+    @Option(name: .customLong("query.workers-per-query"),
+            help: "Threads one query may use to evaluate a range function over a large selection (default: the machine's cores; 1: none besides its own).")
+    var queryWorkersPerQuery: Int?
+
     @Option(name: .customLong("query.timeout"), help: "Longest a query may run (Prometheus duration).")
     var queryTimeout = "2m"
 
@@ -280,6 +284,10 @@ struct Serve: AsyncParsableCommand {
         config.queryMaxSamples = queryMaxSamples
         guard queryMaxConcurrency > 0 else { throw ValidationError("--query.max-concurrency must be positive") }
         config.queryMaxConcurrency = queryMaxConcurrency
+        if let queryWorkersPerQuery {
+            guard queryWorkersPerQuery > 0 else { throw ValidationError("--query.workers-per-query must be positive") }
+            config.queryWorkersPerQuery = queryWorkersPerQuery
+        }
         guard remoteReadConcurrentLimit >= 0 else { throw ValidationError("--storage.remote.read-concurrent-limit must not be negative") }
         guard remoteReadSampleLimit >= 0 else { throw ValidationError("--storage.remote.read-sample-limit must not be negative") }
         guard remoteReadMaxBytesInFrame > 0 else { throw ValidationError("--storage.remote.read-max-bytes-in-frame must be positive") }
@@ -428,7 +436,7 @@ struct Serve: AsyncParsableCommand {
             "http-address": httpAddress, "tsdb.path": tsdbPath, "tsdb.no-lockfile": String(noLockfile), "receive.max-request-bytes": String(maxRequestBytes),
             "receive.max-concurrent-writes": String(config.maxConcurrentWrites), "receive.write-queue-timeout": writeQueueTimeout,
             "query.lookback-delta": lookbackDelta, "query.max-samples": String(queryMaxSamples), "query.timeout": queryTimeout,
-            "query.max-concurrency": String(queryMaxConcurrency),
+            "query.max-concurrency": String(queryMaxConcurrency), "query.workers-per-query": String(config.queryWorkersPerQuery),
             "query-range.split-interval": splitInterval, "query-range.results-cache-size": resultsCacheSize,
             "query-range.max-freshness": maxFreshness,
             "storage.remote.read-concurrent-limit": String(remoteReadConcurrentLimit),

@@ -73,19 +73,26 @@ final class DBScriptStorage: PromQLTestStorage, @unchecked Sendable {
 }
 
 /// The PromQL corpus and the project's scripts over the real storage, not only `MemoryStorage`:
-/// a head, and a DB whose samples are spread over blocks. Each must answer as `MemoryStorage`
-/// does (same failures, eval for eval).
+/// a head, and a DB whose samples are spread over blocks, also with range functions evaluated
+/// on worker threads. Each must answer as `MemoryStorage` does (same failures, eval for eval).
 @Suite struct PromQLOverStorageTests {
-    static func storages(_ blocks: DBScriptStorage.BlockCount) -> [(String, @Sendable () -> any PromQLTestStorage)] {
-        [("memory", { MemoryStorage() }), ("head", { HeadScriptStorage() }), ("db", { DBScriptStorage(counting: blocks) })]
+    /// The storages, and whether range functions run on worker threads (`EngineOptions.parallelism`,
+    /// forced for every selection: the threshold is 1 series).
+    static func storages(_ blocks: DBScriptStorage.BlockCount) -> [(String, @Sendable () -> any PromQLTestStorage, Bool)] {
+        [("memory", { MemoryStorage() }, false), ("head", { HeadScriptStorage() }, false), ("db", { DBScriptStorage(counting: blocks) }, false),
+         ("db, 3 workers per query", { DBScriptStorage() }, true)]
     }
 
     @Test func upstreamCorpusAnswersAlikeOnEveryStorage() async throws {
         var results: [(name: String, total: PromQLTestReport)] = []
         let blockCount = DBScriptStorage.BlockCount()
-        for (name, make) in Self.storages(blockCount) {
+        for (name, make, parallel) in Self.storages(blockCount) {
             var options = PromQLTestOptions()
             options.makeStorage = make
+            if parallel {
+                options.engineOptions.parallelism = 3
+                options.engineOptions.parallelSeriesThreshold = 1
+            }
             guard let reports = await PromQLCorpus.runUpstream(PromQLTestRunner(options: options)) else {
                 if Tools.isCI { Issue.record("PromQL conformance corpus not found at \(PromQLCorpus.directory)") }
                 else { print("PromQL conformance corpus not found at \(PromQLCorpus.directory); skipping") }
@@ -112,9 +119,13 @@ final class DBScriptStorage: PromQLTestStorage, @unchecked Sendable {
     }
 
     @Test func projectScriptsPassOnEveryStorage() throws {
-        for (name, make) in Self.storages(DBScriptStorage.BlockCount()) {
+        for (name, make, parallel) in Self.storages(DBScriptStorage.BlockCount()) {
             var options = PromQLCorpus.projectScriptOptions
             options.makeStorage = make
+            if parallel {
+                options.engineOptions.parallelism = 3
+                options.engineOptions.parallelSeriesThreshold = 1
+            }
             let reports = try PromQLCorpus.runProjectScripts(PromQLTestRunner(options: options))
             #expect(reports.count >= 2)
             let total = PromQLTestReport.combined(reports, file: name)

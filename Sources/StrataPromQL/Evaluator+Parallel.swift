@@ -1,0 +1,101 @@
+import Dispatch
+import StrataModel
+import StrataPromQLParser
+import StrataStorage
+
+extension Evaluator {
+    /// A range function over a range selector, its series decoded and evaluated on up to
+    /// `parallelism` threads: the per-series work (chunk decoding, the windows, the kernel)
+    /// is most of such a query and shares nothing between series. The result is the one the
+    /// serial path gives, in the same order; the query context (sample limit, annotations) is
+    /// only touched between rounds, on this thread.
+    func parallelRangeFunction(_ ms: MatrixSelector, name: String, scalars: [[Double]], dropName: Bool, stepInvariant: Bool,
+                               isCounterFunction: Bool, position: PositionRange) throws -> Matrix {
+        let vs = ms.vectorSelector
+        let w = RangeWindows(range: ms.range, offset: vs.originalOffset, at: vs.timestamp)
+        let mint = (vs.timestamp ?? start) - vs.originalOffset - ms.range + 1
+        let maxt = (vs.timestamp ?? end) - vs.originalOffset
+        let series: [any StorageSeries]
+        do {
+            let hints = SelectHints(mint: mint, maxt: maxt, interrupt: ctx.storageInterrupt, function: ctx.selectFunction ?? "", range: ms.range)
+            series = try ctx.querier.select(vs.matchers, hints: hints)
+        } catch let e as QueryError {
+            throw e
+        } catch {
+            throw QueryError(.storage, "expanding series: \(error)")
+        }
+        let workers = series.count >= ctx.options.parallelSeriesThreshold ? ctx.options.parallelism : 1
+        let interrupt = ctx.storageInterrupt
+        let (start, end, interval) = (self.start, self.end, self.interval)
+
+        /// One worker's share of a round: its outputs in series order, and the largest input it held.
+        struct Share {
+            var outputs: [Series?] = []
+            var largestInput = 0
+            var error: (any Error)?
+        }
+        var result: Matrix = []
+        // Rounds bound what is decoded before the sample limit is checked.
+        let round = Swift.max(1024, workers * 512)
+        var from = 0
+        while from < series.count {
+            let first = from, to = Swift.min(series.count, from + round)
+            let per = (to - first + workers - 1) / workers
+            var shares = [Share](repeating: Share(), count: workers)
+            shares.withUnsafeMutableBufferPointer { out in
+                let out = UnsafeSendable(out)
+                DispatchQueue.concurrentPerform(iterations: workers) { k in
+                    var share = Share()
+                    do {
+                        let lo = first + k * per, hi = Swift.min(to, lo + per)
+                        guard lo < hi else { out.value[k] = share; return }
+                        share.outputs.reserveCapacity(hi - lo)
+                        let kernel = try Self.rangeKernel(name, scalars: scalars, start: start, interval: interval)
+                        var checks = 0
+                        let check = {
+                            checks &+= 1
+                            if checks & 63 == 0 { try interrupt() }
+                        }
+                        var buf: [Sample] = []
+                        for i in lo ..< hi {
+                            try interrupt()
+                            buf.removeAll(keepingCapacity: true)
+                            do { try series[i].samples(mint: mint, maxt: maxt, into: &buf) } catch {
+                                throw QueryError(.storage, "expanding series: \(error)")
+                            }
+                            buf.removeAll { StaleNaN.isStale($0.v) }
+                            share.largestInput = Swift.max(share.largestInput, buf.count)
+                            guard !buf.isEmpty else { share.outputs.append(nil); continue }
+                            let points = try Self.windowPoints(buf, w, start: start, end: end, interval: interval, stepInvariant: stepInvariant,
+                                                               check: check, kernel)
+                            share.outputs.append(points.isEmpty ? nil : Series(labels: series[i].labels, points: points, dropName: dropName))
+                        }
+                    } catch {
+                        share.error = error
+                    }
+                    out.value[k] = share
+                }
+            }
+            // Each worker held one series' samples at a time; then the round's outputs are kept.
+            let held = shares.reduce(0) { $0 + $1.largestInput }
+            try ctx.addSamples(held)
+            ctx.releaseSamples(held)
+            for share in shares {
+                if let error = share.error { throw error }
+                for case let s? in share.outputs {
+                    try ctx.addSamples(s.points.count)
+                    if isCounterFunction { annotateIfNotCounter(s.labels, position: position) }
+                    result.append(s)
+                }
+            }
+            from = to
+        }
+        return result
+    }
+}
+
+/// Hands a buffer to `concurrentPerform`'s workers, each of which writes only its own element.
+private struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -134,12 +134,14 @@ extension Evaluator {
         if case .matrixSelector(let ms) = args[matrixIndex], ctx.options.parallelism > 1 {
             result = try parallelRangeFunction(ms, name: name, scalars: scalars, dropName: dropName, stepInvariant: stepInvariant,
                                                isCounterFunction: isCounterFunction, position: args[0].positionRange)
-        } else { try forEachRangeSeries(args[matrixIndex]) { series in
-            let w = windows(of: args[matrixIndex])
-            guard let out = try windowsOf(series, w, dropName: dropName, stepInvariant: stepInvariant, kernel) else { return }
-            if isCounterFunction { annotateIfNotCounter(series.labels, position: args[0].positionRange) }
-            result.append(out)
-        } }
+        } else {
+            try forEachRangeSeries(args[matrixIndex]) { series in
+                let w = windows(of: args[matrixIndex])
+                guard let out = try windowsOf(series, w, dropName: dropName, stepInvariant: stepInvariant, kernel) else { return }
+                if isCounterFunction { annotateIfNotCounter(series.labels, position: args[0].positionRange) }
+                result.append(out)
+            }
+        }
 
         if name == "absent_over_time" {
             var present = Set<Int64>()

@@ -187,9 +187,16 @@ public final class WriteRequestDecoder {
         }
         if value.isEmpty { return }
         LabelBlob.appendUvarint(&labelBytes, name.count)
-        labelBytes.append(contentsOf: name)
+        Self.append(name, to: &labelBytes)
         LabelBlob.appendUvarint(&labelBytes, value.count)
-        labelBytes.append(contentsOf: value)
+        Self.append(value, to: &labelBytes)
+    }
+
+    /// Appends raw bytes with one copy: `append(contentsOf:)` given the raw buffer itself
+    /// copied a byte at a time (7% of the ingest profile).
+    @inline(__always)
+    private static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        bytes.withMemoryRebound(to: UInt8.self) { out.append(contentsOf: $0) }
     }
 
     @inline(__always)

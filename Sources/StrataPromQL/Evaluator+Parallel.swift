@@ -1,6 +1,6 @@
-import Dispatch
 import StrataModel
 import StrataPromQLParser
+import StrataRuntime
 import StrataStorage
 
 extension Evaluator {
@@ -8,7 +8,8 @@ extension Evaluator {
     /// `parallelism` threads: the per-series work (chunk decoding, the windows, the kernel)
     /// is most of such a query and shares nothing between series. The result is the one the
     /// serial path gives, in the same order; the query context (sample limit, annotations) is
-    /// only touched between rounds, on this thread.
+    /// only touched between rounds, on this thread. The helpers are threads of their own, not
+    /// the dispatch pool, which Swift's concurrency runtime (the HTTP handlers) also runs on.
     func parallelRangeFunction(_ ms: MatrixSelector, name: String, scalars: [[Double]], dropName: Bool, stepInvariant: Bool,
                                isCounterFunction: Bool, position: PositionRange) throws -> Matrix {
         let vs = ms.vectorSelector
@@ -35,8 +36,9 @@ extension Evaluator {
             var error: (any Error)?
         }
         var result: Matrix = []
-        // Rounds bound what is decoded before the sample limit is checked.
-        let round = Swift.max(1024, workers * 512)
+        // Rounds bound what is decoded before the sample limit is checked (about 2M points),
+        // and are large enough that starting the helpers costs little beside them.
+        let round = Swift.max(workers * 256, Swift.min(8192, 2_000_000 / Swift.max(1, numSteps)))
         var from = 0
         while from < series.count {
             let first = from, to = Swift.min(series.count, from + round)
@@ -44,7 +46,7 @@ extension Evaluator {
             var shares = [Share](repeating: Share(), count: workers)
             shares.withUnsafeMutableBufferPointer { out in
                 let out = UnsafeSendable(out)
-                DispatchQueue.concurrentPerform(iterations: workers) { k in
+                BlockingThread.parallel(workers) { k in
                     var share = Share()
                     do {
                         let lo = first + k * per, hi = Swift.min(to, lo + per)
@@ -94,7 +96,7 @@ extension Evaluator {
     }
 }
 
-/// Hands a buffer to `concurrentPerform`'s workers, each of which writes only its own element.
+/// Hands a buffer to the worker threads, each of which writes only its own element.
 private struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

@@ -39,6 +39,20 @@ public enum BlockingThread {
         return try result.value!.get()
     }
 
+    /// `body(0)` on the calling thread and `body(1)` … `body(count - 1)` on threads of their own,
+    /// returning once all are done: a query's worker threads (never the dispatch pool, for the
+    /// reason above).
+    public static func parallel(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        guard count > 1 else {
+            if count == 1 { body(0) }
+            return
+        }
+        let done = DispatchSemaphore(value: 0)
+        for k in 1 ..< count { start { body(k); done.signal() } }
+        body(0)
+        for _ in 1 ..< count { done.wait() }
+    }
+
     /// Written by the worker before it signals, read by the waiter after: the semaphore orders them.
     private final class ResultBox<T, E: Error>: @unchecked Sendable {
         var value: Result<T, E>?

@@ -719,18 +719,20 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
 }
 
 /// Responses in the Prometheus API's formats.
-enum APIResponses {
-    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+/// Responses as the API writes them; public for the server's own endpoints (`/api/v1/blocks`).
+public enum APIResponses {
+    public static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
         Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
-    static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
+    public static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
         Response(status: status, headers: [.contentType: "application/json"],
                  body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    static func error(_ e: APIError) -> Response {
+    /// `{"status":"error","errorType":…,"error":…}` with the error's status.
+    public static func error(_ e: APIError) -> Response {
         var w = JSONWriter(capacity: 256)
         w.raw("{\"status\":\"error\",\"errorType\":"); w.string(e.kind.rawValue)
         w.raw(",\"error\":"); w.string(e.message); w.raw("}")

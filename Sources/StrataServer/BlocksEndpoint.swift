@@ -1,9 +1,8 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
-import NIOCore
 import StrataBlock
 import StrataBlockStore
+import StrataModel
 import StrataHTTPAPI
 import StrataObjectStore
 import StrataTools
@@ -22,29 +21,29 @@ struct BlocksEndpoint: Sendable {
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/api/v1/blocks") { _, _ in
-            do { return Self.json(.ok, try self.blocksJSON()) } catch {
-                return Self.json(.internalServerError, Self.errorJSON("internal", "reading the block catalog: \(error)"))
+            do { return APIResponses.json(.ok, try self.blocksJSON()) } catch {
+                return APIResponses.error(APIError(.internal, "reading the block catalog: \(error)"))
             }
         }
         router.get("/api/v1/blocks/inspect") { req, _ in
             guard let bucket = self.bucket else {
-                return Self.text(.notFound, "no bucket is configured (--no-shipper)\n")
+                return APIResponses.text(.notFound, "no bucket is configured (--no-shipper)\n")
             }
             // `name="value"` as `strata bucket inspect --selector` takes it.
             let selector: [String: String]
             do {
                 selector = try ServerConfig.parseLabels(req.uri.queryParameters.filter { $0.key == "selector" }.map { String($0.value) })
             } catch {
-                return Self.text(.badRequest, "selector: \(error)\n")
+                return APIResponses.text(.badRequest, "selector: \(error)\n")
             }
             let outputName = req.uri.queryParameters["output"].map(String.init) ?? "table"
             guard let output = BucketInspection.InspectOutput(rawValue: outputName) else {
-                return Self.text(.badRequest, "output \(outputName): want table, csv or tsv\n")
+                return APIResponses.text(.badRequest, "output \(outputName): want table, csv or tsv\n")
             }
             do {
-                return Self.text(.ok, try await BucketInspection.inspect(bucket, selector: selector, output: output))
+                return APIResponses.text(.ok, try await BucketInspection.inspect(bucket, selector: selector, output: output))
             } catch {
-                return Self.text(.serviceUnavailable, "reading the bucket: \(error)\n")
+                return APIResponses.text(.serviceUnavailable, "reading the bucket: \(error)\n")
             }
         }
     }
@@ -112,24 +111,6 @@ struct BlocksEndpoint: Sendable {
         return w.bytes
     }
 
-    static func rfc3339(_ seconds: Double) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: Date(timeIntervalSince1970: seconds))
-    }
-
-    static func errorJSON(_ type: String, _ message: String) -> [UInt8] {
-        var w = JSONWriter(capacity: 256)
-        w.raw("{\"status\":\"error\",\"errorType\":"); w.string(type)
-        w.raw(",\"error\":"); w.string(message); w.raw("}")
-        return w.bytes
-    }
-
-    static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-    }
-
-    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
+    /// Catalog times (Unix seconds) as Go's JSON writes a time.
+    static func rfc3339(_ seconds: Double) -> String { CivilDate.rfc3339(milliseconds: Int64((seconds * 1000).rounded())) }
 }

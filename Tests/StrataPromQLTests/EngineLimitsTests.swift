@@ -54,6 +54,46 @@ import Testing
         #expect(errorKind { try instant("max_over_time(x_total[1h])", options: o) } == .tooManySamples)
     }
 
+    /// Range functions over a large selection on worker threads (`EngineOptions.parallelism`):
+    /// the same answer, order and annotations as one thread, and the same limits: too many
+    /// samples and a cancelled query end in their errors.
+    @Test func rangeFunctionsOnWorkerThreadsAnswerAndStopAsOneThread() throws {
+        // 3,000 series, past the default threshold of 2,048; `x_total` looks like a counter,
+        // `gauge` does not, so rate() of it carries Prometheus' info.
+        let storage = MemoryStorage()
+        for i in 0 ..< 3000 {
+            storage.add(Labels([("__name__", i % 2 == 0 ? "x_total" : "gauge"), ("i", String(i))]),
+                        (0 ..< 60).map { Sample(t: Int64($0) * 15_000, v: Double($0 * (i % 7 + 1))) })
+        }
+        var parallel = EngineOptions()
+        parallel.parallelism = 2
+        func range(_ q: String, _ o: EngineOptions) throws(QueryError) -> QueryResult {
+            try Engine(options: o).rangeQuery(storage, try! PromQLParser.parse(q), start: 300_000, end: 885_000, step: 15_000)
+        }
+        func rendered(_ r: QueryResult) -> [String] {
+            guard case .matrix(let m) = r.value else { return ["not a matrix"] }
+            return m.map { "\($0.labels) \($0.points.map { "\($0.t):\($0.v)" })" } + r.annotations.map { $0.rendered(query: "") }
+        }
+        for q in ["rate({i=~\".+\"}[5m])", "max_over_time(x_total[2m] offset 1m)", "quantile_over_time(0.9, gauge[5m])",
+                  "sum by (__name__) (increase({__name__=~\"x_total|gauge\"}[1m]))"] {
+            let one = try range(q, EngineOptions()), two = try range(q, parallel)
+            #expect(rendered(one) == rendered(two), "\(q)")
+        }
+        #expect(try range("rate(gauge[5m])", parallel).infos.count == 1)
+
+        // 1,500 output series × 40 steps = 60,000 points: over a limit of 50,000 either way.
+        var limited = parallel
+        limited.maxSamples = 50_000
+        #expect(errorKind { try range("rate(gauge[5m])", limited) } == .tooManySamples)
+        limited.parallelism = 1
+        #expect(errorKind { try range("rate(gauge[5m])", limited) } == .tooManySamples)
+
+        var cancelled = parallel
+        cancelled.cancellation = QueryCancellation()
+        cancelled.cancellation!.cancel()
+        #expect(errorKind { try range("rate(x_total[5m])", cancelled) } == .canceled)
+    }
+
     /// A cancelled query stops at the next check with `canceled`, even from another thread
     /// while it runs, and long before its timeout.
     @Test func cancellationStopsAQuery() async throws {

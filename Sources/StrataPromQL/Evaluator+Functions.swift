@@ -123,7 +123,7 @@ extension Evaluator {
         var scalars: [[Double]] = []
         for (i, a) in args.enumerated() where i != matrixIndex { scalars.append(try scalarValues(a)) }
         if name == "quantile_over_time" { warnInvalidQuantiles(scalars[0], position: args[0].positionRange) }
-        let kernel = try rangeKernel(name, scalars: scalars)
+        let kernel = try Self.rangeKernel(name, scalars: scalars, start: start, interval: interval)
         // last_over_time and first_over_time act like an offset and keep the metric name.
         let dropName = name != "last_over_time" && name != "first_over_time"
         let isCounterFunction = name == "rate" || name == "increase"
@@ -190,12 +190,7 @@ extension Evaluator {
     }
 
     /// The per-window computation of a range function, chosen once before the windows run.
-    func rangeKernel(_ name: String, scalars: [[Double]]) throws -> (RangeWindow, Int) throws -> Double? {
-        try Self.rangeKernel(name, scalars: scalars, start: start, interval: interval)
-    }
-
-    /// The function of one window (and step) that a range function computes. Stateful kernels
-    /// (quantile_over_time's scratch) need one instance per thread.
+    /// Stateful kernels (quantile_over_time's scratch) need one instance per thread.
     static func rangeKernel(_ name: String, scalars: [[Double]], start: Int64, interval: Int64) throws -> (RangeWindow, Int) throws -> Double? {
         switch name {
         case "rate": return { w, _ in RangeKernels.extrapolatedRate(w, isCounter: true, isRate: true) }

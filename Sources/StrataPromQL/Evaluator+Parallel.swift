@@ -16,22 +16,14 @@ extension Evaluator {
         let w = RangeWindows(range: ms.range, offset: vs.originalOffset, at: vs.timestamp)
         let mint = (vs.timestamp ?? start) - vs.originalOffset - ms.range + 1
         let maxt = (vs.timestamp ?? end) - vs.originalOffset
-        let series: [any StorageSeries]
-        do {
-            let hints = SelectHints(mint: mint, maxt: maxt, interrupt: ctx.storageInterrupt, function: ctx.selectFunction ?? "", range: ms.range)
-            series = try ctx.querier.select(vs.matchers, hints: hints)
-        } catch let e as QueryError {
-            throw e
-        } catch {
-            throw QueryError(.storage, "expanding series: \(error)")
-        }
+        let series = try selectSeries(vs, mint: mint, maxt: maxt, range: ms.range)
         let workers = series.count >= ctx.options.parallelSeriesThreshold ? ctx.options.parallelism : 1
         let interrupt = ctx.storageInterrupt
         let (start, end, interval) = (self.start, self.end, self.interval)
 
         /// One worker's share of a round: its outputs in series order, and the largest input it held.
         struct Share {
-            var outputs: [Series?] = []
+            var outputs: [Series] = []
             var largestInput = 0
             var error: (any Error)?
         }
@@ -51,7 +43,6 @@ extension Evaluator {
                     do {
                         let lo = first + k * per, hi = Swift.min(to, lo + per)
                         guard lo < hi else { out.value[k] = share; return }
-                        share.outputs.reserveCapacity(hi - lo)
                         let kernel = try Self.rangeKernel(name, scalars: scalars, start: start, interval: interval)
                         var checks = 0
                         let check = {
@@ -67,10 +58,10 @@ extension Evaluator {
                             }
                             buf.removeAll { StaleNaN.isStale($0.v) }
                             share.largestInput = Swift.max(share.largestInput, buf.count)
-                            guard !buf.isEmpty else { share.outputs.append(nil); continue }
+                            guard !buf.isEmpty else { continue }
                             let points = try Self.windowPoints(buf, w, start: start, end: end, interval: interval, stepInvariant: stepInvariant,
                                                                check: check, kernel)
-                            share.outputs.append(points.isEmpty ? nil : Series(labels: series[i].labels, points: points, dropName: dropName))
+                            if !points.isEmpty { share.outputs.append(Series(labels: series[i].labels, points: points, dropName: dropName)) }
                         }
                     } catch {
                         share.error = error
@@ -84,7 +75,7 @@ extension Evaluator {
             ctx.releaseSamples(held)
             for share in shares {
                 if let error = share.error { throw error }
-                for case let s? in share.outputs {
+                for s in share.outputs {
                     try ctx.addSamples(s.points.count)
                     if isCounterFunction { annotateIfNotCounter(s.labels, position: position) }
                     result.append(s)

@@ -22,15 +22,7 @@ extension Evaluator {
     /// Fetches the series a selector matches with their samples in `[mint, maxt]`.
     func select(_ vs: VectorSelector, mint: Int64, maxt: Int64, range: Int64 = 0,
                 _ body: (_ labels: Labels, _ samples: [Sample]) throws -> Void) throws {
-        let series: [any StorageSeries]
-        do {
-            let hints = SelectHints(mint: mint, maxt: maxt, interrupt: ctx.storageInterrupt, function: ctx.selectFunction ?? "", range: range)
-            series = try ctx.querier.select(vs.matchers, hints: hints)
-        } catch let e as QueryError {
-            throw e
-        } catch {
-            throw QueryError(.storage, "expanding series: \(error)")
-        }
+        let series = try selectSeries(vs, mint: mint, maxt: maxt, range: range)
         var buf: [Sample] = []
         for s in series {
             try ctx.checkDeadline()
@@ -39,6 +31,18 @@ extension Evaluator {
                 throw QueryError(.storage, "expanding series: \(error)")
             }
             try body(s.labels, buf)
+        }
+    }
+
+    /// The series a selector matches in `[mint, maxt]`, their samples not read yet.
+    func selectSeries(_ vs: VectorSelector, mint: Int64, maxt: Int64, range: Int64) throws -> [any StorageSeries] {
+        do {
+            let hints = SelectHints(mint: mint, maxt: maxt, interrupt: ctx.storageInterrupt, function: ctx.selectFunction ?? "", range: range)
+            return try ctx.querier.select(vs.matchers, hints: hints)
+        } catch let e as QueryError {
+            throw e
+        } catch {
+            throw QueryError(.storage, "expanding series: \(error)")
         }
     }
 
@@ -167,15 +171,11 @@ extension Evaluator {
     /// (`stepInvariant`) it is computed once.
     func windowsOf(_ s: RangeSeries, _ w: RangeWindows, dropName: Bool, stepInvariant: Bool,
                    _ value: (_ window: RangeWindow, _ step: Int) throws -> Double?) throws -> Series? {
-        let points = try windowPoints(s.points, w, stepInvariant: stepInvariant, check: ctx.checkDeadline, value)
+        let points = try Self.windowPoints(s.points, w, start: start, end: end, interval: interval, stepInvariant: stepInvariant,
+                                           check: ctx.checkDeadline, value)
         guard !points.isEmpty else { return nil }
         try ctx.addSamples(points.count)
         return Series(labels: s.labels, points: points, dropName: dropName || s.dropName)
-    }
-
-    func windowPoints(_ samples: [Sample], _ w: RangeWindows, stepInvariant: Bool, check: () throws -> Void,
-                      _ value: (_ window: RangeWindow, _ step: Int) throws -> Double?) throws -> [Sample] {
-        try Self.windowPoints(samples, w, start: start, end: end, interval: interval, stepInvariant: stepInvariant, check: check, value)
     }
 
     /// The points of `windowsOf` for the steps `start…end`, without touching the query context:

@@ -4,8 +4,8 @@ import NIOCore
 
 /// The web UI, served from the binary (`ui/`, embedded by `scripts/embed-ui.py`): `/` sends
 /// the browser to `/graph`, the query page, as Prometheus does; the metrics explorer, TSDB
-/// status, blocks, rules, alerts, status, flags and config pages; `/ui/<file>` serves the scripts and styles.
-/// Nothing is fetched from elsewhere at run time.
+/// status, blocks, rules, alerts, status, flags and config pages; `/ui/<file>` serves the
+/// scripts and styles. Nothing is fetched from elsewhere at run time.
 public enum WebUI {
     /// The UI's pages, all the same document (`ui/app.js` renders by path): the query page
     /// at Prometheus' old and new paths, then the others.
@@ -34,7 +34,4 @@ public enum WebUI {
     static func notFound() -> Response {
         Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "404 page not found\n")))
     }
-
-    /// Total bytes of the embedded files.
-    public static var embeddedBytes: Int { UIAssets.files.values.reduce(0) { $0 + $1.body.utf8.count } }
 }

@@ -248,4 +248,3 @@ private func startAlertmanager(_ binary: String, dir: TempDir, port: Int, extra:
         "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=",
     ] + extra, logPath: dir.file("am.log"))
 }
-

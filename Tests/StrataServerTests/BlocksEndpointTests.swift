@@ -1,6 +1,4 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
 import StrataTestSupport
 import Testing
 
@@ -8,12 +6,7 @@ import Testing
 /// lists, marks where each is, sees bucket-only blocks another writer left, and
 /// `/api/v1/blocks/inspect` is byte for byte what `strata bucket inspect` prints.
 @Suite struct BlocksEndpointTests {
-    static func get(_ port: Int, _ pathAndQuery: String) async throws -> (Int, String) {
-        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(pathAndQuery)")
-        req.method = .GET
-        let res = try await HTTPClient.shared.execute(req, timeout: .seconds(30))
-        return (Int(res.status.code), String(buffer: try await res.body.collect(upTo: 8 << 20)))
-    }
+    static func get(_ port: Int, _ pathAndQuery: String) async throws -> (Int, String) { try await httpGet(port: port, pathAndQuery) }
 
     static func blocks(_ port: Int) async throws -> [[String: Any]] {
         let (status, body) = try await get(port, "/api/v1/blocks")

@@ -1,5 +1,3 @@
-import AsyncHTTPClient
-import NIOCore
 import StrataServer
 import StrataTestSupport
 import Testing
@@ -7,13 +5,7 @@ import Testing
 /// `--enable-feature` reaches the query API: experimental functions parse only when enabled,
 /// and delayed name removal keeps `__name__` visible to label_replace after it was dropped.
 @Suite struct FeatureFlagTests {
-    static func get(_ port: Int, _ pathAndQuery: String) async throws -> (Int, String) {
-        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(pathAndQuery)")
-        req.method = .GET
-        // 30 s: an in-process server on a machine the whole suite keeps busy answers late.
-        let res = try await HTTPClient.shared.execute(req, timeout: .seconds(30))
-        return (Int(res.status.code), String(buffer: try await res.body.collect(upTo: 1 << 20)))
-    }
+    static func get(_ port: Int, _ pathAndQuery: String) async throws -> (Int, String) { try await httpGet(port: port, pathAndQuery) }
 
     static let experimental = "/api/v1/query?query=mad_over_time(vector(1)%5B1m%3A%5D)&time=60"
 

@@ -98,6 +98,15 @@ private func pollReady(port: Int, authorization: String? = nil, while alive: () 
     return false
 }
 
+/// GETs a path on a server on loopback: the status and the body as text (30 s: an in-process
+/// server on a machine the whole suite keeps busy answers late).
+func httpGet(port: Int, _ pathAndQuery: String) async throws -> (Int, String) {
+    var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(pathAndQuery)")
+    req.method = .GET
+    let res = try await HTTPClient.shared.execute(req, timeout: .seconds(30))
+    return (Int(res.status.code), String(buffer: try await res.body.collect(upTo: 8 << 20)))
+}
+
 /// POSTs a remote-write body; nil when the request failed before a response (server killed).
 func postWrite(port: Int, _ body: [UInt8]) async -> HTTPResponseStatus? {
     var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/write")

@@ -348,7 +348,7 @@ public struct PrometheusAPI<Context: RequestContext>: Sendable {
             }
             var msg = "\(first.failure.message) for series \(first.labels)"
             let rejected = s.samplesRejected + s.histogramsRejected
-            msg += "; \(rejected) of \(rejected + s.samplesAccepted) samples rejected in \(s.seriesRejected + (s.histogramsRejected > 0 ? 1 : 0)) series, "
+            msg += "; \(rejected) of \(rejected + s.samplesAccepted) samples rejected in \(s.seriesRejected) series, "
             msg += "\(s.samplesAccepted) samples accepted\n"
             let refused = refuse(flavor == .thanos && Self.isConflict(first.failure) ? .conflict : .badRequest, msg)
             return (refused.0, s.samplesAccepted)

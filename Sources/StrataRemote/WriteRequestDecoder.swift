@@ -241,6 +241,7 @@ public final class WriteRequestDecoder {
                     let labels = UnsafeRawBufferPointer(rebasing: lb[e.labelStart ..< e.labelEnd])
                     if e.histograms > 0 {
                         summary.histogramsRejected += e.histograms
+                        summary.seriesRejected += 1
                         if summary.firstFailure == nil {
                             summary.firstFailure = (Self.printLabels(labels),
                                                     .unsupported("native histograms are not supported yet"))
@@ -252,7 +253,7 @@ public final class WriteRequestDecoder {
                     summary.samplesAccepted += res.accepted
                     summary.samplesRejected += res.rejected
                     if let f = res.firstFailure {
-                        summary.seriesRejected += 1
+                        if e.histograms == 0 { summary.seriesRejected += 1 }
                         if summary.firstFailure == nil { summary.firstFailure = (Self.printLabels(labels), f.failure) }
                     }
                 }

@@ -104,6 +104,9 @@ struct LoadgenCommand: AsyncParsableCommand {
     @Option(name: .customLong("remote-timeout"), help: "Timeout of one request (Go duration).")
     var remoteTimeout = "30s"
 
+    @Flag(name: .customLong("native-histograms"), help: "Send the profile's histograms as native histograms (remote write 1.0's histograms field; the receiver must take them, e.g. Prometheus with --enable-feature=native-histograms), one series each instead of _bucket, _sum and _count.")
+    var nativeHistograms = false
+
     @Flag(help: "Send the metric families' metadata (type, help, unit) once before the samples.")
     var metadata = false
 
@@ -218,7 +221,7 @@ struct LoadgenCommand: AsyncParsableCommand {
         }
         let churnMs = try churnInterval.map { try goDuration($0, "--churn-interval") } ?? 0
         let workload = Workload(profile: prof, series: series, intervalMs: intervalMs, churnIntervalMs: churnMs,
-                                churnFraction: churnInterval == nil ? 0 : churnFraction)
+                                churnFraction: churnInterval == nil ? 0 : churnFraction, nativeHistograms: nativeHistograms)
 
         var target = RemoteWriteTarget(url: url)
         for h in headers {

@@ -77,6 +77,7 @@ import Testing
         #expect(s.samplesAccepted == 2)
         #expect(s.samplesRejected == 2)
         #expect(s.histogramsRejected == 2)
+        #expect(s.seriesRejected == 3, "a, the nameless one and h")
         #expect(s.firstFailure?.labels == #"{__name__="a"}"#)
         #expect(s.firstFailure?.failure == .outOfOrder)
         let got = try stored(head)

@@ -317,6 +317,73 @@ private func alignedStart(minutesAgo: Int64) -> Int64 {
     }
 }
 
+extension LoadgenEndToEndTests {
+    /// `--native-histograms` against Prometheus 2.42 with native histograms on: every histogram is
+    /// accepted (so Prometheus' validation of spans and counts passes) and held (`--verify`), and
+    /// Prometheus' own histogram functions read what the profile describes: the mean observation is
+    /// the middle bound, the median that of the exponential distribution, the count the rate's.
+    /// Strata, which does not store native histograms, refuses them with 400 and the reason.
+    @Test(.timeLimit(.minutes(3)))
+    func nativeHistogramsAreHeldByPrometheusAndReadAsTheProfileSays() async throws {
+        guard let strata = strataBinary(), let prometheus = requiredTool("prometheus") else { return }
+        let dir = try TempDir("loadgen-native"); defer { dir.remove() }
+        try """
+            job: api
+            metrics:
+              - name: rpc_duration_seconds
+                type: histogram
+                rate: 100
+                buckets: [0.01, 0.05, 0.25, 1, 5]
+                labels: {handler: 3}
+              - name: rpc_total
+                type: counter
+            """.write(toFile: dir.file("p.yml"), atomically: true, encoding: .utf8)
+        let (prom, promPort) = try await startPrometheus(
+            prometheus, dir: dir, extra: ["--web.enable-remote-write-receiver", "--enable-feature=native-histograms"]) { _ in
+            "global:\n  scrape_interval: 1h\n"
+        }
+        let start = alignedStart(minutesAgo: 8)
+        let run = try await Tools.runAsync(strata, [
+            "loadgen", "--url", "http://127.0.0.1:\(promPort)/api/v1/write", "--profile", dir.file("p.yml"), "--series", "40",
+            "--native-histograms", "--samples-per-series", "20", "--start", String(Double(start) / 1000), "--max-samples-per-send", "50",
+            "--verify", "http://127.0.0.1:\(promPort)", "--json", dir.file("r.json"),
+        ])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let report = try JSONDecoder().decode(LoadgenResult.self, from: Data(contentsOf: URL(fileURLWithPath: dir.file("r.json"))))
+        #expect(report.samplesAccepted == 800 && report.verify?.samplesHeld == 800 && report.verify?.series == 40)
+
+        let at = String(Double(report.lastTimestampMs) / 1000)
+        func values(_ q: String) async throws -> [Double] {
+            let (status, body) = try await httpGet(port: promPort, "/api/v1/query?query=\(q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&time=\(at)")
+            #expect(status == 200, "\(body)")
+            let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            let rows = (json?["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
+            return rows.compactMap { (($0["value"] as? [Any])?[1] as? String).flatMap(Double.init) }
+        }
+        let means = try await values("histogram_sum(rpc_duration_seconds) / histogram_count(rpc_duration_seconds)")
+        #expect(means.count == 30 && means.allSatisfy { abs($0 - 0.25) < 1e-9 }, "\(means)")
+        // 100 observations/s, 19 scrape intervals of 15 s since the first (empty) histogram; ±30% noise per scrape.
+        let counts = try await values("histogram_count(rpc_duration_seconds)")
+        #expect(counts.count == 30 && counts.allSatisfy { abs($0 / 28_500 - 1) < 0.25 }, "\(counts)")
+        // The median of an exponential distribution with mean 0.25 is 0.25 ln 2 ≈ 0.173; buckets
+        // of schema 3 are 9% wide.
+        let medians = try await values("histogram_quantile(0.5, rate(rpc_duration_seconds[5m]))")
+        #expect(medians.count == 30 && medians.allSatisfy { abs($0 / (0.25 * log(2.0)) - 1) < 0.12 }, "\(medians)")
+        await prom.stopAsync()
+
+        try await withStrata { port in
+            let refused = try await Tools.runAsync(strata, [
+                "loadgen", "--url", "http://127.0.0.1:\(port)/api/v1/write", "--profile", dir.file("p.yml"), "--series", "40",
+                "--native-histograms", "--samples-per-series", "2", "--start", "now-1m", "--json", dir.file("s.json"),
+            ])
+            #expect(refused.status == 0, "\(refused.stderr)")
+            let r = try JSONDecoder().decode(LoadgenResult.self, from: Data(contentsOf: URL(fileURLWithPath: dir.file("s.json"))))
+            #expect(r.samplesAccepted == 0 && r.samplesRefusedByStatus == ["400": 80], "\(r.samplesRefusedByStatus)")
+            #expect(r.firstErrors.first?.contains("native histograms are not supported yet") == true, "\(r.firstErrors)")
+        }
+    }
+}
+
 /// The label sets `/api/v1/series` lists for `{job="…"}` (uncompressed: the shared client refuses
 /// gzip that shrinks as well as these repetitive lists do).
 private func seriesSet(_ port: Int, job: String) async throws -> Set<Labels> {

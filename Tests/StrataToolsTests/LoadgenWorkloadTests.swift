@@ -106,6 +106,64 @@ import Testing
         }
     }
 
+    /// `--native-histograms`: each profile histogram is one series whose samples are native
+    /// histograms (read back here by a decoder of `prompb.Histogram` written from the .proto): the
+    /// buckets cover the profile's bounds, add up to the count, never go down, and the sum grows by
+    /// the mean observation per observation; the other metrics stay float series.
+    @Test func nativeHistogramsAreOneSeriesWithConsistentBuckets() throws {
+        let profile = try WorkloadProfile.parse(yaml: """
+            metrics:
+              - name: rpc_seconds
+                type: histogram
+                rate: 40
+                buckets: [0.01, 0.1, 1, 10]
+                labels: {method: [get, put]}
+              - name: rpc_total
+                type: counter
+            """)
+        let w = Workload(profile: profile, series: 30, intervalMs: 15_000, nativeHistograms: true)
+        #expect(w.seriesPerTarget == 3, "two histograms and a counter")
+        let startMs: Int64 = 1_700_000_000_000
+        var histograms: [String: [DecodedHistogram]] = [:]
+        let floats = MemoryStorage()
+        for shard in w.makeShards(2) where shard.count > 0 {
+            let writer = ProtoWriter(capacity: 64)
+            while true {
+                writer.reset()
+                let n = shard.encode(into: writer, limit: 7, roundLimit: 8, timestamp: { startMs + $0 * 15_000 }, epochOf: { _ in 0 })
+                if n == 0 { break }
+                let bytes = Array(writer.bytes)
+                let app = floats.appender()
+                let summary = try WriteRequestDecoder().decode(protobuf: bytes, into: app)
+                try app.commit()
+                let decoded = try DecodedHistogram.all(in: bytes)
+                #expect(summary.samplesAccepted + summary.histogramsRejected == n)
+                #expect(decoded.count == summary.histogramsRejected)
+                for (labels, h) in decoded { histograms[labels, default: []].append(h) }
+            }
+        }
+        #expect(floats.allSeries.count == 10 && floats.allSeries.allSatisfy { $0.labels.metricName == "rpc_total" })
+        #expect(histograms.count == 20)
+        let layout = NativeHistogramLayout(schema: 3, bounds: [0.01, 0.1, 1, 10])
+        #expect(NativeHistogramLayout.upperBound(layout.firstIndex - 1, schema: 3) < 0.01)
+        #expect(NativeHistogramLayout.upperBound(layout.firstIndex, schema: 3) >= 0.01)
+        #expect(NativeHistogramLayout.upperBound(layout.firstIndex + Int32(layout.bucketCount) - 1, schema: 3) >= 10)
+        #expect(abs(layout.shares.reduce(0, +) - 1) < 1e-12)
+        for (labels, hs) in histograms {
+            #expect(labels.hasPrefix("rpc_seconds{"), "\(labels)")
+            #expect(hs.map(\.timestamp) == (0 ..< 8).map { startMs + Int64($0) * 15_000 }, "\(labels)")
+            #expect(hs[0].count == 0 && hs.last!.count > 40 * 15 * 7 / 2, "\(labels): \(hs.map(\.count))")
+            for (a, b) in zip(hs, hs.dropFirst()) {
+                #expect(a.count <= b.count && zip(a.buckets, b.buckets).allSatisfy { $0 <= $1 }, "\(labels)")
+            }
+            for h in hs {
+                #expect(h.schema == 3 && h.offset == layout.firstIndex && h.buckets.count == layout.bucketCount)
+                #expect(h.buckets.reduce(0, +) == h.count, "\(labels): the buckets add up to the count")
+                #expect(abs(h.sum - Double(h.count) * layout.mean) <= 1e-9 * max(h.sum, 1), "\(labels)")
+            }
+        }
+    }
+
     @Test func churnReplacesTargetsRoundRobinAndEverySeriesKeepsItsShard() throws {
         // 20 targets of 10 series; half the targets replaced every 30 s over 10 rounds 15 s apart:
         // epochs 1…4 each bring 10 new targets.
@@ -149,6 +207,8 @@ import Testing
         #expect(error("target_format: host\nmetrics:\n  - name: a\n") == "p.yml:1: target_format: want a `{}` where the target number goes")
         #expect(error("interval: 1.5s\nmetrics:\n  - name: a\n").hasPrefix("p.yml:1: interval: "))
         #expect(error("metrics: []\n") == "p.yml:1: metrics: want a non-empty list")
+        #expect(error("metrics:\n  - name: a\n    type: histogram\n    schema: 9\n") == "p.yml:4: schema: want an integer from -4 to 8")
+        #expect(error("metrics:\n  - name: a\n    schema: 3\n") == "p.yml:3: schema: only histograms have a native schema")
         #expect(error("metrics:\n  - name: a\n    labels:\n      code: 0\n")
                 == "p.yml:4: code: want a list of values or a count between 1 and 1000000")
     }
@@ -207,4 +267,100 @@ import Testing
             #expect(LatencyHistogram.upperBound(LatencyHistogram.index(v)) > v, "\(v)")
         }
     }
+}
+
+/// A native histogram as remote write 1.0 carries it (`prompb.Histogram`, integer counts, one
+/// positive span), decoded field by field from the protobuf.
+struct DecodedHistogram {
+    var count: UInt64 = 0
+    var sum = 0.0
+    var schema: Int32 = 0
+    var offset: Int32 = 0
+    var buckets: [UInt64] = []
+    var timestamp: Int64 = 0
+
+    struct Malformed: Error {}
+
+    /// Every histogram of a `WriteRequest`, with its series' labels printed `name{k="v",...}`.
+    static func all(in request: [UInt8]) throws -> [(String, DecodedHistogram)] {
+        var out: [(String, DecodedHistogram)] = []
+        for (field, series) in try fields(request[...]) where field == 1 {
+            var name = "", labels: [String] = [], found: [DecodedHistogram] = []
+            for (f, v) in try fields(series.bytes) {
+                if f == 1 {
+                    let l = try fields(v.bytes)
+                    let (k, value) = (String(decoding: l[0].1.bytes, as: UTF8.self), String(decoding: l[1].1.bytes, as: UTF8.self))
+                    if k == "__name__" { name = value } else { labels.append("\(k)=\"\(value)\"") }
+                } else if f == 4 {
+                    found.append(try histogram(v.bytes))
+                }
+            }
+            for h in found { out.append(("\(name){\(labels.joined(separator: ","))}", h)) }
+        }
+        return out
+    }
+
+    private static func histogram(_ b: ArraySlice<UInt8>) throws -> DecodedHistogram {
+        var h = DecodedHistogram()
+        var deltas: [Int64] = []
+        for (f, v) in try fields(b) {
+            switch f {
+            case 1: h.count = v.varint
+            case 3: h.sum = Double(bitPattern: v.fixed64)
+            case 4: h.schema = Int32(truncatingIfNeeded: unzigzag(v.varint))
+            case 11:
+                let span = try fields(v.bytes)
+                guard span.count == 2 else { throw Malformed() }
+                h.offset = Int32(truncatingIfNeeded: unzigzag(span[0].1.varint))
+                deltas.reserveCapacity(Int(span[1].1.varint))
+            case 12:
+                var p = v.bytes
+                while !p.isEmpty { deltas.append(unzigzag(try readVarint(&p))) }
+            case 15: h.timestamp = Int64(bitPattern: v.varint)
+            default: break
+            }
+        }
+        var c: Int64 = 0
+        for d in deltas { c += d; h.buckets.append(UInt64(c)) }
+        return h
+    }
+
+    enum Value { case varint(UInt64), fixed64(UInt64), bytes(ArraySlice<UInt8>)
+        var varint: UInt64 { if case let .varint(v) = self { v } else { 0 } }
+        var fixed64: UInt64 { if case let .fixed64(v) = self { v } else { 0 } }
+        var bytes: ArraySlice<UInt8> { if case let .bytes(v) = self { v } else { [] } }
+    }
+
+    private static func fields(_ b: ArraySlice<UInt8>) throws -> [(Int, Value)] {
+        var p = b, out: [(Int, Value)] = []
+        while !p.isEmpty {
+            let key = try readVarint(&p)
+            switch key & 7 {
+            case 0: out.append((Int(key >> 3), .varint(try readVarint(&p))))
+            case 1:
+                guard p.count >= 8 else { throw Malformed() }
+                out.append((Int(key >> 3), .fixed64(p.prefix(8).reversed().reduce(0) { $0 << 8 | UInt64($1) })))
+                p = p.dropFirst(8)
+            case 2:
+                let n = Int(try readVarint(&p))
+                guard p.count >= n else { throw Malformed() }
+                out.append((Int(key >> 3), .bytes(p.prefix(n))))
+                p = p.dropFirst(n)
+            default: throw Malformed()
+            }
+        }
+        return out
+    }
+
+    private static func readVarint(_ p: inout ArraySlice<UInt8>) throws -> UInt64 {
+        var v: UInt64 = 0, shift: UInt64 = 0
+        while let b = p.popFirst() {
+            v |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return v }
+            shift += 7
+        }
+        throw Malformed()
+    }
+
+    private static func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
 }

@@ -24,6 +24,15 @@ final class ShardSeries: @unchecked Sendable {
     private var seeds: [UInt64]
     private var generations: [UInt32]
     private(set) var accepted: [UInt32]
+    /// Native histogram series (`nativeSlot[i] >= 0`, else -1): their layout, bucket counts (back
+    /// to back from `nativeBucketStart[slot]`) and sum; `values` holds their count.
+    private var nativeSlot: [Int32]
+    private var nativeLayouts: [NativeHistogramLayout] = []
+    private var nativeBucketStart: [Int] = []
+    private var nativeBuckets: [UInt64] = []
+    private var nativeSums: [Double] = []
+    /// The most bytes a native histogram sample of this shard takes besides its labels.
+    private var maxNativeBytes = 0
     /// Samples the receiver accepted of series generations that churn has replaced.
     private(set) var retired: [(series: Int, generation: UInt32, accepted: UInt32)] = []
 
@@ -47,6 +56,16 @@ final class ShardSeries: @unchecked Sendable {
         values = zip(series, seeds).map { workload.startState(series: $0, seed: $1) }
         generations = Array(repeating: 0, count: series.count)
         accepted = Array(repeating: 0, count: series.count)
+        nativeSlot = Array(repeating: -1, count: series.count)
+        for (i, s) in series.enumerated() {
+            guard let layout = workload.nativeLayout(series: s) else { continue }
+            nativeSlot[i] = Int32(nativeLayouts.count)
+            nativeLayouts.append(layout)
+            nativeBucketStart.append(nativeBuckets.count)
+            nativeBuckets += repeatElement(0, count: layout.bucketCount)
+            nativeSums.append(0)
+            maxNativeBytes = max(maxNativeBytes, layout.maxEncodedBytes)
+        }
         for l in labels { setLabels(nil, l) }
     }
 
@@ -92,7 +111,7 @@ final class ShardSeries: @unchecked Sendable {
             let ts = UInt64(bitPattern: roundTimestamp)
             // Sample { double value = 1; int64 timestamp = 2; } is the same size all round.
             let sampleLen = 1 + 8 + 1 + ProtoWriter.varintLength(ts)
-            w.reserve(take * (maxLabelCount + 2 * 10 + sampleLen))
+            w.reserve(take * (maxLabelCount + 2 * 10 + max(sampleLen, maxNativeBytes)))
             var out = w.base + w.count
             arena.withUnsafeBytes { arena in
                 labelStart.withUnsafeBufferPointer { starts in
@@ -102,6 +121,12 @@ final class ShardSeries: @unchecked Sendable {
                 values.withUnsafeMutableBufferPointer { values in
                     for local in first ..< first + take {
                         let model = models[local]
+                        if model.kind == .nativeHistogram {
+                            let labels = UnsafeRawBufferPointer(start: arena.baseAddress! + starts[local], count: counts[local])
+                            out = nativeSample(local, count: &values[local], advance: round > 0, seed: seeds[local], model: model,
+                                               round: round, seconds: seconds, labels: labels, timestamp: ts, at: out)
+                            continue
+                        }
                         var state = values[local]
                         if round > 0 {
                             state = model.next(state, seed: seeds[local], round: round, seconds: seconds)
@@ -128,6 +153,26 @@ final class ShardSeries: @unchecked Sendable {
             position += Int64(take)
         }
         return done
+    }
+
+    /// Advances series `local`'s native histogram by one scrape (unless it is the first) and writes
+    /// its `TimeSeries` at `out`.
+    private func nativeSample(_ local: Int, count: inout Double, advance: Bool, seed: UInt64, model: ValueModel, round: Int64,
+                              seconds: Double, labels: UnsafeRawBufferPointer, timestamp: UInt64,
+                              at out: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        let slot = Int(nativeSlot[local])
+        let layout = nativeLayouts[slot]
+        let start = nativeBucketStart[slot]
+        return nativeBuckets.withUnsafeMutableBufferPointer { all in
+            let buckets = UnsafeMutableBufferPointer(rebasing: all[start ..< start + layout.bucketCount])
+            if advance {
+                let observations = model.observations(seed, round, seconds)
+                count += Double(layout.observe(observations, into: buckets))
+                nativeSums[slot] += observations * layout.mean
+            }
+            return layout.encode(at: out, labels: labels, buckets: UnsafeBufferPointer(buckets), count: UInt64(count),
+                                 sum: nativeSums[slot], timestamp: timestamp)
+        }
     }
 
     /// Counts `count` samples from position `from` as accepted by the receiver.
@@ -158,6 +203,12 @@ final class ShardSeries: @unchecked Sendable {
             setLabels(i, workload.encodedLabels(series: s, generation: g))
             seeds[i] = workload.seed(series: s, generation: g)
             values[i] = workload.startState(series: s, seed: seeds[i])
+            if nativeSlot[i] >= 0 {
+                let slot = Int(nativeSlot[i])
+                let start = nativeBucketStart[slot]
+                for j in start ..< start + nativeLayouts[slot].bucketCount { nativeBuckets[j] = 0 }
+                nativeSums[slot] = 0
+            }
         }
         // Labels of replaced generations are dead weight: keep only the live ones.
         if arena.count > 2 * labelCount.reduce(0, +) {

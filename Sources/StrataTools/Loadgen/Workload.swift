@@ -13,6 +13,8 @@ public struct Workload: Sendable {
         var start: Double
         /// The histogram (within a target) this series is part of, else nil.
         var histogram: Int?
+        /// How the series' buckets are laid out when it is a native histogram.
+        var native: NativeHistogramLayout?
     }
 
     public let profile: WorkloadProfile
@@ -24,11 +26,16 @@ public struct Workload: Sendable {
     public let churnIntervalMs: Int64
     public let churnTargets: Int
     public let intervalMs: Int64
+    /// Profile histograms go out as native histograms (`TimeSeries.histograms`), one series each,
+    /// instead of classic `_bucket`/`_sum`/`_count` series.
+    public let nativeHistograms: Bool
 
     public var seriesPerTarget: Int { templates.count }
 
-    public init(profile: WorkloadProfile, series: Int, intervalMs: Int64, churnIntervalMs: Int64 = 0, churnFraction: Double = 0) {
+    public init(profile: WorkloadProfile, series: Int, intervalMs: Int64, churnIntervalMs: Int64 = 0, churnFraction: Double = 0,
+                nativeHistograms: Bool = false) {
         self.profile = profile
+        self.nativeHistograms = nativeHistograms
         var templates: [Template] = []
         var histograms = 0
         for m in profile.metrics {
@@ -57,6 +64,12 @@ public struct Workload: Sendable {
                                               start: (min(max(m.value, m.min), m.max) / unit).rounded()))
                 case .constant:
                     templates.append(Template(labels: series, model: ValueModel(kind: .constant), start: m.value))
+                case .histogram where nativeHistograms:
+                    let layout = NativeHistogramLayout(schema: m.schema, bounds: m.buckets)
+                    templates.append(Template(labels: series,
+                                              model: ValueModel(kind: .nativeHistogram, a: layout.mean, observationsPerSecond: m.rate),
+                                              start: 0, histogram: histograms, native: layout))
+                    histograms += 1
                 case .histogram:
                     // Observations spread as an exponential distribution whose mean is the middle
                     // bound: every bucket moves, cumulative counts stay ordered.
@@ -171,14 +184,16 @@ public struct Workload: Sendable {
     }
 
     func model(series: Int) -> ValueModel { templates[series % templates.count].model }
+
+    func nativeLayout(series: Int) -> NativeHistogramLayout? { templates[series % templates.count].native }
 }
 
 /// How one series' value moves from scrape to scrape, flat for the per-sample loop.
 struct ValueModel: Sendable {
-    enum Kind: UInt8, Sendable { case constant, counter, gauge, bucket, histogramSum, histogramCount }
+    enum Kind: UInt8, Sendable { case constant, counter, gauge, bucket, histogramSum, histogramCount, nativeHistogram }
     var kind: Kind
     /// Counter: mean increase per second. Gauge: random-walk step per 15 s. Bucket: the share of
-    /// observations at or below its bound. Histogram sum: the mean observation. Counters and
+    /// observations at or below its bound. Histogram sum and native histogram: the mean observation. Counters and
     /// gauges count in ticks: their state, `a`, `lo` and `hi` are in ticks of `mul / div`.
     var a = 0.0
     var lo = 0.0, hi = 0.0
@@ -206,6 +221,8 @@ struct ValueModel: Sendable {
             return previous + observations(seed, round, seconds) * a
         case .histogramCount:
             return previous + observations(seed, round, seconds)
+        case .nativeHistogram:
+            preconditionFailure("native histograms advance through ShardSeries, bucket by bucket")
         }
     }
 
@@ -215,7 +232,7 @@ struct ValueModel: Sendable {
 
     /// Whole observations in one scrape of a histogram, the same for all its series.
     @inline(__always)
-    private func observations(_ seed: UInt64, _ round: Int64, _ seconds: Double) -> Double {
+    func observations(_ seed: UInt64, _ round: Int64, _ seconds: Double) -> Double {
         max(0, (observationsPerSecond * seconds * (1 + 0.3 * noise(seed, round))).rounded())
     }
 }

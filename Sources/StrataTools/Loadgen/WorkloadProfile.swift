@@ -24,6 +24,9 @@ public struct WorkloadProfile: Sendable {
         public var min = 0.0
         public var max = 100.0
         public var buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+        /// Sent as a native histogram (`--native-histograms`): its bucket schema, -4 to 8 (3: each
+        /// bound 2^(1/8) ≈ 1.09 times the previous, the Go client's default factor of 1.1).
+        public var schema = 3
         /// Counters and gauges move in whole multiples of this (bytes, packets, 1/100 s of CPU),
         /// as exporters' values do and as their compression depends on; 0: any value.
         public var resolution = 1.0
@@ -192,7 +195,7 @@ extension WorkloadProfile {
 
         func metric(_ node: Node) throws -> Metric {
             guard let m = node.mapping else { throw fail(node, "a metric: want a mapping") }
-            try checkKeys(m, ["name", "type", "help", "unit", "labels", "rate", "value", "min", "max", "buckets", "resolution"], "a metric")
+            try checkKeys(m, ["name", "type", "help", "unit", "labels", "rate", "value", "min", "max", "buckets", "schema", "resolution"], "a metric")
             guard let nameNode = m["name"] else { throw fail(node, "a metric without `name`") }
             let name = try string(nameNode, "name")
             if !isValidMetricName(name) { throw fail(nameNode, "invalid metric name \(goQuoteString(name))") }
@@ -226,6 +229,12 @@ extension WorkloadProfile {
                     if zip(out.buckets, out.buckets.dropFirst()).contains(where: { $0 >= $1 }) {
                         throw fail(v, "buckets: upper bounds must increase")
                     }
+                case "schema":
+                    guard kind == .histogram else { throw fail(v, "schema: only histograms have a native schema") }
+                    guard let s = v.scalar?.string, let n = Int(s), (-4 ... 8).contains(n) else {
+                        throw fail(v, "schema: want an integer from -4 to 8")
+                    }
+                    out.schema = n
                 case "labels":
                     guard let lm = v.mapping else { throw fail(v, "labels: want a mapping of label name to values or a count") }
                     for (ln, lv) in lm {

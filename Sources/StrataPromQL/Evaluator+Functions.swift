@@ -120,6 +120,9 @@ extension Evaluator {
 
     private func evalRangeFunction(_ call: Call, args: [Expr], matrixIndex: Int) throws -> Matrix {
         let name = call.function.name
+        // An aggregation that only needs the values asked for this call's series in any order.
+        let sortSeries = !rangeSelectionUnsorted
+        rangeSelectionUnsorted = false
         var scalars: [[Double]] = []
         for (i, a) in args.enumerated() where i != matrixIndex { scalars.append(try scalarValues(a)) }
         if name == "quantile_over_time" { warnInvalidQuantiles(scalars[0], position: args[0].positionRange) }
@@ -133,9 +136,10 @@ extension Evaluator {
         var result: Matrix = []
         if case .matrixSelector(let ms) = args[matrixIndex], ctx.options.parallelism > 1 {
             result = try parallelRangeFunction(ms, name: name, scalars: scalars, dropName: dropName, stepInvariant: stepInvariant,
-                                               isCounterFunction: isCounterFunction, position: args[0].positionRange)
+                                               isCounterFunction: isCounterFunction, position: args[0].positionRange,
+                                               sortSeries: sortSeries)
         } else {
-            try forEachRangeSeries(args[matrixIndex]) { series in
+            try forEachRangeSeries(args[matrixIndex], sortSeries: sortSeries) { series in
                 let w = windows(of: args[matrixIndex])
                 guard let out = try windowsOf(series, w, dropName: dropName, stepInvariant: stepInvariant, kernel) else { return }
                 if isCounterFunction { annotateIfNotCounter(series.labels, position: args[0].positionRange) }

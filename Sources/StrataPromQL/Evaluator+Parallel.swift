@@ -11,12 +11,12 @@ extension Evaluator {
     /// only touched between rounds, on this thread. The helpers are threads of their own, not
     /// the dispatch pool, which Swift's concurrency runtime (the HTTP handlers) also runs on.
     func parallelRangeFunction(_ ms: MatrixSelector, name: String, scalars: [[Double]], dropName: Bool, stepInvariant: Bool,
-                               isCounterFunction: Bool, position: PositionRange) throws -> Matrix {
+                               isCounterFunction: Bool, position: PositionRange, sortSeries: Bool) throws -> Matrix {
         let vs = ms.vectorSelector
         let w = RangeWindows(range: ms.range, offset: vs.originalOffset, at: vs.timestamp)
         let mint = (vs.timestamp ?? start) - vs.originalOffset - ms.range + 1
         let maxt = (vs.timestamp ?? end) - vs.originalOffset
-        let series = try selectSeries(vs, mint: mint, maxt: maxt, range: ms.range)
+        let series = try selectSeries(vs, mint: mint, maxt: maxt, range: ms.range, sortSeries: sortSeries)
         let workers = series.count >= ctx.options.parallelSeriesThreshold ? ctx.options.parallelism : 1
         let interrupt = ctx.storageInterrupt
         let (start, end, interval) = (self.start, self.end, self.interval)

@@ -20,9 +20,9 @@ struct RangeWindows {
 
 extension Evaluator {
     /// Fetches the series a selector matches with their samples in `[mint, maxt]`.
-    func select(_ vs: VectorSelector, mint: Int64, maxt: Int64, range: Int64 = 0,
+    func select(_ vs: VectorSelector, mint: Int64, maxt: Int64, range: Int64 = 0, sortSeries: Bool = true,
                 _ body: (_ labels: Labels, _ samples: [Sample]) throws -> Void) throws {
-        let series = try selectSeries(vs, mint: mint, maxt: maxt, range: range)
+        let series = try selectSeries(vs, mint: mint, maxt: maxt, range: range, sortSeries: sortSeries)
         var buf: [Sample] = []
         for s in series {
             try ctx.checkDeadline()
@@ -34,10 +34,12 @@ extension Evaluator {
         }
     }
 
-    /// The series a selector matches in `[mint, maxt]`, their samples not read yet.
-    func selectSeries(_ vs: VectorSelector, mint: Int64, maxt: Int64, range: Int64) throws -> [any StorageSeries] {
+    /// The series a selector matches in `[mint, maxt]`, their samples not read yet; sorted by
+    /// labels unless `sortSeries` says the order does not matter.
+    func selectSeries(_ vs: VectorSelector, mint: Int64, maxt: Int64, range: Int64, sortSeries: Bool = true) throws -> [any StorageSeries] {
         do {
-            let hints = SelectHints(mint: mint, maxt: maxt, interrupt: ctx.storageInterrupt, function: ctx.selectFunction ?? "", range: range)
+            var hints = SelectHints(mint: mint, maxt: maxt, interrupt: ctx.storageInterrupt, function: ctx.selectFunction ?? "", range: range)
+            hints.sortSeries = sortSeries
             return try ctx.querier.select(vs.matchers, hints: hints)
         } catch let e as QueryError {
             throw e
@@ -109,13 +111,13 @@ extension Evaluator {
     /// a time with its raw samples over every window the steps will read (staleness markers
     /// removed), so only one series' samples are held at once, as in Prometheus.
     @discardableResult
-    func forEachRangeSeries(_ arg: Expr, _ body: (RangeSeries) throws -> Void) throws -> RangeWindows {
+    func forEachRangeSeries(_ arg: Expr, sortSeries: Bool = true, _ body: (RangeSeries) throws -> Void) throws -> RangeWindows {
         switch arg {
         case .matrixSelector(let ms):
             let vs = ms.vectorSelector
             let firstRef = (vs.timestamp ?? start) - vs.originalOffset
             let lastRef = (vs.timestamp ?? end) - vs.originalOffset
-            try select(vs, mint: firstRef - ms.range + 1, maxt: lastRef, range: ms.range) { labels, samples in
+            try select(vs, mint: firstRef - ms.range + 1, maxt: lastRef, range: ms.range, sortSeries: sortSeries) { labels, samples in
                 var pts = samples
                 pts.removeAll { StaleNaN.isStale($0.v) }
                 guard !pts.isEmpty else { return }

@@ -133,6 +133,9 @@ final class Evaluator {
     let end: Int64
     let interval: Int64
     let ctx: QueryContext
+    /// Set by an aggregation for the range function it evaluates next: that function's series
+    /// may be read in any order (`SelectHints.sortSeries`). The function clears it.
+    var rangeSelectionUnsorted = false
 
     init(start: Int64, end: Int64, interval: Int64, ctx: QueryContext) {
         self.start = start; self.end = end; self.interval = interval; self.ctx = ctx
@@ -147,17 +150,25 @@ final class Evaluator {
         let value = try evalNode(expr)
         // Without delayed name removal the name goes as soon as a node drops it, and series that
         // become equal must not collide (Prometheus checks right there).
-        guard !ctx.options.delayedNameRemoval, case .matrix(var m) = value, m.contains(where: { $0.dropName }) else {
+        guard !ctx.options.delayedNameRemoval, case .matrix(let m) = value, m.contains(where: { $0.dropName }) else {
             return value
         }
+        return .matrix(try stripNamesAndMerge(m))
+    }
+
+    /// The metric name taken off the series that drop it; series that became equal are merged,
+    /// or an error when they overlap.
+    func stripNamesAndMerge(_ m: Matrix) throws -> Matrix {
+        var m = m
         for i in m.indices where m[i].dropName {
             m[i].labels = m[i].labels.withoutMetricName
             m[i].dropName = false
         }
-        return .matrix(try mergeSameLabelsets(m))
+        return try mergeSameLabelsets(m)
     }
 
-    private func evalNode(_ expr: Expr) throws -> EvalValue {
+    /// `eval` without the name removal (see there).
+    func evalNode(_ expr: Expr) throws -> EvalValue {
         try ctx.checkDeadline()
         switch expr {
         case .number(let n):

@@ -18,6 +18,11 @@ struct LabelNameSet: Sendable {
 let metricNameBytes: [UInt8] = Array("__name__".utf8)
 
 @inline(__always)
+func isTypeOrUnit(_ name: UnsafeRawBufferPointer) -> Bool {
+    name.count == 8 && (name.elementsEqual("__type__".utf8) || name.elementsEqual("__unit__".utf8))
+}
+
+@inline(__always)
 func isMetricName(_ name: UnsafeRawBufferPointer) -> Bool {
     name.count == 8 && metricNameBytes.withUnsafeBytes { LabelBlob.compareBytes($0, name) == 0 }
 }
@@ -40,10 +45,13 @@ extension Labels {
     }
 
     /// Without `__name__` (and the `__type__`/`__unit__` metadata labels Prometheus drops with it).
-    var withoutMetricName: Labels {
-        filtered { n in
-            !(isMetricName(n) || (n.count == 8 && (n.elementsEqual("__type__".utf8) || n.elementsEqual("__unit__".utf8))))
-        }
+    var withoutMetricName: Labels { filtered { !(isMetricName($0) || isTypeOrUnit($0)) } }
+
+    /// Whether a `__type__` or `__unit__` label is there (the name removal takes them off too).
+    var hasTypeOrUnit: Bool {
+        var found = false
+        forEachRaw { n, _ in if isTypeOrUnit(n) { found = true } }
+        return found
     }
 
     var hasMetricName: Bool {

@@ -42,7 +42,7 @@ public struct DedupQuerier: Querier {
     }
 
     public func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
-        let input = try querier.select(matchers, hints: hints)
+        let input = try querier.select(matchers, hints: hints.sorted)
         if replicaNames.isEmpty { return input }
         let counter = counterAware || hints.function.map(Self.counterFunctions.contains) == true
 

@@ -40,7 +40,7 @@ public struct ExternalLabelsQuerier: Querier {
         var previous = Labels.empty
         for s in found {
             let relabeled = s.labels.overriding(labels)
-            if sorted, !out.isEmpty, Labels.compare(previous, relabeled) > 0 { sorted = false }
+            if sorted, hints.sortSeries, !out.isEmpty, Labels.compare(previous, relabeled) > 0 { sorted = false }
             out.append(s.relabeled(relabeled))
             previous = relabeled
         }

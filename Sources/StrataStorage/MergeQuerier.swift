@@ -15,7 +15,7 @@ public struct MergeQuerier: Querier {
 
     public func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         if queriers.count == 1 { return try queriers[0].select(matchers, hints: hints) }
-        return Self.merge(try queriers.map { try $0.select(matchers, hints: hints) }, encodeChunks: encodeChunks)
+        return Self.merge(try queriers.map { try $0.select(matchers, hints: hints.sorted) }, encodeChunks: encodeChunks)
     }
 
     /// Merges series lists, each sorted by labels (oldest source first), into one sorted list.

@@ -35,6 +35,18 @@ public struct SelectHints: Sendable {
     /// Set under Thanos' `partial_response`: storage that cannot reach part of its data (the
     /// bucket) reports it here and answers with the rest, instead of failing the read.
     public var partialResponse: StorageWarnings?
+    /// Whether the series must come sorted by labels (Prometheus' `sortSeries`). The engine asks
+    /// for them unsorted where their order cannot change the answer (an aggregation's input);
+    /// a querier may sort anyway, and one that merges or deduplicates sources asks its sources
+    /// for sorted series (`sorted`) and returns them sorted.
+    public var sortSeries = true
+
+    /// These hints, asking for sorted series.
+    public var sorted: SelectHints {
+        var h = self
+        h.sortSeries = true
+        return h
+    }
 
     public init(mint: Int64, maxt: Int64, interrupt: (@Sendable () throws -> Void)? = nil, function: String? = nil, range: Int64 = 0) {
         self.mint = mint; self.maxt = maxt; self.interrupt = interrupt; self.function = function; self.range = range
@@ -87,7 +99,8 @@ struct HintingQuerier: Querier {
     }
 }
 
-/// Reads series in a time range. `select` returns series sorted by labels (`Labels.compare`).
+/// Reads series in a time range. `select` returns series sorted by labels (`Labels.compare`)
+/// unless the hints say the order does not matter (`SelectHints.sortSeries`).
 public protocol Querier: Sendable {
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries]
     func labelNames(_ matchers: [LabelMatcher]) throws -> [String]

@@ -1,5 +1,6 @@
 import StrataModel
 import StrataStorage
+import StrataTestSupport
 import Testing
 @testable import StrataBlock
 @testable import StrataTSDB
@@ -147,6 +148,32 @@ let upA = Labels([("__name__", "up"), ("job", "a")])
         #expect(try values(head, [up, try LabelMatcher(.regexMatch, "instance", "1|")]).sorted() == [1, 3, 4])
         #expect(try values(head, [try LabelMatcher(.regexMatch, "__name__", ".+"), try LabelMatcher(.equal, "job", "api")]).sorted() == [1, 2, 5])
         #expect(try values(head, [try LabelMatcher(.equal, "__name__", "nope")]) == [])
+    }
+
+    /// `sortSeries: false`: the head leaves its series in the order they were created (their
+    /// references), as Prometheus' head does; a DB that merges the head with blocks still returns
+    /// them sorted, asking its sources for sorted series since a merge needs them.
+    @Test func unsortedSelectionKeepsCreationOrderUnlessSourcesAreMerged() throws {
+        var unsorted = SelectHints(mint: .min, maxt: .max)
+        unsorted.sortSeries = false
+        let head = try Self.fixture()
+        let up = try LabelMatcher(.equal, "__name__", "up")
+        let name = { (s: any StorageSeries) in s.labels.get("job")! + (s.labels.get("instance") ?? "-") }
+        let q = try head.querier(mint: .min, maxt: .max)
+        #expect(try q.select([up], hints: unsorted).map(name) == ["api1", "api2", "db1", "db-"])
+        #expect(try q.select([up], hints: SelectHints(mint: .min, maxt: .max)).map(name) == ["api1", "db1", "api2", "db-"])
+
+        let dir = try TempDir("unsorted"); defer { dir.remove() }
+        let (filled, _) = filledHead(series: 12, from: 0, to: 4 * hour)
+        let all = try LabelMatcher(.regexMatch, "instance", ".+")
+        let byRef = try filled.querier(mint: .min, maxt: .max).select([all], hints: unsorted).map(\.labels)
+        let db = try DB(dir: dir.path, head: filled)
+        _ = try db.compact()
+        #expect(!db.blocks.isEmpty)
+        let merged = try db.querier(mint: .min, maxt: .max).select([all], hints: unsorted).map(\.labels)
+        let sorted = try db.querier(mint: .min, maxt: .max).select([all], hints: SelectHints(mint: .min, maxt: .max)).map(\.labels)
+        #expect(merged == sorted && merged.count == 12)
+        #expect(Set(byRef) == Set(sorted) && byRef != sorted, "the head alone gives creation order")
     }
 
     @Test func timeRangeLimitsSeriesAndSamples() throws {

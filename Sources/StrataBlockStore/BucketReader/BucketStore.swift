@@ -235,7 +235,7 @@ struct BucketStoreQuerier: Querier {
 
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         do {
-            let sets = try queriers(hints, maxResolution: Self.resolution(for: hints)).map { try $0.select(matchers, hints: hints) }
+            let sets = try queriers(hints, maxResolution: Self.resolution(for: hints)).map { try $0.select(matchers, hints: hints.sorted) }
             let merged = MergeQuerier.merge(sets, encodeChunks: { XORChunk.encodeChunks($0) })
             guard let warnings = hints.partialResponse else { return merged }
             return merged.map { s in

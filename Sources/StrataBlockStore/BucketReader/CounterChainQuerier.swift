@@ -116,10 +116,10 @@ public struct BucketMergeQuerier: Querier {
         guard hints.maxSourceResolution > 0, AggrSelection(function: hints.function) == .counter else {
             return try merged.select(matchers, hints: hints)
         }
-        var sets = try bucket.map { try $0.select(matchers, hints: hints) }
+        var sets = try bucket.map { try $0.select(matchers, hints: hints.sorted) }
         var chains: [Labels: CounterChainSeries] = [:]
         for set in sets { for s in set { if let c = s as? CounterChainSeries { chains[c.labels] = c } } }
-        let localSets = try local.map { try $0.select(matchers, hints: hints) }
+        let localSets = try local.map { try $0.select(matchers, hints: hints.sorted) }
         if chains.isEmpty { return MergeQuerier.merge(sets + localSets, encodeChunks: { XORChunk.encodeChunks($0) }) }
         var appended: [Labels: [any StorageSeries]] = [:]
         for set in localSets {

@@ -31,7 +31,8 @@ struct HeadQuerier: IndexedQuerier {
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
         let refs = try head.postings.postings(for: matchers, interrupt: hints.interrupt)
-        // Labels and chunks apart, so the series are built once, already in label order.
+        // Labels and chunks apart, so the series are built once, already in label order (or in
+        // the order of their references, when the order does not matter).
         var labels: [Labels] = [], chunks: [[ClosedChunk]] = []
         labels.reserveCapacity(refs.count)
         chunks.reserveCapacity(refs.count)
@@ -48,7 +49,11 @@ struct HeadQuerier: IndexedQuerier {
         }
         var out: [any StorageSeries] = []
         out.reserveCapacity(labels.count)
-        for i in Labels.sortedOrder(labels) { out.append(HeadSeries(labels: labels[i], chunks: chunks[i])) }
+        if hints.sortSeries {
+            for i in Labels.sortedOrder(labels) { out.append(HeadSeries(labels: labels[i], chunks: chunks[i])) }
+        } else {
+            for i in labels.indices { out.append(HeadSeries(labels: labels[i], chunks: chunks[i])) }
+        }
         return out
     }
 

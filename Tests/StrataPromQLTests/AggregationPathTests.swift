@@ -1,0 +1,67 @@
+import StrataModel
+import StrataPromQL
+import StrataPromQLParser
+import StrataTestSupport
+import Testing
+
+/// The aggregation's shortcuts give the answers of the general path: a state per (group, step)
+/// or step by step, and an input whose metric names are left on instead of taken off first.
+@Suite struct AggregationPathTests {
+    /// `series` counters `x_total{i}` (value `k × (i % 5 + 1)` at step `k`, 15 s apart).
+    static func counters(_ series: Int, samples: Int) -> MemoryStorage {
+        let s = MemoryStorage()
+        for i in 0 ..< series {
+            s.add(Labels([("__name__", "x_total"), ("i", String(i))]),
+                  (0 ..< samples).map { Sample(t: Int64($0) * 15_000, v: Double($0 * (i % 5 + 1))) })
+        }
+        return s
+    }
+
+    func range(_ storage: MemoryStorage, _ q: String, steps: Int, options: EngineOptions = EngineOptions()) throws -> [String] {
+        let r = try Engine(options: options).rangeQuery(storage, try PromQLParser.parse(q), start: 0,
+                                                        end: Int64(steps - 1) * 15_000, step: 15_000)
+        guard case .matrix(let m) = r.value else { return ["not a matrix"] }
+        return m.map { "\($0.labels) \($0.points.map { "\($0.t):\($0.v)" })" }
+    }
+
+    /// 1,100 groups × 1,000 steps is past the table's bound (2^20 states), so that query walks
+    /// step by step; 500 steps fit the table. Both give each group its one series.
+    @Test func stepByStepAndTableGiveTheSameGroups() throws {
+        let storage = Self.counters(1100, samples: 1000)
+        for steps in [1000, 500] {
+            let series = try range(storage, "x_total", steps: steps)
+            #expect(series.count == 1100)
+            let summed = try range(storage, "sum by (i) (x_total)", steps: steps)
+            #expect(summed == series.map { $0.replacingOccurrences(of: "__name__=\"x_total\", ", with: "") }, "\(steps) steps")
+            let counted = try range(storage, "count by (i) (x_total)", steps: steps)
+            #expect(counted.allSatisfy { $0.hasSuffix(":1.0\"]") } && counted.count == 1100)
+        }
+    }
+
+    /// Over a single metric name, the aggregation leaves the names on its input; the answers are
+    /// those of delayed name removal, which takes the names off only at the end.
+    @Test func aggregatingWithoutTakingNamesOffFirstGivesTheSameAnswer() throws {
+        let storage = Self.counters(3000, samples: 60)
+        var delayed = EngineOptions()
+        delayed.delayedNameRemoval = true
+        for q in ["sum(rate(x_total[5m]))", "avg by (i) (rate(x_total[1m]))", "max(increase(x_total[2m]))",
+                  "quantile(0.9, rate(x_total[5m]))", "stddev(deriv(x_total[5m]))", "count(last_over_time(x_total[1m]))"] {
+            let plain = try range(storage, q, steps: 40)
+            let late = try range(storage, q, steps: 40, options: delayed)
+            #expect(!plain.isEmpty && plain == late, "\(q)")
+        }
+    }
+
+    /// Two series that differ only by `__type__` become one label set when the name removal takes
+    /// it off: the collision is an error, as it is without the shortcut.
+    @Test func seriesThatCollideWithoutTheirTypeStillFail() {
+        let storage = MemoryStorage()
+        for type in ["counter", "gauge"] {
+            storage.add(Labels([("__name__", "x_total"), ("__type__", type), ("i", "1")]),
+                        (0 ..< 40).map { Sample(t: Int64($0) * 15_000, v: Double($0)) })
+        }
+        #expect {
+            _ = try range(storage, "sum(rate(x_total[5m]))", steps: 20)
+        } throws: { ($0 as? QueryError)?.description.contains("same labelset") == true }
+    }
+}

@@ -62,7 +62,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // C only where Swift cannot reach the instruction or the libc call (CRC32C via SSE4.2,
-        // malloc_trim, copy_file_range).
+        // prefetch, malloc_trim, copy_file_range).
         .target(name: "CStrataSupport"),
 
         .target(name: "StrataModel", swiftSettings: settings),
@@ -79,7 +79,7 @@ let package = Package(
                 dependencies: ["StrataModel", "StrataEncoding", "StrataStorage"],
                 swiftSettings: settings),
         .target(name: "StrataTSDB",
-                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage", "StrataBlock"],
+                dependencies: ["StrataModel", "StrataEncoding", "StrataStorage", "StrataBlock", "CStrataSupport"],
                 swiftSettings: settings),
         .target(name: "StrataPromQLParser", dependencies: ["StrataModel"], swiftSettings: settings),
         .target(name: "StrataPromQL",

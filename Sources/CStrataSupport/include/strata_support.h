@@ -17,4 +17,8 @@ void strata_release_free_memory(void);
 /// can (copy_file_range, then sendfile), else through a buffer. 0 on success, -1 with errno set.
 int strata_copy_file_range(int in_fd, int out_fd, size_t length);
 
+/// Asks the CPU to bring the cache line at `p` in for writing, without waiting for it: replay
+/// fetches the series of samples further on while it appends the current one.
+static inline void strata_prefetch(const void *p) { __builtin_prefetch(p, 1, 3); }
+
 #endif

@@ -1,3 +1,4 @@
+import CStrataSupport
 import Dispatch
 import StrataBlock
 import StrataEncoding
@@ -48,8 +49,15 @@ final class ReplayShard: @unchecked Sendable {
         self.samplesPerChunk = samplesPerChunk
     }
 
+    /// How many samples ahead the series is fetched: each sample's series is somewhere else in
+    /// memory (a million of them), and waiting for one at a time was most of the replay.
+    private static let prefetchDistance = 12
+
     func apply(_ batch: [ReplaySample]) {
-        for smp in batch {
+        let ahead = Self.prefetchDistance
+        for i in 0 ..< min(ahead, batch.count) { strata_prefetch(batch[i].series.toOpaque()) }
+        for (i, smp) in batch.enumerated() {
+            if i + ahead < batch.count { strata_prefetch(batch[i + ahead].series.toOpaque()) }
             let s = smp.series.takeUnretainedValue()
             if s.lastT == .min || smp.t > s.lastT {
                 s.append(t: smp.t, v: smp.v, chunkRange: chunkRange, samplesPerChunk: samplesPerChunk)
@@ -109,11 +117,15 @@ extension Head {
         let inFlight = DispatchSemaphore(value: 32) // bounds memory held in queued batches
 
         var aliases: [SeriesRef: SeriesRef] = [:]   // duplicate series records → first ref
-        // Refs are dense counters, so replay resolves them through an array, not the striped maps.
-        var byRef = ContiguousArray<MemSeries?>()
-        func lookup(_ ref: SeriesRef) -> MemSeries? {
-            if ref < byRef.count, let s = byRef[Int(ref)] { return s }
-            return series(ref: aliases[ref] ?? ref)
+        // Refs are dense counters, so replay resolves them through an array, not the striped maps;
+        // unretained (the head owns the series) and with each series' shard beside it, so a sample
+        // is routed without touching its series.
+        var byRef = ContiguousArray<Unmanaged<MemSeries>?>()
+        var shardByRef = ContiguousArray<UInt8>()
+        func lookup(_ ref: SeriesRef) -> (Unmanaged<MemSeries>, shard: Int)? {
+            if ref < byRef.count, let s = byRef[Int(ref)] { return (s, Int(shardByRef[Int(ref)])) }
+            guard let s = series(ref: aliases[ref] ?? ref) else { return nil }
+            return (.passUnretained(s), Int(s.ref & 1))
         }
         var seriesBuf: [WALSeries] = []
         var sampleBuf: [WALSample] = []
@@ -137,8 +149,12 @@ extension Head {
                             }
                             if created.ref != s.ref { aliases[s.ref] = created.ref } else { stats.series += 1 }
                             if s.ref < 1 << 26 {
-                                if Int(s.ref) >= byRef.count { byRef.append(contentsOf: repeatElement(nil, count: Int(s.ref) - byRef.count + 1)) }
-                                byRef[Int(s.ref)] = created
+                                if Int(s.ref) >= byRef.count {
+                                    byRef.append(contentsOf: repeatElement(nil, count: Int(s.ref) - byRef.count + 1))
+                                    shardByRef.append(contentsOf: repeatElement(0, count: byRef.count - shardByRef.count))
+                                }
+                                byRef[Int(s.ref)] = .passUnretained(created)
+                                shardByRef[Int(s.ref)] = UInt8(created.ref & 1)
                             }
                         }
                     case .samples:
@@ -148,8 +164,8 @@ extension Head {
                         parts[0].reserveCapacity(sampleBuf.count / 2 + 16)
                         parts[1].reserveCapacity(sampleBuf.count / 2 + 16)
                         for smp in sampleBuf {
-                            guard let s = lookup(smp.ref) else { unknown += 1; continue }
-                            parts[Int(s.ref & 1)].append(ReplaySample(series: .passUnretained(s), t: smp.t, v: smp.v))
+                            guard let (s, shard) = lookup(smp.ref) else { unknown += 1; continue }
+                            parts[shard].append(ReplaySample(series: s, t: smp.t, v: smp.v))
                         }
                         dispatch(parts[0], to: shards[0])
                         dispatch(parts[1], to: shards[1])

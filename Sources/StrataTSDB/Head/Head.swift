@@ -33,13 +33,13 @@ public final class Head: Sendable {
     final class HashStripe: @unchecked Sendable {
         let lock = Lock()
         /// hash → series; a second series with the same hash goes to `collisions`.
-        var byHash: [UInt64: MemSeries] = [:]
+        var byHash = SeriesMap()
         var collisions: [UInt64: [MemSeries]] = [:]
     }
 
     final class RefStripe: @unchecked Sendable {
         let lock = Lock()
-        var byRef: [SeriesRef: MemSeries] = [:]
+        var byRef = SeriesMap()
     }
 
     let hashStripes: [HashStripe]

@@ -120,7 +120,7 @@ extension Evaluator {
 
     private func evalRangeFunction(_ call: Call, args: [Expr], matrixIndex: Int) throws -> Matrix {
         let name = call.function.name
-        // An aggregation that only needs the values asked for this call's series in any order.
+        // Series in any order when the aggregation around this call asked for it (`aggregateInput`).
         let sortSeries = !rangeSelectionUnsorted
         rangeSelectionUnsorted = false
         var scalars: [[Double]] = []

@@ -24,6 +24,9 @@ public struct EngineOptions: Sendable {
     /// Series a range selector must match before its range function is spread over
     /// `parallelism` threads (fewer are not worth the hand-off).
     public var parallelSeriesThreshold = 2048
+    /// Most (group, step) states an aggregation keeps at once to sum series by series; above it
+    /// (many groups over many steps) it walks step by step instead. 48 bytes each.
+    public var aggregationTableStates = 1 << 20
 
     public init() {}
 }

@@ -58,7 +58,7 @@ extension Evaluator {
         // Series by series when a state per (group, step) fits a bounded table: each state still
         // takes its values in series order, as the step-by-step walk below does, without first
         // copying every point into one array.
-        if a.op != .quantile, interval > 0, groupLabels.count * numSteps <= 1 << 20 {
+        if a.op != .quantile, interval > 0, groupLabels.count * numSteps <= ctx.options.aggregationTableStates {
             let steps = numSteps
             var table = [GroupState](repeating: GroupState(), count: groupLabels.count * steps)
             for (si, s) in input.enumerated() {

@@ -24,17 +24,23 @@ import Testing
         return m.map { "\($0.labels) \($0.points.map { "\($0.t):\($0.v)" })" }
     }
 
-    /// 1,100 groups × 1,000 steps is past the table's bound (2^20 states), so that query walks
-    /// step by step; 500 steps fit the table. Both give each group its one series.
+    /// 50 groups × 40 steps past a table bound of 1,000 states walk step by step; within the
+    /// default bound they fill the table. Both give the same answers, and each group its series.
     @Test func stepByStepAndTableGiveTheSameGroups() throws {
-        let storage = Self.counters(1100, samples: 1000)
-        for steps in [1000, 500] {
-            let series = try range(storage, "x_total", steps: steps)
-            #expect(series.count == 1100)
-            let summed = try range(storage, "sum by (i) (x_total)", steps: steps)
-            #expect(summed == series.map { $0.replacingOccurrences(of: "__name__=\"x_total\", ", with: "") }, "\(steps) steps")
-            let counted = try range(storage, "count by (i) (x_total)", steps: steps)
-            #expect(counted.allSatisfy { $0.hasSuffix(":1.0\"]") } && counted.count == 1100)
+        let storage = Self.counters(50, samples: 40)
+        var small = EngineOptions()
+        small.aggregationTableStates = 1000
+        let series = try range(storage, "x_total", steps: 40)
+        #expect(series.count == 50)
+        for options in [EngineOptions(), small] {
+            let summed = try range(storage, "sum by (i) (x_total)", steps: 40, options: options)
+            #expect(summed == series.map { $0.replacingOccurrences(of: "__name__=\"x_total\", ", with: "") })
+            let counted = try range(storage, "count by (i) (x_total)", steps: 40, options: options)
+            #expect(counted.allSatisfy { $0.hasSuffix(":1.0\"]") } && counted.count == 50)
+        }
+        for q in ["avg(x_total)", "stddev by (i) (rate(x_total[2m]))", "max without (i) (x_total)", "group(x_total)"] {
+            let table = try range(storage, q, steps: 40), walk = try range(storage, q, steps: 40, options: small)
+            #expect(!table.isEmpty && table == walk, "\(q)")
         }
     }
 

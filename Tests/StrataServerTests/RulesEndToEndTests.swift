@@ -24,9 +24,10 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
     }
 
-    /// Polls `check` every 100 ms for up to 20 s.
+    /// Polls `check` every 100 ms for up to 60 s (servers started beside the whole suite on two
+    /// cores can take a while to evaluate their first rounds).
     static func eventually(_ what: String, _ check: () async throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if try await check() { return }
             try await Task.sleep(for: .milliseconds(100))

@@ -23,8 +23,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+
+from ingest_runs import peak_rss_mib, wait_ready
 
 
 def free_port():
@@ -33,41 +36,25 @@ def free_port():
         return s.getsockname()[1]
 
 
-def vm_hwm_mib(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
 def one_run(cmd, drop, timeout):
     for pattern in drop:
         for p in glob.glob(pattern):
             shutil.rmtree(p, ignore_errors=True) if os.path.isdir(p) else os.remove(p)
     port = free_port()
     argv = shlex.split(cmd.replace("{port}", str(port)))
+    with tempfile.NamedTemporaryFile(suffix=".log", delete=False) as log:
+        log_path = log.name
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ready = None
-    hwm = None
+    proc = subprocess.Popen(argv, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+
+    def probe():
+        with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % port, timeout=1) as r:
+            return r.status == 200
+
     try:
-        while time.perf_counter() - t0 < timeout:
-            if proc.poll() is not None:
-                raise SystemExit("server exited with %d before it was ready" % proc.returncode)
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % port, timeout=1) as r:
-                    if r.status == 200:
-                        ready = time.perf_counter() - t0
-                        break
-            except OSError:
-                pass
-            hwm = vm_hwm_mib(proc.pid) or hwm
-            time.sleep(0.05)
-        hwm = vm_hwm_mib(proc.pid) or hwm
+        wait_ready(probe, proc, log_path, timeout=timeout)
+        ready = time.perf_counter() - t0
+        hwm = peak_rss_mib(proc.pid)   # VmHWM: the peak so far, so reading it once ready is enough
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -75,8 +62,7 @@ def one_run(cmd, drop, timeout):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    if ready is None:
-        raise SystemExit("not ready after %ds" % timeout)
+        os.remove(log_path)
     return ready, hwm
 
 
@@ -91,8 +77,8 @@ def main():
     results = []
     for i in range(args.runs):
         ready, hwm = one_run(args.cmd, args.drop, args.timeout)
-        results.append({"ready_s": round(ready, 2), "peak_rss_mib": round(hwm or 0)})
-        print("%s run %d: ready after %.2f s, peak RSS %s MiB" % (args.name, i + 1, ready, round(hwm or 0)), flush=True)
+        results.append({"ready_s": round(ready, 2), "peak_rss_mib": round(hwm)})
+        print("%s run %d: ready after %.2f s, peak RSS %s MiB" % (args.name, i + 1, ready, round(hwm)), flush=True)
     json.dump({"name": args.name, "runs": results}, sys.stdout)
     print()
 

@@ -66,8 +66,9 @@ extension Evaluator {
                 let base = seriesGroup[si] * steps
                 for p in s.points {
                     let offset = p.t - start
-                    guard offset >= 0, offset % interval == 0, offset / interval < steps else { continue }
-                    accumulate(a.op, &table[base + Int(offset / interval)], p.v, dropName: s.dropName)
+                    let (step, off) = offset.quotientAndRemainder(dividingBy: interval)
+                    guard offset >= 0, off == 0, step < steps else { continue }
+                    accumulate(a.op, &table[base + Int(step)], p.v, dropName: s.dropName)
                 }
             }
             for g in output.indices {

@@ -1,4 +1,5 @@
 import Foundation
+import StrataEncoding
 import StrataModel
 import StrataRemote
 import StrataStorage
@@ -307,15 +308,15 @@ struct DecodedHistogram {
             switch f {
             case 1: h.count = v.varint
             case 3: h.sum = Double(bitPattern: v.fixed64)
-            case 4: h.schema = Int32(truncatingIfNeeded: unzigzag(v.varint))
+            case 4: h.schema = Int32(truncatingIfNeeded: Varint.unzigzag(v.varint))
             case 11:
                 let span = try fields(v.bytes)
                 guard span.count == 2 else { throw Malformed() }
-                h.offset = Int32(truncatingIfNeeded: unzigzag(span[0].1.varint))
+                h.offset = Int32(truncatingIfNeeded: Varint.unzigzag(span[0].1.varint))
                 deltas.reserveCapacity(Int(span[1].1.varint))
             case 12:
                 var p = v.bytes
-                while !p.isEmpty { deltas.append(unzigzag(try readVarint(&p))) }
+                while !p.isEmpty { deltas.append(Varint.unzigzag(try readVarint(&p))) }
             case 15: h.timestamp = Int64(bitPattern: v.varint)
             default: break
             }
@@ -361,6 +362,4 @@ struct DecodedHistogram {
         }
         throw Malformed()
     }
-
-    private static func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
 }

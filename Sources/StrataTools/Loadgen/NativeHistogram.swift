@@ -1,4 +1,5 @@
 import Foundation
+import StrataEncoding
 
 /// How a profile histogram is sent as a native histogram (`--native-histograms`): one span of
 /// consecutive exponential buckets of `schema` (each bound the previous times 2^(2^-schema), 1 a
@@ -77,12 +78,13 @@ struct NativeHistogramLayout: Sendable {
     func encode(at out: UnsafeMutableRawPointer, labels: UnsafeRawBufferPointer, buckets: UnsafeBufferPointer<UInt64>,
                 count: UInt64, sum: Double, timestamp: UInt64) -> UnsafeMutableRawPointer {
         typealias W = ProtoWriter
-        let schemaZigzag = UInt64(UInt32(bitPattern: (schema << 1) ^ (schema >> 31)))
-        let offsetZigzag = UInt64(UInt32(bitPattern: (firstIndex << 1) ^ (firstIndex >> 31)))
+        // sint32 and sint64 zigzag agree on every 32-bit value.
+        let schemaZigzag = Varint.zigzag(Int64(schema))
+        let offsetZigzag = Varint.zigzag(Int64(firstIndex))
         var deltasLen = 0
         var previous: UInt64 = 0
         for c in buckets {
-            deltasLen += W.varintLength(zigzag(Int64(bitPattern: c &- previous)))
+            deltasLen += W.varintLength(Varint.zigzag(Int64(bitPattern: c &- previous)))
             previous = c
         }
         let spanLen = 1 + W.varintLength(offsetZigzag) + 1 + W.varintLength(UInt64(buckets.count))
@@ -109,13 +111,10 @@ struct NativeHistogramLayout: Sendable {
         byte(0x62); p = W.putVarint(p, UInt64(deltasLen))          // positive_deltas (packed sint64)
         previous = 0
         for c in buckets {
-            p = W.putVarint(p, zigzag(Int64(bitPattern: c &- previous)))
+            p = W.putVarint(p, Varint.zigzag(Int64(bitPattern: c &- previous)))
             previous = c
         }
         byte(0x78); p = W.putVarint(p, timestamp)                  // timestamp
         return p
     }
 }
-
-@inline(__always)
-private func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }

@@ -152,10 +152,12 @@ public final class Head: Sendable {
     ///
     /// With a WAL, the series record enters the log (buffered) while the stripe lock is held, so it
     /// precedes every samples record that can reference the series, whichever request writes first.
-    func getOrCreate(hash: UInt64, labels: UnsafeRawBufferPointer, ref fixedRef: SeriesRef? = nil) throws -> MemSeries {
+    /// `owned`, when given, holds the same bytes as `labels` and becomes the series' label set
+    /// instead of a copy (WAL replay decodes one per series already).
+    func getOrCreate(hash: UInt64, labels: UnsafeRawBufferPointer, ref fixedRef: SeriesRef? = nil, owned: Labels? = nil) throws -> MemSeries {
         let stripe = hashStripes[Int(truncatingIfNeeded: hash) & stripeMask]
         let ref = fixedRef ?? nextRef.add(1, ordering: .relaxed).newValue
-        let series = MemSeries(ref: ref, hash: hash, labels: Labels(canonicalBytes: Array(labels)))
+        let series = MemSeries(ref: ref, hash: hash, labels: owned ?? Labels(canonicalBytes: Array(labels)))
         let existing: MemSeries? = try stripe.lock.withLock {
             if let s = Self.find(stripe, hash: hash, labels: labels) { return s }
             if let wal, fixedRef == nil {

@@ -1,26 +1,97 @@
 import StrataBlock
+import StrataEncoding
 import StrataModel
 
-/// The head's inverted index: label name → value → sorted series refs.
-/// Keys are compared by their bytes, as Prometheus does (one per distinct name and value, not per
-/// series); lists are plain sorted arrays.
+/// The head's inverted index: label pair → sorted series refs.
+///
+/// A new series' pairs are found by their bytes in its label blob (`LabelPairTable`), so indexing
+/// it makes no String and hashes no String, for each of its labels: that was most of creating a
+/// series during WAL replay. Names and values exist as Strings once per distinct pair, for the
+/// lookups by name that queries make; they compare by bytes, as Prometheus' do. Lists are plain
+/// sorted arrays, indexed by pair id.
 final class MemPostings: @unchecked Sendable {
     private let lock = RWLock()
-    private var index: [ByteString: [ByteString: [SeriesRef]]] = [:]
+    private var pairs = LabelPairTable()
+    private var lists: [[SeriesRef]] = []
+    private var byName: [ByteString: [ByteString: Int32]] = [:]
     private var all: [SeriesRef] = []
 
     func add(_ ref: SeriesRef, _ labels: Labels) {
-        var pairs: [(ByteString, ByteString)] = []
-        labels.forEach { pairs.append((ByteString($0), ByteString($1))) }
-        lock.withWriteLock {
-            Self.insertSorted(&all, ref)
-            for (n, v) in pairs {
-                Self.insertSorted(&index[n, default: [:]][v, default: []], ref)
+        labels.bytes.withUnsafeBytes { blob in
+            lock.withWriteLock {
+                Self.insertSorted(&all, ref)
+                Self.forEachPair(blob) { key in
+                    let hash = XXH64.hash(key)
+                    let id = pairs.find(key, hash: hash) ?? newPair(key, hash: hash)
+                    Self.insertSorted(&lists[Int(id)], ref)
+                }
             }
         }
     }
 
+    /// Removes series (refs with their labels) from every list they are in.
+    func delete(_ series: [(ref: SeriesRef, labels: Labels)]) {
+        if series.isEmpty { return }
+        let refs = Set(series.map(\.ref))
+        lock.withWriteLock {
+            var gone: [Int32: Set<SeriesRef>] = [:]
+            for (ref, labels) in series {
+                labels.bytes.withUnsafeBytes { blob in
+                    Self.forEachPair(blob) { key in
+                        if let id = pairs.find(key, hash: XXH64.hash(key)) { gone[id, default: []].insert(ref) }
+                    }
+                }
+            }
+            all.removeAll { refs.contains($0) }
+            for (id, refs) in gone {
+                lists[Int(id)].removeAll { refs.contains($0) }
+                if lists[Int(id)].isEmpty { removePair(id) }
+            }
+        }
+    }
+
+    /// Each label's span of a blob: `uvarint len | name | uvarint len | value`.
+    @inline(__always)
+    private static func forEachPair(_ blob: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var i = 0
+        while i < blob.count {
+            let start = i
+            let nameLength = LabelBlob.readUvarint(blob, &i)
+            i += nameLength
+            let valueLength = LabelBlob.readUvarint(blob, &i)
+            i += valueLength
+            body(UnsafeRawBufferPointer(rebasing: blob[start ..< i]))
+        }
+    }
+
+    private static func split(_ key: UnsafeRawBufferPointer) -> (name: ByteString, value: ByteString) {
+        var i = 0
+        let nameLength = LabelBlob.readUvarint(key, &i)
+        let name = String(decoding: UnsafeRawBufferPointer(rebasing: key[i ..< i + nameLength]), as: UTF8.self)
+        i += nameLength
+        let valueLength = LabelBlob.readUvarint(key, &i)
+        let value = String(decoding: UnsafeRawBufferPointer(rebasing: key[i ..< i + valueLength]), as: UTF8.self)
+        return (ByteString(name), ByteString(value))
+    }
+
+    private func newPair(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32 {
+        let id = pairs.insert(key, hash: hash)
+        if Int(id) == lists.count { lists.append([]) }
+        let (name, value) = Self.split(key)
+        byName[name, default: [:]][value] = id
+        return id
+    }
+
+    private func removePair(_ id: Int32) {
+        let (name, value) = pairs.withBytes(of: id) { Self.split($0) }
+        byName[name]?[value] = nil
+        if byName[name]?.isEmpty == true { byName[name] = nil }
+        pairs.remove(id)
+        lists[Int(id)] = []
+    }
+
     /// Refs arrive almost in order (allocated from a counter); insert from the back.
+    @inline(__always)
     private static func insertSorted(_ list: inout [SeriesRef], _ ref: SeriesRef) {
         if list.last.map({ $0 < ref }) ?? true { list.append(ref); return }
         var i = list.count - 1
@@ -30,21 +101,8 @@ final class MemPostings: @unchecked Sendable {
 
     func allPostings() -> [SeriesRef] { lock.withReadLock { all } }
 
-    func remove(refs: Set<SeriesRef>, byPair: [ByteString: [ByteString: Set<SeriesRef>]]) {
-        lock.withWriteLock {
-            all.removeAll { refs.contains($0) }
-            for (name, values) in byPair {
-                for (value, gone) in values {
-                    index[name]?[value]?.removeAll { gone.contains($0) }
-                    if index[name]?[value]?.isEmpty == true { index[name]![value] = nil }
-                }
-                if index[name]?.isEmpty == true { index[name] = nil }
-            }
-        }
-    }
-
     func postings(_ name: String, _ value: String) -> [SeriesRef] {
-        lock.withReadLock { index[ByteString(name)]?[ByteString(value)] ?? [] }
+        lock.withReadLock { byName[ByteString(name)]?[ByteString(value)].map { lists[Int($0)] } ?? [] }
     }
 
     /// Union of the lists of every value of `name` for which `keep(value)` is true.
@@ -54,21 +112,21 @@ final class MemPostings: @unchecked Sendable {
     /// series, which need the write lock. `interrupt` runs every 1024 values so a query that
     /// timed out or was cancelled stops matching.
     func postings(_ name: String, where keep: (String) -> Bool, interrupt: (() throws -> Void)? = nil) throws -> [SeriesRef] {
-        let values: [(key: ByteString, value: [SeriesRef])] = lock.withReadLock {
-            index[ByteString(name)].map { Array($0) } ?? []
+        let values: [(value: ByteString, refs: [SeriesRef])] = lock.withReadLock {
+            byName[ByteString(name)].map { $0.map { ($0.key, lists[Int($0.value)]) } } ?? []
         }
-        var lists: [[SeriesRef]] = []
+        var chosen: [[SeriesRef]] = []
         for (i, entry) in values.enumerated() {
             if i & 1023 == 0 { try interrupt?() }
-            if keep(entry.key.string) { lists.append(entry.value) }
+            if keep(entry.value.string) { chosen.append(entry.refs) }
         }
-        return Postings.union(lists)
+        return Postings.union(chosen)
     }
 
-    func labelNames() -> [String] { lock.withReadLock { index.keys.map(\.string) } }
+    func labelNames() -> [String] { lock.withReadLock { byName.keys.map(\.string) } }
 
     func labelValues(_ name: String) -> [String] {
-        lock.withReadLock { index[ByteString(name)].map { $0.keys.map(\.string) } ?? [] }
+        lock.withReadLock { byName[ByteString(name)].map { $0.keys.map(\.string) } ?? [] }
     }
 
     /// Sizes for the status page: distinct values and their bytes per label name, series per
@@ -77,11 +135,12 @@ final class MemPostings: @unchecked Sendable {
         lock.withReadLock {
             var values: [String: Int] = [:], bytes: [String: Int] = [:]
             var pairs: [(String, Int)] = []
-            for (name, byValue) in index {
+            for (name, byValue) in byName {
                 var b = 0
-                for (value, refs) in byValue {
-                    b += value.string.utf8.count * refs.count
-                    pairs.append((name.string + "=" + value.string, refs.count))
+                for (value, id) in byValue {
+                    let n = lists[Int(id)].count
+                    b += value.string.utf8.count * n
+                    pairs.append((name.string + "=" + value.string, n))
                 }
                 // Names differing only in Unicode normalization share a row here, as in a report.
                 values[name.string, default: 0] += byValue.count
@@ -89,17 +148,6 @@ final class MemPostings: @unchecked Sendable {
             }
             return (values, bytes, pairs, pairs.count)
         }
-    }
-}
-
-extension MemPostings {
-    /// Removes series (refs with their labels) from every list they are in.
-    func delete(_ series: [(ref: SeriesRef, labels: Labels)]) {
-        if series.isEmpty { return }
-        var byPair: [ByteString: [ByteString: Set<SeriesRef>]] = [:]
-        for (ref, labels) in series { labels.forEach { byPair[ByteString($0), default: [:]][ByteString($1), default: []].insert(ref) } }
-        let refs = Set(series.map(\.ref))
-        remove(refs: refs, byPair: byPair)
     }
 }
 

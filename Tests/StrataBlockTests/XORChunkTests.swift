@@ -123,17 +123,26 @@ struct ReferenceBStream {
             var ours: [UInt8] = []
             var w = BitWriter(freeBits: 0)
             for _ in 0 ..< Int(rng.next() % 60) {
-                switch rng.next() % 3 {
+                switch rng.next() % 4 {
                 case 0:
                     let bit = rng.next() % 2 == 0
                     ref.writeBit(bit); w.writeBit(bit, &ours)
                 case 1:
                     let b = UInt8(truncatingIfNeeded: rng.next())
                     ref.writeByte(b); w.writeByte(b, &ours)
-                default:
+                case 2:
                     let n = Int(rng.next() % 64) + 1
                     let v = rng.next()
                     ref.writeBits(v, n); w.writeBits(v, n, &ours)
+                default:
+                    // Single control bits, then a field: one write of ours, c + 1 calls of bstream.
+                    let c = Int(rng.next() % 17)
+                    let prefix = rng.next() & 0xffff   // bits above c must be ignored
+                    let n = Int(rng.next() % 64) + 1
+                    let v = rng.next()
+                    for i in stride(from: c - 1, through: 0, by: -1) { ref.writeBit(prefix >> UInt64(i) & 1 == 1) }
+                    ref.writeBits(v, n)
+                    w.writeBits(prefix: prefix, prefixBits: c, v, n, &ours)
                 }
                 #expect(ours == ref.stream)
                 #expect(w.freeBits == Int(ref.count))

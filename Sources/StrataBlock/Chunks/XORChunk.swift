@@ -98,24 +98,30 @@ public struct XORAppender: Sendable {
             let d = UInt64(bitPattern: newT &- t)
             let dod = Int64(bitPattern: d &- tDelta)
             if dod == 0 {
-                writer.writeBit(false, &out)
-            } else if Self.bitRange(dod, 14) {
-                writer.writeBits(0b10, 2, &out); writer.writeBits(UInt64(bitPattern: dod), 14, &out)
-            } else if Self.bitRange(dod, 17) {
-                writer.writeBits(0b110, 3, &out); writer.writeBits(UInt64(bitPattern: dod), 17, &out)
-            } else if Self.bitRange(dod, 20) {
-                writer.writeBits(0b1110, 4, &out); writer.writeBits(UInt64(bitPattern: dod), 20, &out)
+                writeValue(bits, &out, after: 0, 1)     // the '0' of an unchanged delta goes with the value
             } else {
-                writer.writeBits(0b1111, 4, &out); writer.writeBits(UInt64(bitPattern: dod), 64, &out)
+                let u = UInt64(bitPattern: dod)
+                if Self.bitRange(dod, 14) {
+                    writer.writeBits(prefix: 0b10, prefixBits: 2, u, 14, &out)
+                } else if Self.bitRange(dod, 17) {
+                    writer.writeBits(prefix: 0b110, prefixBits: 3, u, 17, &out)
+                } else if Self.bitRange(dod, 20) {
+                    writer.writeBits(prefix: 0b1110, prefixBits: 4, u, 20, &out)
+                } else {
+                    writer.writeBits(prefix: 0b1111, prefixBits: 4, u, 64, &out)
+                }
+                writeValue(bits, &out)
             }
-            writeValue(bits, &out)
             tDelta = d
         }
         t = newT
         vBits = bits
         _count += 1
-        out[0] = UInt8(truncatingIfNeeded: count >> 8)
-        out[1] = UInt8(truncatingIfNeeded: count)
+        let n = _count
+        out.withUnsafeMutableBufferPointer { header in
+            header[0] = UInt8(truncatingIfNeeded: n >> 8)
+            header[1] = UInt8(truncatingIfNeeded: n)
+        }
     }
 
     @inlinable @inline(__always)
@@ -123,26 +129,27 @@ public struct XORAppender: Sendable {
         -((Int64(1) << (n - 1)) - 1) <= x && x <= Int64(1) << (n - 1)
     }
 
+    /// Writes the value's XOR with the previous one, after `c` (0...1) bits of `prefix` still to
+    /// write; control bits and payload go out in one `writeBits` (leading ≤ 31 and the bit count
+    /// fit the 16-bit prefix).
     @inlinable
-    mutating func writeValue(_ bits: UInt64, _ out: inout [UInt8]) {
+    mutating func writeValue(_ bits: UInt64, _ out: inout [UInt8], after prefix: UInt64 = 0, _ c: Int = 0) {
         let delta = bits ^ vBits
-        if delta == 0 { writer.writeBit(false, &out); return }
-        writer.writeBit(true, &out)
+        if delta == 0 { writer.writeBits(prefix << 1, c + 1, &out); return }
         var newLeading = UInt8(delta.leadingZeroBitCount)
         let newTrailing = UInt8(delta.trailingZeroBitCount)
         if newLeading >= 32 { newLeading = 31 }
         if leading != 0xff && newLeading >= leading && newTrailing >= trailing {
-            writer.writeBit(false, &out)
-            writer.writeBits(delta >> UInt64(trailing), 64 - Int(leading) - Int(trailing), &out)
+            writer.writeBits(prefix: prefix << 2 | 0b10, prefixBits: c + 2,
+                             delta >> UInt64(trailing), 64 - Int(leading) - Int(trailing), &out)
             return
         }
         leading = newLeading
         trailing = newTrailing
-        writer.writeBit(true, &out)
-        writer.writeBits(UInt64(newLeading), 5, &out)
         let sigbits = 64 - Int(newLeading) - Int(newTrailing)
-        writer.writeBits(UInt64(sigbits), 6, &out) // 64 is written as 0
-        writer.writeBits(delta >> UInt64(newTrailing), sigbits, &out)
+        // '11', 5 bits of leading zeros, 6 bits of significant bits (64 is written as 0).
+        let control = prefix << 13 | 0b11 << 11 | UInt64(newLeading) << 6 | UInt64(sigbits & 63)
+        writer.writeBits(prefix: control, prefixBits: c + 13, delta >> UInt64(newTrailing), sigbits, &out)
     }
 }
 

@@ -63,7 +63,12 @@ public struct WriteSummary: Sendable, Equatable {
 /// body stores nothing.
 public final class WriteRequestDecoder {
     private var body: [UInt8] = []
-    private var labelBytes: [UInt8] = []
+    /// The request's label blobs, written through a pointer. A body's blobs never outgrow the body
+    /// (each label's blob is its message less the two field tags), so the buffer is sized once per
+    /// request and a label costs two copies instead of four array appends, each with its own
+    /// capacity and uniqueness checks (a tenth of the ingest profile).
+    private var labelBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private var labelCount = 0
     private var samples: [Sample] = []
     private var series: [SeriesEntry] = []
     private var metadata: [MetricMetadata] = []
@@ -77,6 +82,8 @@ public final class WriteRequestDecoder {
     }
 
     public init() {}
+
+    deinit { labelBuffer.deallocate() }
 
     /// Decompresses and decodes `compressed`, then appends every series to `appender`.
     /// `maxDecodedBytes` bounds the decompressed size (checked before decompressing).
@@ -97,7 +104,11 @@ public final class WriteRequestDecoder {
     public func decode(protobuf raw: [UInt8]?, limits: WriteCountLimits = WriteCountLimits(),
                        into appender: any Appender) throws(RemoteWriteError) -> WriteSummary {
         if let raw { body = raw }
-        labelBytes.removeAll(keepingCapacity: true)
+        labelCount = 0
+        if labelBuffer.count < body.count {
+            labelBuffer.deallocate()
+            labelBuffer = .allocate(byteCount: body.count, alignment: 16)
+        }
         samples.removeAll(keepingCapacity: true)
         series.removeAll(keepingCapacity: true)
         metadata.removeAll(keepingCapacity: true)
@@ -144,7 +155,7 @@ public final class WriteRequestDecoder {
     @inline(__always)
     private func parseTimeSeries(_ buf: UnsafeRawBufferPointer, _ summary: inout WriteSummary) throws(DecodeError) {
         var r = ByteReader(buf)
-        var entry = SeriesEntry(labelStart: labelBytes.count, labelEnd: 0,
+        var entry = SeriesEntry(labelStart: labelCount, labelEnd: 0,
                                 sampleStart: samples.count, sampleEnd: 0, histograms: 0)
         while !r.isAtEnd {
             let (field, wire) = try Proto.tag(&r)
@@ -166,7 +177,7 @@ public final class WriteRequestDecoder {
                 try Proto.skip(&r, wire)
             }
         }
-        entry.labelEnd = labelBytes.count
+        entry.labelEnd = labelCount
         entry.sampleEnd = samples.count
         series.append(entry)
     }
@@ -186,17 +197,31 @@ public final class WriteRequestDecoder {
             else { try Proto.skip(&r, wire) }
         }
         if value.isEmpty { return }
-        LabelBlob.appendUvarint(&labelBytes, name.count)
-        Self.append(name, to: &labelBytes)
-        LabelBlob.appendUvarint(&labelBytes, value.count)
-        Self.append(value, to: &labelBytes)
+        // Never true (see `labelBuffer`); checked so that a mistake there is an error, not a
+        // write past the buffer.
+        let size = Self.uvarintSize(name.count) + name.count + Self.uvarintSize(value.count) + value.count
+        guard labelCount + size <= labelBuffer.count else {
+            throw .invalid("label blob larger than the request")
+        }
+        var p = labelBuffer.baseAddress! + labelCount
+        p = Self.put(name, at: p)
+        p = Self.put(value, at: p)
+        labelCount = p - labelBuffer.baseAddress!
     }
 
-    /// Appends raw bytes with one copy: `append(contentsOf:)` given the raw buffer itself
-    /// copied a byte at a time (7% of the ingest profile).
     @inline(__always)
-    private static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        bytes.withMemoryRebound(to: UInt8.self) { out.append(contentsOf: $0) }
+    private static func uvarintSize(_ n: Int) -> Int { (70 - (UInt(n) | 1).leadingZeroBitCount) / 7 }
+
+    /// Writes `uvarint len | bytes` at `p` and returns the position after it.
+    @inline(__always)
+    private static func put(_ bytes: UnsafeRawBufferPointer, at p: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        var p = p
+        var n = UInt(bytes.count)
+        while n >= 0x80 { p.storeBytes(of: UInt8(truncatingIfNeeded: n) | 0x80, as: UInt8.self); p += 1; n >>= 7 }
+        p.storeBytes(of: UInt8(n), as: UInt8.self)
+        p += 1
+        if let base = bytes.baseAddress, bytes.count > 0 { p.copyMemory(from: base, byteCount: bytes.count) }
+        return p + bytes.count
     }
 
     @inline(__always)
@@ -235,7 +260,8 @@ public final class WriteRequestDecoder {
 
     private func append(into appender: any Appender, _ summary: inout WriteSummary) {
         summary.series = series.count
-        labelBytes.withUnsafeBytes { lb in
+        do {
+            let lb = UnsafeRawBufferPointer(labelBuffer)
             samples.withUnsafeBufferPointer { sb in
                 for e in series {
                     let labels = UnsafeRawBufferPointer(rebasing: lb[e.labelStart ..< e.labelEnd])

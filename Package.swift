@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(name: "StrataRuntimeTests", dependencies: ["StrataRuntime"], swiftSettings: settings),
         .testTarget(name: "StrataBlockTests", dependencies: ["StrataBlock", "StrataEncoding", "StrataStorage", "StrataTestSupport"], swiftSettings: settings),
         .testTarget(name: "StrataTSDBTests",
-                    dependencies: ["StrataTSDB", "StrataBlock", "StrataTools", "StrataObjectStore", "StrataBlockStore", "StrataEncoding", "StrataTestSupport", "StrataPromQL", "StrataPromQLParser", "StrataRuntime"],
+                    dependencies: ["StrataTSDB", "StrataBlock", "StrataTools", "StrataObjectStore", "StrataBlockStore", "StrataEncoding", "StrataTestSupport", "StrataPromQL", "StrataPromQLParser", "StrataRuntime", "CStrataSupport"],
                     swiftSettings: settings),
         .testTarget(name: "StrataPromQLParserTests", dependencies: ["StrataPromQLParser"], swiftSettings: settings),
         .testTarget(name: "StrataPromQLTests",

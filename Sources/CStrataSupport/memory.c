@@ -8,3 +8,12 @@ void strata_release_free_memory(void) {
     malloc_trim(0);
 #endif
 }
+
+size_t strata_allocation_size(const void *p) {
+#if defined(__GLIBC__)
+    return malloc_usable_size((void *)p);
+#else
+    (void)p;
+    return 0;
+#endif
+}

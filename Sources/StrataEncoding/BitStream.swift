@@ -5,9 +5,15 @@
 /// chunk that ends that way carries one zero byte more than its bits need. Chunks must match
 /// Prometheus' byte for byte, so the writer keeps that quirk.
 public struct BitWriter: Sendable {
-    public var freeBits: Int
+    /// One byte, so an XOR appender's state packs into 29 bytes inside its series.
+    @usableFromInline var _freeBits: UInt8
 
-    @inlinable public init(freeBits: Int = 0) { self.freeBits = freeBits }
+    public var freeBits: Int {
+        @inlinable @inline(__always) get { Int(_freeBits) }
+        @inlinable @inline(__always) set { _freeBits = UInt8(truncatingIfNeeded: newValue) }
+    }
+
+    @inlinable public init(freeBits: Int = 0) { self._freeBits = UInt8(truncatingIfNeeded: freeBits) }
 
     @inlinable @inline(__always)
     public mutating func writeBit(_ bit: Bool, _ out: inout [UInt8]) {

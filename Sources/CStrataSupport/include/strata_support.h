@@ -13,6 +13,10 @@ int strata_crc32c_hardware(void);
 /// Returns free heap memory to the system (glibc's malloc_trim(0)); a no-op elsewhere.
 void strata_release_free_memory(void);
 
+/// Usable bytes of a heap allocation (glibc's malloc_usable_size); 0 where it cannot be known.
+/// Tests use it to hold the head's per-series record to its size.
+size_t strata_allocation_size(const void *p);
+
 /// Copies `length` bytes from `in_fd` to `out_fd` at their current offsets, in the kernel where it
 /// can (copy_file_range, then sendfile), else through a buffer. 0 on success, -1 with errno set.
 int strata_copy_file_range(int in_fd, int out_fd, size_t length);

@@ -19,13 +19,15 @@ public enum XORChunk {
 }
 
 /// Appends samples to an XOR chunk held by the caller. The state is kept out of the byte array so
-/// a series stores it inline, without another object.
+/// a series stores it inline, without another object: 29 bytes (the 8-byte fields first, then a
+/// 16-bit count, as the chunk header holds it, and the bytes), so the series' own small fields fit
+/// in its tail.
 public struct XORAppender: Sendable {
-    @usableFromInline var _count: Int = 0
-    public var count: Int { _count }
     @usableFromInline var t: Int64 = 0
     @usableFromInline var vBits: UInt64 = 0
     @usableFromInline var tDelta: UInt64 = 0
+    @usableFromInline var _count: UInt16 = 0
+    public var count: Int { Int(_count) }
     @usableFromInline var leading: UInt8 = 0xff
     @usableFromInline var trailing: UInt8 = 0
     @usableFromInline var writer = BitWriter(freeBits: 0)
@@ -44,7 +46,9 @@ public struct XORAppender: Sendable {
 
     /// Reads a state `encodeState` wrote.
     public init(decodingState r: inout ByteReader) throws(DecodeError) {
-        _count = try r.uvarintInt()
+        let count = try r.uvarintInt()
+        guard count < Int(UInt16.max) else { throw .invalid("sample count \(count) does not fit a chunk") }
+        _count = UInt16(count)
         t = try r.varint()
         vBits = try r.be64()
         tDelta = try r.be64()
@@ -62,7 +66,7 @@ public struct XORAppender: Sendable {
             do throws(DecodeChunkError) { st = try XORDecoder.decode(buf) { _, _ in true } } catch { failure = error }
         }
         if let failure { throw failure }
-        _count = st.count
+        _count = UInt16(st.count)   // read from the chunk's 16-bit header
         guard _count > 0 else { return }
         t = st.t; vBits = st.vBits; tDelta = st.tDelta
         // As Prometheus' XORChunk.Appender(): the decoder's window (0/0 if none was set yet).

@@ -20,6 +20,13 @@ final class MemSeries: @unchecked Sendable {
     var headBytes: [UInt8] = []
     var headMint: Int64 = .min
     var appender = XORAppender()
+    // The two flags sit right after the appender, in its 29 bytes' tail: the record is 136 bytes,
+    // a 144-byte allocation instead of 176 (32 MiB at a million series).
+    /// Set when truncation removed the series from the head; a writer holding it looks it up again.
+    var removed = false
+    /// Set when a truncation found the series without any sample: the next one removes it if it
+    /// is still empty (a writer creating it has long finished by then; its samples were refused).
+    var emptyAtTruncation = false
     /// Timestamp at which the head chunk must be cut (Prometheus' `nextAt`).
     var nextAt: Int64 = .min
     /// Newest sample; `.min` when the series has none.
@@ -29,11 +36,6 @@ final class MemSeries: @unchecked Sendable {
     /// order against it too, and truncation keeps a series with staged samples.
     var stagedT: Int64 = .min
     var stagedValueBits: UInt64 = 0
-    /// Set when truncation removed the series from the head; a writer holding it looks it up again.
-    var removed = false
-    /// Set when a truncation found the series without any sample: the next one removes it if it
-    /// is still empty (a writer creating it has long finished by then; its samples were refused).
-    var emptyAtTruncation = false
 
     init(ref: SeriesRef, hash: UInt64, labels: Labels) {
         self.ref = ref; self.hash = hash; self.labels = labels

@@ -9,6 +9,9 @@ set -euo pipefail
 PACKAGES=(libsnappy-dev libsqlite3-dev zlib1g-dev pkg-config)
 BUILD_ONLY=false
 if [ "${1:-}" = "--build-only" ]; then BUILD_ONLY=true; fi
+# `--bench` adds the peers ../shared/bench/run_peers.py runs beside Strata: VictoriaMetrics 1.79
+# (Prometheus is installed for the tests anyway). The tests never need it.
+if [ "${1:-}" = "--bench" ]; then PACKAGES+=(victoria-metrics); fi
 # The tests' clients and oracles: the real Prometheus 2.42 + promtool, Alertmanager (alerts are
 # sent to a real one), curl, and openssl and Apache's htpasswd (certificates and bcrypt hashes
 # for the TLS and basic-auth tests), systemd for `systemd-analyze verify` of dist/strata.service,

@@ -63,6 +63,39 @@ import Testing
         #expect(try stored(head) == [#"{__name__="m", z="1"}"#: [Sample(t: 1000, v: 1), Sample(t: 2000, v: 2)]])
     }
 
+    /// Labels as every client encodes them take a shortcut; any other valid encoding of the same
+    /// label (fields reversed, an unknown field, a padded length, a long value) must give the
+    /// same series, and an empty value must still drop the label on both paths.
+    @Test func everyEncodingOfALabelGivesTheSameSeries() throws {
+        func field(_ n: UInt64, _ bytes: [UInt8], paddedLength: Bool = false) -> [UInt8] {
+            var out = [UInt8(n << 3 | 2)]
+            if paddedLength { out += [UInt8(bytes.count) | 0x80, 0x00] } else { Varint.appendUvarint(&out, UInt64(bytes.count)) }
+            return out + bytes
+        }
+        let long = String(repeating: "v", count: 200)
+        let encodings: [(name: String, value: String, message: [UInt8])] = [
+            ("job", "a", field(1, Array("job".utf8)) + field(2, Array("a".utf8))),
+            ("job", "a", field(2, Array("a".utf8)) + field(1, Array("job".utf8))),
+            ("job", "a", field(1, Array("job".utf8)) + [0x18, 0x07] + field(2, Array("a".utf8))),
+            ("job", "a", field(1, Array("job".utf8), paddedLength: true) + field(2, Array("a".utf8))),
+            ("job", long, field(1, Array("job".utf8)) + field(2, Array(long.utf8))),
+            ("job", "", field(1, Array("job".utf8)) + field(2, [])),
+            ("job", "", field(2, []) + field(1, Array("job".utf8))),
+        ]
+        for (i, e) in encodings.enumerated() {
+            let name = field(1, Array("__name__".utf8)) + field(2, Array("m".utf8))
+            let sample: [UInt8] = [0x09] + withUnsafeBytes(of: Double(i).bitPattern.littleEndian, Array.init) + [0x10, 0x01]
+            let series = field(1, name) + field(1, e.message) + field(2, sample)
+            let head = Head()
+            let app = head.appender()
+            let summary = try WriteRequestDecoder().decode(protobuf: field(1, series), into: app)
+            try app.commit()
+            #expect(summary.samplesAccepted == 1, "encoding \(i)")
+            let expected = e.value.isEmpty ? #"{__name__="m"}"# : Labels([("__name__", "m"), (e.name, e.value)]).description
+            #expect(try stored(head) == [expected: [Sample(t: 1, v: Double(i))]], "encoding \(i)")
+        }
+    }
+
     @Test func partlyBadRequestKeepsValidSeriesAndReportsTheFirstFailure() throws {
         let head = Head()
         var first = WriteRequestBuilder()

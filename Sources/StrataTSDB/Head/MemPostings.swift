@@ -43,8 +43,8 @@ final class MemPostings: @unchecked Sendable {
                 }
             }
             all.removeAll { refs.contains($0) }
-            for (id, refs) in gone {
-                lists[Int(id)].removeAll { refs.contains($0) }
+            for (id, goneRefs) in gone {
+                lists[Int(id)].removeAll { goneRefs.contains($0) }
                 if lists[Int(id)].isEmpty { removePair(id) }
             }
         }

@@ -65,6 +65,33 @@ import Testing
         #expect(bytes == [0x00, 0x02, 0xD0, 0x0F, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0xE8, 0x07, 0x00])
     }
 
+    /// A head snapshot stores the appender's state; a sample count no chunk can hold (its header
+    /// is 16 bits) is an error on load, not a trap in the 16-bit field.
+    @Test func appenderStateRoundTripsAndRefusesACountNoChunkHolds() throws {
+        var app = XORAppender()
+        var bytes = XORChunk.newBytes()
+        for i in 0 ..< 30 { app.append(t: Int64(i) * 15_000, v: Double(i) * 0.5, to: &bytes) }
+        var state: [UInt8] = []
+        app.encodeState(into: &state)
+        var back = try state.withUnsafeBytes { buf in
+            var r = ByteReader(buf)
+            return try XORAppender(decodingState: &r)
+        }
+        #expect(back.count == 30)
+        var copy = bytes
+        back.append(t: 30 * 15_000, v: 15, to: &copy)
+        app.append(t: 30 * 15_000, v: 15, to: &bytes)
+        #expect(copy == bytes)
+
+        var hostile: [UInt8] = []
+        Varint.appendUvarint(&hostile, 70_000)
+        hostile += state.dropFirst()   // 30 is a one-byte uvarint; the rest of the state as written
+        hostile.withUnsafeBytes { buf in
+            var r = ByteReader(buf)
+            #expect(throws: DecodeError.self) { try XORAppender(decodingState: &r) }
+        }
+    }
+
     @Test func resumedAppenderContinuesLikePrometheus() throws {
         // A resumed appender starts with the decoder's window, so continuing a chunk decodes correctly.
         var samples: [Sample] = (0 ..< 50).map { Sample(t: Int64($0) * 1000, v: Double($0 % 7) * 1.5) }

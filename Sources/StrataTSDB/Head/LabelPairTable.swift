@@ -3,7 +3,7 @@ import StrataModel
 /// Dense ids for distinct label pairs, found by the pair's bytes as a label blob holds them
 /// (`uvarint len | name | uvarint len | value`): no String and no allocation per lookup.
 ///
-/// Open addressing with linear probing on the bytes' XXH64 (Fibonacci-spread, as `SeriesMap`);
+/// Open addressing with linear probing on the bytes' XXH64 (first slot: `fibonacciSlot`);
 /// each pair's bytes are kept once in an arena, which a lookup compares with the blob's span.
 /// Ids of removed pairs are reused, so arrays indexed by id stay as long as the most pairs ever
 /// held at once. Not thread-safe: `MemPostings` holds its lock around every call.
@@ -25,7 +25,7 @@ struct LabelPairTable {
     var idLimit: Int { hashes.count }
 
     @inline(__always)
-    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+    private func home(_ hash: UInt64) -> Int { fibonacciSlot(hash, shift: shift) }
 
     /// The pair's bytes in the arena, for the duration of `body`.
     @inline(__always)

@@ -1,11 +1,16 @@
+/// The first slot of a 64-bit hash in an open-addressing table of 2^(64 − shift) slots: the top
+/// bits of the hash times 2^64/φ (Fibonacci hashing), so keys that share their low bits (a
+/// stripe's) or count up (refs) still spread. The head's series maps and postings pair table use it.
+@inline(__always)
+func fibonacciSlot(_ hash: UInt64, shift: UInt64) -> Int { Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+
 /// A map from a 64-bit key (a label hash, a series ref) to a series, for the head's stripes.
 ///
-/// Open addressing with linear probing over a power-of-two table; a key's first slot is the top
-/// bits of the key times 2^64/φ (Fibonacci hashing). Swift's `Dictionary` runs SipHash over every
-/// key: a tenth of creating a series during WAL replay, and part of every write's series lookup.
-/// Label hashes are XXH64 values already, and refs are counters that the multiplication spreads;
-/// the top bits matter because a stripe's keys share their low bits. Each slot holds its key
-/// beside its series, so a lookup that finds its key at once reads one cache line.
+/// Open addressing with linear probing over a power-of-two table; a key's first slot is its
+/// `fibonacciSlot`. Swift's `Dictionary` runs SipHash over every key: a tenth of creating a
+/// series during WAL replay, and part of every write's series lookup. Label hashes are XXH64
+/// values already, and refs are counters. Each slot holds its key beside its series, so a lookup
+/// that finds its key at once reads one cache line.
 struct SeriesMap {
     struct Slot {
         var key: UInt64 = 0
@@ -19,15 +24,12 @@ struct SeriesMap {
 
     init() {}
 
-    @inline(__always)
-    private static func home(_ key: UInt64, shift: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
-
     subscript(key: UInt64) -> MemSeries? {
         get {
             guard count > 0 else { return nil }
             return slots.withUnsafeBufferPointer { slots in
                 let mask = slots.count - 1
-                var i = Self.home(key, shift: shift)
+                var i = fibonacciSlot(key, shift: shift)
                 while let s = slots[i].series {
                     if slots[i].key == key { return s }
                     i = (i + 1) & mask
@@ -45,7 +47,7 @@ struct SeriesMap {
     private mutating func insert(_ key: UInt64, _ value: MemSeries) {
         if (count + 1) * 4 > slots.count * 3 { grow() }   // at most 3/4 full
         let mask = slots.count - 1
-        var i = Self.home(key, shift: shift)
+        var i = fibonacciSlot(key, shift: shift)
         while slots[i].series != nil {
             if slots[i].key == key { slots[i].series = value; return }
             i = (i + 1) & mask
@@ -64,7 +66,7 @@ struct SeriesMap {
         grown.withUnsafeMutableBufferPointer { grown in
             slots.withUnsafeMutableBufferPointer { old in
                 for i in old.indices where old[i].series != nil {
-                    var j = Self.home(old[i].key, shift: newShift)
+                    var j = fibonacciSlot(old[i].key, shift: newShift)
                     while grown[j].series != nil { j = (j + 1) & mask }
                     // Move the slot; the old one is left empty, so freeing it releases nothing.
                     (grown.baseAddress! + j).pointee = (old.baseAddress! + i).move()
@@ -82,14 +84,14 @@ struct SeriesMap {
     mutating func removeValue(forKey key: UInt64) -> MemSeries? {
         guard count > 0 else { return nil }
         let mask = slots.count - 1
-        var i = Self.home(key, shift: shift)
+        var i = fibonacciSlot(key, shift: shift)
         while let found = slots[i].series {
             if slots[i].key != key { i = (i + 1) & mask; continue }
             var hole = i
             var j = (i + 1) & mask
             while slots[j].series != nil {
                 // Entry j may fill the hole unless its first slot lies after the hole (up to j).
-                let h = Self.home(slots[j].key, shift: shift)
+                let h = fibonacciSlot(slots[j].key, shift: shift)
                 if (j - h) & mask >= (j - hole) & mask {
                     slots[hole] = slots[j]
                     hole = j

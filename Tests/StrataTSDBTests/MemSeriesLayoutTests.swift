@@ -1,6 +1,8 @@
 import CStrataSupport
 import StrataBlock
 import StrataModel
+import StrataStorage
+import StrataTestSupport
 import Testing
 @testable import StrataTSDB
 
@@ -14,5 +16,23 @@ import Testing
         let usable = strata_allocation_size(Unmanaged.passUnretained(s).toOpaque())
         #expect(usable > 0 && usable <= 136, "MemSeries allocation has \(usable) usable bytes")
         withExtendedLifetime(s) {}
+    }
+
+    /// The open chunk grows by a quarter, not by doubling: past its first 128 bytes it never has
+    /// more spare room than a quarter of its bytes or a sample's worth (plus malloc's rounding),
+    /// and its bytes are the chunk Prometheus' encoding gives.
+    @Test func theOpenChunkGrowsByAQuarterAndKeepsItsBytes() throws {
+        var rng = SplitMix(seed: 7)
+        let samples = (0 ..< 120).map { i in Sample(t: Int64(i) * 15_000, v: Double(rng.next() >> 11)) }   // ~8 bytes each
+        let s = MemSeries(ref: 1, hash: 2, labels: Labels([("__name__", "m")]))
+        for x in samples {
+            s.append(t: x.t, v: x.v, chunkRange: .max / 2, samplesPerChunk: 480)   // no cut before 120
+            let count = s.headBytes.count, spare = s.headBytes.capacity - count
+            if count > 128 {
+                #expect(spare <= Swift.max(MemSeries.maxSampleBytes, count / 4) + 24, "\(spare) spare at \(count) bytes")
+            }
+        }
+        #expect(s.headBytes.count > 600, "the chunk grew several times")
+        #expect(s.headBytes == XORChunk.encodeChunks(samples)[0].bytes)
     }
 }

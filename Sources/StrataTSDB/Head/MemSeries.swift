@@ -57,9 +57,23 @@ final class MemSeries: @unchecked Sendable {
                 cutHeadChunk(mint: t, chunkRange: chunkRange)
             }
         }
+        if headBytes.capacity &- headBytes.count < Self.maxSampleBytes { growHeadChunk() }
         appender.append(t: t, v: v, to: &headBytes)
         lastT = t
         lastValueBits = v.bitPattern
+    }
+
+    /// Room for one more XOR sample: a 68-bit timestamp and a 77-bit value field, and the byte
+    /// bstream may leave empty (a sample needing more would only let the array grow by itself).
+    static let maxSampleBytes = 20
+
+    /// Grows the open chunk by a quarter instead of letting the array double. A doubled chunk is on
+    /// average a quarter empty and leaves its old buffer as a hole that series growing in step
+    /// rarely reuse: at a million series of 60 samples this took RSS from 895 to 805-808 MiB,
+    /// where a smaller first buffer (32, 64) or slower growth (an eighth) measured 818-853.
+    @inline(never)
+    private func growHeadChunk() {
+        headBytes.reserveCapacity(headBytes.count + Swift.max(Self.maxSampleBytes, headBytes.count / 4))
     }
 
     private func cutHeadChunk(mint: Int64, chunkRange: Int64) {

@@ -24,7 +24,10 @@ extension Evaluator {
         let input: Matrix
         switch a.op {
         case .topk, .bottomk, .limitk, .limitRatio: input = try eval(expr).matrix   // they return their input's labels
-        default: input = try aggregateInput(expr, grouping: grouping, without: a.without)
+        case .quantile: input = try aggregateInput(expr, grouping: grouping, without: a.without)
+        default:
+            if let folded = try foldedAggregate(a, grouping: grouping, expr: expr) { return folded }
+            input = try aggregateInput(expr, grouping: grouping, without: a.without)
         }
 
         switch a.op {
@@ -59,24 +62,12 @@ extension Evaluator {
         // takes its values in series order, as the step-by-step walk below does, without first
         // copying every point into one array.
         if a.op != .quantile, interval > 0, groupLabels.count * numSteps <= ctx.options.aggregationTableStates {
-            let steps = numSteps
-            var table = [GroupState](repeating: GroupState(), count: groupLabels.count * steps)
+            var table = [GroupState](repeating: GroupState(), count: groupLabels.count * numSteps)
             for (si, s) in input.enumerated() {
                 if si & 1023 == 0 { try ctx.checkDeadline() }
-                let base = seriesGroup[si] * steps
-                for p in s.points {
-                    let offset = p.t - start
-                    let (step, off) = offset.quotientAndRemainder(dividingBy: interval)
-                    guard offset >= 0, off == 0, step < steps else { continue }
-                    accumulate(a.op, &table[base + Int(step)], p.v, dropName: s.dropName)
-                }
+                fold(a.op, s, into: &table, group: seriesGroup[si])
             }
-            for g in output.indices {
-                for step in 0 ..< steps where table[g * steps + step].seen {
-                    output[g].points.append(Sample(t: start + Int64(step) * interval, v: finish(a.op, table[g * steps + step])))
-                    output[g].dropName = table[g * steps + step].dropName
-                }
-            }
+            fillOutput(&output, a.op, from: table)
             return try finishAggregate(input: input, output: output)
         }
         var states = [GroupState](repeating: GroupState(), count: groupLabels.count)
@@ -115,6 +106,84 @@ extension Evaluator {
         return try finishAggregate(input: input, output: output)
     }
 
+    /// Folds one series' points into its group's row of a (group, step) table.
+    private func fold(_ op: AggregateOp, _ s: Series, into table: inout [GroupState], group: Int) {
+        let steps = numSteps, base = group * steps
+        for p in s.points {
+            let offset = p.t - start
+            let (step, off) = offset.quotientAndRemainder(dividingBy: interval)
+            guard offset >= 0, off == 0, step < steps else { continue }
+            accumulate(op, &table[base + Int(step)], p.v, dropName: s.dropName)
+        }
+    }
+
+    /// Each group's points from its row of the table.
+    private func fillOutput(_ output: inout Matrix, _ op: AggregateOp, from table: [GroupState]) {
+        let steps = numSteps
+        for g in output.indices {
+            for step in 0 ..< steps where table[g * steps + step].seen {
+                output[g].points.append(Sample(t: start + Int64(step) * interval, v: finish(op, table[g * steps + step])))
+                output[g].dropName = table[g * steps + step].dropName
+            }
+        }
+    }
+
+    /// `sum(rate(x[5m]))` and the like, folded into the (group, step) table as the range function
+    /// hands over its series, so the function's whole output never exists at once: at a million
+    /// series that output, not the table, was most of the query's memory. Only where the answer
+    /// is the materialised path's, in the same order: the input `aggregateInput` would read with
+    /// the names left on, an aggregation the table serves, a function other than
+    /// `absent_over_time`. nil when it does not apply; also when a series turns out to carry
+    /// `__type__` or `__unit__` (two could collide once the name is off, an error only the whole
+    /// input shows) or the groups outgrow the table: the general path then starts over.
+    private func foldedAggregate(_ a: AggregateExpr, grouping: [String], expr: Expr) throws -> Matrix? {
+        guard a.op != .quantile, interval > 0, numSteps <= ctx.options.aggregationTableStates,
+              namesCanStayOn(expr, grouping: grouping, without: a.without),
+              case .call(let call) = expr, call.function.name != "absent_over_time", !call.function.nativeHistogramOnly
+        else { return nil }
+        let args = call.args.map(unwrapParens)
+        guard let matrixIndex = args.firstIndex(where: { $0.type == .matrix }) else { return nil }
+
+        struct StartOver: Error {}
+        let steps = numSteps, bound = ctx.options.aggregationTableStates
+        let names = LabelNameSet(grouping)
+        var groupOf: [Labels: Int] = [:]
+        var groupLabels: [Labels] = []
+        var table: [GroupState] = []
+        rangeSelectionUnsorted = !isInstant || grouping.isEmpty
+        defer { rangeSelectionUnsorted = false }
+        do {
+            try ctx.withSelectFunction(call.function.name) {
+                try ctx.checkDeadline()
+                try streamRangeFunction(call, args: args, matrixIndex: matrixIndex) { s in
+                    defer { ctx.releaseSamples(s.points.count) }
+                    if s.dropName && s.labels.hasTypeOrUnit { throw StartOver() }
+                    var g = 0
+                    if grouping.isEmpty {
+                        if groupLabels.isEmpty { groupLabels = [.empty]; table = Array(repeating: GroupState(), count: steps) }
+                    } else {
+                        let key = s.labels.keeping(names)
+                        if let known = groupOf[key] { g = known } else {
+                            g = groupLabels.count
+                            guard (g + 1) * steps <= bound else { throw StartOver() }
+                            groupOf[key] = g
+                            groupLabels.append(key)
+                            table.append(contentsOf: repeatElement(GroupState(), count: steps))
+                        }
+                    }
+                    var s = s
+                    s.dropName = false   // as aggregateInput leaves them
+                    fold(a.op, s, into: &table, group: g)
+                }
+            }
+        } catch is StartOver {
+            return nil
+        }
+        var output = groupLabels.map { Series(labels: $0, points: []) }
+        fillOutput(&output, a.op, from: table)
+        return try finishAggregate(input: [], output: output)
+    }
+
     /// The input of an aggregation that returns group labels only. Without delayed name removal,
     /// `eval` takes the metric name (and `__type__`, `__unit__`) off every series a function such
     /// as `rate` returns, a new label set each, then checks that no two became equal. Neither is
@@ -125,20 +194,26 @@ extension Evaluator {
     /// order cannot show: in a range query, whose result is sorted at the end, or into a single
     /// group; sorting a million label sets was a tenth of the query.
     private func aggregateInput(_ expr: Expr, grouping: [String], without: Bool) throws -> Matrix {
-        func oneMetricName(_ e: Expr) -> Bool {
-            guard case .matrixSelector(let ms) = unwrapParens(e) else { return false }
-            return ms.vectorSelector.matchers.contains { $0.kind == .equal && $0.name == "__name__" }
-        }
-        guard !ctx.options.delayedNameRemoval, !without,
-              !grouping.contains(where: { $0 == "__name__" || $0 == "__type__" || $0 == "__unit__" }),
-              case .call(let call) = expr, call.args.contains(where: oneMetricName)
-        else { return try eval(expr).matrix }
+        guard namesCanStayOn(expr, grouping: grouping, without: without) else { return try eval(expr).matrix }
         rangeSelectionUnsorted = !isInstant || grouping.isEmpty
         defer { rangeSelectionUnsorted = false }
         var m = try evalNode(expr).matrix
         if m.contains(where: { $0.dropName && $0.labels.hasTypeOrUnit }) { return try stripNamesAndMerge(m) }
         for i in m.indices { m[i].dropName = false }
         return m
+    }
+
+    /// Whether an aggregation's input may keep its metric names (`aggregateInput`): a function of
+    /// a range selector of one metric name, grouped by labels other than the name's.
+    private func namesCanStayOn(_ expr: Expr, grouping: [String], without: Bool) -> Bool {
+        func oneMetricName(_ e: Expr) -> Bool {
+            guard case .matrixSelector(let ms) = unwrapParens(e) else { return false }
+            return ms.vectorSelector.matchers.contains { $0.kind == .equal && $0.name == "__name__" }
+        }
+        guard !ctx.options.delayedNameRemoval, !without,
+              !grouping.contains(where: { $0 == "__name__" || $0 == "__type__" || $0 == "__unit__" }),
+              case .call(let call) = expr else { return false }
+        return call.args.contains(where: oneMetricName)
     }
 
     /// The groups that have points, with the sample count moved from the input to them.

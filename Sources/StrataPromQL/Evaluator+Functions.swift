@@ -119,6 +119,28 @@ extension Evaluator {
     // MARK: - Functions over range vectors
 
     private func evalRangeFunction(_ call: Call, args: [Expr], matrixIndex: Int) throws -> Matrix {
+        var result: Matrix = []
+        try streamRangeFunction(call, args: args, matrixIndex: matrixIndex) { result.append($0) }
+
+        if call.function.name == "absent_over_time" {
+            var present = Set<Int64>()
+            for s in result { for p in s.points { present.insert(p.t) } }
+            var points: [Sample] = []
+            var ts = start
+            while ts <= end {
+                if !present.contains(ts) { points.append(Sample(t: ts, v: 1)) }
+                ts += interval
+            }
+            result = points.isEmpty ? [] : [Series(labels: absentLabels(args[0]), points: points, dropName: true)]
+        }
+        return result
+    }
+
+    /// A range function's output series, handed to `emit` one at a time in the order of its input
+    /// series, each already counted against `--query.max-samples`: an aggregation around the call
+    /// can fold them in as they come instead of holding all of them (`absent_over_time` needs its
+    /// whole output and is finished by `evalRangeFunction`).
+    func streamRangeFunction(_ call: Call, args: [Expr], matrixIndex: Int, _ emit: (Series) throws -> Void) throws {
         let name = call.function.name
         // Series in any order when the aggregation around this call asked for it (`aggregateInput`).
         let sortSeries = !rangeSelectionUnsorted
@@ -133,32 +155,18 @@ extension Evaluator {
         // Scalar arguments and predict_linear's intercept time change with the step.
         let stepInvariant = scalars.isEmpty && name != "predict_linear"
 
-        var result: Matrix = []
         if case .matrixSelector(let ms) = args[matrixIndex], ctx.options.parallelism > 1 {
-            result = try parallelRangeFunction(ms, name: name, scalars: scalars, dropName: dropName, stepInvariant: stepInvariant,
-                                               isCounterFunction: isCounterFunction, position: args[0].positionRange,
-                                               sortSeries: sortSeries)
+            try parallelRangeFunction(ms, name: name, scalars: scalars, dropName: dropName, stepInvariant: stepInvariant,
+                                      isCounterFunction: isCounterFunction, position: args[0].positionRange,
+                                      sortSeries: sortSeries, emit)
         } else {
             try forEachRangeSeries(args[matrixIndex], sortSeries: sortSeries) { series in
                 let w = windows(of: args[matrixIndex])
                 guard let out = try windowsOf(series, w, dropName: dropName, stepInvariant: stepInvariant, kernel) else { return }
                 if isCounterFunction { annotateIfNotCounter(series.labels, position: args[0].positionRange) }
-                result.append(out)
+                try emit(out)
             }
         }
-
-        if name == "absent_over_time" {
-            var present = Set<Int64>()
-            for s in result { for p in s.points { present.insert(p.t) } }
-            var points: [Sample] = []
-            var ts = start
-            while ts <= end {
-                if !present.contains(ts) { points.append(Sample(t: ts, v: 1)) }
-                ts += interval
-            }
-            result = points.isEmpty ? [] : [Series(labels: absentLabels(args[0]), points: points, dropName: true)]
-        }
-        return result
     }
 
     /// rate() and increase() of a metric whose name does not look like a counter's: Prometheus' info.

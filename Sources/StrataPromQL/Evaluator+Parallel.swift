@@ -8,10 +8,12 @@ extension Evaluator {
     /// `parallelism` threads: the per-series work (chunk decoding, the windows, the kernel)
     /// is most of such a query and shares nothing between series. The result is the one the
     /// serial path gives, in the same order; the query context (sample limit, annotations) is
-    /// only touched between rounds, on this thread. The helpers are threads of their own, not
+    /// only touched between rounds, on this thread, where the round's outputs go to `emit` in
+    /// series order. The helpers are threads of their own, not
     /// the dispatch pool, which Swift's concurrency runtime (the HTTP handlers) also runs on.
     func parallelRangeFunction(_ ms: MatrixSelector, name: String, scalars: [[Double]], dropName: Bool, stepInvariant: Bool,
-                               isCounterFunction: Bool, position: PositionRange, sortSeries: Bool) throws -> Matrix {
+                               isCounterFunction: Bool, position: PositionRange, sortSeries: Bool,
+                               _ emit: (Series) throws -> Void) throws {
         let vs = ms.vectorSelector
         let w = RangeWindows(range: ms.range, offset: vs.originalOffset, at: vs.timestamp)
         let mint = (vs.timestamp ?? start) - vs.originalOffset - ms.range + 1
@@ -27,7 +29,6 @@ extension Evaluator {
             var largestInput = 0
             var error: (any Error)?
         }
-        var result: Matrix = []
         // Rounds bound what is decoded before the sample limit is checked (about 2M points),
         // and are large enough that starting the helpers costs little beside them.
         let round = Swift.max(workers * 256, Swift.min(8192, 2_000_000 / Swift.max(1, numSteps)))
@@ -73,17 +74,19 @@ extension Evaluator {
             let held = shares.reduce(0) { $0 + $1.largestInput }
             try ctx.addSamples(held)
             ctx.releaseSamples(held)
+            // The round's outputs are all held until the last is handed on: counted together first.
             for share in shares {
                 if let error = share.error { throw error }
+                try ctx.addSamples(share.outputs.reduce(0) { $0 + $1.points.count })
+            }
+            for share in shares {
                 for s in share.outputs {
-                    try ctx.addSamples(s.points.count)
                     if isCounterFunction { annotateIfNotCounter(s.labels, position: position) }
-                    result.append(s)
+                    try emit(s)
                 }
             }
             from = to
         }
-        return result
     }
 }
 

@@ -58,6 +58,51 @@ import Testing
         }
     }
 
+    /// An aggregation of a range function folds the function's series into its table as they
+    /// come: the answers of the materialised path (delayed name removal never folds), on one
+    /// thread and on two, in range and instant queries, also when the groups outgrow the table
+    /// halfway and the query starts over on the general path.
+    @Test func foldingTheFunctionsSeriesGivesTheMaterialisedAnswers() throws {
+        let storage = Self.counters(3000, samples: 60)   // past the 2,048 series that go parallel
+        var materialised = EngineOptions()
+        materialised.delayedNameRemoval = true
+        var parallel = EngineOptions()
+        parallel.parallelism = 2
+        var smallTable = EngineOptions()
+        smallTable.aggregationTableStates = 1000   // 3,000 groups of `by (i)` outgrow it
+        let queries = ["sum(rate(x_total[5m]))", "avg by (i) (rate(x_total[1m]))", "max(increase(x_total[2m]))",
+                       "min by (i) (delta(x_total[2m]))", "stddev(deriv(x_total[5m]))", "stdvar(irate(x_total[5m]))",
+                       "count(last_over_time(x_total[1m]))", "group(changes(x_total[5m]))", "sum(count_over_time(x_total[20m]))",
+                       "sum by (i) (rate(x_total[5m] offset 1m))"]
+        for q in queries {
+            let expected = try range(storage, q, steps: 40, options: materialised)
+            #expect(!expected.isEmpty, "\(q)")
+            for options in [EngineOptions(), parallel, smallTable] {
+                #expect(try range(storage, q, steps: 40, options: options) == expected, "\(q)")
+            }
+            let instant = { (o: EngineOptions) throws -> String in
+                let r = try Engine(options: o).instantQuery(storage, try PromQLParser.parse(q), at: 600_000)
+                guard case .vector(let v) = r.value else { return "not a vector" }
+                return v.map { "\($0.labels) \($0.v)" }.joined(separator: "; ")
+            }
+            #expect(try instant(EngineOptions()) == instant(materialised), "\(q)")
+            #expect(try instant(parallel) == instant(materialised), "\(q)")
+        }
+    }
+
+    /// Folded, the function's output is held one series at a time (one round of series on worker
+    /// threads), not all at once: a sample limit the whole output exceeds still answers the sum,
+    /// and refuses the function alone.
+    @Test func aFoldedAggregationHoldsOneSeriesOfTheFunctionAtATime() throws {
+        let storage = Self.counters(3000, samples: 60)   // rate over 40 steps: 120,000 points
+        var limited = EngineOptions()
+        limited.maxSamples = 60_000
+        #expect(try range(storage, "sum(rate(x_total[5m]))", steps: 40, options: limited).count == 1)
+        #expect(throws: QueryError.self) { try range(storage, "rate(x_total[5m])", steps: 40, options: limited) }
+        limited.delayedNameRemoval = true   // the materialised path holds every series' points
+        #expect(throws: QueryError.self) { try range(storage, "sum(rate(x_total[5m]))", steps: 40, options: limited) }
+    }
+
     /// Two series that differ only by `__type__` become one label set when the name removal takes
     /// it off: the collision is an error, as it is without the shortcut.
     @Test func seriesThatCollideWithoutTheirTypeStillFail() {

@@ -32,16 +32,19 @@ public struct ExternalLabelsQuerier: Querier {
 
     public func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         guard let rest = Self.remaining(matchers, external: values) else { return [] }
-        let found = try base.select(rest, hints: hints)
-        if labels.isEmpty { return found }
-        var out: [any StorageSeries] = []
-        out.reserveCapacity(found.count)
+        // Relabeled in place: the list is this call's own, so no second one is built.
+        var out = try base.select(rest, hints: hints)
+        if labels.isEmpty { return out }
+        guard hints.sortSeries else {
+            for i in out.indices { out[i] = out[i].overriding(lazily: labels) }
+            return out
+        }
         var sorted = true
         var previous = Labels.empty
-        for s in found {
-            let relabeled = s.labels.overriding(labels)
-            if sorted, hints.sortSeries, !out.isEmpty, Labels.compare(previous, relabeled) > 0 { sorted = false }
-            out.append(s.relabeled(relabeled))
+        for i in out.indices {
+            let relabeled = out[i].labels.overriding(labels)
+            if sorted, i > 0, Labels.compare(previous, relabeled) > 0 { sorted = false }
+            out[i] = out[i].relabeled(relabeled)
             previous = relabeled
         }
         // Adding a label keeps most lists sorted, not all ({a} < {a,b}, but {a,b,t} < {a,t}).

@@ -11,10 +11,16 @@ public protocol StorageSeries: Sendable {
     /// The default wraps the series; a series cheap to copy returns a copy, which saves a
     /// wrapper (and, for a chunked series, the dynamic cast that keeps its chunks readable).
     func relabeled(_ labels: Labels) -> any StorageSeries
+    /// The same data under `labels.overriding(external)`, which a series may compute each time
+    /// its labels are read instead of now: for a selection nobody sorts (an aggregation's input,
+    /// whose labels are read once), so a million relabeled sets need not exist at once. The
+    /// default relabels now.
+    func overriding(lazily external: Labels) -> any StorageSeries
 }
 
 extension StorageSeries {
     public func relabeled(_ labels: Labels) -> any StorageSeries { RelabeledSeries(labels: labels, series: self) }
+    public func overriding(lazily external: Labels) -> any StorageSeries { relabeled(labels.overriding(external)) }
 }
 
 public struct SelectHints: Sendable {

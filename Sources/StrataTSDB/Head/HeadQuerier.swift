@@ -4,8 +4,17 @@ import StrataStorage
 
 /// A series read from the head: its labels and the chunks that overlapped the query when it was selected.
 struct HeadSeries: ChunkedStorageSeries {
-    let labels: Labels
+    let stored: Labels
     let chunks: [ClosedChunk]
+    /// Labels a querier above attaches (`overriding(lazily:)`), put on each time `labels` is
+    /// read. Three words in all, so the series still fits an existential's inline buffer.
+    var external = Labels.empty
+
+    init(labels: Labels, chunks: [ClosedChunk], external: Labels = .empty) {
+        self.stored = labels; self.chunks = chunks; self.external = external
+    }
+
+    var labels: Labels { external.isEmpty ? stored : stored.overriding(external) }
 
     func chunks(mint: Int64, maxt: Int64) throws -> [EncodedChunk] {
         chunks.filter { $0.maxt >= mint && $0.mint <= maxt }
@@ -21,6 +30,11 @@ struct HeadSeries: ChunkedStorageSeries {
 
     /// A copy under the new labels: two references, no wrapper.
     func relabeled(_ labels: Labels) -> any StorageSeries { HeadSeries(labels: labels, chunks: chunks) }
+
+    func overriding(lazily external: Labels) -> any StorageSeries {
+        if self.external.isEmpty { return HeadSeries(labels: stored, chunks: chunks, external: external) }
+        return relabeled(labels.overriding(external))
+    }
 }
 
 struct HeadQuerier: IndexedQuerier {

@@ -102,8 +102,9 @@ let upA = Labels([("__name__", "up"), ("job", "a")])
         _ = append(head, upA, (0 ..< 960).map { (start + Int64($0) * 15000, Double($0)) })
         let q = try head.querier(mint: .min, maxt: .max)
         let s = try q.select([try LabelMatcher(.equal, "job", "a")], hints: SelectHints(mint: .min, maxt: .max))[0] as! HeadSeries
-        #expect(s.chunks.map { XORChunk.sampleCount($0.bytes) } == [120, 120, 120, 120, 120, 120, 120, 120])
-        for c in s.chunks { #expect(c.mint / 7_200_000 == c.maxt / 7_200_000) }
+        let chunks = try s.chunks(mint: .min, maxt: .max)
+        #expect(chunks.map { XORChunk.sampleCount($0.bytes) } == [120, 120, 120, 120, 120, 120, 120, 120])
+        for c in chunks { #expect(c.minTime / 7_200_000 == c.maxTime / 7_200_000) }
     }
 
     @Test func aChunkIsCutAfter240SamplesWhenTheRateRises() throws {
@@ -114,7 +115,7 @@ let upA = Labels([("__name__", "up"), ("job", "a")])
         for _ in 0 ..< 500 { t += 100; samples.append((t, 1)) }    // then fast
         _ = append(head, upA, samples)
         let s = try head.querier(mint: .min, maxt: .max).select([try LabelMatcher(.equal, "job", "a")], hints: SelectHints(mint: .min, maxt: .max))[0] as! HeadSeries
-        #expect(s.chunks.map { XORChunk.sampleCount($0.bytes) }.first == 240)
+        #expect(try s.chunks(mint: .min, maxt: .max).map { XORChunk.sampleCount($0.bytes) }.first == 240)
     }
 }
 

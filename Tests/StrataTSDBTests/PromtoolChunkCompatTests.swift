@@ -88,7 +88,7 @@ import Testing
             let q = try head.querier(mint: .min, maxt: .max)
             let series = try q.select([try LabelMatcher(.equal, "__name__", "foo")], hints: SelectHints(mint: .min, maxt: .max))
             #expect(series.count == 1)
-            out += (series[0] as! HeadSeries).chunks.map(\.bytes)
+            out += try (series[0] as! HeadSeries).chunks(mint: .min, maxt: .max).map(\.bytes)
         }
         return out
     }

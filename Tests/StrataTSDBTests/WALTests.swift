@@ -300,8 +300,8 @@ import Testing
             }
         }
         let m = [try LabelMatcher(.equal, "__name__", "m")]
-        let ca = try a.querier(mint: .min, maxt: .max).select(m, hints: SelectHints(mint: .min, maxt: .max)).map { ($0 as! HeadSeries).chunks.map(\.bytes) }
-        let cb = try b.querier(mint: .min, maxt: .max).select(m, hints: SelectHints(mint: .min, maxt: .max)).map { ($0 as! HeadSeries).chunks.map(\.bytes) }
+        let ca = try a.querier(mint: .min, maxt: .max).select(m, hints: SelectHints(mint: .min, maxt: .max)).map { try ($0 as! HeadSeries).chunks(mint: .min, maxt: .max).map(\.bytes) }
+        let cb = try b.querier(mint: .min, maxt: .max).select(m, hints: SelectHints(mint: .min, maxt: .max)).map { try ($0 as! HeadSeries).chunks(mint: .min, maxt: .max).map(\.bytes) }
         #expect(ca == cb)
         // New series continue above the restored refs.
         #expect(append(b, Labels([("__name__", "new")]), [(t, 1)]).accepted == 1)

@@ -5,27 +5,43 @@ import StrataStorage
 /// A series read from the head: its labels and the chunks that overlapped the query when it was selected.
 struct HeadSeries: ChunkedStorageSeries {
     let stored: Labels
-    let chunks: [ClosedChunk]
+    let chunks: HeadChunks
     /// Labels a querier above attaches (`overriding(lazily:)`), put on each time `labels` is
     /// read. Three words in all, so the series still fits an existential's inline buffer.
     var external = Labels.empty
 
-    init(labels: Labels, chunks: [ClosedChunk], external: Labels = .empty) {
+    init(labels: Labels, chunks: HeadChunks, external: Labels = .empty) {
         self.stored = labels; self.chunks = chunks; self.external = external
     }
 
     var labels: Labels { external.isEmpty ? stored : stored.overriding(external) }
 
     func chunks(mint: Int64, maxt: Int64) throws -> [EncodedChunk] {
-        chunks.filter { $0.maxt >= mint && $0.mint <= maxt }
-            .map { EncodedChunk(encoding: 1, minTime: $0.mint, maxTime: $0.maxt, bytes: $0.bytes) }
+        switch chunks {
+        case .open(let bytes):
+            // Its times are in its bytes: remote read, which asks, is rare beside the engine.
+            var samples: [Sample] = []
+            try decode(bytes, mint: .min, maxt: .max, into: &samples)
+            guard let first = samples.first, let last = samples.last, last.t >= mint, first.t <= maxt else { return [] }
+            return [EncodedChunk(encoding: 1, minTime: first.t, maxTime: last.t, bytes: bytes)]
+        case .list(let list):
+            return list.filter { $0.maxt >= mint && $0.mint <= maxt }
+                .map { EncodedChunk(encoding: 1, minTime: $0.mint, maxTime: $0.maxt, bytes: $0.bytes) }
+        }
     }
 
     func samples(mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
-        for i in chunks.indices where chunks[i].maxt >= mint && chunks[i].mint <= maxt {
-            do { try XORDecoder.samples(chunks[i].bytes, mint: mint, maxt: maxt, into: &out) }
-            catch { throw StorageError(.corrupt, "corrupt chunk in series \(labels): \(error)") }
+        switch chunks {
+        case .open(let bytes):
+            try decode(bytes, mint: mint, maxt: maxt, into: &out)
+        case .list(let list):
+            for c in list where c.maxt >= mint && c.mint <= maxt { try decode(c.bytes, mint: mint, maxt: maxt, into: &out) }
         }
+    }
+
+    private func decode(_ bytes: [UInt8], mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
+        do { try XORDecoder.samples(bytes, mint: mint, maxt: maxt, into: &out) }
+        catch { throw StorageError(.corrupt, "corrupt chunk in series \(labels): \(error)") }
     }
 
     /// A copy under the new labels: two references, no wrapper.
@@ -47,7 +63,7 @@ struct HeadQuerier: IndexedQuerier {
         let refs = try head.postings.postings(for: matchers, interrupt: hints.interrupt)
         // Labels and chunks apart, so the series are built once, already in label order (or in
         // the order of their references, when the order does not matter).
-        var labels: [Labels] = [], chunks: [[ClosedChunk]] = []
+        var labels: [Labels] = [], chunks: [HeadChunks] = []
         labels.reserveCapacity(refs.count)
         chunks.reserveCapacity(refs.count)
         // All chunks are copied out between two commits (see `Head.visibility`).
@@ -55,8 +71,7 @@ struct HeadQuerier: IndexedQuerier {
             for ref in refs {
                 guard let s = head.series(ref: ref) else { continue }
                 let stripe = head.stripe(of: s)
-                let c = stripe.lock.withLock { s.chunks(mint: lo, maxt: hi) }
-                if c.isEmpty { continue }
+                guard let c = stripe.lock.withLock({ s.readChunks(mint: lo, maxt: hi) }) else { continue }
                 labels.append(s.labels)
                 chunks.append(c)
             }

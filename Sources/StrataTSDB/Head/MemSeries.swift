@@ -9,6 +9,13 @@ public struct ClosedChunk: Sendable {
     public let bytes: [UInt8]
 }
 
+/// The chunks of a head series a reader took: the open chunk's bytes alone, or a list. One
+/// word either way (the case sits in the reference's spare bits).
+enum HeadChunks: Sendable {
+    case open([UInt8])
+    case list([ClosedChunk])
+}
+
 /// One series in the head. All mutable state is guarded by the lock of the hash stripe the
 /// series lives in; nothing here is touched without it.
 final class MemSeries: @unchecked Sendable {
@@ -120,6 +127,16 @@ final class MemSeries: @unchecked Sendable {
             out.append(ClosedChunk(mint: headMint, maxt: lastT, bytes: headBytes))
         }
         return out
+    }
+
+    /// `chunks(mint:maxt:)` for a reader, nil when none overlaps: when the open chunk is the only
+    /// one that does (most series have no other), its bytes alone, shared, with no list allocated
+    /// per selected series (32 MiB of a query over 580k series).
+    func readChunks(mint: Int64, maxt: Int64) -> HeadChunks? {
+        let openOverlaps = !headBytes.isEmpty && lastT >= mint && headMint <= maxt
+        if openOverlaps, !closed.contains(where: { $0.maxt >= mint && $0.mint <= maxt }) { return .open(headBytes) }
+        let list = chunks(mint: mint, maxt: maxt)
+        return list.isEmpty ? nil : .list(list)
     }
 
     var chunkCount: Int { closed.count + (headBytes.isEmpty ? 0 : 1) }

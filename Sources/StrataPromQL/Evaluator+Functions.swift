@@ -142,7 +142,8 @@ extension Evaluator {
     /// whole output and is finished by `evalRangeFunction`).
     func streamRangeFunction(_ call: Call, args: [Expr], matrixIndex: Int, _ emit: (Series) throws -> Void) throws {
         let name = call.function.name
-        // Series in any order when the aggregation around this call asked for it (`aggregateInput`).
+        // Series in any order when the aggregation around this call asked for it (`aggregateInput`,
+        // `foldedAggregate`).
         let sortSeries = !rangeSelectionUnsorted
         rangeSelectionUnsorted = false
         var scalars: [[Double]] = []

@@ -44,7 +44,7 @@ struct HeadSeries: ChunkedStorageSeries {
         catch { throw StorageError(.corrupt, "corrupt chunk in series \(labels): \(error)") }
     }
 
-    /// A copy under the new labels: two references, no wrapper.
+    /// A copy under the new labels (its chunks shared), no wrapper.
     func relabeled(_ labels: Labels) -> any StorageSeries { HeadSeries(labels: labels, chunks: chunks) }
 
     func overriding(lazily external: Labels) -> any StorageSeries {

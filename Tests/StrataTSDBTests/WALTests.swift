@@ -276,6 +276,25 @@ import Testing
 }
 
 @Suite struct HeadSnapshotTests {
+    /// A snapshot several times the interval after which a load drops the pages it has read
+    /// restores every series and sample: each of the two passes reads what it dropped again.
+    @Test func aSnapshotLargerThanTheDropIntervalRestoresEverything() throws {
+        let dir = try TempDir("snapshot-large"); defer { dir.remove() }
+        let a = Head(), b = Head()
+        let filler = String(repeating: "x", count: 10_000)   // 4,000 series of 10 kB labels: 40 MB
+        for i in 0 ..< 4000 {
+            _ = append(a, Labels([("__name__", "m"), ("i", String(i)), ("pad", filler)]),
+                       (0 ..< 30).map { (Int64($0) * 15_000, Double(i * $0)) })
+        }
+        #expect(try HeadSnapshot.write(a, dir: dir.path, walSegment: 1) == 4000)
+        #expect(try FileSystem.size(dir.file(HeadSnapshot.fileName)) > 2 * HeadSnapshot.dropInterval)
+        let loaded = try #require(try HeadSnapshot.load(into: b, dir: dir.path))
+        #expect(loaded.series == 4000 && loaded.samples == 4000 * 30)
+        let all = [try LabelMatcher(.equal, "__name__", "m")]
+        let got = try read(b, all), want = try read(a, all)
+        #expect(got.count == 4000 && got.map(\.0) == want.map(\.0) && got.map(\.1) == want.map(\.1))
+    }
+
     @Test func snapshotRestoresSeriesChunksAndAppenderState() throws {
         let dir = try TempDir("snapshot"); defer { dir.remove() }
         var rng = SplitMix(seed: 8)

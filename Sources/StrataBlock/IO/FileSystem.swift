@@ -83,6 +83,16 @@ public enum FileSystem {
         madvise(p, n, MADV_SEQUENTIAL)
         return try body(UnsafeRawBufferPointer(start: p, count: n))
     }
+
+    /// Lets the pages of a `withMappedFile` buffer before `offset` leave the process' memory: a
+    /// reader going through a large file once keeps only what it has not read yet resident. The
+    /// bytes stay readable (they are read from the file again).
+    public static func dropMappedPages(_ buf: UnsafeRawBufferPointer, before offset: Int) {
+        guard let base = buf.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let end = min(offset, buf.count) / page * page
+        if end > 0 { madvise(UnsafeMutableRawPointer(mutating: base), end, MADV_DONTNEED) }
+    }
 }
 
 extension FileSystem {

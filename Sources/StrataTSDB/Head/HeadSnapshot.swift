@@ -158,6 +158,9 @@ public enum HeadSnapshot {
         }
     }
 
+    /// How far a pass over the mapped snapshot reads before the pages behind it are dropped.
+    static let dropInterval = 16 << 20
+
     /// The snapshot's header fields and metadata; calls `body` with each verified series entry.
     static func walk(_ buf: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (Int, Int, [MetricMetadata]) {
         var r = ByteReader(buf)
@@ -169,11 +172,18 @@ public enum HeadSnapshot {
             let n = try r.be64Int()
             let crc = try r.be32()
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[0 ..< 25])) == crc else { throw SnapshotError("header checksum mismatch") }
+            // Each pass reads the file once: the pages behind it leave memory as it goes, so a
+            // restore peaks at the head it builds, not the head plus the whole mapped file.
+            var dropped = 0
             for _ in 0 ..< n {
                 let len = try r.uvarintInt()
                 let entry = try r.bytes(len)
                 guard CRC32C.checksum(entry) == (try r.be32()) else { throw SnapshotError("series checksum mismatch at offset \(r.offset)") }
                 try body(entry)
+                if r.offset - dropped >= dropInterval {
+                    FileSystem.dropMappedPages(buf, before: r.offset)
+                    dropped = r.offset
+                }
             }
             var metadata: [MetricMetadata] = []
             if v >= 2 {

@@ -6,11 +6,11 @@ import StrataStorage
 extension Evaluator {
     /// A range function over a range selector, its series decoded and evaluated on up to
     /// `parallelism` threads: the per-series work (chunk decoding, the windows, the kernel)
-    /// is most of such a query and shares nothing between series. The result is the one the
-    /// serial path gives, in the same order; the query context (sample limit, annotations) is
-    /// only touched between rounds, on this thread, where the round's outputs go to `emit` in
-    /// series order. The helpers are threads of their own, not
-    /// the dispatch pool, which Swift's concurrency runtime (the HTTP handlers) also runs on.
+    /// is most of such a query and shares nothing between series. The outputs are the ones the
+    /// serial path gives, handed to `emit` in the same order between rounds, on this thread, the
+    /// only one that touches the query context (sample limit, annotations). The helpers are
+    /// threads of their own, not the dispatch pool, which Swift's concurrency runtime (the HTTP
+    /// handlers) also runs on.
     func parallelRangeFunction(_ ms: MatrixSelector, name: String, scalars: [[Double]], dropName: Bool, stepInvariant: Bool,
                                isCounterFunction: Bool, position: PositionRange, sortSeries: Bool,
                                _ emit: (Series) throws -> Void) throws {

@@ -4,7 +4,8 @@ import StrataModel
 /// attached at query time and overriding a stored label of the same name, as Thanos' stores
 /// attach external labels. A matcher on an external label is answered here: one the value does
 /// not match selects nothing, one it matches is not passed down (the stored series do not have
-/// the label, or have it overridden).
+/// the label, or have it overridden). A selection the caller does not need sorted gets them
+/// when each series' labels are read (`StorageSeries.overriding(lazily:)`).
 public struct ExternalLabelsQuerier: Querier {
     public let base: any Querier
     public let labels: Labels

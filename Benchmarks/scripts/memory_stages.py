@@ -28,16 +28,6 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED_BENCH = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "bench"))
 
-# run_peers.py's range queries, in its order.
-QUERIES = [
-    ("sum_rate", "sum(rate(node_network_receive_bytes_total[5m]))"),
-    ("sum_by_instance_rate", 'sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))'),
-    ("plain_selector", "node_disk_read_bytes_total"),
-    ("topk_rate", "topk(5, rate(node_network_transmit_bytes_total[5m]))"),
-    ("sum_rate_cpu_all", "sum(rate(node_cpu_seconds_total[5m]))"),
-]
-
-
 def memory_mib(pid):
     out = {}
     with open(f"/proc/{pid}/status") as f:
@@ -66,6 +56,7 @@ def main():
 
     sys.path.insert(0, SHARED_BENCH)
     import rwload
+    from run_peers import QUERIES   # its range queries, in its order
 
     data = tempfile.mkdtemp(prefix="memory-stages-")
     with socket.socket() as s:

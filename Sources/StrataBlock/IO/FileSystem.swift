@@ -84,14 +84,14 @@ public enum FileSystem {
         return try body(UnsafeRawBufferPointer(start: p, count: n))
     }
 
-    /// Lets the pages of a `withMappedFile` buffer before `offset` leave the process' memory: a
-    /// reader going through a large file once keeps only what it has not read yet resident. The
-    /// bytes stay readable (they are read from the file again).
-    public static func dropMappedPages(_ buf: UnsafeRawBufferPointer, before offset: Int) {
+    /// Lets the whole pages of a `withMappedFile` buffer in `range` (bytes already read) leave the
+    /// process' memory: a reader going through a large file once keeps only what it has not read
+    /// yet resident. The bytes stay readable (they are read from the file again).
+    public static func dropMappedPages(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) {
         guard let base = buf.baseAddress else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let end = min(offset, buf.count) / page * page
-        if end > 0 { madvise(UnsafeMutableRawPointer(mutating: base), end, MADV_DONTNEED) }
+        let start = range.lowerBound / page * page, end = min(range.upperBound, buf.count) / page * page
+        if end > start { madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED) }
     }
 }
 

@@ -181,7 +181,7 @@ public enum HeadSnapshot {
                 guard CRC32C.checksum(entry) == (try r.be32()) else { throw SnapshotError("series checksum mismatch at offset \(r.offset)") }
                 try body(entry)
                 if r.offset - dropped >= dropInterval {
-                    FileSystem.dropMappedPages(buf, before: r.offset)
+                    FileSystem.dropMappedPages(buf, dropped ..< r.offset)
                     dropped = r.offset
                 }
             }

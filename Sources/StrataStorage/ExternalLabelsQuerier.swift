@@ -33,7 +33,7 @@ public struct ExternalLabelsQuerier: Querier {
 
     public func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         guard let rest = Self.remaining(matchers, external: values) else { return [] }
-        // Relabeled in place: the list is this call's own, so no second one is built.
+        // Relabeled in place: a list the base built for this call is not copied into a second one.
         var out = try base.select(rest, hints: hints)
         if labels.isEmpty { return out }
         guard hints.sortSeries else {

@@ -25,7 +25,7 @@ struct HeadSeries: ChunkedStorageSeries {
             guard let first = samples.first, let last = samples.last, last.t >= mint, first.t <= maxt else { return [] }
             return [EncodedChunk(encoding: 1, minTime: first.t, maxTime: last.t, bytes: bytes)]
         case .list(let list):
-            return list.filter { $0.maxt >= mint && $0.mint <= maxt }
+            return list.filter { $0.overlaps(mint: mint, maxt: maxt) }
                 .map { EncodedChunk(encoding: 1, minTime: $0.mint, maxTime: $0.maxt, bytes: $0.bytes) }
         }
     }
@@ -35,7 +35,7 @@ struct HeadSeries: ChunkedStorageSeries {
         case .open(let bytes):
             try decode(bytes, mint: mint, maxt: maxt, into: &out)
         case .list(let list):
-            for c in list where c.maxt >= mint && c.mint <= maxt { try decode(c.bytes, mint: mint, maxt: maxt, into: &out) }
+            for c in list where c.overlaps(mint: mint, maxt: maxt) { try decode(c.bytes, mint: mint, maxt: maxt, into: &out) }
         }
     }
 

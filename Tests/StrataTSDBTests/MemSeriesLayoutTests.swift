@@ -9,13 +9,37 @@ import Testing
 /// The head keeps a record per series; at a million series each 16 bytes is 16 MiB, so the
 /// layout the comments in MemSeries and XORAppender promise is checked here.
 @Suite struct MemSeriesLayoutTests {
-    @Test func appenderStateIs29BytesAndTheSeriesRecordA144ByteAllocation() {
+    @Test func appenderStateIs29BytesAndTheSeriesRecordA128ByteAllocation() {
         #expect(MemoryLayout<XORAppender>.size == 29)
         let s = MemSeries(ref: 1, hash: 2, labels: Labels([("__name__", "m")]))
-        // glibc's usable size of the allocation: 136 bytes of a 144-byte chunk (was 168 of 176).
+        // glibc's usable size of the allocation: 120 bytes of a 128-byte chunk (was 136 of 144,
+        // before that 168 of 176).
         let usable = strata_allocation_size(Unmanaged.passUnretained(s).toOpaque())
-        #expect(usable > 0 && usable <= 136, "MemSeries allocation has \(usable) usable bytes")
+        #expect(usable > 0 && usable <= 120, "MemSeries allocation has \(usable) usable bytes")
         withExtendedLifetime(s) {}
+    }
+
+    /// The newest sample lives in the appender, so it must outlive the chunk cuts and drops that
+    /// empty the appender's chunk state.
+    @Test func chunkCutsKeepTheNewestSampleAndTrimTheClosedChunk() {
+        let s = MemSeries(ref: 1, hash: 2, labels: Labels([("__name__", "m")]))
+        #expect(s.lastT == .min)
+        for i in 0 ..< 300 {
+            s.append(t: Int64(i) * 1000, v: Double(i) + 0.5, chunkRange: 100_000, samplesPerChunk: 120)
+            #expect(s.lastT == Int64(i) * 1000 && s.lastValueBits == (Double(i) + 0.5).bitPattern)
+        }
+        #expect(s.closed.count == 2, "cut at the chunk range twice")
+        for c in s.closed {   // 100 samples of ~2 bytes grew the open chunk past 128 bytes
+            #expect(c.bytes.count > 128 && c.bytes.capacity - c.bytes.count < 16, "a closed chunk keeps no room to grow")
+        }
+        // Each chunk decodes on its own: a new one starts from its first sample, not the last.
+        let decoded = (s.closed.map(\.bytes) + [s.headBytes]).flatMap { (try? XORDecoder.samples($0)) ?? [] }
+        #expect(decoded.map(\.t) == (0 ..< 300).map { Int64($0) * 1000 })
+        #expect(decoded.map(\.v) == (0 ..< 300).map { Double($0) + 0.5 })
+        s.dropHeadChunk()
+        #expect(s.lastT == 299_000 && s.lastValueBits == 299.5.bitPattern)
+        s.append(t: 300_000, v: 1, chunkRange: 100_000, samplesPerChunk: 120)
+        #expect(XORChunk.sampleCount(s.headBytes) == 1 && s.lastT == 300_000)
     }
 
     /// The open chunk grows by half, not by doubling: past its first 128 bytes it never has

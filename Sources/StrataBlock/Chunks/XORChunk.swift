@@ -34,6 +34,25 @@ public struct XORAppender: Sendable {
 
     public init() {}
 
+    /// An appender with no chunk yet whose last sample is (`lastT`, `lastValueBits`): a head
+    /// series keeps its newest sample here instead of in fields of its own.
+    public init(lastT: Int64, lastValueBits: UInt64 = 0) { t = lastT; vBits = lastValueBits }
+
+    /// The newest sample appended (or given at init); `restart()` keeps it.
+    public var lastT: Int64 {
+        get { t }
+        set { t = newValue }
+    }
+    public var lastValueBits: UInt64 {
+        get { vBits }
+        set { vBits = newValue }
+    }
+
+    /// Empties the state for a new chunk, keeping the last sample (a first sample does not read it).
+    public mutating func restart() {
+        tDelta = 0; _count = 0; leading = 0xff; trailing = 0; writer = BitWriter(freeBits: 0)
+    }
+
     /// Appends the appender's state (for a head snapshot): `count uvarint | t varint |
     /// vBits BE64 | tDelta BE64 | leading | trailing | freeBits`, 22–33 bytes.
     public func encodeState(into b: inout [UInt8]) {

@@ -230,10 +230,11 @@ public enum HeadSnapshot {
         }
         if try r.byte() == 1 {
             s.headMint = try r.varint()
-            s.lastT = try r.varint()
+            let lastT = try r.varint()
             s.nextAt = try r.varint()
-            s.lastValueBits = try r.be64()
+            let lastValueBits = try r.be64()
             s.appender = try XORAppender(decodingState: &r)
+            (s.lastT, s.lastValueBits) = (lastT, lastValueBits)   // the appender holds them
             s.headBytes = Array(try r.bytes(try r.uvarintInt()))
             samples += XORChunk.sampleCount(s.headBytes)
         } else if let last = s.closed.last {

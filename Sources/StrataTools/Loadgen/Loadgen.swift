@@ -177,7 +177,7 @@ public enum Loadgen {
         let outcomes = try await withThrowingTaskGroup(of: Side.self) { g -> [ShardOutcome] in
             for (i, shard) in shards.enumerated() {
                 let batches = prepared[i]
-                g.addTask {
+                g.addTask(executorPreference: EventLoopExecutor(http.eventLoopGroup.next())) {
                     let sender = ShardSender(index: i, shard: shard, prepared: batches, options: o, client: client, stats: stats,
                                              control: control, firstTs: firstTs,
                                              seriesShare: Double(shard.count) / Double(max(w.count, 1)))

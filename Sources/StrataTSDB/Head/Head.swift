@@ -33,13 +33,13 @@ public final class Head: Sendable {
     final class HashStripe: @unchecked Sendable {
         let lock = Lock()
         /// hash → series; a second series with the same hash goes to `collisions`.
-        var byHash = SeriesMap()
+        var byHash = SeriesByHash()
         var collisions: [UInt64: [MemSeries]] = [:]
     }
 
     final class RefStripe: @unchecked Sendable {
         let lock = Lock()
-        var byRef = SeriesMap()
+        var byRef = SeriesByRef()
     }
 
     let hashStripes: [HashStripe]

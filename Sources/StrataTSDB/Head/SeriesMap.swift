@@ -4,19 +4,45 @@
 @inline(__always)
 func fibonacciSlot(_ hash: UInt64, shift: UInt64) -> Int { Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift) }
 
+/// A slot of a `SeriesMap`: a series and the key it is found by.
+protocol SeriesSlot {
+    init()
+    init(key: UInt64, series: MemSeries)
+    var series: MemSeries? { get set }
+    /// Read only while `series` is set.
+    var key: UInt64 { get }
+}
+
+/// A slot that holds its key beside its series, so a lookup compares keys without reading a
+/// series record: for label hashes, whose probe runs pass other series on every write.
+struct KeyedSlot: SeriesSlot {
+    var key: UInt64 = 0
+    var series: MemSeries?
+    init() {}
+    init(key: UInt64, series: MemSeries) { self.key = key; self.series = series }
+}
+
+/// A slot keyed by its series' ref, which the record holds: half the size of a `KeyedSlot`
+/// (16 MiB at a million series). A ref stripe's keys are one counter's every 4096th value, which
+/// Fibonacci hashing spreads almost evenly, so a lookup nearly always finds its series in its
+/// first slot and reads no record it did not come for.
+struct RefSlot: SeriesSlot {
+    var series: MemSeries?
+    init() {}
+    init(key: UInt64, series: MemSeries) { self.series = series }
+    var key: UInt64 { series.unsafelyUnwrapped.ref }
+}
+
+typealias SeriesByHash = SeriesMap<KeyedSlot>
+typealias SeriesByRef = SeriesMap<RefSlot>
+
 /// A map from a 64-bit key (a label hash, a series ref) to a series, for the head's stripes.
 ///
 /// Open addressing with linear probing over a power-of-two table; a key's first slot is its
 /// `fibonacciSlot`. Swift's `Dictionary` runs SipHash over every key: a tenth of creating a
 /// series during WAL replay, and part of every write's series lookup. Label hashes are XXH64
-/// values already, and refs are counters. Each slot holds its key beside its series, so a lookup
-/// that finds its key at once reads one cache line.
-struct SeriesMap {
-    struct Slot {
-        var key: UInt64 = 0
-        var series: MemSeries?
-    }
-
+/// values already, and refs are counters.
+struct SeriesMap<Slot: SeriesSlot> {
     private var slots: [Slot] = []
     private(set) var count = 0
     /// 64 − log2(table size).

@@ -126,7 +126,10 @@ private func bytesMatch(_ re: GoRegexp, _ s: String) -> Bool {
         }
         #expect(!m)
         #expect(g == nil)
-        #expect(t < .seconds(2), "\(pattern): \(t)")
+        // A backtracking engine would not finish these in a lifetime; linear time takes well under a
+        // second alone, and up to a few under the whole suite on two cores (2.1 s once): the bound
+        // only has to tell the two apart.
+        #expect(t < .seconds(20), "\(pattern): \(t)")
         // Submatch extraction on a matching long input is linear too.
         let ok = input + String(pattern.last!)
         var groups: [Range<Int>?]? = nil
@@ -134,6 +137,6 @@ private func bytesMatch(_ re: GoRegexp, _ s: String) -> Bool {
         if pattern.hasSuffix("b") || pattern.hasSuffix("y") || pattern.hasSuffix("z") {
             #expect(groups?.first == 0..<ok.utf8.count)
         }
-        #expect(t2 < .seconds(2), "\(pattern) groups: \(t2)")
+        #expect(t2 < .seconds(20), "\(pattern) groups: \(t2)")
     }
 }

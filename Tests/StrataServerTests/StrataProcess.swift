@@ -30,13 +30,15 @@ func strataBinary() -> String? {
 /// other tests' listeners and clients, which run in parallel.
 func startStrata(_ binary: String, dataDir: String, log: String, extra: [String] = []) async throws -> (ChildProcess, Int) {
     let p = try ChildProcess(binary, ["serve", "--http-address", "127.0.0.1:0", "--tsdb.path", dataDir] + extra, logPath: log)
+    // The log is read once more after the deadline: on a machine the suite keeps busy, this task
+    // may wake only after it (the server had been listening for a minute when one such run gave up).
     let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline {
+    while true {
         if let port = boundPort(inLog: p.log) {
             try await waitUntilReady(p, port: port, name: "strata")
             return (p, port)
         }
-        if !p.process.isRunning { break }
+        if !p.process.isRunning || Date() >= deadline { break }
         try await Task.sleep(for: .milliseconds(20))
     }
     p.stop()
@@ -84,18 +86,18 @@ func waitUntilReady(port: Int, authorization: String? = nil) async throws {
     throw StrataTestError("the server on port \(port) did not become ready")
 }
 
-/// True once `/-/ready` answers 200; false after a minute or when `alive` turns false.
+/// True once `/-/ready` answers 200; false after a minute (asked once more after it, for a task
+/// that woke late) or when `alive` turns false.
 private func pollReady(port: Int, authorization: String? = nil, while alive: () -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline {
+    while true {
         var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)/-/ready")
         req.method = .GET
         if let authorization { req.headers.add(name: "Authorization", value: authorization) }
         if let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(2)), r.status == .ok { return true }
-        if !alive() { return false }
+        if !alive() || Date() >= deadline { return false }
         try await Task.sleep(for: .milliseconds(50))
     }
-    return false
 }
 
 /// GETs a path on a server on loopback: the status and the body as text (30 s: an in-process

@@ -61,29 +61,40 @@ struct HeadQuerier: IndexedQuerier {
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
         let refs = try head.postings.postings(for: matchers, interrupt: hints.interrupt)
-        // Labels and chunks apart, so the series are built once, already in label order (or in
-        // the order of their references, when the order does not matter).
+        if !hints.sortSeries {
+            // In the order of their references: the series as they are read, no lists beside
+            // them (16 bytes per selected series less at the query's peak).
+            var out: [any StorageSeries] = []
+            out.reserveCapacity(refs.count)
+            head.visibility.withWriteLock {
+                forEachSelected(refs, lo, hi) { out.append(HeadSeries(labels: $0, chunks: $1)) }
+            }
+            return out
+        }
+        // Labels and chunks apart, so the series are built once, already in label order.
         var labels: [Labels] = [], chunks: [HeadChunks] = []
         labels.reserveCapacity(refs.count)
         chunks.reserveCapacity(refs.count)
         // All chunks are copied out between two commits (see `Head.visibility`).
         head.visibility.withWriteLock {
-            for ref in refs {
-                guard let s = head.series(ref: ref) else { continue }
-                let stripe = head.stripe(of: s)
-                guard let c = stripe.lock.withLock({ s.readChunks(mint: lo, maxt: hi) }) else { continue }
-                labels.append(s.labels)
-                chunks.append(c)
-            }
+            forEachSelected(refs, lo, hi) { labels.append($0); chunks.append($1) }
         }
         var out: [any StorageSeries] = []
         out.reserveCapacity(labels.count)
-        if hints.sortSeries {
-            for i in Labels.sortedOrder(labels) { out.append(HeadSeries(labels: labels[i], chunks: chunks[i])) }
-        } else {
-            for i in labels.indices { out.append(HeadSeries(labels: labels[i], chunks: chunks[i])) }
-        }
+        for i in Labels.sortedOrder(labels) { out.append(HeadSeries(labels: labels[i], chunks: chunks[i])) }
         return out
+    }
+
+    /// Each series of `refs` still in the head with a chunk overlapping [lo, hi]. The caller holds
+    /// `head.visibility` exclusively, so all chunks are copied out between two commits.
+    @inline(__always)
+    private func forEachSelected(_ refs: [SeriesRef], _ lo: Int64, _ hi: Int64, _ body: (Labels, HeadChunks) -> Void) {
+        for ref in refs {
+            guard let s = head.series(ref: ref) else { continue }
+            let stripe = head.stripe(of: s)
+            guard let c = stripe.lock.withLock({ s.readChunks(mint: lo, maxt: hi) }) else { continue }
+            body(s.labels, c)
+        }
     }
 
     var postingsIndex: any PostingsIndex { head.postings }

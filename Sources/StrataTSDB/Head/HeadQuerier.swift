@@ -62,8 +62,8 @@ struct HeadQuerier: IndexedQuerier {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
         let refs = try head.postings.postings(for: matchers, interrupt: hints.interrupt)
         if !hints.sortSeries {
-            // In the order of their references: the series as they are read, no lists beside
-            // them (16 bytes per selected series less at the query's peak).
+            // In the order of their references: each series as it is read, without the two
+            // lists beside the selection that sorting needs (16 bytes per selected series).
             var out: [any StorageSeries] = []
             out.reserveCapacity(refs.count)
             head.visibility.withWriteLock {
@@ -75,7 +75,6 @@ struct HeadQuerier: IndexedQuerier {
         var labels: [Labels] = [], chunks: [HeadChunks] = []
         labels.reserveCapacity(refs.count)
         chunks.reserveCapacity(refs.count)
-        // All chunks are copied out between two commits (see `Head.visibility`).
         head.visibility.withWriteLock {
             forEachSelected(refs, lo, hi) { labels.append($0); chunks.append($1) }
         }
@@ -86,7 +85,8 @@ struct HeadQuerier: IndexedQuerier {
     }
 
     /// Each series of `refs` still in the head with a chunk overlapping [lo, hi]. The caller holds
-    /// `head.visibility` exclusively, so all chunks are copied out between two commits.
+    /// `head.visibility` exclusively, so all chunks are copied out between two commits (see
+    /// `Head.visibility`).
     @inline(__always)
     private func forEachSelected(_ refs: [SeriesRef], _ lo: Int64, _ hi: Int64, _ body: (Labels, HeadChunks) -> Void) {
         for ref in refs {

@@ -2,12 +2,14 @@ import StrataModel
 import StrataPromQLParser
 
 /// Running state of one aggregation group at one step.
-private struct GroupState {
-    var seen = false
+/// One (group, step) cell of an aggregation. The flags come last, so a cell is 40 bytes, not 48:
+/// `sum by (instance)` over 9,091 groups and 15 steps holds 136k of them (growing by doubling).
+struct GroupState {
     var value = 0.0
     var kahan = 0.0
     var mean = 0.0
     var count = 0.0
+    var seen = false
     var incrementalMean = false
     var dropName = false
 }
@@ -226,7 +228,7 @@ extension Evaluator {
 
     private func accumulate(_ op: AggregateOp, _ g: inout GroupState, _ f: Double, dropName: Bool) {
         if !g.seen {
-            g = GroupState(seen: true, value: f, kahan: 0, mean: f, count: 1, incrementalMean: false, dropName: dropName)
+            g = GroupState(value: f, kahan: 0, mean: f, count: 1, seen: true, incrementalMean: false, dropName: dropName)
             switch op {
             case .stddev, .stdvar: g.value = (f.isNaN || f.isInfinite) ? .nan : 0
             case .group: g.value = 1

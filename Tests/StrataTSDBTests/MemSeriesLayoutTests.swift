@@ -1,5 +1,6 @@
 import CStrataSupport
 import StrataBlock
+import StrataEncoding
 import StrataModel
 import StrataStorage
 import StrataTestSupport
@@ -9,14 +10,38 @@ import Testing
 /// The head keeps a record per series; at a million series each 16 bytes is 16 MiB, so the
 /// layout the comments in MemSeries and XORAppender promise is checked here.
 @Suite struct MemSeriesLayoutTests {
-    @Test func appenderStateIs29BytesAndTheSeriesRecordA128ByteAllocation() {
+    @Test func appenderStateIs29BytesAndTheSeriesRecordA112ByteAllocation() {
         #expect(MemoryLayout<XORAppender>.size == 29)
         let s = MemSeries(ref: 1, hash: 2, labels: Labels([("__name__", "m")]))
-        // glibc's usable size of the allocation: 120 bytes of a 128-byte chunk (was 136 of 144,
-        // before that 168 of 176).
+        // glibc's usable size of the allocation: 104 bytes of a 112-byte chunk (was 120 of 128,
+        // 136 of 144, and first 168 of 176).
         let usable = strata_allocation_size(Unmanaged.passUnretained(s).toOpaque())
-        #expect(usable > 0 && usable <= 120, "MemSeries allocation has \(usable) usable bytes")
+        #expect(usable > 0 && usable <= 104, "MemSeries allocation has \(usable) usable bytes")
         withExtendedLifetime(s) {}
+    }
+
+    /// What the record no longer stores is derived: the flags share a byte, the stripe comes
+    /// from the hash it was created with (the hash itself from the labels, `Head.labelHash`),
+    /// the open chunk's first time from its bytes.
+    @Test func derivedFieldsReadWhatTheyReplaced() {
+        let labels = Labels([("__name__", "m"), ("job", "j")])
+        let hash = labels.bytes.withUnsafeBytes { XXH64.hash($0) }
+        let s = MemSeries(ref: 1, hash: hash, labels: labels, stripeMask: 4095)
+        #expect(Int(s.stripe) == Int(truncatingIfNeeded: hash) & 4095)
+        #expect(!s.removed && !s.emptyAtTruncation)
+        s.emptyAtTruncation = true
+        #expect(!s.removed && s.emptyAtTruncation)
+        s.removed = true
+        s.emptyAtTruncation = false
+        #expect(s.removed && !s.emptyAtTruncation)
+        #expect(s.headMint == .min)
+        for t: Int64 in [-5_000, 1_000_000_000_000, .max - 1] {   // negative and large first times
+            s.dropHeadChunk()
+            s.append(t: t, v: 1, chunkRange: 7_200_000, samplesPerChunk: 120)
+            #expect(s.headMint == t)
+        }
+        s.dropHeadChunk()
+        #expect(s.headMint == .min)
     }
 
     /// The newest sample lives in the appender, so it must outlive the chunk cuts and drops that

@@ -118,16 +118,17 @@ extension Head {
                     return false
                 }
                 s.removed = true
-                if hs.byHash[s.hash] === s {
-                    if var more = hs.collisions[s.hash], !more.isEmpty {
-                        hs.byHash[s.hash] = more.removeFirst()
-                        hs.collisions[s.hash] = more.isEmpty ? nil : more
+                let hash = labelHash(of: s)
+                if hs.byHash[hash] === s {
+                    if var more = hs.collisions[hash], !more.isEmpty {
+                        hs.byHash[hash] = more.removeFirst()
+                        hs.collisions[hash] = more.isEmpty ? nil : more
                     } else {
-                        hs.byHash[s.hash] = nil
+                        hs.byHash[hash] = nil
                     }
-                } else if var more = hs.collisions[s.hash] {
+                } else if var more = hs.collisions[hash] {
                     more.removeAll { $0 === s }
-                    hs.collisions[s.hash] = more.isEmpty ? nil : more
+                    hs.collisions[hash] = more.isEmpty ? nil : more
                 }
                 return true
             }

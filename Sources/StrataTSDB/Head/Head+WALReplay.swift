@@ -145,7 +145,7 @@ extension Head {
                         try WALRecordDecoder.series(rec, into: &seriesBuf)
                         for s in seriesBuf {
                             let created = try s.labels.bytes.withUnsafeBytes { lb in
-                                try getOrCreate(hash: XXH64.hash(lb), labels: lb, ref: s.ref, owned: s.labels)
+                                try getOrCreate(hash: labelHash(lb), labels: lb, ref: s.ref, owned: s.labels)
                             }
                             if created.ref != s.ref { aliases[s.ref] = created.ref } else { stats.series += 1 }
                             if s.ref < 1 << 26 {

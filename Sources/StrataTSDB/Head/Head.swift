@@ -19,6 +19,9 @@ public struct HeadOptions: Sendable {
     /// Told the time range of every committed write (ms), after it is readable: a results cache
     /// drops what the write changed.
     public var onCommit: (@Sendable (_ mint: Int64, _ maxt: Int64) -> Void)?
+    /// Applied to every label hash (`Head.labelHash`). Tests clear bits to make different label
+    /// sets collide through the real write path; nothing else should change it.
+    public var labelHashMask: UInt64 = .max
 
     public init() {}
 }
@@ -79,6 +82,7 @@ public final class Head: Sendable {
 
     public init(options: HeadOptions = HeadOptions(), wal: WAL? = nil) {
         precondition(options.stripeCount > 0 && options.stripeCount & (options.stripeCount - 1) == 0)
+        precondition(options.stripeCount <= 1 << 16, "a series keeps its stripe in 16 bits")
         self.options = options
         self.wal = wal
         hashStripes = (0 ..< options.stripeCount).map { _ in HashStripe() }
@@ -131,6 +135,13 @@ public final class Head: Sendable {
 
     // MARK: series lookup
 
+    /// The key a series is found by in its stripe's map: the XXH64 of its label bytes. The
+    /// series does not store it; truncation, its only other reader, computes it again.
+    @inline(__always)
+    func labelHash(_ labels: UnsafeRawBufferPointer) -> UInt64 { XXH64.hash(labels) & options.labelHashMask }
+
+    func labelHash(of s: MemSeries) -> UInt64 { s.labels.bytes.withUnsafeBytes { labelHash($0) } }
+
     /// Finds the series with exactly these label bytes. Caller holds the stripe lock.
     @inline(__always)
     static func find(_ stripe: HashStripe, hash: UInt64, labels: UnsafeRawBufferPointer) -> MemSeries? {
@@ -157,7 +168,8 @@ public final class Head: Sendable {
     func getOrCreate(hash: UInt64, labels: UnsafeRawBufferPointer, ref fixedRef: SeriesRef? = nil, owned: Labels? = nil) throws -> MemSeries {
         let stripe = hashStripes[Int(truncatingIfNeeded: hash) & stripeMask]
         let ref = fixedRef ?? nextRef.add(1, ordering: .relaxed).newValue
-        let series = MemSeries(ref: ref, hash: hash, labels: owned ?? Labels(canonicalBytes: Array(labels)))
+        let series = MemSeries(ref: ref, hash: hash, labels: owned ?? Labels(canonicalBytes: Array(labels)), stripeMask: stripeMask)
+        assert(hash == labelHash(labels), "a series is found by labelHash of its label bytes")
         let existing: MemSeries? = try stripe.lock.withLock {
             if let s = Self.find(stripe, hash: hash, labels: labels) { return s }
             if let wal, fixedRef == nil {
@@ -205,7 +217,7 @@ public final class Head: Sendable {
         return rs.lock.withLock { rs.byRef[ref] }
     }
 
-    func stripe(of s: MemSeries) -> HashStripe { hashStripes[Int(truncatingIfNeeded: s.hash) & stripeMask] }
+    func stripe(of s: MemSeries) -> HashStripe { hashStripes[Int(s.stripe)] }
 }
 
 extension Head: Appendable {

@@ -48,7 +48,7 @@ final class HeadAppender: Appender {
             announced = oldest
             head.pendingMinTimes.withLock { $0[ObjectIdentifier(self)] = oldest }
         }
-        let hash = XXH64.hash(labels)
+        let hash = head.labelHash(labels)
         let stripe = head.hashStripes[Int(truncatingIfNeeded: hash) & head.stripeMask]
 
         stripe.lock.lock()

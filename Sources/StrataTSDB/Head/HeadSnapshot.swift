@@ -217,7 +217,7 @@ public enum HeadSnapshot {
         var r = ByteReader(body)
         let ref = try r.be64()
         let labels = try r.bytes(try r.uvarintInt())
-        let s = try head.getOrCreate(hash: XXH64.hash(labels), labels: labels, ref: ref)
+        let s = try head.getOrCreate(hash: head.labelHash(labels), labels: labels, ref: ref)
         guard s.ref == ref else { throw SnapshotError("series \(ref) appears twice") }
         var samples = 0
         let closedCount = try r.uvarintInt()
@@ -229,13 +229,17 @@ public enum HeadSnapshot {
             s.closed.append(ClosedChunk(mint: mint, maxt: maxt, bytes: bytes))
         }
         if try r.byte() == 1 {
-            s.headMint = try r.varint()
+            let headMint = try r.varint()
             let lastT = try r.varint()
             s.nextAt = try r.varint()
             let lastValueBits = try r.be64()
             s.appender = try XORAppender(decodingState: &r)
             (s.lastT, s.lastValueBits) = (lastT, lastValueBits)   // the appender holds them
             s.headBytes = Array(try r.bytes(try r.uvarintInt()))
+            // The series reads the open chunk's first time from its bytes; they must agree.
+            guard XORChunk.firstTimestamp(s.headBytes) == headMint else {
+                throw SnapshotError("series \(ref): open chunk does not start at \(headMint)")
+            }
             samples += XORChunk.sampleCount(s.headBytes)
         } else if let last = s.closed.last {
             s.lastT = last.maxt

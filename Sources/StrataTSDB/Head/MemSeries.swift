@@ -23,23 +23,20 @@ enum HeadChunks: Sendable {
 /// series lives in; nothing here is touched without it.
 final class MemSeries: @unchecked Sendable {
     let ref: SeriesRef
-    let hash: UInt64
     let labels: Labels
 
     var closed: [ClosedChunk] = []
     var headBytes: [UInt8] = []
-    var headMint: Int64 = .min
     /// The open chunk's encoder, which also keeps the newest sample (`lastT`, `lastValueBits`)
     /// across chunks.
     var appender = XORAppender(lastT: .min)
-    // The two flags sit right after the appender, in its 29 bytes' tail, and the newest sample
-    // lives in the appender: the record is 120 bytes, a 128-byte allocation instead of 144 (and
-    // of 176 with the flags apart), 16 MiB less at a million series.
-    /// Set when truncation removed the series from the head; a writer holding it looks it up again.
-    var removed = false
-    /// Set when a truncation found the series without any sample: the next one removes it if it
-    /// is still empty (a writer creating it has long finished by then; its samples were refused).
-    var emptyAtTruncation = false
+    // The flags and the stripe sit in the appender's 29 bytes' tail, the newest sample lives in
+    // the appender, and the label hash and the open chunk's first time are derived: the record
+    // is 104 bytes, a 112-byte allocation instead of 144 (and 176 before the flags moved here),
+    // 32 MiB less at a million series.
+    private var flags: UInt8 = 0
+    /// The hash stripe the series lives in (its lock guards everything mutable here).
+    let stripe: UInt16
     /// Timestamp at which the head chunk must be cut (Prometheus' `nextAt`).
     var nextAt: Int64 = .min
     /// Newest sample; `.min` when the series has none.
@@ -56,9 +53,27 @@ final class MemSeries: @unchecked Sendable {
     var stagedT: Int64 = .min
     var stagedValueBits: UInt64 = 0
 
-    init(ref: SeriesRef, hash: UInt64, labels: Labels) {
-        self.ref = ref; self.hash = hash; self.labels = labels
+    /// `hash` is the head's `labelHash` of the labels, `stripeMask` its stripe count − 1.
+    init(ref: SeriesRef, hash: UInt64, labels: Labels, stripeMask: Int = 0xFFFF) {
+        precondition(stripeMask <= Int(UInt16.max))
+        self.ref = ref; self.labels = labels
+        stripe = UInt16(truncatingIfNeeded: Int(truncatingIfNeeded: hash) & stripeMask)
     }
+
+    /// Set when truncation removed the series from the head; a writer holding it looks it up again.
+    var removed: Bool {
+        get { flags & 1 != 0 }
+        set { flags = newValue ? flags | 1 : flags & ~1 }
+    }
+    /// Set when a truncation found the series without any sample: the next one removes it if it
+    /// is still empty (a writer creating it has long finished by then; its samples were refused).
+    var emptyAtTruncation: Bool {
+        get { flags & 2 != 0 }
+        set { flags = newValue ? flags | 2 : flags & ~2 }
+    }
+
+    /// The open chunk's first time, read from its bytes; `.min` without an open chunk.
+    var headMint: Int64 { XORChunk.firstTimestamp(headBytes) ?? .min }
 
     var hasHeadChunk: Bool { !headBytes.isEmpty }
 
@@ -101,7 +116,6 @@ final class MemSeries: @unchecked Sendable {
         }
         headBytes = XORChunk.newBytes()
         appender.restart()
-        headMint = mint
         nextAt = Self.rangeForTimestamp(mint, chunkRange)
     }
 
@@ -119,7 +133,6 @@ final class MemSeries: @unchecked Sendable {
     func dropHeadChunk() {
         headBytes = []
         appender.restart()
-        headMint = .min
         nextAt = .min
     }
 

@@ -199,7 +199,11 @@ import Testing
             #expect(status == c.status, "\(c.name): got \(status) \(String(body.prefix(300)))")
             if let text = c.contains { #expect(body.contains(text), "\(c.name): \(String(body.prefix(300)))") }
             for (name, value) in c.responseHeaders { #expect(headers[name].first == value, "\(c.name): header \(name) = \(headers[name])") }
-            #expect(elapsed < 15, "\(c.name) took \(elapsed) s")
+            // No case may hold the server: a frozen one would not answer before the client's 30 s
+            // timeout. The bound leaves room for a machine the whole suite keeps busy (a one-sample
+            // write once took 18.5 s to come back under CI); a query that ran into its 20 s
+            // timeout would answer 503 and fail its status check.
+            #expect(elapsed < 28, "\(c.name) took \(elapsed) s")
             #expect(proc.process.isRunning, "the server died on \(c.name):\n\(proc.log.suffix(2000))")
             if !proc.process.isRunning { return }
         }

@@ -5,6 +5,20 @@ import Testing
 @testable import StrataBlock
 
 @Suite struct XORChunkTests {
+    /// The head reads an open chunk's first time from its bytes; a chunk without a sample, or
+    /// one cut inside the varint, has none.
+    @Test func firstTimestampIsTheChunksFirstVarint() {
+        for t: Int64 in [0, -5_000, 1_700_000_000_000, .max, .min] {
+            let bytes = XORChunk.encodeChunks([Sample(t: t, v: 1), Sample(t: t == .max ? t : t + 1, v: 2)])[0].bytes
+            #expect(XORChunk.firstTimestamp(bytes) == t)
+        }
+        let one = XORChunk.encodeChunks([Sample(t: 1_700_000_000_000, v: 1)])[0].bytes
+        #expect(XORChunk.firstTimestamp(XORChunk.newBytes()) == nil, "no sample yet")
+        #expect(XORChunk.firstTimestamp([]) == nil && XORChunk.firstTimestamp([0, 1]) == nil)
+        #expect(XORChunk.firstTimestamp(Array(one.prefix(4))) == nil, "cut inside the varint")
+        #expect(XORChunk.firstTimestamp([0, 0] + one.dropFirst(2)) == nil, "a count of 0")
+    }
+
     static func encode(_ samples: [Sample]) -> [UInt8] {
         var bytes = XORChunk.newBytes()
         var app = XORAppender()

@@ -371,6 +371,33 @@ import Testing
         #expect(e.numSeries == 0 && e.metricMetadata.isEmpty)
     }
 
+    /// A series reads its open chunk's first time from the chunk, so an entry whose recorded
+    /// head_mint disagrees (its checksum redone, as a writer with a bug would leave it) is refused
+    /// while the snapshot is verified, before any series reaches the head.
+    @Test func anOpenChunkThatDoesNotStartAtItsHeadMintIsRefusedBeforeTheHeadIsTouched() throws {
+        let dir = try TempDir("snapshot-headmint"); defer { dir.remove() }
+        let a = Head()
+        _ = append(a, Labels([("__name__", "m")]), [(1_000, 1), (2_000, 2)])
+        _ = try HeadSnapshot.write(a, dir: dir.path, walSegment: 1)
+        let path = dir.file(HeadSnapshot.fileName)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        // The one entry after the 29-byte header: uvarint len | body | BE32 crc. In the body:
+        // ref BE64 | labels_len uvarint | labels | closed 0 | has_head 1 | head_mint varint.
+        let bodyLength = Int(bytes[29]), body = 30
+        let labels = Labels([("__name__", "m")]).bytes.count
+        let headMint = body + 8 + 1 + labels + 1 + 1
+        #expect(bodyLength < 128 && labels < 128, "the offsets above assume one-byte lengths")
+        #expect(bytes[headMint] == 0xD0 && bytes[headMint + 1] == 0x0F, "head_mint 1000 as a zigzag varint")
+        bytes[headMint] = 0xD2   // 1001
+        let crc = bytes[body ..< body + bodyLength].withUnsafeBytes { CRC32C.checksum($0) }
+        bytes.replaceSubrange(body + bodyLength ..< body + bodyLength + 4,
+                              with: [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let b = Head()
+        #expect(throws: HeadSnapshot.SnapshotError.self) { _ = try HeadSnapshot.load(into: b, dir: dir.path) }
+        #expect(b.numSeries == 0, "refused while verifying, not halfway through loading")
+    }
+
     @Test func damagedSnapshotIsRefusedWithoutTouchingTheHead() throws {
         let dir = try TempDir("snapshot-bad"); defer { dir.remove() }
         let a = Head()

@@ -19,17 +19,13 @@ public enum XORChunk {
 
     /// The first sample's timestamp (the varint after the count); nil when the chunk has no
     /// sample or its varint is cut short.
-    public static func firstTimestamp(_ bytes: [UInt8]) -> Int64? {
-        guard sampleCount(bytes) > 0 else { return nil }
-        var u: UInt64 = 0, shift: UInt64 = 0, i = 2
-        while i < bytes.count && shift < 64 {
-            let b = bytes[i]
-            u |= UInt64(b & 0x7f) << shift
-            if b < 0x80 { return Varint.unzigzag(u) }
-            shift += 7; i += 1
-        }
-        return nil
+    public static func firstTimestamp(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        guard bytes.count > 2, bytes[0] | bytes[1] != 0 else { return nil }
+        var r = ByteReader(bytes, offset: 2)
+        return try? r.varint()
     }
+
+    public static func firstTimestamp(_ bytes: [UInt8]) -> Int64? { bytes.withUnsafeBytes { firstTimestamp($0) } }
 }
 
 /// Appends samples to an XOR chunk held by the caller. The state is kept out of the byte array so

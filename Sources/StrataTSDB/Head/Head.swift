@@ -20,8 +20,8 @@ public struct HeadOptions: Sendable {
     /// drops what the write changed.
     public var onCommit: (@Sendable (_ mint: Int64, _ maxt: Int64) -> Void)?
     /// Applied to every label hash (`Head.labelHash`). Tests clear bits to make different label
-    /// sets collide through the real write path; nothing else should change it.
-    public var labelHashMask: UInt64 = .max
+    /// sets collide through the real write path; not for users, so not public.
+    var labelHashMask: UInt64 = .max
 
     public init() {}
 }

@@ -150,7 +150,7 @@ public enum HeadSnapshot {
         return try FileSystem.withMappedFile(path) { buf -> Loaded in
             // Two passes: verify every checksum and label set first, so a damaged snapshot
             // changes nothing.
-            let (seg, n, metadata) = try walk(buf) { try verifyLabels($0) }
+            let (seg, n, metadata) = try walk(buf) { try verifyEntry($0) }
             var samples = 0
             _ = try walk(buf) { body in samples += try decode(body, into: head) }
             for m in metadata { head.metadata.set(m) }
@@ -201,13 +201,26 @@ public enum HeadSnapshot {
     }
 
     /// A checksum only proves the bytes are the ones that were written; the head indexes and
-    /// compares label blobs by their structure, so that is checked before they are trusted.
-    static func verifyLabels(_ body: UnsafeRawBufferPointer) throws {
+    /// compares label blobs by their structure, and a series reads its open chunk's first time
+    /// from the chunk, so both are checked before anything is applied (a snapshot refused then
+    /// leaves the head untouched for the WAL replay that follows).
+    static func verifyEntry(_ body: UnsafeRawBufferPointer) throws {
         var r = ByteReader(body)
         do {
             let ref = try r.be64()
             let labels = try r.bytes(try r.uvarintInt())
             if let why = LabelValidation.validate(labels, requireMetricName: false) { throw SnapshotError("series \(ref): \(why)") }
+            for _ in 0 ..< (try r.uvarintInt()) {
+                _ = try r.varint(); _ = try r.varint()
+                _ = try r.bytes(try r.uvarintInt())
+            }
+            guard try r.byte() == 1 else { return }
+            let headMint = try r.varint()
+            _ = try r.varint(); _ = try r.varint(); _ = try r.be64()
+            _ = try XORAppender(decodingState: &r)
+            guard XORChunk.firstTimestamp(try r.bytes(try r.uvarintInt())) == headMint else {
+                throw SnapshotError("series \(ref): open chunk does not start at \(headMint)")
+            }
         } catch let e as DecodeError {
             throw SnapshotError("truncated or malformed series entry: \(e)")
         }
@@ -229,17 +242,13 @@ public enum HeadSnapshot {
             s.closed.append(ClosedChunk(mint: mint, maxt: maxt, bytes: bytes))
         }
         if try r.byte() == 1 {
-            let headMint = try r.varint()
+            _ = try r.varint()   // head_mint: the chunk's first time (checked by verifyEntry)
             let lastT = try r.varint()
             s.nextAt = try r.varint()
             let lastValueBits = try r.be64()
             s.appender = try XORAppender(decodingState: &r)
             (s.lastT, s.lastValueBits) = (lastT, lastValueBits)   // the appender holds them
             s.headBytes = Array(try r.bytes(try r.uvarintInt()))
-            // The series reads the open chunk's first time from its bytes; they must agree.
-            guard XORChunk.firstTimestamp(s.headBytes) == headMint else {
-                throw SnapshotError("series \(ref): open chunk does not start at \(headMint)")
-            }
             samples += XORChunk.sampleCount(s.headBytes)
         } else if let last = s.closed.last {
             s.lastT = last.maxt

@@ -158,7 +158,7 @@ final class MemSeries: @unchecked Sendable {
     func chunks(mint: Int64, maxt: Int64) -> [ClosedChunk] {
         switch readChunks(mint: mint, maxt: maxt) {
         case nil: return []
-        case .open: return [openChunk]
+        case .open: return openChunk.map { [$0] } ?? []
         case .list(let list): return list
         }
     }
@@ -168,14 +168,16 @@ final class MemSeries: @unchecked Sendable {
     /// per selected series (32 MiB of a query over 580k series).
     func readChunks(mint: Int64, maxt: Int64) -> HeadChunks? {
         var list = closed.filter { $0.overlaps(mint: mint, maxt: maxt) }   // no allocation when none does
-        let open = !headBytes.isEmpty && openChunk.overlaps(mint: mint, maxt: maxt)
-        if list.isEmpty { return open ? .open(headBytes) : nil }
-        if open { list.append(openChunk) }
+        let open = openChunk.flatMap { $0.overlaps(mint: mint, maxt: maxt) ? $0 : nil }
+        if list.isEmpty { return open.map { .open($0.bytes) } }
+        if let open { list.append(open) }
         return .list(list)
     }
 
-    /// The open chunk as a reader takes it (its bytes shared); meaningful when `headBytes` is not empty.
-    private var openChunk: ClosedChunk { ClosedChunk(mint: headMint, maxt: lastT, bytes: headBytes) }
+    /// The open chunk as a reader takes it (its bytes shared; its first time read from them once).
+    private var openChunk: ClosedChunk? {
+        headBytes.isEmpty ? nil : ClosedChunk(mint: headMint, maxt: lastT, bytes: headBytes)
+    }
 
     var chunkCount: Int { closed.count + (headBytes.isEmpty ? 0 : 1) }
 }

@@ -32,7 +32,7 @@ def memory_mib(pid):
     out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
+            if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:", "RssFile:")):
                 out[line.split(":")[0]] = int(line.split()[1]) // 1024
     return out
 
@@ -75,7 +75,8 @@ def main():
 
     def report(stage, extra=""):
         m = memory_mib(server_pid(proc, port, bool(args.wrap)))
-        print(f"{stage:22} RSS {m['VmRSS']:6} MiB  peak {m['VmHWM']:6} MiB  {extra}", flush=True)
+        print(f"{stage:22} RSS {m['VmRSS']:6} MiB (anon {m['RssAnon']}, file {m['RssFile']})  peak {m['VmHWM']:6} MiB  {extra}",
+              flush=True)
 
     try:
         deadline = time.time() + 120

@@ -50,11 +50,14 @@ import Testing
         }
     }
 
-    @Test func postingsEqualListsComputedFromTheSeriesLabels() throws {
+    /// From ref 1, and from just below 2^32 so the lists cross from 32-bit refs to full ones
+    /// halfway (a head that has created 4 billion series, or replays a WAL that had).
+    @Test(arguments: [SeriesRef(1), SeriesRef(UInt32.max) - 3_999])
+    func postingsEqualListsComputedFromTheSeriesLabels(firstRef: SeriesRef) throws {
         var rng = SplitMix(seed: 11)
         let postings = MemPostings()
         var live: [SeriesRef: Labels] = [:]
-        var nextRef: SeriesRef = 1
+        var nextRef = firstRef
         func series() -> Labels {
             // Values of every length around the 15-byte small-string boundary, and a unique one.
             Labels([("__name__", "m\(Int.random(in: 0 ..< 5, using: &rng))"),
@@ -62,11 +65,16 @@ import Testing
                     ("id", String(nextRef))])
         }
         for round in 0 ..< 40 {
+            // Refs out of order too, as a WAL replay may add them.
+            var batch: [(SeriesRef, Labels)] = []
             for _ in 0 ..< 200 {
-                let l = series()
-                postings.add(nextRef, l)
-                live[nextRef] = l
+                batch.append((nextRef, series()))
                 nextRef += 1
+            }
+            if round % 2 == 1 { batch.shuffle(using: &rng) }
+            for (ref, l) in batch {
+                postings.add(ref, l)
+                live[ref] = l
             }
             // Churn: a third of the series go, as truncation removes them.
             let gone = live.filter { _ in Int.random(in: 0 ..< 3, using: &rng) == 0 }

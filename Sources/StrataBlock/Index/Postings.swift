@@ -32,11 +32,16 @@ public enum Postings {
         case 1: return lists[0]
         default:
             var out = lists.flatMap { $0 }
-            out.sort()
-            var w = 0
-            for r in 0 ..< out.count where r == 0 || out[r] != out[r - 1] { out[w] = out[r]; w += 1 }
-            out.removeLast(out.count - w)
+            sortUnique(&out)
             return out
         }
+    }
+
+    /// Sorts the refs and drops repeats.
+    public static func sortUnique(_ refs: inout [SeriesRef]) {
+        refs.sort()
+        var w = 0
+        for r in 0 ..< refs.count where r == 0 || refs[r] != refs[r - 1] { refs[w] = refs[r]; w += 1 }
+        refs.removeLast(refs.count - w)
     }
 }

@@ -7,23 +7,23 @@ import StrataModel
 /// A new series' pairs are found by their bytes in its label blob (`LabelPairTable`), so indexing
 /// it makes no String and hashes no String, for each of its labels: that was most of creating a
 /// series during WAL replay. Names and values exist as Strings once per distinct pair, for the
-/// lookups by name that queries make; they compare by bytes, as Prometheus' do. Lists are plain
-/// sorted arrays, indexed by pair id.
+/// lookups by name that queries make; they compare by bytes, as Prometheus' do. Lists are sorted
+/// arrays of 32-bit refs (`PostingList`), indexed by pair id.
 final class MemPostings: @unchecked Sendable {
     private let lock = RWLock()
     private var pairs = LabelPairTable()
-    private var lists: [[SeriesRef]] = []
+    private var lists: [PostingList] = []
     private var byName: [ByteString: [ByteString: Int32]] = [:]
-    private var all: [SeriesRef] = []
+    private var all = PostingList()
 
     func add(_ ref: SeriesRef, _ labels: Labels) {
         labels.bytes.withUnsafeBytes { blob in
             lock.withWriteLock {
-                Self.insertSorted(&all, ref)
+                all.insert(ref)
                 Self.forEachPair(blob) { key in
                     let hash = XXH64.hash(key)
                     let id = pairs.find(key, hash: hash) ?? newPair(key, hash: hash)
-                    Self.insertSorted(&lists[Int(id)], ref)
+                    lists[Int(id)].insert(ref)
                 }
             }
         }
@@ -42,9 +42,9 @@ final class MemPostings: @unchecked Sendable {
                     }
                 }
             }
-            all.removeAll { refs.contains($0) }
+            all.remove(refs)
             for (id, goneRefs) in gone {
-                lists[Int(id)].removeAll { goneRefs.contains($0) }
+                lists[Int(id)].remove(goneRefs)
                 if lists[Int(id)].isEmpty { removePair(id) }
             }
         }
@@ -76,7 +76,7 @@ final class MemPostings: @unchecked Sendable {
 
     private func newPair(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32 {
         let id = pairs.insert(key, hash: hash)
-        if Int(id) == lists.count { lists.append([]) }
+        if Int(id) == lists.count { lists.append(PostingList()) }
         let (name, value) = Self.split(key)
         byName[name, default: [:]][value] = id
         return id
@@ -87,22 +87,16 @@ final class MemPostings: @unchecked Sendable {
         byName[name]?[value] = nil
         if byName[name]?.isEmpty == true { byName[name] = nil }
         pairs.remove(id)
-        lists[Int(id)] = []
+        lists[Int(id)] = PostingList()
     }
 
-    /// Refs arrive almost in order (allocated from a counter); insert from the back.
-    @inline(__always)
-    private static func insertSorted(_ list: inout [SeriesRef], _ ref: SeriesRef) {
-        if list.last.map({ $0 < ref }) ?? true { list.append(ref); return }
-        var i = list.count - 1
-        while i > 0 && list[i - 1] > ref { i -= 1 }
-        list.insert(ref, at: i)
-    }
+    // Lists are taken under the lock (their arrays shared, not copied) and widened after it.
 
-    func allPostings() -> [SeriesRef] { lock.withReadLock { all } }
+    func allPostings() -> [SeriesRef] { lock.withReadLock { all }.refs }
 
     func postings(_ name: String, _ value: String) -> [SeriesRef] {
-        lock.withReadLock { byName[ByteString(name)]?[ByteString(value)].map { lists[Int($0)] } ?? [] }
+        let list = lock.withReadLock { byName[ByteString(name)]?[ByteString(value)].map { lists[Int($0)] } }
+        return list?.refs ?? []
     }
 
     /// Union of the lists of every value of `name` for which `keep(value)` is true.
@@ -112,15 +106,20 @@ final class MemPostings: @unchecked Sendable {
     /// series, which need the write lock. `interrupt` runs every 1024 values so a query that
     /// timed out or was cancelled stops matching.
     func postings(_ name: String, where keep: (String) -> Bool, interrupt: (() throws -> Void)? = nil) throws -> [SeriesRef] {
-        let values: [(value: ByteString, refs: [SeriesRef])] = lock.withReadLock {
+        let values: [(value: ByteString, list: PostingList)] = lock.withReadLock {
             byName[ByteString(name)].map { $0.map { ($0.key, lists[Int($0.value)]) } } ?? []
         }
-        var chosen: [[SeriesRef]] = []
+        var chosen: [PostingList] = []
         for (i, entry) in values.enumerated() {
             if i & 1023 == 0 { try interrupt?() }
-            if keep(entry.value.string) { chosen.append(entry.refs) }
+            if keep(entry.value.string) { chosen.append(entry.list) }
         }
-        return Postings.union(chosen)
+        if chosen.count == 1 { return chosen[0].refs }
+        var union: [SeriesRef] = []
+        union.reserveCapacity(chosen.reduce(0) { $0 + $1.count })
+        for list in chosen { union.append(contentsOf: list.refs) }
+        Postings.sortUnique(&union)
+        return union
     }
 
     func labelNames() -> [String] { lock.withReadLock { byName.keys.map(\.string) } }

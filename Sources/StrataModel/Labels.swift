@@ -22,7 +22,7 @@ public struct Labels: Sendable, Hashable {
 
     public var isEmpty: Bool { bytes.isEmpty }
 
-    public var count: Int { var n = 0; forEach { _, _ in n += 1 }; return n }
+    public var count: Int { bytes.withUnsafeBytes { LabelBlob.labelCount($0) } }
 
     /// Calls `body` with each (name, value) as raw byte buffers, in name order. No allocation.
     @inlinable
@@ -96,9 +96,16 @@ public struct Labels: Sendable, Hashable {
     /// sort compares the 8 bytes after the prefix all sets share as one integer, falling back
     /// to comparing the rest only on a tie. No reference counting in the comparisons.
     public static func sortedOrder(_ sets: [Labels]) -> [Int] {
-        var offsets = [Int](repeating: 0, count: sets.count + 1)
+        sortedOrder(count: sets.count) { i, body in sets[i].bytes.withUnsafeBytes(body) }
+    }
+
+    /// `sortedOrder` of `count` label blobs, which `blob(i, body)` hands to `body` in place.
+    public static func sortedOrder(count: Int, blob: (Int, (UnsafeRawBufferPointer) -> Void) -> Void) -> [Int] {
+        var offsets = [Int](repeating: 0, count: count + 1)
         var flat = [UInt8]()
-        flat.reserveCapacity(sets.reduce(0) { $0 + $1.bytes.count } + sets.count * 16)
+        var size = 0
+        for i in 0 ..< count { blob(i) { size += $0.count } }
+        flat.reserveCapacity(size + count * 16)
         func put(_ string: UnsafeRawBufferPointer) {
             if string.contains(0) {
                 for b in string {
@@ -110,21 +117,29 @@ public struct Labels: Sendable, Hashable {
             }
             flat.append(0); flat.append(0)
         }
-        for (i, l) in sets.enumerated() {
-            l.forEachRaw { name, value in put(name); put(value) }
+        for i in 0 ..< count {
+            blob(i) { b in
+                // Names and values alike: each a uvarint length and its bytes.
+                var j = 0
+                while j < b.count {
+                    let n = LabelBlob.readUvarint(b, &j)
+                    put(UnsafeRawBufferPointer(rebasing: b[j ..< j + n]))
+                    j += n
+                }
+            }
             offsets[i + 1] = flat.count
         }
-        var order = Array(sets.indices)
-        guard sets.count > 1 else { return order }
+        var order = Array(0 ..< count)
+        guard count > 1 else { return order }
         flat.withUnsafeBytes { buf in
             let base = buf.baseAddress!
             // The prefix every encoding shares (series of one metric share their first labels).
             var shared = offsets[1]
-            for i in 1 ..< sets.count where shared > 0 {
+            for i in 1 ..< count where shared > 0 {
                 shared = Swift.min(shared, LabelBlob.firstDifference(base, base + offsets[i], Swift.min(shared, offsets[i + 1] - offsets[i])))
             }
             // Big-endian, zero-padded: integer order is the bytes' order.
-            let keys = (0 ..< sets.count).map { i -> UInt64 in
+            let keys = (0 ..< count).map { i -> UInt64 in
                 var key: UInt64 = 0
                 for k in 0 ..< 8 {
                     let at = offsets[i] + shared + k
@@ -263,6 +278,19 @@ public enum LabelBlob {
             if b < 0x80 { return result }
             shift += 7
         }
+    }
+
+    /// The number of labels in a canonical blob.
+    public static func labelCount(_ blob: UnsafeRawBufferPointer) -> Int {
+        var i = 0, n = 0
+        while i < blob.count {
+            let name = readUvarint(blob, &i)
+            i += name
+            let value = readUvarint(blob, &i)
+            i += value
+            n += 1
+        }
+        return n
     }
 
     /// Bounds-checked variant for blobs that may be malformed (validation, error messages).

@@ -22,20 +22,20 @@ public struct MergeQuerier: Querier {
     public static func merge(_ sets: [[any StorageSeries]], encodeChunks: @escaping @Sendable ([Sample]) -> [EncodedChunk]) -> [any StorageSeries] {
         if sets.count == 1 { return sets[0] }
         var idx = [Int](repeating: 0, count: sets.count)
+        // Each list's next series' labels, read once (a head series makes a copy when read).
+        var next: [Labels?] = sets.map { $0.first?.labels }
         var out: [any StorageSeries] = []
         out.reserveCapacity(sets.map(\.count).max() ?? 0)
         while true {
             // The smallest label set among the heads of the (sorted) lists.
             var smallest: Labels?
-            for (i, set) in sets.enumerated() where idx[i] < set.count {
-                let l = set[idx[i]].labels
-                if smallest == nil || Labels.compare(l, smallest!) < 0 { smallest = l }
-            }
+            for case let l? in next where smallest == nil || Labels.compare(l, smallest!) < 0 { smallest = l }
             guard let labels = smallest else { break }
             var parts: [any StorageSeries] = []
-            for (i, set) in sets.enumerated() where idx[i] < set.count && set[idx[i]].labels == labels {
+            for (i, set) in sets.enumerated() where next[i] == labels {
                 parts.append(set[idx[i]])
                 idx[i] += 1
+                next[i] = idx[i] < set.count ? set[idx[i]].labels : nil
             }
             out.append(parts.count == 1 ? parts[0] : MergedSeries(labels: labels, parts: parts, encodeChunks: encodeChunks))
         }

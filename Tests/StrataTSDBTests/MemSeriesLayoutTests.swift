@@ -10,14 +10,41 @@ import Testing
 /// The head keeps a record per series; at a million series each 16 bytes is 16 MiB, so the
 /// layout the comments in MemSeries and XORAppender promise is checked here.
 @Suite struct MemSeriesLayoutTests {
-    @Test func appenderStateIs29BytesAndTheSeriesRecordA112ByteAllocation() {
+    @Test func appenderStateIs29BytesAndTheLabelsFollowAn84ByteRecord() {
         #expect(MemoryLayout<XORAppender>.size == 29)
-        let s = MemSeries(ref: 1, hash: 2, labels: Labels([("__name__", "m")]))
-        // glibc's usable size of the allocation: 104 bytes of a 112-byte chunk (was 120 of 128,
-        // 136 of 144, and first 168 of 176).
+        #expect(MemoryLayout<MemSeries.State>.size == 84)
+        // A typical set (rwload.py's, 75 bytes): record and labels in one 192-byte chunk of
+        // glibc's, where the record alone took 112 and an array of the labels 128.
+        let labels = Labels([("__name__", "cpu_usage"), ("host", "host-123"), ("instance", "10.0.0.1:9100"),
+                             ("job", "node"), ("mode", "user")])
+        #expect(labels.bytes.count == 75)
+        let s = MemSeries.make(ref: 1, hash: 2, labels: labels)
         let usable = strata_allocation_size(Unmanaged.passUnretained(s).toOpaque())
-        #expect(usable > 0 && usable <= 104, "MemSeries allocation has \(usable) usable bytes")
+        #expect(usable >= 16 + 84 + 75 && usable <= 184, "MemSeries allocation has \(usable) usable bytes")
         withExtendedLifetime(s) {}
+    }
+
+    /// A selected head series holds its record (or relabeled labels), its chunks and the
+    /// external labels: three words, inside an existential's inline buffer.
+    @Test func aSelectedSeriesIsThreeWords() {
+        #expect(MemoryLayout<HeadSeries.Source>.size == 8)
+        #expect(MemoryLayout<HeadChunks>.size == 8)
+        #expect(MemoryLayout<HeadSeries>.size == 24)
+    }
+
+    /// The label bytes after the record read back as they were given, for sets of every small
+    /// size and an empty one, and survive the record's changes.
+    @Test func labelBytesAfterTheRecordReadBackUnchanged() {
+        var sets = [Labels.empty]
+        for n in 1 ..< 40 { sets.append(Labels([("__name__", String(repeating: "m", count: n)), ("v", String(n * 7919))])) }
+        let series = sets.enumerated().map { MemSeries.make(ref: SeriesRef($0.offset), hash: 9, labels: $0.element) }
+        for (s, l) in zip(series, sets) {
+            s.append(t: 1, v: 2, chunkRange: 7_200_000, samplesPerChunk: 120)
+            s.nextAt = 5
+            s.stagedT = 3
+            #expect(s.labels == l)
+            #expect(s.withLabelBytes { Array($0) } == l.bytes)
+        }
     }
 
     /// What the record no longer stores is derived: the flags share a byte, the stripe comes
@@ -26,7 +53,7 @@ import Testing
     @Test func derivedFieldsReadWhatTheyReplaced() {
         let labels = Labels([("__name__", "m"), ("job", "j")])
         let hash = labels.bytes.withUnsafeBytes { XXH64.hash($0) }
-        let s = MemSeries(ref: 1, hash: hash, labels: labels, stripeMask: 4095)
+        let s = MemSeries.make(ref: 1, hash: hash, labels: labels, stripeMask: 4095)
         #expect(Int(s.stripe) == Int(truncatingIfNeeded: hash) & 4095)
         #expect(!s.removed && !s.emptyAtTruncation)
         s.emptyAtTruncation = true
@@ -47,7 +74,7 @@ import Testing
     /// The newest sample lives in the appender, so it must outlive the chunk cuts and drops that
     /// empty the appender's chunk state.
     @Test func chunkCutsKeepTheNewestSampleAndTrimTheClosedChunk() {
-        let s = MemSeries(ref: 1, hash: 2, labels: Labels([("__name__", "m")]))
+        let s = MemSeries.make(ref: 1, hash: 2, labels: Labels([("__name__", "m")]))
         #expect(s.lastT == .min)
         for i in 0 ..< 300 {
             s.append(t: Int64(i) * 1000, v: Double(i) + 0.5, chunkRange: 100_000, samplesPerChunk: 120)
@@ -73,7 +100,7 @@ import Testing
     @Test func theOpenChunkGrowsByHalfAndKeepsItsBytes() throws {
         var rng = SplitMix(seed: 7)
         let samples = (0 ..< 120).map { i in Sample(t: Int64(i) * 15_000, v: Double(rng.next() >> 11)) }   // ~8 bytes each
-        let s = MemSeries(ref: 1, hash: 2, labels: Labels([("__name__", "m")]))
+        let s = MemSeries.make(ref: 1, hash: 2, labels: Labels([("__name__", "m")]))
         for x in samples {
             s.append(t: x.t, v: x.v, chunkRange: .max / 2, samplesPerChunk: 480)   // no cut before 120
             let count = s.headBytes.count, spare = s.headBytes.capacity - count

@@ -8,7 +8,7 @@ import Testing
 /// (a stripe's keys do). The map by hash keeps its keys; the map by ref reads them from the series.
 @Suite struct SeriesMapTests {
     @Test func byHashAgreesWithADictionaryUnderRandomInsertsAndRemovals() {
-        let pool = (0 ..< 64).map { MemSeries(ref: SeriesRef($0), hash: 0, labels: Labels([("i", String($0))])) }
+        let pool = (0 ..< 64).map { MemSeries.make(ref: SeriesRef($0), hash: 0, labels: Labels([("i", String($0))])) }
         for keySpace in KeySpace.allCases {
             check(SeriesByHash(), keySpace, name: "by hash") { pool[Int($0 % 64)] }
         }
@@ -19,7 +19,7 @@ import Testing
         for keySpace in KeySpace.allCases {
             check(SeriesByRef(), keySpace, name: "by ref") { ref in
                 if let s = made[ref] { return s }
-                let s = MemSeries(ref: ref, hash: 0, labels: Labels([("ref", String(ref))]))
+                let s = MemSeries.make(ref: ref, hash: 0, labels: Labels([("ref", String(ref))]))
                 made[ref] = s
                 return s
             }

@@ -27,7 +27,8 @@ public struct WALReplayStats: Sendable {
 
 /// One sample bound for a replay shard, with its series already resolved. The head owns every
 /// series for its whole life, so an unretained reference is safe and saves a retain per sample.
-struct ReplaySample {
+/// Each series is applied by one shard only (see `MemSeries` on `Sendable`).
+struct ReplaySample: @unchecked Sendable {
     let series: Unmanaged<MemSeries>
     let t: Int64
     let v: Double
@@ -145,7 +146,7 @@ extension Head {
                         try WALRecordDecoder.series(rec, into: &seriesBuf)
                         for s in seriesBuf {
                             let created = try s.labels.bytes.withUnsafeBytes { lb in
-                                try getOrCreate(hash: labelHash(lb), labels: lb, ref: s.ref, owned: s.labels)
+                                try getOrCreate(hash: labelHash(lb), labels: lb, ref: s.ref)
                             }
                             if created.ref != s.ref { aliases[s.ref] = created.ref } else { stats.series += 1 }
                             if s.ref < 1 << 26 {

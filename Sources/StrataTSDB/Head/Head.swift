@@ -140,41 +140,39 @@ public final class Head: Sendable {
     @inline(__always)
     func labelHash(_ labels: UnsafeRawBufferPointer) -> UInt64 { XXH64.hash(labels) & options.labelHashMask }
 
-    func labelHash(of s: MemSeries) -> UInt64 { s.labels.bytes.withUnsafeBytes { labelHash($0) } }
+    func labelHash(of s: MemSeries) -> UInt64 { s.withLabelBytes { labelHash($0) } }
 
     /// Finds the series with exactly these label bytes. Caller holds the stripe lock.
     @inline(__always)
     static func find(_ stripe: HashStripe, hash: UInt64, labels: UnsafeRawBufferPointer) -> MemSeries? {
         if let s = stripe.byHash[hash] {
-            if sameBytes(s.labels.bytes, labels) { return s }
+            if sameBytes(s, labels) { return s }
             if let more = stripe.collisions[hash] {
-                for c in more where sameBytes(c.labels.bytes, labels) { return c }
+                for c in more where sameBytes(c, labels) { return c }
             }
         }
         return nil
     }
 
     @inline(__always)
-    static func sameBytes(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
-        a.count == b.count && a.withUnsafeBytes { LabelBlob.compareBytes($0, b) == 0 }
+    static func sameBytes(_ s: MemSeries, _ b: UnsafeRawBufferPointer) -> Bool {
+        s.withLabelBytes { $0.count == b.count && LabelBlob.compareBytes($0, b) == 0 }
     }
 
     /// Creates the series (or returns the one another writer created first). Labels must be valid.
     ///
     /// With a WAL, the series record enters the log (buffered) while the stripe lock is held, so it
     /// precedes every samples record that can reference the series, whichever request writes first.
-    /// `owned`, when given, holds the same bytes as `labels` and becomes the series' label set
-    /// instead of a copy (WAL replay decodes one per series already).
-    func getOrCreate(hash: UInt64, labels: UnsafeRawBufferPointer, ref fixedRef: SeriesRef? = nil, owned: Labels? = nil) throws -> MemSeries {
+    func getOrCreate(hash: UInt64, labels: UnsafeRawBufferPointer, ref fixedRef: SeriesRef? = nil) throws -> MemSeries {
         let stripe = hashStripes[Int(truncatingIfNeeded: hash) & stripeMask]
         let ref = fixedRef ?? nextRef.add(1, ordering: .relaxed).newValue
-        let series = MemSeries(ref: ref, hash: hash, labels: owned ?? Labels(canonicalBytes: Array(labels)), stripeMask: stripeMask)
+        let series = MemSeries.make(ref: ref, hash: hash, labels: labels, stripeMask: stripeMask)
         assert(hash == labelHash(labels), "a series is found by labelHash of its label bytes")
         let existing: MemSeries? = try stripe.lock.withLock {
             if let s = Self.find(stripe, hash: hash, labels: labels) { return s }
             if let wal, fixedRef == nil {
                 var rec: [UInt8] = []
-                WALRecordEncoder.series(ref: ref, labelsBlob: labels, count: series.labels.count, into: &rec)
+                WALRecordEncoder.series(ref: ref, labelsBlob: labels, count: LabelBlob.labelCount(labels), into: &rec)
                 try rec.withUnsafeBytes { try wal.logBuffered($0) }
             }
             if stripe.byHash[hash] == nil { stripe.byHash[hash] = series }
@@ -185,7 +183,7 @@ public final class Head: Sendable {
         if let fixedRef { raiseNextRef(above: fixedRef) }
         let rs = refStripes[Int(truncatingIfNeeded: ref) & stripeMask]
         rs.lock.withLock { rs.byRef[ref] = series }
-        postings.add(ref, series.labels)
+        postings.add(ref, labels)
         seriesCount.add(1, ordering: .relaxed)
         // Truncation may have removed the series (another writer's stale samples made it
         // look finished) before it was indexed here: then its removal missed these entries.

@@ -4,14 +4,27 @@ import StrataStorage
 
 /// A series read from the head: its labels and the chunks that overlapped the query when it was selected.
 struct HeadSeries: ChunkedStorageSeries {
-    let stored: Labels
+    /// Where the labels are: the series' own bytes (copied out when read), or a relabeled set.
+    /// (A series' labels never change; see `MemSeries` on `Sendable`.)
+    enum Source: @unchecked Sendable {
+        case series(MemSeries)
+        case labels(Labels)
+    }
+    let source: Source
     let chunks: HeadChunks
     /// Labels a querier above attaches (`overriding(lazily:)`), put on each time `labels` is
     /// read. Three words in all, so the series still fits an existential's inline buffer.
     var external = Labels.empty
 
-    init(labels: Labels, chunks: HeadChunks, external: Labels = .empty) {
-        self.stored = labels; self.chunks = chunks; self.external = external
+    init(_ source: Source, chunks: HeadChunks, external: Labels = .empty) {
+        self.source = source; self.chunks = chunks; self.external = external
+    }
+
+    private var stored: Labels {
+        switch source {
+        case .series(let s): s.labels
+        case .labels(let l): l
+        }
     }
 
     var labels: Labels { external.isEmpty ? stored : stored.overriding(external) }
@@ -45,10 +58,10 @@ struct HeadSeries: ChunkedStorageSeries {
     }
 
     /// A copy under the new labels (its chunks shared), no wrapper.
-    func relabeled(_ labels: Labels) -> any StorageSeries { HeadSeries(labels: labels, chunks: chunks) }
+    func relabeled(_ labels: Labels) -> any StorageSeries { HeadSeries(.labels(labels), chunks: chunks) }
 
     func overriding(lazily external: Labels) -> any StorageSeries {
-        if self.external.isEmpty { return HeadSeries(labels: stored, chunks: chunks, external: external) }
+        if self.external.isEmpty { return HeadSeries(source, chunks: chunks, external: external) }
         return relabeled(labels.overriding(external))
     }
 }
@@ -61,26 +74,27 @@ struct HeadQuerier: IndexedQuerier {
     func select(_ matchers: [LabelMatcher], hints: SelectHints) throws -> [any StorageSeries] {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
         let refs = try head.postings.postings(for: matchers, interrupt: hints.interrupt)
+        // The series themselves are held, not copies of their labels: a `Labels` is made only
+        // when one is read (an aggregation reads each series' once).
         if !hints.sortSeries {
-            // In the order of their references: each series as it is read, without the two
-            // lists beside the selection that sorting needs (16 bytes per selected series).
+            // In the order of their references, each series as it is read.
             var out: [any StorageSeries] = []
             out.reserveCapacity(refs.count)
             head.visibility.withWriteLock {
-                forEachSelected(refs, lo, hi) { out.append(HeadSeries(labels: $0, chunks: $1)) }
+                forEachSelected(refs, lo, hi) { out.append(HeadSeries(.series($0), chunks: $1)) }
             }
             return out
         }
-        // Labels and chunks apart, so the series are built once, already in label order.
-        var labels: [Labels] = [], chunks: [HeadChunks] = []
-        labels.reserveCapacity(refs.count)
-        chunks.reserveCapacity(refs.count)
+        var selected: [(series: MemSeries, chunks: HeadChunks)] = []
+        selected.reserveCapacity(refs.count)
         head.visibility.withWriteLock {
-            forEachSelected(refs, lo, hi) { labels.append($0); chunks.append($1) }
+            forEachSelected(refs, lo, hi) { selected.append(($0, $1)) }
         }
+        // Sorted by the label bytes in place.
+        let order = Labels.sortedOrder(count: selected.count) { i, body in selected[i].series.withLabelBytes(body) }
         var out: [any StorageSeries] = []
-        out.reserveCapacity(labels.count)
-        for i in Labels.sortedOrder(labels) { out.append(HeadSeries(labels: labels[i], chunks: chunks[i])) }
+        out.reserveCapacity(selected.count)
+        for i in order { out.append(HeadSeries(.series(selected[i].series), chunks: selected[i].chunks)) }
         return out
     }
 
@@ -88,12 +102,12 @@ struct HeadQuerier: IndexedQuerier {
     /// `head.visibility` exclusively, so all chunks are copied out between two commits (see
     /// `Head.visibility`).
     @inline(__always)
-    private func forEachSelected(_ refs: [SeriesRef], _ lo: Int64, _ hi: Int64, _ body: (Labels, HeadChunks) -> Void) {
+    private func forEachSelected(_ refs: [SeriesRef], _ lo: Int64, _ hi: Int64, _ body: (MemSeries, HeadChunks) -> Void) {
         for ref in refs {
             guard let s = head.series(ref: ref) else { continue }
             let stripe = head.stripe(of: s)
             guard let c = stripe.lock.withLock({ s.readChunks(mint: lo, maxt: hi) }) else { continue }
-            body(s.labels, c)
+            body(s, c)
         }
     }
 

@@ -122,8 +122,10 @@ public enum HeadSnapshot {
 
     static func encode(_ s: MemSeries, into b: inout [UInt8]) {
         Varint.appendBE64(&b, s.ref)
-        Varint.appendUvarint(&b, UInt64(s.labels.bytes.count))
-        b += s.labels.bytes
+        s.withLabelBytes { labels in
+            Varint.appendUvarint(&b, UInt64(labels.count))
+            b.append(contentsOf: labels)
+        }
         Varint.appendUvarint(&b, UInt64(s.closed.count))
         for c in s.closed {
             Varint.appendVarint(&b, c.mint)

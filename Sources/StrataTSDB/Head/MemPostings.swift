@@ -16,18 +16,19 @@ final class MemPostings: @unchecked Sendable {
     private var byName: [ByteString: [ByteString: Int32]] = [:]
     private var all = PostingList()
 
-    func add(_ ref: SeriesRef, _ labels: Labels) {
-        labels.bytes.withUnsafeBytes { blob in
-            lock.withWriteLock {
-                all.insert(ref)
-                Self.forEachPair(blob) { key in
-                    let hash = XXH64.hash(key)
-                    let id = pairs.find(key, hash: hash) ?? newPair(key, hash: hash)
-                    lists[Int(id)].insert(ref)
-                }
+    /// Adds a series by its label blob.
+    func add(_ ref: SeriesRef, _ blob: UnsafeRawBufferPointer) {
+        lock.withWriteLock {
+            all.insert(ref)
+            Self.forEachPair(blob) { key in
+                let hash = XXH64.hash(key)
+                let id = pairs.find(key, hash: hash) ?? newPair(key, hash: hash)
+                lists[Int(id)].insert(ref)
             }
         }
     }
+
+    func add(_ ref: SeriesRef, _ labels: Labels) { labels.bytes.withUnsafeBytes { add(ref, $0) } }
 
     /// Removes series (refs with their labels) from every list they are in.
     func delete(_ series: [(ref: SeriesRef, labels: Labels)]) {

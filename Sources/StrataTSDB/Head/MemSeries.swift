@@ -19,45 +19,109 @@ enum HeadChunks: Sendable {
     case list([ClosedChunk])
 }
 
-/// One series in the head. All mutable state is guarded by the lock of the hash stripe the
-/// series lives in; nothing here is touched without it.
-final class MemSeries: @unchecked Sendable {
-    let ref: SeriesRef
-    let labels: Labels
+/// One series in the head: its state, and its label blob after it in the same allocation.
+///
+/// A label set of its own would be a Swift array: a 32-byte header and a malloc chunk of its
+/// own (128 bytes for the ~75 bytes of a typical set); after the record it costs its bytes. At a
+/// million series that is 48 MiB. Readers that need a `Labels` get a copy (`labels`); lookups,
+/// hashing, sorting and the snapshot read the bytes in place (`withLabelBytes`).
+///
+/// All mutable state is guarded by the lock of the hash stripe the series lives in; nothing
+/// here is touched without it. The label bytes never change. (`ManagedBuffer` cannot be
+/// `Sendable`; the types that carry a series across threads are `@unchecked Sendable` for it.)
+final class MemSeries: ManagedBuffer<MemSeries.State, UInt8> {
+    struct State {
+        let ref: SeriesRef
+        var closed: [ClosedChunk] = []
+        var headBytes: [UInt8] = []
+        /// The open chunk's encoder, which also keeps the newest sample (`lastT`, `lastValueBits`)
+        /// across chunks.
+        var appender = XORAppender(lastT: .min)
+        // The flags and the stripe sit in the appender's 29 bytes' tail, the newest sample lives
+        // in the appender, and the label hash and the open chunk's first time are derived: 84
+        // bytes, the label blob right after them.
+        var flags: UInt8 = 0
+        let stripe: UInt16
+        var nextAt: Int64 = .min
+        var stagedT: Int64 = .min
+        var stagedValueBits: UInt64 = 0
+        /// Bytes of the label blob after the record.
+        let labelBytes: UInt32
+    }
 
-    var closed: [ClosedChunk] = []
-    var headBytes: [UInt8] = []
-    /// The open chunk's encoder, which also keeps the newest sample (`lastT`, `lastValueBits`)
-    /// across chunks.
-    var appender = XORAppender(lastT: .min)
-    // The flags and the stripe sit in the appender's 29 bytes' tail, the newest sample lives in
-    // the appender, and the label hash and the open chunk's first time are derived: the record
-    // is 104 bytes, a 112-byte allocation instead of 144 (and 176 before the flags moved here),
-    // 32 MiB less at a million series.
-    private var flags: UInt8 = 0
+    /// A new series with a copy of the label blob `labels`. `hash` is the head's `labelHash` of
+    /// the labels, `stripeMask` its stripe count − 1.
+    static func make(ref: SeriesRef, hash: UInt64, labels: UnsafeRawBufferPointer, stripeMask: Int = 0xFFFF) -> MemSeries {
+        precondition(stripeMask <= Int(UInt16.max))
+        precondition(labels.count <= Int(UInt32.max), "label set of \(labels.count) bytes")
+        let stripe = UInt16(truncatingIfNeeded: Int(truncatingIfNeeded: hash) & stripeMask)
+        let buffer = create(minimumCapacity: labels.count) { _ in
+            State(ref: ref, stripe: stripe, labelBytes: UInt32(labels.count))
+        }
+        let series = unsafeDowncast(buffer, to: MemSeries.self)
+        if let source = labels.baseAddress {
+            series.withUnsafeMutablePointerToElements { $0.initialize(from: source.assumingMemoryBound(to: UInt8.self), count: labels.count) }
+        }
+        return series
+    }
+
+    static func make(ref: SeriesRef, hash: UInt64, labels: Labels, stripeMask: Int = 0xFFFF) -> MemSeries {
+        labels.bytes.withUnsafeBytes { make(ref: ref, hash: hash, labels: $0, stripeMask: stripeMask) }
+    }
+
+    /// The label blob, in place, for the duration of `body`.
+    @inline(__always)
+    func withLabelBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let count = Int(header.labelBytes)
+        return try withUnsafeMutablePointerToElements { try body(UnsafeRawBufferPointer(start: $0, count: count)) }
+    }
+
+    /// A copy of the label set (an allocation: hot paths read `withLabelBytes`).
+    var labels: Labels { withLabelBytes { Labels(canonicalBytes: Array($0)) } }
+
+    var ref: SeriesRef { header.ref }
     /// The hash stripe the series lives in (its lock guards everything mutable here).
-    let stripe: UInt16
+    var stripe: UInt16 { header.stripe }
+
+    var closed: [ClosedChunk] {
+        get { header.closed }
+        _modify { yield &header.closed }
+    }
+    var headBytes: [UInt8] {
+        get { header.headBytes }
+        _modify { yield &header.headBytes }
+    }
+    var appender: XORAppender {
+        get { header.appender }
+        _modify { yield &header.appender }
+    }
     /// Timestamp at which the head chunk must be cut (Prometheus' `nextAt`).
-    var nextAt: Int64 = .min
+    var nextAt: Int64 {
+        get { header.nextAt }
+        set { header.nextAt = newValue }
+    }
     /// Newest sample; `.min` when the series has none.
     var lastT: Int64 {
-        get { appender.lastT }
-        set { appender.lastT = newValue }
+        get { header.appender.lastT }
+        set { header.appender.lastT = newValue }
     }
     var lastValueBits: UInt64 {
-        get { appender.lastValueBits }
-        set { appender.lastValueBits = newValue }
+        get { header.appender.lastValueBits }
+        set { header.appender.lastValueBits = newValue }
     }
     /// Newest sample an appender has staged but not yet applied (`.min`: none). Appends check
     /// order against it too, and truncation keeps a series with staged samples.
-    var stagedT: Int64 = .min
-    var stagedValueBits: UInt64 = 0
-
-    /// `hash` is the head's `labelHash` of the labels, `stripeMask` its stripe count − 1.
-    init(ref: SeriesRef, hash: UInt64, labels: Labels, stripeMask: Int = 0xFFFF) {
-        precondition(stripeMask <= Int(UInt16.max))
-        self.ref = ref; self.labels = labels
-        stripe = UInt16(truncatingIfNeeded: Int(truncatingIfNeeded: hash) & stripeMask)
+    var stagedT: Int64 {
+        get { header.stagedT }
+        set { header.stagedT = newValue }
+    }
+    var stagedValueBits: UInt64 {
+        get { header.stagedValueBits }
+        set { header.stagedValueBits = newValue }
+    }
+    private var flags: UInt8 {
+        get { header.flags }
+        set { header.flags = newValue }
     }
 
     /// Set when truncation removed the series from the head; a writer holding it looks it up again.
@@ -92,7 +156,10 @@ final class MemSeries: @unchecked Sendable {
             }
         }
         if headBytes.capacity &- headBytes.count < Self.maxSampleBytes { growHeadChunk() }
-        appender.append(t: t, v: v, to: &headBytes)   // now lastT and lastValueBits
+        // Through the pointer: the appender and the chunk are two parts of one stored property.
+        withUnsafeMutablePointerToHeader { state in
+            state.pointee.appender.append(t: t, v: v, to: &state.pointee.headBytes)   // now lastT and lastValueBits
+        }
     }
 
     /// Room for one more XOR sample: a 68-bit timestamp and a 77-bit value field, and the byte

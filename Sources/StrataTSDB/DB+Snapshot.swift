@@ -39,8 +39,7 @@ extension DB: TSDBAdmin {
             }
             let lo = head.mint, hi = head.maxt
             if !skipHead && lo != .max && hi != .min && hi < .max && lo <= hi {
-                let series = try head.blockSeries(mint: lo, maxt: hi + 1)
-                if !series.isEmpty { try BlockWriter.write(parentDir: target, mint: lo, maxt: hi + 1, series: series) }
+                _ = try head.writeBlock(parentDir: target, mint: lo, maxt: hi + 1)
             }
             try FileSystem.syncDir(target)
             try FileSystem.syncDir(FileSystem.parent(of: target))

@@ -187,14 +187,13 @@ public final class DB: Sendable {
                 guard head.waitForPendingAppends(below: maxt, timeout: .seconds(30)) else {
                     throw StorageError(.timeout, "head compaction of [\(mint), \(maxt)): appends below \(maxt) did not commit in 30s")
                 }
-                let series = try head.blockSeries(mint: mint, maxt: maxt)
-                if !series.isEmpty {
-                    let started = ContinuousClock.now
-                    let meta: BlockMeta
-                    do { meta = try BlockWriter.write(parentDir: dir, mint: mint, maxt: maxt, series: series) } catch {
-                        stats.compactionsFailed.add(1, ordering: .relaxed)
-                        throw error
-                    }
+                let started = ContinuousClock.now
+                let written: BlockMeta?
+                do { written = try head.writeBlock(parentDir: dir, mint: mint, maxt: maxt) } catch {
+                    stats.compactionsFailed.add(1, ordering: .relaxed)
+                    throw error
+                }
+                if let meta = written {
                     stats.compactions.add(1, ordering: .relaxed)
                     stats.lastCompactionNanos.store(Int((ContinuousClock.now - started).nanoseconds), ordering: .relaxed)
                     let block = try Block(dir: dir + "/" + meta.ulid)

@@ -195,6 +195,27 @@ func readAll(_ storage: any Queryable, mint: Int64 = .min, maxt: Int64 = .max) t
         #expect(part.count == 30)
     }
 
+    /// The head streams a block to the writer in label order, sorted by its label bytes in place;
+    /// the files must be the ones the list form writes (series created in no label order, a
+    /// range that cuts chunks, and a range with no samples).
+    @Test func aHeadWritesTheSameBlockStreamingAsFromAList() throws {
+        let dir = try TempDir("block"); defer { dir.remove() }
+        let (head, _) = filledHead(series: 200, from: 0, to: hour)
+        for (mint, maxt) in [(Int64(0), hour), (600_000, 1_800_000)] {
+            let listed = try BlockWriter.write(parentDir: dir.path, mint: mint, maxt: maxt, series: try head.blockSeries(mint: mint, maxt: maxt))
+            let streamed = try #require(try head.writeBlock(parentDir: dir.path, mint: mint, maxt: maxt))
+            #expect(streamed.stats == listed.stats && streamed.minTime == mint && streamed.maxTime == maxt)
+            for file in ["index", "chunks/000001"] {
+                let a = try Data(contentsOf: URL(fileURLWithPath: dir.file(listed.ulid + "/" + file)))
+                let b = try Data(contentsOf: URL(fileURLWithPath: dir.file(streamed.ulid + "/" + file)))
+                #expect(a == b, "\(file) of [\(mint), \(maxt))")
+            }
+        }
+        #expect(try head.writeBlock(parentDir: dir.path, mint: 2 * hour, maxt: 3 * hour) == nil)
+        let other = try #require(try head.writeBlock(parentDir: dir.path, mint: 0, maxt: hour, blockMint: -5, blockMaxt: 7))
+        #expect(other.minTime == -5 && other.maxTime == 7)
+    }
+
     @Test func corruptIndexIsRefusedWithTheFileName() throws {
         let dir = try TempDir("block"); defer { dir.remove() }
         let (head, _) = filledHead(series: 3, from: 0, to: 600_000)

@@ -51,7 +51,38 @@ extension Head {
     /// Chunks never cross a block boundary when the range is the head's chunk range; a chunk
     /// that does (the range changed between runs) is cut to the samples inside.
     public func blockSeries(mint: Int64, maxt: Int64) throws -> [BlockSeriesInput] {
-        var out: [BlockSeriesInput] = []
+        try seriesInRange(mint: mint, maxt: maxt).map { BlockSeriesInput(labels: $0.series.labels, chunks: $0.chunks) }
+    }
+
+    /// Writes the series `blockSeries` returns as a block under `parentDir` (its meta range
+    /// `[blockMint, blockMaxt)`, by default `[mint, maxt)`); nil when no series has a sample there.
+    ///
+    /// The series go to the writer in label order, sorted by their label bytes in place, so no
+    /// more than one label set is copied out at a time (a list of them would be ~128 bytes per
+    /// series: 120 MiB at a million).
+    public func writeBlock(parentDir: String, mint: Int64, maxt: Int64, blockMint: Int64? = nil, blockMaxt: Int64? = nil) throws -> BlockMeta? {
+        let selected = try seriesInRange(mint: mint, maxt: maxt)
+        if selected.isEmpty { return nil }
+        let order = Labels.sortedOrder(count: selected.count) { i, body in selected[i].series.withLabelBytes(body) }
+        var symbols = Set<[UInt8]>()
+        for (s, _) in selected {
+            s.withLabelBytes { blob in
+                var i = 0
+                while i < blob.count {   // names and values alike: a uvarint length and the bytes
+                    let n = LabelBlob.readUvarint(blob, &i)
+                    symbols.insert(Array(UnsafeRawBufferPointer(rebasing: blob[i ..< i + n])))
+                    i += n
+                }
+            }
+        }
+        return try BlockWriter.write(parentDir: parentDir, mint: blockMint ?? mint, maxt: blockMaxt ?? maxt,
+                                     symbols: symbols.sorted { $0.lexicographicallyPrecedes($1) }) { add in
+            for i in order { try add(selected[i].series.labels, selected[i].chunks) }
+        }
+    }
+
+    private func seriesInRange(mint: Int64, maxt: Int64) throws -> [(series: MemSeries, chunks: [EncodedChunk])] {
+        var out: [(series: MemSeries, chunks: [EncodedChunk])] = []
         for s in allSeries() {
             let chunks = stripe(of: s).lock.withLock { s.chunks(mint: mint, maxt: maxt - 1) }
             if chunks.isEmpty { continue }
@@ -65,7 +96,7 @@ extension Head {
                 try XORDecoder.samples(c.bytes, mint: mint, maxt: maxt - 1, into: &samples)
                 inRange += XORChunk.encodeChunks(samples)
             }
-            if !inRange.isEmpty { out.append(BlockSeriesInput(labels: s.labels, chunks: inRange)) }
+            if !inRange.isEmpty { out.append((s, inRange)) }
         }
         return out
     }

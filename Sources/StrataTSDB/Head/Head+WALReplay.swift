@@ -128,7 +128,7 @@ extension Head {
             guard let s = series(ref: aliases[ref] ?? ref) else { return nil }
             return (.passUnretained(s), Int(s.ref & 1))
         }
-        var seriesBuf: [WALSeries] = []
+        var seriesBuf: [WALSeriesSpan] = []
         var sampleBuf: [WALSample] = []
         var unknown = 0
         func dispatch(_ batch: [ReplaySample], to shard: ReplayShard) {
@@ -143,11 +143,10 @@ extension Head {
                     switch WALRecordDecoder.type(rec) {
                     case .series:
                         seriesBuf.removeAll(keepingCapacity: true)
-                        try WALRecordDecoder.series(rec, into: &seriesBuf)
+                        try WALRecordDecoder.seriesSpans(rec, into: &seriesBuf)
                         for s in seriesBuf {
-                            let created = try s.labels.bytes.withUnsafeBytes { lb in
-                                try getOrCreate(hash: labelHash(lb), labels: lb, ref: s.ref)
-                            }
+                            let lb = UnsafeRawBufferPointer(rebasing: rec[s.labels])
+                            let created = try getOrCreate(hash: labelHash(lb), labels: lb, ref: s.ref)
                             if created.ref != s.ref { aliases[s.ref] = created.ref } else { stats.series += 1 }
                             if s.ref < 1 << 26 {
                                 if Int(s.ref) >= byRef.count {

@@ -61,12 +61,26 @@ public enum WALRecordEncoder {
     }
 }
 
+/// A series record's entry as `WALRecordDecoder.seriesSpans` finds it: the label blob's byte range in the record.
+public struct WALSeriesSpan: Sendable {
+    public let ref: SeriesRef
+    public let labels: Range<Int>
+}
+
 public enum WALRecordDecoder {
     public static func type(_ rec: UnsafeRawBufferPointer) -> WALRecordType? {
         rec.isEmpty ? nil : WALRecordType(rawValue: rec[0])
     }
 
     public static func series(_ rec: UnsafeRawBufferPointer, into out: inout [WALSeries]) throws(DecodeError) {
+        var spans: [WALSeriesSpan] = []
+        try seriesSpans(rec, into: &spans)
+        for s in spans { out.append(WALSeries(ref: s.ref, labels: Labels(canonicalBytes: Array(rec[s.labels])))) }
+    }
+
+    /// The entries of a series record without copying their labels: each ref with where its
+    /// label blob lies in `rec` (WAL replay hands the bytes to the head, which copies them once).
+    public static func seriesSpans(_ rec: UnsafeRawBufferPointer, into out: inout [WALSeriesSpan]) throws(DecodeError) {
         var r = ByteReader(rec, offset: 1)
         while !r.isAtEnd {
             let ref = try r.be64()
@@ -76,8 +90,7 @@ public enum WALRecordDecoder {
                 _ = try r.bytes(try r.uvarintInt())
                 _ = try r.bytes(try r.uvarintInt())
             }
-            let blob = UnsafeRawBufferPointer(rebasing: rec[start ..< r.offset])
-            out.append(WALSeries(ref: ref, labels: Labels(canonicalBytes: Array(blob))))
+            out.append(WALSeriesSpan(ref: ref, labels: start ..< r.offset))
         }
     }
 

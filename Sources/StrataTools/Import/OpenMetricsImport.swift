@@ -86,9 +86,10 @@ public enum OpenMetricsImport {
             for w in group {
                 let (head, appender, _) = heads[w]!
                 try appender.commit()
-                let series = try head.blockSeries(mint: w, maxt: w + blockDuration)
-                let meta = try BlockWriter.write(parentDir: outputDir, mint: head.mint, maxt: head.maxt + 1, series: series)
-                result.blocks.append(meta)
+                if let meta = try head.writeBlock(parentDir: outputDir, mint: w, maxt: w + blockDuration,
+                                                  blockMint: head.mint, blockMaxt: head.maxt + 1) {
+                    result.blocks.append(meta)
+                }
                 result.samples += windows[w]!
                 heads[w] = nil
             }

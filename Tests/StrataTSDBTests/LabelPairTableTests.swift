@@ -73,7 +73,7 @@ import Testing
             }
             if round % 2 == 1 { batch.shuffle(using: &rng) }
             for (ref, l) in batch {
-                postings.add(ref, l)
+                l.bytes.withUnsafeBytes { postings.add(ref, $0) }
                 live[ref] = l
             }
             // Churn: a third of the series go, as truncation removes them.

@@ -28,8 +28,6 @@ final class MemPostings: @unchecked Sendable {
         }
     }
 
-    func add(_ ref: SeriesRef, _ labels: Labels) { labels.bytes.withUnsafeBytes { add(ref, $0) } }
-
     /// Removes series (refs with their labels) from every list they are in.
     func delete(_ series: [(ref: SeriesRef, labels: Labels)]) {
         if series.isEmpty { return }

@@ -46,7 +46,7 @@ final class MemSeries: ManagedBuffer<MemSeries.State, UInt8> {
         var stagedT: Int64 = .min
         var stagedValueBits: UInt64 = 0
         /// Bytes of the label blob after the record.
-        let labelBytes: UInt32
+        let labelByteCount: UInt32
     }
 
     /// A new series with a copy of the label blob `labels`. `hash` is the head's `labelHash` of
@@ -56,7 +56,7 @@ final class MemSeries: ManagedBuffer<MemSeries.State, UInt8> {
         precondition(labels.count <= Int(UInt32.max), "label set of \(labels.count) bytes")
         let stripe = UInt16(truncatingIfNeeded: Int(truncatingIfNeeded: hash) & stripeMask)
         let buffer = create(minimumCapacity: labels.count) { _ in
-            State(ref: ref, stripe: stripe, labelBytes: UInt32(labels.count))
+            State(ref: ref, stripe: stripe, labelByteCount: UInt32(labels.count))
         }
         let series = unsafeDowncast(buffer, to: MemSeries.self)
         if let source = labels.baseAddress {
@@ -72,7 +72,7 @@ final class MemSeries: ManagedBuffer<MemSeries.State, UInt8> {
     /// The label blob, in place, for the duration of `body`.
     @inline(__always)
     func withLabelBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        let count = Int(header.labelBytes)
+        let count = Int(header.labelByteCount)
         return try withUnsafeMutablePointerToElements { try body(UnsafeRawBufferPointer(start: $0, count: count)) }
     }
 

@@ -28,7 +28,7 @@ public struct WALReader {
         for seg in segments {
             try FileSystem.withMappedFile(seg.path) { buf in
                 stats.bytes += buf.count
-                try Self.read(segment: seg.index, buf, &scratch, &decoded) { rec in
+                try Self.read(segment: seg.index, buf, &scratch, &decoded, dropReadPages: true) { rec in
                     stats.records += 1
                     try body(rec)
                 }
@@ -42,10 +42,21 @@ public struct WALReader {
     /// segment's number, for the `WALCorruption` thrown at the first damaged fragment; `scratch`
     /// and `decoded` are buffers reused across calls. `pageSize` is the writer's page size
     /// (`WAL.pageSize`); the fuzz harness (Fuzz/) also reads with small pages, so inputs of a few
-    /// KiB reach the page-boundary rules.
+    /// KiB reach the page-boundary rules. `dropReadPages`, only for a buffer from
+    /// `FileSystem.withMappedFile`, lets the pages of records already delivered leave memory every
+    /// 16 MiB: replaying a WAL of 128 MiB segments would otherwise keep the whole segment
+    /// resident on top of the head it builds.
     public static func read(segment: Int, _ buf: UnsafeRawBufferPointer, _ scratch: inout [UInt8], _ decoded: inout [UInt8],
-                            pageSize: Int = WAL.pageSize, _ emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+                            pageSize: Int = WAL.pageSize, dropReadPages: Bool = false,
+                            _ emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         precondition(pageSize > WAL.headerSize, "a page must hold a fragment header")
+        var dropped = 0
+        func delivered(upTo end: Int) {
+            if dropReadPages && end - dropped >= 16 << 20 {
+                FileSystem.dropMappedPages(buf, dropped ..< end)
+                dropped = end
+            }
+        }
         var pos = 0
         var recordStart = 0       // where the record being assembled began
         var inRecord = false
@@ -87,6 +98,7 @@ public struct WALReader {
                 pos = dataStart + length
                 try deliver(data, compressed, &decoded, emit, corrupt)
                 recordStart = pos
+                delivered(upTo: pos)
             case 2: // first
                 if inRecord { throw corrupt("first fragment inside a record") }
                 recordStart = pos
@@ -103,6 +115,7 @@ public struct WALReader {
                     inRecord = false
                     try scratch.withUnsafeBytes { try deliver($0, compressed, &decoded, emit, corrupt) }
                     recordStart = pos
+                    delivered(upTo: pos)
                 }
             default:
                 throw corrupt("invalid record type \(typeByte)")

@@ -15,8 +15,10 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "StrataModel", package: "strata"),
+                .product(name: "StrataBlock", package: "strata"),
                 .product(name: "StrataTSDB", package: "strata"),
                 .product(name: "StrataRemote", package: "strata"),
+                .product(name: "StrataRuntime", package: "strata"),
                 .product(name: "StrataStorage", package: "strata"),
                 .product(name: "StrataTestSupport", package: "strata"),
             ],
@@ -28,6 +30,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "StrataModel", package: "strata"),
+                .product(name: "StrataBlock", package: "strata"),
                 .product(name: "StrataTSDB", package: "strata"),
                 .product(name: "StrataStorage", package: "strata"),
                 .product(name: "StrataPromQL", package: "strata"),

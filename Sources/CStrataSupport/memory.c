@@ -17,3 +17,12 @@ size_t strata_allocation_size(const void *p) {
     return 0;
 #endif
 }
+
+size_t strata_allocated_bytes(void) {
+#if defined(__GLIBC__)
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+#else
+    return 0;
+#endif
+}

@@ -20,4 +20,8 @@ public enum FreedMemory {
     }
 
     public static func trim() { strata_release_free_memory() }
+
+    /// Bytes allocated and not yet freed, all arenas and mmapped chunks included (glibc's
+    /// `mallinfo2`; 0 elsewhere). The benchmarks measure memory per head series with it.
+    public static func allocatedBytes() -> Int { strata_allocated_bytes() }
 }

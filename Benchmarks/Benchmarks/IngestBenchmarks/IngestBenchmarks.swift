@@ -1,13 +1,16 @@
 import Benchmark
+import StrataBlock
 import StrataModel
 import StrataRemote
+import StrataRuntime
 import StrataStorage
 import StrataTestSupport
 import StrataTSDB
 
 // Figures for the hot ingest path. Times and malloc counts are per iteration: one 120-sample
 // chunk for the XOR benchmarks, one 2000-sample request for remote-write, 1000 appends for the
-// head; divide by the sample count in the name for per-sample cost.
+// head; divide by the sample count in the name for per-sample cost. `head-bytes-per-series`
+// reports the head's memory per series as one number.
 
 /// node-exporter-like series: 10 labels, realistic values, 15s timestamps.
 func makeRequest(series: Int, samplesPerSeries: Int, start: Int64) -> WriteRequestBuilder {
@@ -118,6 +121,31 @@ let benchmarks: @Sendable () -> Void = {
             let appender = head.appender()
             for l in labelSets { _ = appendVia(appender, l, 1_700_000_000_000, 1) }
             try appender.commit()
+            blackHole(head)
+        }
+    }
+
+    // Memory per head series: 100k node-exporter-like series (10 labels, ~150 bytes of them, one
+    // unique) with 60 samples each, one open chunk apiece; glibc's bytes in use (every arena,
+    // mmapped chunks included) after filling an empty head minus before, per series: the
+    // record and its labels, the series maps, the postings and the chunk with its room to grow.
+    let bytesPerSeries = BenchmarkMetric.custom("bytes per series", polarity: .prefersSmaller, useScalingFactor: false)
+    Benchmark("head-bytes-per-series-100000x60",
+              configuration: .init(metrics: [bytesPerSeries, .wallClock], maxDuration: .seconds(20), maxIterations: 3)) { b in
+        let labelSets = makeRequest(series: 100_000, samplesPerSeries: 1, start: 0).series.map { Labels($0.labels) }
+        for _ in b.scaledIterations {
+            let head = Head()
+            let before = FreedMemory.allocatedBytes()
+            var v = 0.0
+            for i in 0 ..< 60 {
+                let appender = head.appender()
+                for l in labelSets {
+                    v += 1.25
+                    _ = appendVia(appender, l, 1_700_000_000_000 + Int64(i) * 15_000, v)
+                }
+                try appender.commit()
+            }
+            b.measurement(bytesPerSeries, (FreedMemory.allocatedBytes() - before) / labelSets.count)
             blackHole(head)
         }
     }

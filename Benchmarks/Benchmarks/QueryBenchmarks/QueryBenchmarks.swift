@@ -1,5 +1,6 @@
 import Glibc
 import Benchmark
+import StrataBlock
 import StrataModel
 import StrataPromQL
 import StrataPromQLParser

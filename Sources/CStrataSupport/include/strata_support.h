@@ -17,6 +17,10 @@ void strata_release_free_memory(void);
 /// Tests use it to hold the head's per-series record to its size.
 size_t strata_allocation_size(const void *p);
 
+/// Bytes the allocator has handed out and not yet been given back, in every arena and in
+/// mmapped chunks (glibc's mallinfo2); 0 where unknown. For measuring, not for decisions.
+size_t strata_allocated_bytes(void);
+
 /// Copies `length` bytes from `in_fd` to `out_fd` at their current offsets, in the kernel where it
 /// can (copy_file_range, then sendfile), else through a buffer. 0 on success, -1 with errno set.
 int strata_copy_file_range(int in_fd, int out_fd, size_t length);

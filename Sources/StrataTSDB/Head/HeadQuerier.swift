@@ -75,7 +75,7 @@ struct HeadQuerier: IndexedQuerier {
         let lo = max(mint, hints.mint), hi = min(maxt, hints.maxt)
         let refs = try head.postings.postings(for: matchers, interrupt: hints.interrupt)
         // The series themselves are held, not copies of their labels: a `Labels` is made only
-        // when one is read (an aggregation reads each series' once).
+        // when one is read (an aggregation reads each series' labels once).
         if !hints.sortSeries {
             // In the order of their references, each series as it is read.
             var out: [any StorageSeries] = []

@@ -9,6 +9,27 @@ public struct BlockSeriesInput: Sendable {
     public init(labels: Labels, chunks: [EncodedChunk]) { self.labels = labels; self.chunks = chunks }
 }
 
+/// The distinct label names and values of a block's series: its index writes them first,
+/// sorted bytewise, and the series refer to them.
+public struct BlockSymbols {
+    private var strings = Set<[UInt8]>()
+
+    public init() {}
+
+    /// Adds every name and value of a label blob (`uvarint len | bytes`, names and values alike).
+    public mutating func add(labelBlob blob: UnsafeRawBufferPointer) {
+        var i = 0
+        while i < blob.count {
+            let n = LabelBlob.readUvarint(blob, &i)
+            strings.insert(Array(UnsafeRawBufferPointer(rebasing: blob[i ..< i + n])))
+            i += n
+        }
+    }
+
+    /// The symbols in the order the index writes them.
+    public var sorted: [[UInt8]] { strings.sorted { $0.lexicographicallyPrecedes($1) } }
+}
+
 /// Writes a Prometheus-format block directory: built in `<ULID>.tmp-for-creation` (chunks, index,
 /// meta.json, tombstones, each fsynced), then renamed to `<ULID>` in one step, so a crash never
 /// leaves a half-written block under a block's name.
@@ -24,9 +45,9 @@ public enum BlockWriter {
                              compaction: BlockMeta.Compaction? = nil, chunkSegmentSize: Int = 512 << 20) throws -> BlockMeta {
         var series = input.filter { !$0.chunks.isEmpty }
         series.sortByLabels(\.labels)
-        var symbolSet = Set<[UInt8]>()
-        for s in series { s.labels.forEachRaw { n, v in symbolSet.insert(Array(n)); symbolSet.insert(Array(v)) } }
-        return try write(parentDir: parentDir, mint: mint, maxt: maxt, symbols: symbolSet.sorted { $0.lexicographicallyPrecedes($1) },
+        var symbols = BlockSymbols()
+        for s in series { s.labels.bytes.withUnsafeBytes { symbols.add(labelBlob: $0) } }
+        return try write(parentDir: parentDir, mint: mint, maxt: maxt, symbols: symbols.sorted,
                          compaction: compaction, chunkSegmentSize: chunkSegmentSize) { add in
             for s in series { try add(s.labels, s.chunks) }
         }

@@ -64,19 +64,10 @@ extension Head {
         let selected = try seriesInRange(mint: mint, maxt: maxt)
         if selected.isEmpty { return nil }
         let order = Labels.sortedOrder(count: selected.count) { i, body in selected[i].series.withLabelBytes(body) }
-        var symbols = Set<[UInt8]>()
-        for (s, _) in selected {
-            s.withLabelBytes { blob in
-                var i = 0
-                while i < blob.count {   // names and values alike: a uvarint length and the bytes
-                    let n = LabelBlob.readUvarint(blob, &i)
-                    symbols.insert(Array(UnsafeRawBufferPointer(rebasing: blob[i ..< i + n])))
-                    i += n
-                }
-            }
-        }
+        var symbols = BlockSymbols()
+        for (s, _) in selected { s.withLabelBytes { symbols.add(labelBlob: $0) } }
         return try BlockWriter.write(parentDir: parentDir, mint: blockMint ?? mint, maxt: blockMaxt ?? maxt,
-                                     symbols: symbols.sorted { $0.lexicographicallyPrecedes($1) }) { add in
+                                     symbols: symbols.sorted) { add in
             for i in order { try add(selected[i].series.labels, selected[i].chunks) }
         }
     }

@@ -116,7 +116,7 @@ final class MemPostings: @unchecked Sendable {
         if chosen.count == 1 { return chosen[0].refs }
         var union: [SeriesRef] = []
         union.reserveCapacity(chosen.reduce(0) { $0 + $1.count })
-        for list in chosen { union.append(contentsOf: list.refs) }
+        for list in chosen { list.appendRefs(to: &union) }
         Postings.sortUnique(&union)
         return union
     }

@@ -27,13 +27,16 @@ struct PostingList {
 
     /// The refs at full width, sorted: a new array (a query's intersections and selections work on these).
     var refs: [SeriesRef] {
-        [SeriesRef](unsafeUninitializedCapacity: count) { out, n in
-            narrow.withUnsafeBufferPointer { small in
-                for i in small.indices { out[i] = SeriesRef(small[i]) }
-            }
-            _ = UnsafeMutableBufferPointer(rebasing: out[narrow.count...]).initialize(fromContentsOf: wide)
-            n = count
-        }
+        var out: [SeriesRef] = []
+        appendRefs(to: &out)
+        return out
+    }
+
+    /// Appends the refs at full width to `out` (a union gathers several lists into one array).
+    func appendRefs(to out: inout [SeriesRef]) {
+        out.reserveCapacity(out.count + count)
+        out.append(contentsOf: narrow.lazy.map { SeriesRef($0) })   // copied into the spare capacity in one pass
+        out.append(contentsOf: wide)
     }
 
     /// Refs arrive almost in order (allocated from a counter); insert from the back.
